@@ -1,0 +1,42 @@
+# commsflow — `make run` and `make test` work on a fresh machine with Python 3.11+ and make.
+
+PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do \
+	command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null && { echo $$p; break; }; done)
+VENV   := .venv
+BIN    := $(VENV)/bin
+# The date of the MPI monitoring report the shipped content describes.
+DEMO_NOW ?= 2024-03-01 10:00
+
+.PHONY: run test bench install install-test clean
+
+$(BIN)/python:
+	@test -n "$(PYTHON)" || { echo "error: Python 3.11 or newer is needed (python3 --version)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	@touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@touch $@ $(VENV)/.installed
+
+install: $(VENV)/.installed
+install-test: $(VENV)/.installed-test
+
+run: $(VENV)/.installed
+	$(BIN)/commsflow --now "$(DEMO_NOW)" check
+	$(BIN)/commsflow --now "$(DEMO_NOW)" stats
+	@echo
+	@echo "Content checked: content/ (commsflow list shows every item)."
+	@echo "Figures above as of $(DEMO_NOW); machine-readable: $(BIN)/commsflow --now '$(DEMO_NOW)' stats --json"
+
+test: $(VENV)/.installed-test
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: $(VENV)/.installed-test
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) build .commsflow bench/results.json

@@ -1,0 +1,3 @@
+from commsflow.cli import main
+
+main()

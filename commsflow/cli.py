@@ -1,0 +1,90 @@
+"""The ``commsflow`` command: wires the commands in ``commsflow.commands`` together.
+
+Only :class:`CommsflowError` is expected; it is printed as one message with its hint
+and the command exits non-zero. Anything else is a bug: one line says so, and
+``--verbose`` shows the traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from commsflow import __version__
+from commsflow.commands import check, listing, stats
+from commsflow.config import ConfigInvalid
+from commsflow.errors import CommsflowError
+from commsflow.output import console, error_console, print_problems
+from commsflow.workspace import Workspace
+
+
+class _Group(click.Group):
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except ConfigInvalid as exc:
+            print_problems(exc.problems)
+            error_console.print(f"[bold red]error:[/] {exc}")
+            ctx.exit(1)
+        except CommsflowError as exc:
+            error_console.print(f"[bold red]error:[/] {exc.message}", highlight=False)
+            if exc.hint:
+                error_console.print(f"  hint: {exc.hint}", highlight=False)
+            ctx.exit(1)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except KeyboardInterrupt:
+            error_console.print("interrupted")
+            ctx.exit(130)
+        except Exception as exc:  # noqa: BLE001 - the last line of defence for users
+            if ctx.obj and ctx.obj.get("verbose"):
+                raise
+            error_console.print(
+                f"[bold red]internal error:[/] {type(exc).__name__}: {exc}\n"
+                "  hint: this is a bug in commsflow; run again with --verbose and report the output",
+                highlight=False,
+            )
+            ctx.exit(2)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--root",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="COMMSFLOW_ROOT",
+    default=".",
+    show_default=True,
+    help="Project folder with commsflow.toml, content/, campaigns/ and templates/.",
+)
+@click.option(
+    "--now",
+    "now",
+    envvar="COMMSFLOW_NOW",
+    metavar="DATETIME",
+    help="Pin the clock, e.g. '2024-03-01 10:00' (local time zone). Also COMMSFLOW_NOW.",
+)
+@click.option("--no-cache", is_flag=True, help="Read every content file again instead of using the cache.")
+@click.option("-v", "--verbose", is_flag=True, help="Show tracebacks for internal errors.")
+@click.version_option(__version__, prog_name="commsflow")
+@click.pass_context
+def main(ctx: click.Context, root: Path, now: str | None, no_cache: bool, verbose: bool) -> None:
+    """commsflow — content pipeline for a communications team.
+
+    Reads Markdown content with YAML front matter and checks, lists and counts it.
+    Run it in the project folder (or pass --root).
+    """
+    ctx.ensure_object(dict)
+    ctx.obj["verbose"] = verbose
+    ctx.obj["workspace"] = Workspace(root=root.resolve(), now_text=now, use_cache=not no_cache)
+
+
+main.add_command(check.command)
+main.add_command(listing.command)
+main.add_command(stats.command)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""One module per CLI command; ``commsflow.cli`` only wires them."""

@@ -1,0 +1,186 @@
+"""The organisation's configuration: one TOML file at the project root.
+
+Everything organisation-specific lives here — names, website, boilerplate, contacts,
+vocabularies — so another team uses commsflow by swapping this file, ``content/``
+and ``campaigns/``. Each option carries its description; loading reports every
+problem with its key and line, then stops once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import tomllib
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
+
+from commsflow.errors import CommsflowError, Problem
+from commsflow.fields import Email, HttpUrl, Slug, Text
+from commsflow.validation import problems_from_validation_error
+
+CONFIG_FILE = "commsflow.toml"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Organisation(_Section):
+    name: Text = Field(description="Full name, e.g. 'Masterplan Industriestadt Berlin'.")
+    short_name: Text = Field(description="Short name used in running text, e.g. 'MPI'.")
+    slug: Slug = Field(description="Id an event's `organiser` uses to name the organisation itself.")
+    authority: Text | None = Field(None, description="Issuing authority, e.g. the Senate department.")
+    website: HttpUrl = Field(description="The organisation's own site; links there get UTM tags.")
+    locale: Literal["de", "en"] = Field("de", description="Output language (default de).")
+    timezone: Text = Field("Europe/Berlin", description="IANA zone for all dates and times.")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}; use an IANA name like 'Europe/Berlin'")
+        return value
+
+
+class Contact(_Section):
+    name: Text = Field(description="Person or office to ask.")
+    organisation: Text | None = Field(None, description="Their organisation, if not the issuer.")
+    email: Email = Field(description="E-mail address.")
+    phone: Text | None = Field(None, description="Phone number as it should be printed.")
+
+
+class Press(_Section):
+    boilerplate_title: Text = Field(description="Heading of the 'about us' paragraph.")
+    boilerplate: Text = Field(description="The 'about us' paragraph closing every release.")
+    contact: Contact = Field(description="Press contact printed under every release.")
+    layout: Literal["classic", "senate"] = Field("classic", description="Release layout.")
+
+
+class Newsletter(_Section):
+    sender_name: Text = Field(description="Display name in From.")
+    sender_address: Email = Field(description="Address in From.")
+    list_address: Email | None = Field(None, description="Address the scheduler sends issues to.")
+    unsubscribe_url: HttpUrl = Field(description="Target of List-Unsubscribe and the footer link.")
+    imprint_url: HttpUrl = Field(description="Impressum page (required in German e-mail).")
+    privacy_url: HttpUrl | None = Field(None, description="Datenschutz page.")
+
+
+class Social(_Section):
+    linkedin_page: HttpUrl | None = Field(None, description="The organisation's LinkedIn page.")
+    linkedin_author: Annotated[str, StringConstraints(pattern=r"^urn:li:(organization|person):\d+$")] | None = Field(
+        None, description="Author URN for the LinkedIn Posts API."
+    )
+    mastodon_account: Text | None = Field(None, description="e.g. '@name@social.bund.de'.")
+    hashtags: list[Text] = Field(default_factory=list, description="Hashtags every post may carry.")
+
+
+class Vocabularies(_Section):
+    blog_categories: list[Text] = Field(min_length=1, description="Allowed post categories.")
+    fields_of_action: list[Text] = Field(min_length=1, description="Handlungsfelder.")
+    transformation_lines: list[Text] = Field(min_length=1, description="Transformationslinien.")
+    event_formats: list[Text] = Field(min_length=1, description="Allowed event formats.")
+
+
+class Paths(_Section):
+    content: Text = Field("content", description="Markdown content folder.")
+    campaigns: Text = Field("campaigns", description="Campaign files.")
+    templates: Text = Field("templates", description="Jinja2 templates.")
+    build: Text = Field("build", description="Where outputs are written.")
+    state: Text = Field(".commsflow", description="Caches, ledger and fetch state.")
+
+
+class Config(_Section):
+    organisation: Organisation
+    press: Press
+    newsletter: Newsletter
+    social: Social = Field(default_factory=Social)
+    vocabularies: Vocabularies
+    paths: Paths = Field(default_factory=Paths)
+
+    # Filled in by load_config; not part of the file.
+    root: Path = Field(Path("."), exclude=True)
+    fingerprint: str = Field("", exclude=True)
+
+    @cached_property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.organisation.timezone)
+
+    def path(self, name: str) -> Path:
+        return self.root / getattr(self.paths, name)
+
+
+def _toml_line(text: str, loc: tuple) -> int | None:
+    """Line of the key ``loc`` in the TOML source: find the table header, then the key."""
+    keys = [str(k) for k in loc if isinstance(k, str)]
+    if not keys:
+        return None
+    lines = text.splitlines()
+    table, start = keys[:-1], 0
+    for depth in range(len(table), 0, -1):
+        header = re.compile(r"^\s*\[\s*" + re.escape(".".join(table[:depth])) + r"\s*\]")
+        for number, line in enumerate(lines):
+            if header.match(line):
+                start = number
+                if depth == len(table):
+                    key = re.compile(r"^\s*" + re.escape(keys[-1]) + r"\s*=")
+                    for offset, candidate in enumerate(lines[number + 1:], number + 2):
+                        if candidate.lstrip().startswith("["):
+                            break
+                        if key.match(candidate):
+                            return offset
+                    return number + 1
+                break
+        if start:
+            return start + 1
+    return None
+
+
+def load_config(root: Path) -> Config:
+    """Read and validate ``commsflow.toml``; raise one error listing every problem."""
+    path = root / CONFIG_FILE
+    shown = str(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise CommsflowError(
+            f"{shown}: no configuration found",
+            f"run commsflow in the project folder or pass --root; a project needs {CONFIG_FILE}",
+        ) from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise CommsflowError(f"{shown}:{line}: not UTF-8 text", "save the file as UTF-8") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        match = re.search(r"\(at line (\d+), column \d+\)", str(exc))
+        where = f"{shown}:{match[1]}" if match else shown
+        reason = re.sub(r"\s*\(at line.*\)", "", str(exc))
+        raise CommsflowError(f"{where}: invalid TOML: {reason}", "check quotes, brackets and '=' on that line") from None
+    try:
+        config = Config.model_validate(data)
+    except ValidationError as exc:
+        problems = problems_from_validation_error(
+            exc, shown, lambda loc: _toml_line(text, loc), model=Config
+        )
+        raise ConfigInvalid(problems) from None
+    fingerprint = hashlib.blake2b(raw, digest_size=16).hexdigest()
+    return config.model_copy(update={"root": root, "fingerprint": fingerprint})
+
+
+class ConfigInvalid(CommsflowError):
+    """The configuration has problems; all of them are listed."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        super().__init__(
+            f"{len(problems)} problem(s) in {CONFIG_FILE}",
+            "fix the configuration before anything else can run",
+        )

@@ -1,0 +1,126 @@
+"""Dates and times as editors write them, and as German readers expect them.
+
+Front matter accepts ISO 8601 (``2024-04-25``, ``2024-04-25 16:00``, with or without
+offset) and the German numeric form (``25.04.2024``, ``25.04.2024 16:00``). Forms that
+can be read two ways (``04/05/2024``, two-digit years) are rejected rather than guessed.
+Times without an offset are local to the configured time zone.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, time, timezone, tzinfo
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date, format_datetime
+
+_GERMAN = re.compile(
+    r"^(?P<d>\d{1,2})\.(?P<m>\d{1,2})\.(?P<y>\d{2,4})"
+    r"(?:,?\s+(?P<H>\d{1,2}):(?P<M>\d{2})(?:\s*Uhr)?)?$"
+)
+_SLASHED = re.compile(r"^\d{1,4}/\d{1,2}/\d{1,4}")
+
+
+class DateError(ValueError):
+    """A date an editor wrote that cannot be read unambiguously; str() is the hint."""
+
+
+def _from_german(text: str) -> date | datetime:
+    m = _GERMAN.match(text)
+    assert m
+    if len(m["y"]) != 4:
+        raise DateError(
+            f"ambiguous date {text!r}: two-digit year; write the year in full, e.g. "
+            f"{m['d']}.{m['m']}.20{m['y'][-2:]}"
+        )
+    try:
+        day = date(int(m["y"]), int(m["m"]), int(m["d"]))
+    except ValueError as exc:
+        raise DateError(f"invalid date {text!r}: {exc}") from None
+    if m["H"] is None:
+        return day
+    try:
+        return datetime.combine(day, time(int(m["H"]), int(m["M"])))
+    except ValueError as exc:
+        raise DateError(f"invalid time in {text!r}: {exc}") from None
+
+
+def parse_when(value: object) -> date | datetime:
+    """A date or a (possibly naive) datetime from a front matter value."""
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, date):
+        return value
+    if not isinstance(value, str):
+        raise DateError(
+            f"expected a date like 2024-04-25 or 2024-04-25 16:00, got {type(value).__name__}"
+        )
+    text = value.strip()
+    if _SLASHED.match(text):
+        raise DateError(
+            f"ambiguous date {text!r}: day and month order is unclear; "
+            "write it as YYYY-MM-DD, e.g. 2024-04-25"
+        )
+    if _GERMAN.match(text):
+        return _from_german(text)
+    try:
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+            return date.fromisoformat(text)
+        return datetime.fromisoformat(text)
+    except ValueError:
+        raise DateError(
+            f"invalid date {text!r}; write it as 2024-04-25 or 2024-04-25 16:00"
+        ) from None
+
+
+def parse_date(value: object) -> date:
+    """A calendar day; a datetime is refused because a day was asked for."""
+    result = parse_when(value)
+    if isinstance(result, datetime):
+        raise DateError(f"expected a day without time, e.g. {result.date().isoformat()}")
+    return result
+
+
+def localize(moment: datetime, zone: tzinfo) -> datetime:
+    """Naive times are wall-clock times in ``zone``; aware ones are converted to it."""
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=zone)
+    return moment.astimezone(zone)
+
+
+def parse_moment(value: object, zone: tzinfo) -> date | datetime:
+    """A day (all-day) or a time-zone-aware datetime in ``zone``."""
+    result = parse_when(value)
+    if isinstance(result, datetime):
+        return localize(result, zone)
+    return result
+
+
+def zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+# German presentation. Babel carries the CLDR data, so month and weekday names are right.
+
+def long_date(day: date | datetime, locale: str = "de") -> str:
+    """``28. November 2023``"""
+    return format_date(day, format="long", locale=locale)
+
+
+def numeric_date(day: date | datetime, locale: str = "de") -> str:
+    """``28.11.2023``"""
+    return format_date(day, format="dd.MM.yyyy", locale=locale)
+
+
+def weekday_date(day: date | datetime, locale: str = "de") -> str:
+    """``Donnerstag, 25. April 2024``"""
+    return format_date(day, format="full", locale=locale)
+
+
+def clock_time(moment: datetime, locale: str = "de") -> str:
+    """``16:00 Uhr``"""
+    return format_datetime(moment, format="HH:mm", locale=locale, tzinfo=moment.tzinfo) + " Uhr"

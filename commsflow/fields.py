@@ -1,0 +1,58 @@
+"""Field types shared by the configuration and the content model, with their hints."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated
+
+from pydantic import AfterValidator, BeforeValidator, StringConstraints, ValidationInfo
+
+from commsflow import dates
+from commsflow.errors import closest
+from commsflow.validation import register_pattern_hint
+
+_URL = r"^https?://[^\s/]+\.[^\s]*$"
+_EMAIL = r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$"
+_SLUG = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
+register_pattern_hint(_URL, "write a full address starting with https://")
+register_pattern_hint(_EMAIL, "write an address like presse@example.org")
+register_pattern_hint(_SLUG, "use lowercase letters, digits and hyphens, e.g. mpi-konferenz-2023")
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+HttpUrl = Annotated[str, StringConstraints(strip_whitespace=True, pattern=_URL)]
+Email = Annotated[str, StringConstraints(strip_whitespace=True, pattern=_EMAIL)]
+Slug = Annotated[str, StringConstraints(pattern=_SLUG)]
+
+
+def _as_date(value: object) -> date:
+    try:
+        return dates.parse_date(value)
+    except dates.DateError as exc:
+        raise ValueError(str(exc)) from None
+
+
+def _as_moment(value: object, info: ValidationInfo) -> date | datetime:
+    zone = (info.context or {}).get("zone")
+    try:
+        return dates.parse_moment(value, zone) if zone else dates.parse_when(value)
+    except dates.DateError as exc:
+        raise ValueError(str(exc)) from None
+
+
+Day = Annotated[date, BeforeValidator(_as_date)]
+# A day (all-day) or a time-zone-aware date and time in the configured zone.
+Moment = Annotated[date | datetime, BeforeValidator(_as_moment)]
+
+
+def vocabulary(name: str):
+    """A text whose allowed values come from ``[vocabularies].<name>`` in the configuration."""
+
+    def check(value: str, info: ValidationInfo) -> str:
+        allowed = ((info.context or {}).get("vocabularies") or {}).get(name)
+        if allowed is None or value in allowed:
+            return value
+        guess = closest(value, allowed)
+        hint = f"did you mean {guess!r}?" if guess else f"allowed: {', '.join(allowed)}"
+        raise ValueError(f"unknown value {value!r} (not in vocabularies.{name}) — {hint}")
+
+    return Annotated[str, StringConstraints(strip_whitespace=True, min_length=1), AfterValidator(check)]

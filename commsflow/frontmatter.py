@@ -1,0 +1,138 @@
+"""Split a content file into YAML front matter and Markdown body.
+
+The YAML is read with libyaml (``CSafeLoader``) with implicit timestamps switched off:
+dates stay text so that one parser (``commsflow.dates``) reads them all and reports
+impossible or ambiguous dates in words an editor understands. Line numbers are only
+worked out when there is a problem to report, by composing the YAML node tree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import yaml
+
+from commsflow.errors import Problem
+
+
+class _Loader(yaml.CSafeLoader):
+    pass
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.CSafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+@dataclass(slots=True)
+class Source:
+    """A decoded content file: front matter text, body and where the YAML starts."""
+
+    path: str
+    yaml_text: str
+    body: str
+    yaml_first_line: int  # 1-based line of the first YAML line in the file
+
+
+class SourceError(Exception):
+    def __init__(self, problem: Problem):
+        super().__init__(problem.format())
+        self.problem = problem
+
+
+def decode(path: str, raw: bytes) -> str:
+    """UTF-8 text (a BOM is dropped), with CRLF and CR line ends made LF."""
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise SourceError(
+            Problem(
+                path,
+                f"not UTF-8 text (byte 0x{raw[exc.start]:02x} cannot be read)",
+                line=line,
+                hint="save the file as UTF-8 in your editor (Windows-1252/Latin-1 are not accepted)",
+            )
+        ) from None
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return text
+
+
+def split(path: str, text: str) -> Source:
+    if not text.startswith("---\n"):
+        raise SourceError(
+            Problem(
+                path,
+                "no front matter",
+                line=1,
+                hint="start the file with a line '---', then the fields (title: …, status: …), then '---'",
+            )
+        )
+    end = text.find("\n---", 3)
+    while end != -1 and text[end + 4 : end + 5] not in ("\n", ""):
+        end = text.find("\n---", end + 4)
+    if end == -1:
+        raise SourceError(
+            Problem(path, "front matter is not closed", line=1, hint="add a line '---' after the last field")
+        )
+    body = text[end + 5 :]
+    return Source(path=path, yaml_text=text[4 : end + 1], body=body, yaml_first_line=2)
+
+
+def parse(source: Source) -> dict:
+    try:
+        data = yaml.load(source.yaml_text, Loader=_Loader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = source.yaml_first_line + mark.line if mark else None
+        reason = exc.problem or "unreadable YAML"
+        raise SourceError(
+            Problem(
+                source.path,
+                f"front matter is not valid YAML: {reason}",
+                line=line,
+                hint="check indentation, and put values containing ':' or starting with quotes in quotes",
+            )
+        ) from None
+    except yaml.YAMLError as exc:  # pragma: no cover - libyaml reports marks for all we know of
+        raise SourceError(Problem(source.path, f"front matter is not valid YAML: {exc}", line=1)) from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise SourceError(
+            Problem(
+                source.path,
+                "front matter must be 'field: value' lines",
+                line=source.yaml_first_line,
+                hint="write each field on its own line, e.g. 'title: Mein Titel'",
+            )
+        )
+    return data
+
+
+def line_finder(source: Source):
+    """A function mapping a field path (``('quotes', 1, 'name')``) to its line in the file."""
+    root = yaml.compose(source.yaml_text, Loader=_Loader)
+
+    def line_of(loc: tuple) -> int | None:
+        node, best = root, None
+        for part in loc:
+            if isinstance(node, yaml.MappingNode) and isinstance(part, str):
+                for key, value in node.value:
+                    if key.value == part:
+                        best, node = key.start_mark.line, value
+                        break
+                else:
+                    break
+            elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+                node = node.value[part]
+                best = node.start_mark.line
+            else:
+                break
+        if best is None:
+            return 1  # a missing top-level field: point at the front matter's opening line
+        return source.yaml_first_line + best
+
+    return line_of

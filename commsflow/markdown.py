@@ -1,0 +1,125 @@
+"""Markdown bodies to safe HTML (cmarkgfm) and to plain text.
+
+cmark-gfm in its default *safe* mode replaces raw HTML with a comment and drops
+``javascript:``, ``vbscript:``, ``file:`` and most ``data:`` link targets, so content
+cannot inject markup into an e-mail or a page. We never pass ``CMARK_OPT_UNSAFE``.
+"""
+
+from __future__ import annotations
+
+import re
+from html import unescape
+from html.parser import HTMLParser
+
+import cmarkgfm
+from cmarkgfm.cmark import Options
+
+# Smart punctuation is off on purpose: it would turn German „…“ typing into English quotes.
+_OPTIONS = Options.CMARK_OPT_VALIDATE_UTF8
+_OMITTED = "<!-- raw HTML omitted -->"
+
+
+def to_html(markdown: str) -> str:
+    """GitHub-flavoured Markdown (tables, autolinks, strikethrough) to safe HTML."""
+    if not markdown.strip():
+        return ""
+    html = cmarkgfm.github_flavored_markdown_to_html(markdown, options=_OPTIONS)
+    # The placeholder comment is noise in e-mails and pages; the raw HTML is gone either way.
+    return html.replace(_OMITTED, "")
+
+
+_BLOCKS = {"p", "ul", "ol", "table", "blockquote", "pre", "h1", "h2", "h3", "h4", "h5", "h6", "hr"}
+
+
+class _TextWriter(HTMLParser):
+    """Walks the (trusted, cmark-made) HTML and writes readable plain text."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.out: list[str] = []
+        self.lists: list[list] = []  # stack of [kind, counter]
+        self.links: list[str | None] = []
+        self.heading: int | None = None
+        self.quotes: list[int] = []
+        self.cell = 0
+
+    def _newline(self, count: int = 2) -> None:
+        text = "".join(self.out).rstrip(" ")
+        trailing = len(text) - len(text.rstrip("\n"))
+        if text and trailing < count:
+            self.out.append("\n" * (count - trailing))
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag in _BLOCKS and not (tag in ("ul", "ol") and self.lists):
+            self._newline()
+        if tag in ("h1", "h2", "h3", "h4", "h5", "h6"):
+            self.heading = len("".join(self.out))
+        elif tag in ("ul", "ol"):
+            self.lists.append([tag, 0])
+        elif tag == "li":
+            self._newline(1)
+            kind = self.lists[-1] if self.lists else ["ul", 0]
+            kind[1] += 1
+            indent = "  " * (len(self.lists) - 1)
+            self.out.append(f"{indent}{kind[1]}. " if kind[0] == "ol" else f"{indent}– ")
+        elif tag == "a":
+            self.links.append(attrs.get("href"))
+        elif tag == "br":
+            self.out.append("\n")
+        elif tag == "blockquote":
+            self.quotes.append(len(self.out))
+        elif tag == "tr":
+            self._newline(1)
+            self.cell = 0
+        elif tag in ("td", "th"):
+            if self.cell:
+                self.out.append(" | ")
+            self.cell += 1
+        elif tag == "img":
+            alt = attrs.get("alt")
+            if alt:
+                self.out.append(f"[{alt}]")
+        elif tag == "hr":
+            self.out.append("―" * 20)
+
+    def handle_endtag(self, tag):
+        if tag in ("h1", "h2", "h3", "h4", "h5", "h6") and self.heading is not None:
+            title = "".join(self.out)[self.heading:].strip()
+            underline = "=" if tag in ("h1", "h2") else "-"
+            self.out.append("\n" + underline * len(title))
+            self.heading = None
+        elif tag in ("ul", "ol") and self.lists:
+            self.lists.pop()
+        elif tag == "blockquote" and self.quotes:
+            start = self.quotes.pop()
+            quoted = "".join(self.out[start:]).strip("\n")
+            del self.out[start:]
+            self.out.append("\n".join("> " + line if line else ">" for line in quoted.split("\n")))
+        elif tag == "a" and self.links:
+            href = self.links.pop()
+            if href and href.startswith(("http://", "https://", "mailto:")):
+                shown = href.removeprefix("mailto:")
+                if shown not in "".join(self.out[-3:]):
+                    self.out.append(f" ({shown})")
+        if tag in _BLOCKS and not (tag in ("ul", "ol") and self.lists):
+            self._newline()
+
+    def handle_data(self, data):
+        if not data.strip() and ("\n" in data or not self.out):
+            return  # whitespace between block tags
+        self.out.append(re.sub(r"\s*\n\s*", " ", data) if "\n" in data else data)
+
+
+def html_to_text(html: str) -> str:
+    """Plain text for e-mail and distribution lists: lists, headings and link targets kept."""
+    writer = _TextWriter()
+    writer.feed(html)
+    writer.close()
+    text = unescape("".join(writer.out))
+    text = re.sub(r"[ \t]+\n", "\n", text)
+    return re.sub(r"\n{3,}", "\n\n", text).strip() + ("\n" if text.strip() else "")
+
+
+def to_text(markdown: str) -> str:
+    return html_to_text(to_html(markdown))

@@ -1,0 +1,185 @@
+"""The content types: their fields, required and optional, in one place each.
+
+An item is a Markdown file with YAML front matter under ``content/<folder>/``. The
+folder decides the type. The file name (without ``.md``) is the item's slug — its
+stable id across the whole library — unless the front matter sets ``slug:``.
+Allowed values of vocabulary fields come from ``[vocabularies]`` in the configuration.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, model_validator
+
+from commsflow.fields import Day, HttpUrl, Moment, Slug, Text, vocabulary
+
+STATUSES = ("draft", "review", "approved", "published")
+Status = Literal["draft", "review", "approved", "published"]
+
+
+class _Strict(BaseModel):
+    # Unknown fields are errors: a misspelt optional field would otherwise vanish silently.
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Image(_Strict):
+    src: Text = Field(description="https URL, or a path relative to the item's folder.")
+    alt: Text = Field(description="Alternative text; required for accessibility (BITV 2.0).")
+    credit: Text | None = Field(None, description="Bildnachweis, e.g. 'Bild: Circular Berlin'.")
+
+
+class Person(_Strict):
+    name: Text
+    function: Text | None = Field(None, description="Role and organisation as printed.")
+
+
+class Quote(_Strict):
+    text: Text
+    name: Text = Field(description="Who said it; a quote without speaker is not printable.")
+    function: Text | None = None
+
+
+class Venue(_Strict):
+    name: Text
+    address: Text | None = None
+    city: Text | None = None
+
+
+class Funding(_Strict):
+    applicant: Text = Field(description="Antragstellende Organisation(en).")
+    title: Text | None = Field(None, description="Project name as in the funding decision.")
+    start: Day
+    end: Day
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        if self.end < self.start:
+            raise ValueError(
+                f"funding ends ({self.end}) before it starts ({self.start}) — check start and end"
+            )
+        return self
+
+
+class Common(_Strict):
+    title: Text
+    status: Status
+    slug: Slug | None = Field(None, description="Overrides the slug taken from the file name.")
+    summary: Text | None = Field(None, description="One or two sentences for teasers.")
+    tags: list[Text] = Field(default_factory=list)
+    image: Image | None = None
+
+
+class PostMeta(Common):
+    """A blog post (``content/posts/``)."""
+
+    category: vocabulary("blog_categories")
+    date: Day = Field(description="Publication date.")
+    author: Text | None = None
+    projects: list[Slug] = Field(default_factory=list)
+    events: list[Slug] = Field(default_factory=list)
+    transformation_lines: list[vocabulary("transformation_lines")] = Field(default_factory=list)
+    quotes: list[Quote] = Field(default_factory=list)
+
+
+class NewsMeta(Common):
+    """News from a project (``content/news/``), hand-written or imported from a feed."""
+
+    date: Day
+    projects: list[Slug] = Field(min_length=1, description="The project(s) the news is about.")
+    events: list[Slug] = Field(default_factory=list)
+    link: HttpUrl | None = Field(None, description="The original article.")
+    source: Text | None = Field(None, description="Feed or partner the item came from.")
+
+
+class EventMeta(Common):
+    """An event (``content/events/``): times are aware, in the configured time zone."""
+
+    format: vocabulary("event_formats")
+    start: Moment = Field(description="Date and time; a date alone means all day.")
+    end: Moment | None = None
+    organiser: Slug = Field(description="A project slug, or the organisation's own slug.")
+    projects: list[Slug] = Field(default_factory=list)
+    venue: Venue | None = None
+    url: HttpUrl | None = None
+    registration: HttpUrl | None = None
+    participants: NonNegativeInt | None = None
+    speakers: list[Person] = Field(default_factory=list)
+    quotes: list[Quote] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        if self.end is None:
+            return self
+        timed = isinstance(self.start, datetime), isinstance(self.end, datetime)
+        if timed[0] != timed[1]:
+            raise ValueError(
+                "start and end mix a day with a date and time — give both with a time, or both as days"
+            )
+        if self.end < self.start:
+            raise ValueError(f"end ({self.end}) is before start ({self.start}) — check both values")
+        return self
+
+    @property
+    def all_day(self) -> bool:
+        return not isinstance(self.start, datetime)
+
+
+class ProjectMeta(Common):
+    """A project portrait (``content/projects/``)."""
+
+    fields_of_action: list[vocabulary("fields_of_action")] = Field(
+        min_length=1, description="Handlungsfelder; the first is the project's main field."
+    )
+    state: Literal["running", "completed"] = Field(description="running or completed.")
+    transformation_lines: list[vocabulary("transformation_lines")] = Field(default_factory=list)
+    website: HttpUrl | None = None
+    funding: Funding | None = Field(None, description="Set when the project is funded.")
+
+
+# Folder under content/ → (type name, front matter model)
+TYPES: dict[str, tuple[str, type[Common]]] = {
+    "posts": ("post", PostMeta),
+    "news": ("news", NewsMeta),
+    "events": ("event", EventMeta),
+    "projects": ("project", ProjectMeta),
+}
+TYPE_NAMES = tuple(kind for kind, _ in TYPES.values())
+
+
+@dataclass(slots=True)
+class Item:
+    """One validated piece of content with its rendered body."""
+
+    kind: str
+    slug: str
+    path: str  # relative to the project root, as shown to users
+    meta: Common
+    body: str
+    html: str
+    digest: str  # hash of the file's bytes
+
+    @property
+    def title(self) -> str:
+        return self.meta.title
+
+    @property
+    def status(self) -> str:
+        return self.meta.status
+
+    @property
+    def when(self) -> date | datetime | None:
+        """The date the item is filed under: publication date, or an event's start."""
+        meta = self.meta
+        return getattr(meta, "date", None) or getattr(meta, "start", None)
+
+    @property
+    def day(self) -> date | None:
+        when = self.when
+        return when.date() if isinstance(when, datetime) else when
+
+    @property
+    def projects(self) -> list[str]:
+        return list(getattr(self.meta, "projects", ()))

@@ -1,0 +1,62 @@
+"""A project folder: its configuration, its content and the clock, opened once per command."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cached_property
+from pathlib import Path
+
+from commsflow.clock import resolve_now
+from commsflow.config import Config, load_config
+from commsflow.errors import Problem
+from commsflow.library import Library, check_library
+from commsflow.sources.content import LoadReport, load_content
+
+
+@dataclass
+class Loaded:
+    library: Library
+    problems: list[Problem]
+    report: LoadReport
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.is_error]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.problems if not p.is_error]
+
+
+@dataclass
+class Workspace:
+    root: Path
+    now_text: str | None = None
+    use_cache: bool = True
+    jobs: int | None = None
+
+    @cached_property
+    def config(self) -> Config:
+        return load_config(self.root)
+
+    @cached_property
+    def now(self) -> datetime:
+        return resolve_now(self.now_text, self.config.zone)
+
+    def validation_context(self) -> dict:
+        return {"zone": self.config.zone, "vocabularies": self.config.vocabularies.model_dump()}
+
+    def load(self) -> Loaded:
+        config = self.config
+        report = load_content(
+            self.root,
+            config.path("content"),
+            self.validation_context(),
+            cache_path=config.path("state") / "cache" / "content.pickle" if self.use_cache else None,
+            cache_key=config.fingerprint,
+            jobs=self.jobs,
+        )
+        problems = report.problems + check_library(report.items, config.organisation.slug, self.root)
+        problems.sort(key=Problem.sort_key)
+        return Loaded(Library(report.items, config.organisation.slug), problems, report)
