@@ -113,13 +113,15 @@ def check_library(items: list[Item], organisation_slug: str, root: Path) -> list
     projects = {item.slug for item in items if item.kind == "project"}
     events = {item.slug for item in items if item.kind == "event"}
     for item in items:
-        for position, ref in enumerate(getattr(item.meta, "projects", ())):
+        if not item.refs:
+            continue
+        for position, ref in enumerate(item.refs.get("projects", ())):
             if ref not in projects:
                 problems.append(_unknown(root, item, ("projects", position), ref, projects, "project"))
-        for position, ref in enumerate(getattr(item.meta, "events", ())):
+        for position, ref in enumerate(item.refs.get("events", ())):
             if ref not in events:
                 problems.append(_unknown(root, item, ("events", position), ref, events, "event"))
-        organiser = getattr(item.meta, "organiser", None)
+        organiser = item.refs.get("organiser")
         if organiser and organiser != organisation_slug and organiser not in projects:
             problems.append(
                 _unknown(root, item, ("organiser",), organiser, projects | {organisation_slug}, "organiser")

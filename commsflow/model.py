@@ -8,7 +8,6 @@ Allowed values of vocabulary fields come from ``[vocabularies]`` in the configur
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Literal
 
@@ -149,17 +148,48 @@ TYPES: dict[str, tuple[str, type[Common]]] = {
 TYPE_NAMES = tuple(kind for kind, _ in TYPES.values())
 
 
-@dataclass(slots=True)
-class Item:
-    """One validated piece of content with its rendered body."""
+REFERENCE_FIELDS = ("projects", "events", "organiser")
 
-    kind: str
-    slug: str
-    path: str  # relative to the project root, as shown to users
-    meta: Common
-    body: str
-    html: str
-    digest: str  # hash of the file's bytes
+
+class Item:
+    """One validated piece of content.
+
+    Items built from the cache carry their (already validated) front matter as plain
+    data and turn it into the typed ``meta`` on first use; the rendered body is read
+    from the cache only when an output asks for ``html``. Cross-references are kept
+    apart so the library can be checked without either.
+    """
+
+    __slots__ = ("kind", "slug", "path", "digest", "refs", "_meta", "_html", "_store", "_context")
+
+    def __init__(self, kind: str, slug: str, path: str, digest: str, *, meta: Common | None = None,
+                 html: str | None = None, refs: dict | None = None, store=None, context: dict | None = None):
+        self.kind = kind
+        self.slug = slug
+        self.path = path  # relative to the project root, as shown to users
+        self.digest = digest  # hash of the file's bytes
+        self._meta, self._html = meta, html
+        self._store, self._context = store, context  # where a cached item's meta and html wait
+        if refs is None:
+            refs = {name: getattr(meta, name) for name in REFERENCE_FIELDS if getattr(meta, name, None)}
+        self.refs = refs
+
+    def __repr__(self) -> str:
+        return f"<Item {self.kind} {self.slug}>"
+
+    @property
+    def meta(self) -> Common:
+        if self._meta is None:
+            data = self._store.data(self.path)
+            self._meta = MODELS[self.kind].model_validate(data, context=self._context)
+        return self._meta
+
+    @property
+    def html(self) -> str:
+        """The body rendered to safe HTML."""
+        if self._html is None:
+            self._html = self._store.body(self.digest)
+        return self._html
 
     @property
     def title(self) -> str:
@@ -182,4 +212,7 @@ class Item:
 
     @property
     def projects(self) -> list[str]:
-        return list(getattr(self.meta, "projects", ()))
+        return list(self.refs.get("projects", ()))
+
+
+MODELS: dict[str, type[Common]] = {kind: model for kind, model in TYPES.values()}

@@ -1,8 +1,10 @@
 """Read ``content/`` into typed, validated items with rendered bodies.
 
 Every file is checked on its own (decoding, front matter, fields) and every problem
-is collected; one bad file never stops the others. Large content folders are read
-by a pool of processes, one per core, and unchanged files come from the cache.
+is collected; one bad file never stops the others. Parsing — libyaml and cmark-gfm,
+the expensive part — runs in a pool of processes, one per core, when there is enough
+to parse; validation runs in the main process, where the results are needed. Files
+unchanged since the last run come from the cache without being read.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from commsflow import frontmatter, markdown
-from commsflow.cache import ContentCache, Entry, code_fingerprint, digest_of
+from commsflow.cache import ContentCache, Entry, digest_of
 from commsflow.errors import Problem, Severity
 from commsflow.model import TYPES, Item
 from commsflow.slugs import is_slug, slugify
@@ -26,9 +28,17 @@ PARALLEL_THRESHOLD = 300
 
 
 @dataclass(slots=True)
-class FileResult:
-    item: Item | None
-    problems: tuple[Problem, ...] = ()
+class Parsed:
+    """A file after the expensive, context-free part: plain data, cheap to pass between processes."""
+
+    name: str
+    folder: str
+    mtime_ns: int
+    size: int
+    digest: str
+    data: dict | None = None
+    html: str = ""
+    problem: Problem | None = None
 
 
 @dataclass(slots=True)
@@ -36,66 +46,78 @@ class LoadReport:
     items: list[Item] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     files: int = 0
-    parsed: int = 0  # files actually read and parsed this run (not from the cache)
+    parsed: int = 0  # files actually parsed this run (not taken from the cache)
 
 
-def read_item(name: str, raw: bytes, folder: str, context: dict) -> FileResult:
-    """One file → an item, or the problems that keep it from being one."""
-    kind, model = TYPES[folder]
+def parse_file(task: tuple[str, str, str]) -> Parsed:
+    """Read, decode, split and parse one file; render its body."""
+    name, path, folder = task
+    with open(path, "rb") as handle:
+        stat = os.fstat(handle.fileno())
+        raw = handle.read()
+    parsed = Parsed(name, folder, stat.st_mtime_ns, stat.st_size, digest_of(raw))
     try:
         source = frontmatter.split(name, frontmatter.decode(name, raw))
-        data = frontmatter.parse(source)
+        parsed.data = frontmatter.parse(source)
     except frontmatter.SourceError as exc:
-        return FileResult(None, (exc.problem,))
+        parsed.problem = exc.problem
+        return parsed
+    parsed.html = markdown.to_html(source.body)
+    return parsed
+
+
+def validate(parsed: Parsed, root: Path, context: dict) -> tuple[Item | None, tuple[Problem, ...]]:
+    """Typed front matter for a parsed file, or every problem that keeps it from being an item."""
+    if parsed.problem is not None:
+        return None, (parsed.problem,)
+    kind, model = TYPES[parsed.folder]
     try:
-        meta = model.model_validate(data, context=context)
+        meta = model.model_validate(parsed.data, context=context)
     except ValidationError as exc:
-        line_of = frontmatter.line_finder(source)
-        return FileResult(None, tuple(problems_from_validation_error(exc, name, line_of, model=model)))
-    stem = name.rsplit("/", 1)[-1].removesuffix(".md")
-    slug = meta.slug or stem
+        line_of = _line_finder(root, parsed.name)
+        return None, tuple(problems_from_validation_error(exc, parsed.name, line_of, model=model))
+    stem = parsed.name.rsplit("/", 1)[-1].removesuffix(".md")
     problems: tuple[Problem, ...] = ()
     if not meta.slug and not is_slug(stem):
         problems = (
             Problem(
-                name,
+                parsed.name,
                 f"file name {stem!r} is not a usable slug",
                 hint=f"rename the file to {slugify(stem) or 'a-slug'}.md or set 'slug:' in the front matter",
             ),
         )
-    item = Item(
-        kind=kind,
-        slug=slug,
-        path=name,
-        meta=meta,
-        body=source.body,
-        html=markdown.to_html(source.body),
-        digest=digest_of(raw),
-    )
-    return FileResult(item, problems)
+    item = Item(kind, meta.slug or stem, parsed.name, parsed.digest, meta=meta, html=parsed.html)
+    return item, problems
 
 
-def _parse_task(task: tuple[str, bytes, str, dict]) -> FileResult:
-    name, raw, folder, context = task
-    return read_item(name, raw, folder, context)
+def _line_finder(root: Path, name: str):
+    """Line numbers are worked out only for files with problems, from the file itself."""
+    source = frontmatter.split(name, frontmatter.decode(name, (root / name).read_bytes()))
+    return frontmatter.line_finder(source)
 
 
-def discover(root: Path, content_dir: Path) -> tuple[list[tuple[str, Path, str]], list[Problem]]:
+def discover(root: Path, content_dir: Path) -> tuple[list[tuple[str, str, str]], list[Problem]]:
     """All ``*.md`` files under the known type folders, sorted; stray files are warned about."""
     found, problems = [], []
     if not content_dir.is_dir():
-        return found, [Problem(_rel(root, content_dir), "content folder not found", hint="create it or set [paths].content")]
-    for entry in sorted(content_dir.iterdir()):
+        return found, [
+            Problem(_rel(root, content_dir), "content folder not found", hint="create it or set [paths].content")
+        ]
+    prefix = _rel(root, content_dir)
+    for entry in sorted(os.scandir(content_dir), key=lambda e: e.name):
         if entry.name.startswith("."):
             continue
         if entry.is_dir() and entry.name in TYPES:
-            for path in sorted(entry.rglob("*.md")):
-                if not any(part.startswith(".") for part in path.relative_to(entry).parts):
-                    found.append((_rel(root, path), path, entry.name))
-        elif entry.suffix == ".md" or entry.is_dir():
+            for folder, subfolders, names in os.walk(entry.path):
+                subfolders[:] = sorted(d for d in subfolders if not d.startswith("."))
+                relative = os.path.relpath(folder, content_dir).replace(os.sep, "/")
+                for name in sorted(names):
+                    if name.endswith(".md") and not name.startswith("."):
+                        found.append((f"{prefix}/{relative}/{name}", os.path.join(folder, name), entry.name))
+        elif entry.name.endswith(".md") or entry.is_dir():
             problems.append(
                 Problem(
-                    _rel(root, entry),
+                    f"{prefix}/{entry.name}",
                     "not in a content type folder; ignored",
                     hint=f"move it into one of: {', '.join(TYPES)}",
                     severity=Severity.WARNING,
@@ -111,6 +133,13 @@ def _rel(root: Path, path: Path) -> str:
         return str(path)
 
 
+def _from_cache(entry: Entry, context: dict, cache: ContentCache) -> tuple[Item | None, tuple[Problem, ...]]:
+    if entry.kind is None:
+        return None, entry.problems
+    item = Item(entry.kind, entry.slug, entry.name, entry.digest, refs=entry.refs, store=cache, context=context)
+    return item, entry.problems
+
+
 def load_content(
     root: Path,
     content_dir: Path,
@@ -123,58 +152,64 @@ def load_content(
     report = LoadReport()
     files, report.problems = discover(root, content_dir)
     report.files = len(files)
-    cache = ContentCache(cache_path, f"{cache_key}:{code_fingerprint()}") if cache_path else None
-    results: dict[str, FileResult] = {}
-    todo: list[tuple[str, bytes, str, dict]] = []
-    fresh: list[tuple[str, Entry]] = []
+    cache = ContentCache(cache_path, cache_key) if cache_path else None
+    results: dict[str, tuple[Item | None, tuple[Problem, ...]]] = {}
+    todo: list[tuple[str, str, str]] = []
     for name, path, folder in files:
-        try:
-            if cache is not None:
-                stat = os.stat(path)
-                hit = cache.by_stat(name, stat.st_mtime_ns, stat.st_size)
-                if hit:
-                    results[name] = hit.result
-                    continue
-            with open(path, "rb") as handle:
-                stat = os.fstat(handle.fileno())
-                raw = handle.read()
-        except OSError as exc:
-            report.problems.append(Problem(name, f"cannot be read: {exc.strerror}"))
-            continue
-        digest = digest_of(raw)
-        hit = cache and cache.by_digest(name, digest)  # touched but unchanged
-        if hit:
-            results[name] = hit.result
-        else:
-            todo.append((name, raw, folder, context))
         if cache is not None:
-            fresh.append((name, Entry(stat.st_mtime_ns, stat.st_size, digest, None)))
+            try:
+                stat = os.stat(path)
+            except OSError as exc:
+                report.problems.append(Problem(name, f"cannot be read: {exc.strerror}"))
+                continue
+            hit = cache.by_stat(name, stat.st_mtime_ns, stat.st_size)
+            if hit:
+                results[name] = _from_cache(hit, context, cache)
+                continue
+        todo.append((name, path, folder))
 
-    parsed = dict(zip((task[0] for task in todo), _run(todo, jobs)))
-    report.parsed = len(parsed)
-    results.update(parsed)
-    if cache is not None:
-        for name, entry in fresh:
-            entry.result = results[name]
-            cache.put(name, entry)
+    for parsed in _parse_all(todo, jobs):
+        if isinstance(parsed, Problem):
+            report.problems.append(parsed)
+            continue
+        hit = cache.by_digest(parsed.name, parsed.digest) if cache is not None else None
+        if hit:  # touched, but the same bytes: nothing to validate again
+            cache.touch(hit, parsed.mtime_ns, parsed.size)
+            results[parsed.name] = _from_cache(hit, context, cache)
+            continue
+        report.parsed += 1
+        item, problems = validate(parsed, root, context)
+        results[parsed.name] = item, problems
+        if cache is not None:
+            entry = Entry(parsed.name, parsed.mtime_ns, parsed.size, parsed.digest,
+                          item and item.kind, item and item.slug, item.refs if item else {}, problems)
+            cache.put(entry, parsed.data if item else None, parsed.html if item else None)
 
     for name, _, _ in files:
-        result = results.get(name)
-        if result is None:
+        if name not in results:
             continue
-        if result.item is not None:
-            report.items.append(result.item)
-        report.problems.extend(result.problems)
+        item, problems = results[name]
+        if item is not None:
+            report.items.append(item)
+        report.problems.extend(problems)
     if cache is not None:
         cache.keep_only(set(results))
         cache.save()
     return report
 
 
-def _run(todo: list, jobs: int | None):
+def _safe_parse(task: tuple[str, str, str]) -> Parsed | Problem:
+    try:
+        return parse_file(task)
+    except OSError as exc:
+        return Problem(task[0], f"cannot be read: {exc.strerror}")
+
+
+def _parse_all(todo: list, jobs: int | None):
     workers = jobs if jobs is not None else (os.cpu_count() or 1)
     if workers <= 1 or len(todo) < PARALLEL_THRESHOLD:
-        return [_parse_task(task) for task in todo]
-    chunk = max(16, len(todo) // (workers * 8))
+        yield from map(_safe_parse, todo)
+        return
+    chunk = max(16, len(todo) // (workers * 16))
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(_parse_task, todo, chunksize=chunk))
+        yield from pool.map(_safe_parse, todo, chunksize=chunk)

@@ -1,0 +1,1 @@
+"""Benchmarks for commsflow (`make bench`). Results go to bench/results.json."""

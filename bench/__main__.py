@@ -1,0 +1,38 @@
+"""`make bench`: run every benchmark, print a table, merge figures into bench/results.json."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from bench import content_load
+
+RESULTS = Path(__file__).parent / "results.json"
+
+
+def main() -> None:
+    workdir = Path(tempfile.gettempdir()) / "commsflow-bench"
+    figures: dict[str, float] = {}
+    rows: list[tuple[str, str, str]] = []
+    for module in (content_load,):
+        found, shown = module.run(workdir)
+        figures.update(found)
+        rows += shown
+    table = Table(title="commsflow benchmarks", header_style="bold")
+    for column in ("measure", "result", "target"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*row)
+    Console().print(table)
+    stored = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    stored.update({key: round(value, 4) for key, value in figures.items()})
+    RESULTS.write_text(json.dumps(stored, indent=2, sort_keys=True) + "\n")
+    print(f"figures written to {RESULTS.relative_to(Path.cwd()) if RESULTS.is_relative_to(Path.cwd()) else RESULTS}")
+
+
+if __name__ == "__main__":
+    main()
