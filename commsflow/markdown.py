@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import ctypes
 import re
-from html import unescape
 from html.parser import HTMLParser
 
 from cmarkgfm import cmark
@@ -79,6 +78,8 @@ class _TextWriter(HTMLParser):
         self.heading: int | None = None
         self.quotes: list[int] = []
         self.cell = 0
+        self.pre = False
+        self.after_bullet = False  # a loose list item's <p> follows its bullet directly
 
     def _newline(self, count: int = 2) -> None:
         text = "".join(self.out).rstrip(" ")
@@ -88,18 +89,26 @@ class _TextWriter(HTMLParser):
 
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
+        if tag == "p" and self.after_bullet:
+            self.after_bullet = False
+            return
+        self.after_bullet = False
         if tag in _BLOCKS and not (tag in ("ul", "ol") and self.lists):
             self._newline()
         if tag in ("h1", "h2", "h3", "h4", "h5", "h6"):
             self.heading = len("".join(self.out))
         elif tag in ("ul", "ol"):
-            self.lists.append([tag, 0])
+            start = attrs.get("start")
+            self.lists.append([tag, int(start) - 1 if start and start.isdigit() else 0])
         elif tag == "li":
             self._newline(1)
             kind = self.lists[-1] if self.lists else ["ul", 0]
             kind[1] += 1
             indent = "  " * (len(self.lists) - 1)
             self.out.append(f"{indent}{kind[1]}. " if kind[0] == "ol" else f"{indent}– ")
+            self.after_bullet = True
+        elif tag == "pre":
+            self.pre = True
         elif tag == "a":
             self.links.append(attrs.get("href"))
         elif tag == "br":
@@ -128,6 +137,12 @@ class _TextWriter(HTMLParser):
             self.heading = None
         elif tag in ("ul", "ol") and self.lists:
             self.lists.pop()
+        elif tag == "pre":
+            self.pre = False
+            while self.out and self.out[-1].endswith("\n"):
+                self.out[-1] = self.out[-1].rstrip("\n")
+                if not self.out[-1]:
+                    self.out.pop()
         elif tag == "blockquote" and self.quotes:
             start = self.quotes.pop()
             quoted = "".join(self.out[start:]).strip("\n")
@@ -139,13 +154,23 @@ class _TextWriter(HTMLParser):
                 shown = href.removeprefix("mailto:")
                 if shown not in "".join(self.out[-3:]):
                     self.out.append(f" ({shown})")
-        if tag in _BLOCKS and not (tag in ("ul", "ol") and self.lists):
+        if tag == "p" and self.lists:
+            self._newline(1)  # paragraphs of a loose list stay one item per line
+        elif tag in _BLOCKS and not (tag in ("ul", "ol") and self.lists):
             self._newline()
 
     def handle_data(self, data):
+        if self.pre:
+            self.out.append(data)
+            return
         if not data.strip() and ("\n" in data or not self.out):
             return  # whitespace between block tags
-        self.out.append(re.sub(r"\s*\n\s*", " ", data) if "\n" in data else data)
+        self.after_bullet = False
+        if "\n" in data:
+            data = re.sub(r"\s*\n\s*", " ", data)
+        if self.out and self.out[-1].endswith("\n"):
+            data = data.lstrip()  # the line break (<br>) already separates the lines
+        self.out.append(data)
 
 
 def html_to_text(html: str) -> str:
@@ -153,7 +178,7 @@ def html_to_text(html: str) -> str:
     writer = _TextWriter()
     writer.feed(html)
     writer.close()
-    text = unescape("".join(writer.out))
+    text = "".join(writer.out)  # entities are already decoded by the parser
     text = re.sub(r"[ \t]+\n", "\n", text)
     return re.sub(r"\n{3,}", "\n\n", text).strip() + ("\n" if text.strip() else "")
 
