@@ -56,7 +56,7 @@ CREATE TABLE IF NOT EXISTS files (
     kind TEXT, slug TEXT, refs BLOB, problems BLOB, data BLOB);
 CREATE TABLE IF NOT EXISTS bodies (digest TEXT PRIMARY KEY, html TEXT NOT NULL);
 """
-_ERRORS = (sqlite3.Error, pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError)
+_ERRORS = (sqlite3.Error, pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, ImportError)
 
 
 class ContentCache:
