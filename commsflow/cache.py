@@ -2,12 +2,13 @@
 
 A file whose size and modification time are unchanged is taken from the cache
 without reading it; a file whose stat changed is read and hashed, and only parsed
-again if its bytes changed. The cache is a SQLite file with one row per content
-file. A warm start reads only what checking the library needs (kind, slug,
-references, problems); the validated front matter and the rendered body stay in the
-database until an item's ``meta`` or ``html`` is first used. The cache is dropped
-as a whole when the configuration or the code that reads content changes; a broken
-cache only makes a run slower.
+again if its bytes changed. The cache is a SQLite file: an index of all files (one
+record, read in one go at start) and, per distinct content hash, the validated front
+matter and the rendered body, which items fetch only when they are first used. Rows
+that no file refers to any more are removed at the start of the following run, so
+items handed out by one run stay readable through the next. The cache is dropped
+as a whole when the configuration or the package's code changes; a broken cache
+only makes a run slower.
 """
 
 from __future__ import annotations
@@ -15,19 +16,24 @@ from __future__ import annotations
 import hashlib
 import pickle
 import sqlite3
-from dataclasses import dataclass
 from pathlib import Path
 
-_FORMAT = 4
-# Modules whose behaviour decides what a loaded item looks like.
-_READERS = ("model.py", "fields.py", "frontmatter.py", "markdown.py", "dates.py", "validation.py")
+_FORMAT = 5
+_ERRORS = (sqlite3.Error, pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError,
+           ImportError, IndexError, KeyError)
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS contents (digest TEXT PRIMARY KEY, data BLOB NOT NULL, html TEXT NOT NULL);
+"""
 
 
 def code_fingerprint() -> str:
+    """Every module of the package: any change to how content is read drops the cache."""
     package = Path(__file__).parent
     digest = hashlib.blake2b(str(_FORMAT).encode(), digest_size=16)
-    for name in _READERS:
-        digest.update((package / name).read_bytes())
+    for path in sorted(package.rglob("*.py")):
+        digest.update(path.relative_to(package).as_posix().encode())
+        digest.update(path.read_bytes())
     return digest.hexdigest()
 
 
@@ -35,37 +41,21 @@ def digest_of(raw: bytes) -> str:
     return hashlib.blake2b(raw, digest_size=20).hexdigest()
 
 
-@dataclass(slots=True)
-class Entry:
-    """What the cache knows of one file without loading its content."""
-
-    name: str
-    mtime_ns: int
-    size: int
-    digest: str
-    kind: str | None  # None: the file did not give an item
-    slug: str | None
-    refs: dict
-    problems: tuple
+class CacheMiss(Exception):
+    """The cache cannot give what was asked; read the file instead."""
 
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS files (
-    name TEXT PRIMARY KEY, mtime_ns INTEGER NOT NULL, size INTEGER NOT NULL, digest TEXT NOT NULL,
-    kind TEXT, slug TEXT, refs BLOB, problems BLOB, data BLOB);
-CREATE TABLE IF NOT EXISTS bodies (digest TEXT PRIMARY KEY, html TEXT NOT NULL);
-"""
-_ERRORS = (sqlite3.Error, pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, ImportError)
+# One index record per file: (mtime_ns, size, digest, kind, slug, refs, problems).
+# kind is None when the file did not give an item.
+Record = tuple
 
 
 class ContentCache:
     def __init__(self, path: Path, key: str):
         self.path = path
         self.key = f"{key}:{code_fingerprint()}"
-        self.entries: dict[str, Entry] = {}
-        self._writing = False
-        self._orphans = False
+        self.index: dict[str, Record] = {}
+        self._changed = False
         self._db: sqlite3.Connection | None = None
         try:
             self._open()
@@ -74,101 +64,102 @@ class ContentCache:
 
     def _open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
-        row = self._db.execute("SELECT value FROM meta WHERE key = 'key'").fetchone()
-        if row is None or row[0] != self.key:
-            # Another configuration or another version of the readers: start afresh.
-            self._db.executescript("DROP TABLE files; DROP TABLE bodies; DROP TABLE meta;")
-            self._db.executescript(_SCHEMA)
+        stored = dict(self._db.execute("SELECT key, value FROM meta"))
+        if stored.get("key") != self.key:
+            # Another configuration or another version of commsflow: start afresh.
+            self._db.executescript("DELETE FROM meta; DELETE FROM contents;")
             self._db.execute("INSERT INTO meta VALUES ('key', ?)", (self.key,))
             return
-        unpickle = pickle.loads
-        self.entries = {
-            row[0]: Entry(
-                row[0], row[1], row[2], row[3], row[4], row[5],
-                unpickle(row[6]) if row[6] else {}, unpickle(row[7]) if row[7] else (),
+        self.index = pickle.loads(stored["index"]) if "index" in stored else {}
+        if stored.get("orphans"):
+            self._remove_orphans()
+
+    def _remove_orphans(self) -> None:
+        with self._db:
+            self._db.execute("BEGIN")
+            self._db.execute("CREATE TEMP TABLE IF NOT EXISTS live (digest TEXT PRIMARY KEY)")
+            self._db.execute("DELETE FROM live")
+            self._db.executemany(
+                "INSERT OR IGNORE INTO live VALUES (?)", ((record[2],) for record in self.index.values())
             )
-            for row in self._db.execute(
-                "SELECT name, mtime_ns, size, digest, kind, slug, refs, problems FROM files"
-            )
-        }
+            self._db.execute("DELETE FROM contents WHERE digest NOT IN (SELECT digest FROM live)")
+            self._db.execute("DELETE FROM meta WHERE key = 'orphans'")
+            self._db.execute("COMMIT")
 
     def _reset(self) -> None:
         if self._db is not None:
             self._db.close()
         for suffix in ("", "-wal", "-shm"):
             Path(f"{self.path}{suffix}").unlink(missing_ok=True)
-        self.entries = {}
+        self.index = {}
         self._open()
 
-    def by_stat(self, name: str, mtime_ns: int, size: int) -> Entry | None:
-        entry = self.entries.get(name)
-        if entry and entry.mtime_ns == mtime_ns and entry.size == size:
-            return entry
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+    def by_stat(self, name: str, mtime_ns: int, size: int) -> Record | None:
+        record = self.index.get(name)
+        if record and record[0] == mtime_ns and record[1] == size:
+            return record
         return None
 
-    def by_digest(self, name: str, digest: str) -> Entry | None:
-        entry = self.entries.get(name)
-        return entry if entry and entry.digest == digest else None
+    def by_digest(self, name: str, digest: str) -> Record | None:
+        record = self.index.get(name)
+        return record if record and record[2] == digest else None
+
+    def put(self, name: str, record: Record, data: dict | None = None, html: str | None = None) -> None:
+        """Record a file. Content goes to the database at once, so a big first load
+        does not hold every file's data twice in memory."""
+        self._begin()
+        self.index[name] = record
+        if data is not None:
+            self._db.execute(
+                "INSERT OR REPLACE INTO contents VALUES (?, ?, ?)",
+                (record[2], pickle.dumps(data, pickle.HIGHEST_PROTOCOL), html or ""),
+            )
 
     def _begin(self) -> None:
-        if not self._writing:
+        if not self._changed:
             self._db.execute("BEGIN")
-            self._writing = True
-
-    def put(self, entry: Entry, data: dict | None, html: str | None) -> None:
-        """Record a file. Rows go to the database at once, in one transaction per run,
-        so a big first load does not hold every record twice in memory."""
-        self._begin()
-        self.entries[entry.name] = entry
-        self._db.execute(
-            "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                entry.name, entry.mtime_ns, entry.size, entry.digest, entry.kind, entry.slug,
-                pickle.dumps(entry.refs, pickle.HIGHEST_PROTOCOL) if entry.refs else None,
-                pickle.dumps(entry.problems, pickle.HIGHEST_PROTOCOL) if entry.problems else None,
-                pickle.dumps(data, pickle.HIGHEST_PROTOCOL) if data is not None else None,
-            ),
-        )
-        if html is not None:
-            self._db.execute("INSERT OR REPLACE INTO bodies VALUES (?, ?)", (entry.digest, html))
-        self._orphans = True
-
-    def touch(self, entry: Entry, mtime_ns: int, size: int) -> None:
-        """Same bytes, new stat (a touched or re-saved file): remember the new stat only."""
-        self._begin()
-        entry.mtime_ns, entry.size = mtime_ns, size
-        self._db.execute("UPDATE files SET mtime_ns = ?, size = ? WHERE name = ?", (mtime_ns, size, entry.name))
+            self._changed = True
 
     def keep_only(self, names: set[str]) -> None:
-        gone = set(self.entries) - names
+        gone = set(self.index) - names
         if gone:
             self._begin()
-            self._orphans = True
         for name in gone:
-            del self.entries[name]
-            self._db.execute("DELETE FROM files WHERE name = ?", (name,))
+            del self.index[name]
 
-    def data(self, name: str) -> dict:
+    def data(self, digest: str) -> dict:
         """The validated front matter of a file, as plain data."""
-        row = self._db.execute("SELECT data FROM files WHERE name = ?", (name,)).fetchone()
-        if row is None or row[0] is None:
-            raise KeyError(name)
-        return pickle.loads(row[0])
+        try:
+            return pickle.loads(self._fetch("data", digest))
+        except _ERRORS as exc:
+            raise CacheMiss(str(exc)) from None
 
     def body(self, digest: str) -> str:
-        row = self._db.execute("SELECT html FROM bodies WHERE digest = ?", (digest,)).fetchone()
+        return self._fetch("html", digest)
+
+    def _fetch(self, column: str, digest: str):
+        try:
+            row = self._db.execute(f"SELECT {column} FROM contents WHERE digest = ?", (digest,)).fetchone()
+        except sqlite3.Error as exc:
+            raise CacheMiss(str(exc)) from None
         if row is None:
-            raise KeyError(digest)
+            raise CacheMiss(digest)
         return row[0]
 
     def save(self) -> None:
-        if not self._writing:
+        if not self._changed:
             return
-        if self._orphans:
-            self._db.execute("DELETE FROM bodies WHERE digest NOT IN (SELECT digest FROM files)")
+        blob = pickle.dumps(self.index, pickle.HIGHEST_PROTOCOL)
+        self._db.execute("INSERT OR REPLACE INTO meta VALUES ('index', ?)", (blob,))
+        self._db.execute("INSERT OR REPLACE INTO meta VALUES ('orphans', 1)")
         self._db.execute("COMMIT")
-        self._writing = self._orphans = False
+        self._changed = False

@@ -15,6 +15,7 @@ import click
 
 from commsflow import __version__
 from commsflow.commands import check, listing, stats
+from commsflow.clock import check_now
 from commsflow.config import ConfigInvalid
 from commsflow.errors import CommsflowError
 from commsflow.output import console, error_console, print_problems
@@ -78,6 +79,8 @@ def main(ctx: click.Context, root: Path, now: str | None, no_cache: bool, verbos
     """
     ctx.ensure_object(dict)
     ctx.obj["verbose"] = verbose
+    if now:
+        check_now(now)  # every command, not only those that read the clock, refuses a bad value
     ctx.obj["workspace"] = Workspace(root=root.resolve(), now_text=now, use_cache=not no_cache)
 
 

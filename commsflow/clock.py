@@ -12,6 +12,14 @@ from commsflow import dates
 from commsflow.errors import CommsflowError
 
 
+def check_now(text: str) -> None:
+    """Refuse an unreadable --now before any work is done."""
+    try:
+        dates.parse_when(text)
+    except dates.DateError as exc:
+        raise CommsflowError(f"--now / COMMSFLOW_NOW: {exc}", "e.g. --now '2024-03-01 10:00'") from None
+
+
 def resolve_now(text: str | None, zone: tzinfo) -> datetime:
     """The pinned time if given (local to ``zone`` unless it has an offset), else the real time."""
     if not text:

@@ -121,6 +121,9 @@ def _toml_line(text: str, loc: tuple) -> int | None:
     if not keys:
         return None
     lines = text.splitlines()
+    if len(keys) == 1:  # a whole section, e.g. a misspelt [newsleter]
+        header = re.compile(r"^\s*\[\s*" + re.escape(keys[0]) + r"\s*[\].]")
+        return next((number for number, line in enumerate(lines, 1) if header.match(line)), None)
     table, start = keys[:-1], 0
     for depth in range(len(table), 0, -1):
         header = re.compile(r"^\s*\[\s*" + re.escape(".".join(table[:depth])) + r"\s*\]")
@@ -168,7 +171,7 @@ def load_config(root: Path) -> Config:
         config = Config.model_validate(data)
     except ValidationError as exc:
         problems = problems_from_validation_error(
-            exc, shown, lambda loc: _toml_line(text, loc), model=Config
+            exc, shown, lambda loc: _toml_line(text, loc), model=Config, toml=True
         )
         raise ConfigInvalid(problems) from None
     fingerprint = hashlib.blake2b(raw, digest_size=16).hexdigest()

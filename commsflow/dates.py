@@ -19,6 +19,9 @@ _GERMAN = re.compile(
     r"(?:,?\s+(?P<H>\d{1,2}):(?P<M>\d{2})(?:\s*Uhr)?)?$"
 )
 _SLASHED = re.compile(r"^\d{1,4}/\d{1,2}/\d{1,4}")
+_ISO = re.compile(
+    r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$"
+)
 
 
 class DateError(ValueError):
@@ -63,6 +66,8 @@ def parse_when(value: object) -> date | datetime:
         )
     if _GERMAN.match(text):
         return _from_german(text)
+    if not _ISO.match(text):
+        raise DateError(f"invalid date {text!r}; write it as 2024-04-25 or 2024-04-25 16:00")
     try:
         if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
             return date.fromisoformat(text)

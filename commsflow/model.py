@@ -180,7 +180,7 @@ class Item:
     @property
     def meta(self) -> Common:
         if self._meta is None:
-            data = self._store.data(self.path)
+            data = self._store.data(self)
             self._meta = MODELS[self.kind].model_validate(data, context=self._context)
         return self._meta
 
@@ -188,7 +188,7 @@ class Item:
     def html(self) -> str:
         """The body rendered to safe HTML."""
         if self._html is None:
-            self._html = self._store.body(self.digest)
+            self._html = self._store.body(self)
         return self._html
 
     @property

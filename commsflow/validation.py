@@ -72,14 +72,19 @@ def _describe(value: object) -> str:
     return _TYPE_NAMES.get(name, name)
 
 
-def _message(error: dict, model: type[BaseModel] | None) -> tuple[str, str | None]:
+def _message(error: dict, model: type[BaseModel] | None, toml: bool) -> tuple[str, str | None]:
     kind = error["type"]
     value = error.get("input")
     loc = error["loc"]
     name = loc[-1] if loc else ""
     ctx = error.get("ctx") or {}
     if kind == "missing":
-        return "missing required field", f"add `{name}:` to the front matter"
+        if not toml:
+            return "missing required field", f"add `{name}:` to the front matter"
+        if len(loc) == 1 and _first_model(model.model_fields[name].annotation if model and name in model.model_fields else None):
+            return "missing required section", f"add a section [{name}]"
+        section = ".".join(str(part) for part in loc[:-1])
+        return "missing required setting", f"add `{name} = …`" + (f" under [{section}]" if section else "")
     if kind == "extra_forbidden":
         holder = _model_at(model, loc[:-1])
         guess = closest(str(name), holder.model_fields) if holder else None
@@ -88,6 +93,8 @@ def _message(error: dict, model: type[BaseModel] | None) -> tuple[str, str | Non
     if kind == "string_type":
         return f"expected text, got {_describe(value)}", "put the value in quotes"
     if kind in ("list_type", "tuple_type"):
+        if toml:
+            return f"expected a list, got {_describe(value)}", f'write it as ["{value!s}"]'
         return f"expected a list, got {_describe(value)}", f"write it as [{value!s}] or as '- ' lines"
     if kind in ("int_type", "int_parsing", "int_from_float"):
         return f"expected a whole number, got {value!r}", None
@@ -128,11 +135,13 @@ def problems_from_validation_error(
     path: str,
     line_of: Callable[[tuple], int | None],
     model: type[BaseModel] | None = None,
+    toml: bool = False,
 ) -> list[Problem]:
+    """``toml``: the source is a TOML file, so hints speak of sections and ``key = value``."""
     problems = []
     for error in exc.errors(include_url=False):
         loc = tuple(error["loc"])
-        message, hint = _message(error, model)
+        message, hint = _message(error, model, toml)
         problems.append(
             Problem(path=path, message=message, line=line_of(loc), field=field_path(loc) or None, hint=hint)
         )

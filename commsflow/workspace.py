@@ -53,7 +53,7 @@ class Workspace:
             self.root,
             config.path("content"),
             self.validation_context(),
-            cache_path=config.path("state") / "cache" / "content.pickle" if self.use_cache else None,
+            cache_path=config.path("state") / "cache" / "content.sqlite" if self.use_cache else None,
             cache_key=config.fingerprint,
             jobs=self.jobs,
         )

@@ -17,8 +17,8 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from commsflow import frontmatter, markdown
-from commsflow.cache import ContentCache, Entry, digest_of
-from commsflow.errors import Problem, Severity
+from commsflow.cache import CacheMiss, ContentCache, Record, digest_of
+from commsflow.errors import CommsflowError, Problem, Severity
 from commsflow.model import TYPES, Item
 from commsflow.slugs import is_slug, slugify
 from commsflow.validation import problems_from_validation_error
@@ -133,11 +133,41 @@ def _rel(root: Path, path: Path) -> str:
         return str(path)
 
 
-def _from_cache(entry: Entry, context: dict, cache: ContentCache) -> tuple[Item | None, tuple[Problem, ...]]:
-    if entry.kind is None:
-        return None, entry.problems
-    item = Item(entry.kind, entry.slug, entry.name, entry.digest, refs=entry.refs, store=cache, context=context)
-    return item, entry.problems
+class CachedSource:
+    """Where cached items fetch their front matter and body on first use. If the cache
+    cannot give them (damaged, or cleaned up meanwhile), the file is read again."""
+
+    def __init__(self, cache: ContentCache, root: Path):
+        self.cache, self.root = cache, root
+
+    def data(self, item: Item) -> dict:
+        try:
+            return self.cache.data(item.digest)
+        except CacheMiss:
+            return self._reread(item).data
+
+    def body(self, item: Item) -> str:
+        try:
+            return self.cache.body(item.digest)
+        except CacheMiss:
+            return self._reread(item).html
+
+    def _reread(self, item: Item) -> Parsed:
+        folder = next(name for name, (kind, _) in TYPES.items() if kind == item.kind)
+        try:
+            parsed = parse_file((item.path, str(self.root / item.path), folder))
+        except OSError as exc:
+            raise CommsflowError(f"{item.path}: cannot be read: {exc.strerror}", "run the command again") from None
+        if parsed.digest != item.digest:
+            raise CommsflowError(f"{item.path} changed while commsflow was running", "run the command again")
+        return parsed
+
+
+def _from_cache(name: str, record: Record, context: dict, source: CachedSource):
+    _, _, digest, kind, slug, refs, problems = record
+    if kind is None:
+        return None, problems
+    return Item(kind, slug, name, digest, refs=refs, store=source, context=context), problems
 
 
 def load_content(
@@ -153,6 +183,7 @@ def load_content(
     files, report.problems = discover(root, content_dir)
     report.files = len(files)
     cache = ContentCache(cache_path, cache_key) if cache_path else None
+    source = CachedSource(cache, root) if cache else None
     results: dict[str, tuple[Item | None, tuple[Problem, ...]]] = {}
     todo: list[tuple[str, str, str]] = []
     for name, path, folder in files:
@@ -164,7 +195,7 @@ def load_content(
                 continue
             hit = cache.by_stat(name, stat.st_mtime_ns, stat.st_size)
             if hit:
-                results[name] = _from_cache(hit, context, cache)
+                results[name] = _from_cache(name, hit, context, source)
                 continue
         todo.append((name, path, folder))
 
@@ -174,16 +205,16 @@ def load_content(
             continue
         hit = cache.by_digest(parsed.name, parsed.digest) if cache is not None else None
         if hit:  # touched, but the same bytes: nothing to validate again
-            cache.touch(hit, parsed.mtime_ns, parsed.size)
-            results[parsed.name] = _from_cache(hit, context, cache)
+            cache.put(parsed.name, (parsed.mtime_ns, parsed.size) + hit[2:])
+            results[parsed.name] = _from_cache(parsed.name, hit, context, source)
             continue
         report.parsed += 1
         item, problems = validate(parsed, root, context)
         results[parsed.name] = item, problems
         if cache is not None:
-            entry = Entry(parsed.name, parsed.mtime_ns, parsed.size, parsed.digest,
-                          item and item.kind, item and item.slug, item.refs if item else {}, problems)
-            cache.put(entry, parsed.data if item else None, parsed.html if item else None)
+            record = (parsed.mtime_ns, parsed.size, parsed.digest, item and item.kind, item and item.slug,
+                      item.refs if item else {}, problems)
+            cache.put(parsed.name, record, parsed.data if item else None, parsed.html if item else None)
 
     for name, _, _ in files:
         if name not in results:

@@ -1,0 +1,399 @@
+"""The content cache: unchanged files are not parsed again; anything that changes a result is."""
+
+from __future__ import annotations
+
+import gc
+import json
+import os
+import pickle
+import random
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from commsflow.sources.content import PARALLEL_THRESHOLD, load_content
+from commsflow.workspace import Workspace
+from conftest import FIXTURES
+
+POST = "content/posts/2023-12-04-circular-city-challenge.md"
+NEWS = "content/news/2024-02-01-amber-projekte.md"
+
+
+def load(project: Path, **options):
+    return Workspace(root=project, **options).load()
+
+
+def cache_file(project: Path) -> Path:
+    return project / ".commsflow" / "cache" / "content.sqlite"
+
+
+def content_files(project: Path) -> list[Path]:
+    return sorted((project / "content").rglob("*.md"))
+
+
+def bump_mtime(path: Path, seconds: int = 60) -> None:
+    """A new modification time, clearly different from the old one whatever the file system."""
+    stat = path.stat()
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + seconds * 1_000_000_000))
+
+
+def titles(loaded) -> dict[str, str]:
+    return {item.slug: item.title for item in loaded.library}
+
+
+def test_first_load_parses_everything_second_nothing(project):
+    files = len(content_files(project))
+    first = load(project)
+    assert first.problems == []
+    assert first.report.files == files == 5
+    assert first.report.parsed == files
+    assert cache_file(project).is_file()
+
+    second = load(project)
+    assert second.report.parsed == 0
+    assert second.report.files == files
+    assert titles(second) == titles(first)
+    assert [item.html for item in second.library] == [item.html for item in first.library]
+
+
+def test_touched_file_with_same_bytes_is_not_parsed(project):
+    load(project)
+    bump_mtime(project / POST)
+    again = load(project)
+    assert again.report.parsed == 0
+    assert again.library.get("2023-12-04-circular-city-challenge").html == (
+        "<p>In Berlin wurden <strong>13 Lösungen</strong> ausgewählt.</p>\n"
+    )
+    assert load(project).report.parsed == 0  # and the new stat is remembered
+
+
+def test_changed_file_is_parsed_again_and_change_is_visible(project):
+    load(project)
+    path = project / POST
+    text = path.read_text(encoding="utf-8")
+    path.write_text(
+        text.replace("Circular City Challenge zeichnet Berliner Lösungen aus",
+                     "Circular City Challenge – 13 Berliner Lösungen ausgezeichnet")
+            .replace("**13 Lösungen**", "**dreizehn Lösungen**"),
+        encoding="utf-8",
+    )
+    bump_mtime(path)
+    again = load(project)
+    assert again.report.parsed == 1
+    post = again.library.get("2023-12-04-circular-city-challenge")
+    assert post.title == "Circular City Challenge – 13 Berliner Lösungen ausgezeichnet"
+    assert "<strong>dreizehn Lösungen</strong>" in post.html
+    fresh = load(project, use_cache=False).library.get("2023-12-04-circular-city-challenge")
+    assert (fresh.title, fresh.html, fresh.digest) == (post.title, post.html, post.digest)
+    assert load(project).report.parsed == 0
+
+
+def test_same_size_edit_with_new_mtime_is_seen(project):
+    load(project)
+    path = project / NEWS
+    raw = path.read_bytes()
+    changed = raw.replace("Forschungsprojekte".encode(), "Forschungsvorhaben".encode())
+    assert len(changed) == len(raw) and changed != raw
+    path.write_bytes(changed)
+    bump_mtime(path)
+    again = load(project)
+    assert again.report.parsed == 1
+    assert again.library.get("2024-02-01-amber-projekte").title.startswith("Zwölf Forschungsvorhaben")
+
+
+def test_deleted_file_removes_the_item(project):
+    load(project)
+    (project / NEWS).unlink()
+    again = load(project)
+    assert again.report.parsed == 0
+    assert again.library.get("2024-02-01-amber-projekte") is None
+    assert again.report.files == 4 and len(again.library) == 4
+    # and it does not come back from the cache
+    assert load(project).library.get("2024-02-01-amber-projekte") is None
+
+
+def test_file_with_errors_is_reported_again_from_the_cache(project):
+    path = project / "content/posts/2024-01-10-tippfehler.md"
+    path.write_text(
+        "---\ntitle: Neues aus der Werkstatt\nstatus: draft\ncategory: Aktuell\ndate: 2024-01-10\n---\nText.\n",
+        encoding="utf-8",
+    )
+    first = [p.format() for p in load(project).problems]
+    again = load(project)
+    assert again.report.parsed == 0
+    assert [p.format() for p in again.problems] == first
+    assert any("unknown value 'Aktuell'" in line for line in first)
+
+
+def test_config_change_invalidates_the_cache(project):
+    load(project)
+    config = project / "commsflow.toml"
+    text = config.read_text(encoding="utf-8")
+    changed = text.replace('blog_categories = ["Aktuelles", "Einblicke", "Gesichter des MPI"]',
+                           'blog_categories = ["Aktuelles", "Einblicke", "Gesichter des MPI", "Interviews"]')
+    assert changed != text
+    config.write_text(changed, encoding="utf-8")
+    again = load(project)
+    assert again.report.parsed == 5
+    assert load(project).report.parsed == 0
+
+
+def test_config_change_makes_new_vocabulary_effective(project):
+    path = project / "content/posts/2024-03-01-interview-amber.md"
+    path.write_text(
+        "---\ntitle: Interview mit der AMBER Initiative\nstatus: review\ncategory: Interviews\n"
+        "date: 2024-03-01\n---\nFünf Fragen zum 3D-Druck.\n",
+        encoding="utf-8",
+    )
+    assert load(project).library.get("2024-03-01-interview-amber") is None
+    config = project / "commsflow.toml"
+    config.write_text(
+        config.read_text(encoding="utf-8").replace('"Gesichter des MPI"]', '"Gesichter des MPI", "Interviews"]'),
+        encoding="utf-8",
+    )
+    again = load(project)
+    assert again.problems == []
+    assert again.library.get("2024-03-01-interview-amber").meta.category == "Interviews"
+
+
+def settle() -> None:
+    """Let go of cache connections still waiting for the garbage collector, as a finished
+    command would: the cache file on disk is then complete and nothing holds it open."""
+    gc.collect()
+
+
+def cache_state(project: Path) -> dict[str, bytes]:
+    settle()
+    folder = cache_file(project).parent
+    return {path.name: path.read_bytes() for path in sorted(folder.iterdir())} if folder.exists() else {}
+
+
+@pytest.mark.parametrize(
+    "garbage",
+    [
+        b"garbage \x00\xff\xfe kein Cache",
+        b"",
+        b"SQLite format 3\x00" + b"\x00" * 84,  # a header and nothing behind it
+        pickle.dumps({"schluessel": "wert"}),  # what an older cache format looked like
+        random.Random(20240425).randbytes(4096),
+    ],
+    ids=["bytes", "empty", "header-only", "pickle", "random-page"],
+)
+def test_corrupt_cache_is_only_a_slower_run(project, run, garbage):
+    expected = {item.slug: (item.title, item.html) for item in load(project, use_cache=False).library}
+    load(project)
+    settle()
+    cache_file(project).write_bytes(garbage)
+    again = load(project)
+    assert again.problems == []
+    assert again.report.parsed == 5
+    assert {item.slug: (item.title, item.html) for item in again.library} == expected
+    assert load(project).report.parsed == 0  # the cache was rebuilt
+    settle()
+    cache_file(project).write_bytes(garbage)
+    result = run(project, "check")
+    assert result.exit_code == 0, result.output
+    assert "5 files checked, 5 items valid: 0 errors, 0 warnings" in result.stdout
+
+
+def test_truncated_cache_is_only_a_slower_run(project):
+    expected = {item.slug: (item.title, item.html) for item in load(project, use_cache=False).library}
+    load(project)
+    settle()
+    raw = cache_file(project).read_bytes()
+    cache_file(project).write_bytes(raw[: len(raw) // 2])
+    again = load(project)
+    assert {item.slug: (item.title, item.html) for item in again.library} == expected
+
+
+def test_damaged_cache_pages_are_only_a_slower_run(project):
+    expected = {item.slug: item.html for item in load(project, use_cache=False).library}
+    load(project)
+    settle()
+    raw = bytearray(cache_file(project).read_bytes())
+    marker = "Besichtigung des Metaverse Lab".encode()  # only in the rendered body of the event
+    where = raw.find(marker)
+    if where < 0:
+        pytest.skip("the cache no longer keeps rendered bodies in its file")
+    page = where - where % 4096
+    if b"MPI Meet-up im Bosch IoT Campus" in raw[page : page + 4096]:
+        pytest.skip("bodies and front matter share a page; damage would be found at start")
+    raw[page : page + 4096] = b"\x5a" * 4096
+    cache_file(project).write_bytes(bytes(raw))
+    again = load(project)
+    assert {item.slug: item.html for item in again.library} == expected
+
+
+def test_items_loaded_earlier_are_not_changed_by_a_later_run(project):
+    load(project)
+    settle()
+    earlier = load(project)
+    assert earlier.report.parsed == 0  # the items wait in the cache
+    news = earlier.library.get("2024-02-01-amber-projekte")
+    path = project / NEWS
+    path.write_text(
+        path.read_text(encoding="utf-8")
+        .replace("Zwölf Forschungsprojekte", "Zwölf neue Forschungsprojekte")
+        .replace("Bis Ende 2025", "Bis Ende 2026"),
+        encoding="utf-8",
+    )
+    bump_mtime(path)
+    # a second command on the same project, e.g. an editor's on-save `commsflow check`
+    subprocess.run(
+        [sys.executable, "-m", "commsflow", "--root", str(project), "check"],
+        check=True, capture_output=True,
+    )
+    assert news.title == "Zwölf Forschungsprojekte für den 3D-Druck „Made in Berlin“"
+    assert news.html == "<p>Bis Ende 2025 entstehen mit 25 regionalen Partnern Innovationen der Additiven Fertigung.</p>\n"
+
+
+def test_no_cache_flag_reads_every_file_and_leaves_no_cache(project, run):
+    result = run(project, "--no-cache", "check")
+    assert result.exit_code == 0, result.output
+    assert "5 files checked, 5 items valid" in result.stdout
+    assert not (project / ".commsflow").exists()
+    assert run(project, "check").exit_code == 0
+    assert cache_file(project).is_file()
+
+
+def test_no_cache_flag_ignores_a_stale_cache(project, run):
+    assert run(project, "check").exit_code == 0
+    path = project / NEWS
+    stat = path.stat()
+    raw = path.read_bytes()
+    changed = raw.replace("Forschungsprojekte".encode(), "Forschungsvorhaben".encode())
+    assert len(changed) == len(raw) and changed != raw
+    path.write_bytes(changed)
+    # same size and same modification time: what an edit within one timestamp tick looks like
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    before = cache_state(project)
+
+    result = run(project, "--no-cache", "list", "news", "--json")
+    assert result.exit_code == 0, result.output
+    [row] = json.loads(result.stdout)
+    assert row["title"] == "Zwölf Forschungsvorhaben für den 3D-Druck „Made in Berlin“"
+    assert cache_state(project) == before  # --no-cache neither reads nor writes the cache
+
+
+# --- parallel and serial give the same library ------------------------------------------
+
+
+def _generated_post(number: int, status: str | None = None) -> str:
+    day = number % 28 + 1
+    status = status or ("draft", "review", "approved", "published")[number % 4]
+    return (
+        "---\n"
+        f"title: \"Beitrag {number}: Kreislaufwirtschaft in Berlin – Teil {number}\"\n"
+        f"status: {status}\n"
+        f"category: {('Aktuelles', 'Einblicke', 'Gesichter des MPI')[number % 3]}\n"
+        f"date: {day:02d}.03.2024\n"
+        f"tags: [Circular Economy, Teil {number}]\n"
+        "projects: [circular-city-challenge]\n"
+        "---\n"
+        f"## Abschnitt {number}\n\n"
+        f"**{number} Unternehmen** zeigen zirkuläre Lösungen „Made in Berlin“.\n\n"
+        f"- Punkt eins\n- Punkt zwei mit [Link](https://www.berlin.de/industriestadt/{number}/)\n\n"
+        "| Jahr | Projekte |\n|---|---|\n"
+        f"| 2024 | {number} |\n"
+    )
+
+
+@pytest.fixture
+def big_project(project: Path) -> Path:
+    posts = project / "content" / "posts"
+    for number in range(400):
+        (posts / f"2024-03-{number:04d}-beitrag.md").write_text(_generated_post(number), encoding="utf-8")
+    return project
+
+
+def test_parallel_and_serial_load_give_the_same_items(big_project):
+    assert 400 > PARALLEL_THRESHOLD  # so jobs=2 really uses worker processes
+    serial = load(big_project, use_cache=False, jobs=1)
+    parallel = load(big_project, use_cache=False, jobs=2)
+    assert serial.problems == [] and parallel.problems == []
+    assert serial.report.parsed == parallel.report.parsed == 405
+    for attribute in ("slug", "title", "html", "path", "digest", "status", "when"):
+        assert [getattr(i, attribute) for i in parallel.library] == [getattr(i, attribute) for i in serial.library], attribute
+    assert [i.meta for i in parallel.library] == [i.meta for i in serial.library]
+    sample = parallel.library.get("2024-03-0123-beitrag")
+    assert sample.title == "Beitrag 123: Kreislaufwirtschaft in Berlin – Teil 123"
+    assert "<strong>123 Unternehmen</strong>" in sample.html and "<table>" in sample.html
+
+
+def test_parallel_load_content_directly(big_project):
+    workspace = Workspace(root=big_project)
+    context = workspace.validation_context()
+    content = big_project / "content"
+    serial = load_content(big_project, content, context, jobs=1)
+    parallel = load_content(big_project, content, context, jobs=2)
+    assert [(i.slug, i.title, i.html) for i in parallel.items] == [(i.slug, i.title, i.html) for i in serial.items]
+    assert len(parallel.items) == 405
+
+
+def test_parallel_load_reports_the_same_problems(big_project):
+    (big_project / "content/posts/2024-03-0007-beitrag.md").write_text(
+        _generated_post(7, status="aproved"),
+        encoding="utf-8",
+    )
+    serial = load(big_project, use_cache=False, jobs=1)
+    parallel = load(big_project, use_cache=False, jobs=2)
+    assert [p.format() for p in parallel.problems] == [p.format() for p in serial.problems]
+    assert len(serial.problems) == 1
+    assert serial.problems[0].format().startswith("content/posts/2024-03-0007-beitrag.md:3: status: 'aproved'")
+
+
+def test_parallel_load_fills_the_cache_for_a_serial_run(big_project):
+    first = load(big_project, jobs=2)
+    assert first.report.parsed == 405
+    again = load(big_project, jobs=1)
+    assert again.report.parsed == 0
+    assert [(i.slug, i.html) for i in again.library] == [(i.slug, i.html) for i in first.library]
+
+
+# --- invalidation when the reading code changes ------------------------------------------
+
+_PROBE = """
+import json, sys
+from pathlib import Path
+import commsflow
+from commsflow.workspace import Workspace
+assert commsflow.__file__.startswith(sys.argv[2]), commsflow.__file__
+loaded = Workspace(root=Path(sys.argv[1])).load()
+print(json.dumps({"parsed": loaded.report.parsed, "problems": [p.format() for p in loaded.problems]}))
+"""
+
+
+def test_change_to_the_reading_code_invalidates_the_cache(project, tmp_path):
+    shutil.copy(
+        FIXTURES / "bad_content" / "posts" / "bom_and_crlf_accepted.md", project / "content/posts/Neuer Beitrag.md"
+    )
+    package = Path(__file__).parent.parent / "commsflow"
+    copy = tmp_path / "code"
+    shutil.copytree(package, copy / "commsflow", ignore=shutil.ignore_patterns("__pycache__"))
+
+    def probe() -> dict:
+        env = {**os.environ, "PYTHONPATH": str(copy)}
+        done = subprocess.run(
+            [sys.executable, "-c", _PROBE, str(project), str(copy)],
+            capture_output=True, text=True, env=env, cwd=tmp_path,  # not the repo: import the copy
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"test setup: the probe failed:\n{done.stderr}")
+        return json.loads(done.stdout)
+
+    first = probe()
+    assert first["parsed"] == 6
+    assert any("is not a usable slug" in line for line in first["problems"]), first
+
+    # A maintainer rewords the message in the module that turns parsed files into items.
+    reader = copy / "commsflow" / "sources" / "content.py"
+    code = reader.read_text(encoding="utf-8")
+    if "is not a usable slug" not in code:
+        raise RuntimeError("test setup: the slug message moved out of sources/content.py; update this test")
+    reader.write_text(code.replace("is not a usable slug", "ist kein verwendbarer Slug"), encoding="utf-8")
+
+    after = probe()
+    assert any("ist kein verwendbarer Slug" in line for line in after["problems"]), after
