@@ -56,6 +56,7 @@ class ContentCache:
         self.key = f"{key}:{code_fingerprint()}"
         self.index: dict[str, Record] = {}
         self._changed = False
+        self._orphans = False  # some content row may no longer be referenced
         self._db: sqlite3.Connection | None = None
         try:
             self._open()
@@ -117,6 +118,9 @@ class ContentCache:
         """Record a file. Content goes to the database at once, so a big first load
         does not hold every file's data twice in memory."""
         self._begin()
+        old = self.index.get(name)
+        if old and old[2] != record[2]:
+            self._orphans = True
         self.index[name] = record
         if data is not None:
             self._db.execute(
@@ -133,6 +137,7 @@ class ContentCache:
         gone = set(self.index) - names
         if gone:
             self._begin()
+            self._orphans = True
         for name in gone:
             del self.index[name]
 
@@ -160,6 +165,7 @@ class ContentCache:
             return
         blob = pickle.dumps(self.index, pickle.HIGHEST_PROTOCOL)
         self._db.execute("INSERT OR REPLACE INTO meta VALUES ('index', ?)", (blob,))
-        self._db.execute("INSERT OR REPLACE INTO meta VALUES ('orphans', 1)")
+        if self._orphans:
+            self._db.execute("INSERT OR REPLACE INTO meta VALUES ('orphans', 1)")
         self._db.execute("COMMIT")
-        self._changed = False
+        self._changed = self._orphans = False
