@@ -99,11 +99,6 @@ class ContentCache:
         self.index = {}
         self._open()
 
-    def close(self) -> None:
-        if self._db is not None:
-            self._db.close()
-            self._db = None
-
     def by_stat(self, name: str, mtime_ns: int, size: int) -> Record | None:
         record = self.index.get(name)
         if record and record[0] == mtime_ns and record[1] == size:

@@ -9,8 +9,7 @@ Times without an offset are local to the configured time zone.
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, time, timezone, tzinfo
-from zoneinfo import ZoneInfo
+from datetime import date, datetime, time, tzinfo
 
 from babel.dates import format_date, format_datetime
 
@@ -99,14 +98,6 @@ def parse_moment(value: object, zone: tzinfo) -> date | datetime:
     if isinstance(result, datetime):
         return localize(result, zone)
     return result
-
-
-def zone(name: str) -> ZoneInfo:
-    return ZoneInfo(name)
-
-
-def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 # German presentation. Babel carries the CLDR data, so month and weekday names are right.

@@ -206,11 +206,6 @@ class Item:
         return getattr(meta, "date", None) or getattr(meta, "start", None)
 
     @property
-    def day(self) -> date | None:
-        when = self.when
-        return when.date() if isinstance(when, datetime) else when
-
-    @property
     def projects(self) -> list[str]:
         return list(self.refs.get("projects", ()))
 
