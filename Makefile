@@ -29,7 +29,7 @@ run: $(VENV)/.installed
 	$(BIN)/commsflow --now "$(DEMO_NOW)" check
 	$(BIN)/commsflow --now "$(DEMO_NOW)" stats
 	@echo
-	@echo "Content checked: content/ (commsflow list shows every item)."
+	@echo "Checked: every file under content/ — list them with: $(BIN)/commsflow list [post|news|event|project]"
 	@echo "Figures above as of $(DEMO_NOW); machine-readable: $(BIN)/commsflow --now '$(DEMO_NOW)' stats --json"
 
 test: $(VENV)/.installed-test
