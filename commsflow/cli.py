@@ -7,7 +7,6 @@ and the command exits non-zero. Anything else is a bug: one line says so, and
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
@@ -18,7 +17,7 @@ from commsflow.commands import check, listing, stats
 from commsflow.clock import check_now
 from commsflow.config import ConfigInvalid
 from commsflow.errors import CommsflowError
-from commsflow.output import console, error_console, print_problems
+from commsflow.output import error_console, print_problems
 from commsflow.workspace import Workspace
 
 
