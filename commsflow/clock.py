@@ -12,22 +12,23 @@ from commsflow import dates
 from commsflow.errors import CommsflowError
 
 
-def check_now(text: str) -> None:
-    """Refuse an unreadable --now before any work is done."""
+def _read(text: str, zone: tzinfo | None):
     try:
-        dates.parse_when(text)
+        return dates.parse_moment(text, zone) if zone else dates.parse_when(text)
     except dates.DateError as exc:
         raise CommsflowError(f"--now / COMMSFLOW_NOW: {exc}", "e.g. --now '2024-03-01 10:00'") from None
+
+
+def check_now(text: str) -> None:
+    """Refuse an unreadable --now before any work is done (the zone is not known yet)."""
+    _read(text, None)
 
 
 def resolve_now(text: str | None, zone: tzinfo) -> datetime:
     """The pinned time if given (local to ``zone`` unless it has an offset), else the real time."""
     if not text:
         return datetime.now(zone)
-    try:
-        moment = dates.parse_moment(text, zone)
-    except dates.DateError as exc:
-        raise CommsflowError(f"--now / COMMSFLOW_NOW: {exc}", "e.g. --now '2024-03-01 10:00'") from None
+    moment = _read(text, zone)
     if not isinstance(moment, datetime):
         moment = datetime.combine(moment, time(0, 0), tzinfo=zone)
     return moment

@@ -112,6 +112,16 @@ def parse(source: Source) -> dict:
     return data
 
 
+def line_finder_for_file(path, name: str):
+    """``line_finder`` for the file at ``path`` (shown as ``name``), read again from disk.
+
+    Line numbers are only needed when there is a problem to point at, so they are
+    worked out from the file then, never during a clean load."""
+    with open(path, "rb") as handle:
+        raw = handle.read()
+    return line_finder(split(name, decode(name, raw)))
+
+
 def line_finder(source: Source):
     """A function mapping a field path (``('quotes', 1, 'name')``) to its line in the file."""
     root = yaml.compose(source.yaml_text, Loader=_Loader)

@@ -146,7 +146,6 @@ def _unknown(root: Path, item: Item, loc: tuple, ref: str, known: set[str], what
 def _line(root: Path, item: Item, loc: tuple) -> int | None:
     """Where a field stands, worked out only now that there is a problem to point at."""
     try:
-        text = frontmatter.decode(item.path, (root / item.path).read_bytes())
-        return frontmatter.line_finder(frontmatter.split(item.path, text))(loc)
+        return frontmatter.line_finder_for_file(root / item.path, item.path)(loc)
     except (OSError, frontmatter.SourceError):
         return None

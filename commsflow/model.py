@@ -211,3 +211,4 @@ class Item:
 
 
 MODELS: dict[str, type[Common]] = {kind: model for kind, model in TYPES.values()}
+FOLDERS: dict[str, str] = {kind: folder for folder, (kind, _) in TYPES.items()}

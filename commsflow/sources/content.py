@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from commsflow import frontmatter, markdown
 from commsflow.cache import CacheMiss, ContentCache, Record, digest_of
 from commsflow.errors import CommsflowError, Problem, Severity
-from commsflow.model import TYPES, Item
+from commsflow.model import FOLDERS, TYPES, Item
 from commsflow.slugs import is_slug, slugify
 from commsflow.validation import problems_from_validation_error
 
@@ -74,7 +74,7 @@ def validate(parsed: Parsed, root: Path, context: dict) -> tuple[Item | None, tu
     try:
         meta = model.model_validate(parsed.data, context=context)
     except ValidationError as exc:
-        line_of = _line_finder(root, parsed.name)
+        line_of = frontmatter.line_finder_for_file(root / parsed.name, parsed.name)
         return None, tuple(problems_from_validation_error(exc, parsed.name, line_of, model=model))
     stem = parsed.name.rsplit("/", 1)[-1].removesuffix(".md")
     problems: tuple[Problem, ...] = ()
@@ -88,12 +88,6 @@ def validate(parsed: Parsed, root: Path, context: dict) -> tuple[Item | None, tu
         )
     item = Item(kind, meta.slug or stem, parsed.name, parsed.digest, meta=meta, html=parsed.html)
     return item, problems
-
-
-def _line_finder(root: Path, name: str):
-    """Line numbers are worked out only for files with problems, from the file itself."""
-    source = frontmatter.split(name, frontmatter.decode(name, (root / name).read_bytes()))
-    return frontmatter.line_finder(source)
 
 
 def discover(root: Path, content_dir: Path) -> tuple[list[tuple[str, str, str]], list[Problem]]:
@@ -153,9 +147,8 @@ class CachedSource:
             return self._reread(item).html
 
     def _reread(self, item: Item) -> Parsed:
-        folder = next(name for name, (kind, _) in TYPES.items() if kind == item.kind)
         try:
-            parsed = parse_file((item.path, str(self.root / item.path), folder))
+            parsed = parse_file((item.path, str(self.root / item.path), FOLDERS[item.kind]))
         except OSError as exc:
             raise CommsflowError(f"{item.path}: cannot be read: {exc.strerror}", "run the command again") from None
         if parsed.digest != item.digest:
