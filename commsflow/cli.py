@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 
 from commsflow import __version__
-from commsflow.commands import check, listing, stats
+from commsflow.commands import check, listing, newsletter, stats
 from commsflow.clock import check_now
 from commsflow.config import ConfigInvalid
 from commsflow.errors import CommsflowError
@@ -86,6 +86,7 @@ def main(ctx: click.Context, root: Path, now: str | None, no_cache: bool, verbos
 main.add_command(check.command)
 main.add_command(listing.command)
 main.add_command(stats.command)
+main.add_command(newsletter.command)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -80,6 +80,38 @@ class Social(_Section):
     hashtags: list[Text] = Field(default_factory=list, description="Hashtags every post may carry.")
 
 
+_PATTERN_HELP = "Address of one item on the website; {slug} stands for the item's slug."
+
+
+def _has_slug(value: str | None) -> str | None:
+    if value is not None and "{slug}" not in value:
+        raise ValueError(f"{value!r} has no {{slug}} placeholder — write e.g. 'https://example.org/blog/{{slug}}/'")
+    return value
+
+
+class Links(_Section):
+    public_url: HttpUrl = Field(
+        description="Public address of the build folder once uploaded: web versions of "
+        "newsletter issues and event .ics files are linked from here."
+    )
+    own_site: list[HttpUrl] = Field(
+        default_factory=list,
+        description="Address prefixes that count as the organisation's own site (links there "
+        "get UTM parameters); default: the organisation's website.",
+    )
+    post: HttpUrl | None = Field(None, description=_PATTERN_HELP)
+    news: HttpUrl | None = Field(None, description=_PATTERN_HELP)
+    event: HttpUrl | None = Field(None, description=_PATTERN_HELP)
+    project: HttpUrl | None = Field(None, description=_PATTERN_HELP)
+
+    _patterns = field_validator("post", "news", "event", "project")(_has_slug)
+
+    @field_validator("public_url")
+    @classmethod
+    def _folder(cls, value: str) -> str:
+        return value if value.endswith("/") else value + "/"
+
+
 class Vocabularies(_Section):
     blog_categories: list[Text] = Field(min_length=1, description="Allowed post categories.")
     fields_of_action: list[Text] = Field(min_length=1, description="Handlungsfelder.")
@@ -100,6 +132,7 @@ class Config(_Section):
     press: Press
     newsletter: Newsletter
     social: Social = Field(default_factory=Social)
+    links: Links
     vocabularies: Vocabularies
     paths: Paths = Field(default_factory=Paths)
 
@@ -113,6 +146,10 @@ class Config(_Section):
 
     def path(self, name: str) -> Path:
         return self.root / getattr(self.paths, name)
+
+    @cached_property
+    def own_site(self) -> tuple[str, ...]:
+        return tuple(self.links.own_site) or (self.organisation.website,)
 
 
 def _toml_line(text: str, loc: tuple) -> int | None:

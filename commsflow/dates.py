@@ -117,6 +117,16 @@ def weekday_date(day: date | datetime, locale: str = "de") -> str:
     return format_date(day, format="full", locale=locale)
 
 
+def hour_minute(moment: datetime, locale: str = "de") -> str:
+    """``16:00``"""
+    return format_datetime(moment, format="HH:mm", locale=locale, tzinfo=moment.tzinfo)
+
+
 def clock_time(moment: datetime, locale: str = "de") -> str:
     """``16:00 Uhr``"""
-    return format_datetime(moment, format="HH:mm", locale=locale, tzinfo=moment.tzinfo) + " Uhr"
+    return hour_minute(moment, locale) + " Uhr"
+
+
+def month_year(day: date | datetime, locale: str = "de") -> str:
+    """``November 2023``"""
+    return format_date(day, format="MMMM yyyy", locale=locale)

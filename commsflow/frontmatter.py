@@ -33,6 +33,7 @@ class Source:
     yaml_text: str
     body: str
     yaml_first_line: int  # 1-based line of the first YAML line in the file
+    label: str = "front matter"  # what the YAML is called in messages
 
 
 class SourceError(Exception):
@@ -91,25 +92,30 @@ def parse(source: Source) -> dict:
         raise SourceError(
             Problem(
                 source.path,
-                f"front matter is not valid YAML: {reason}",
+                f"{source.label} is not valid YAML: {reason}",
                 line=line,
                 hint="check indentation, and put values containing ':' or starting with quotes in quotes",
             )
         ) from None
     except yaml.YAMLError as exc:  # pragma: no cover - libyaml reports marks for all we know of
-        raise SourceError(Problem(source.path, f"front matter is not valid YAML: {exc}", line=1)) from None
+        raise SourceError(Problem(source.path, f"{source.label} is not valid YAML: {exc}", line=1)) from None
     if data is None:
         data = {}
     if not isinstance(data, dict):
         raise SourceError(
             Problem(
                 source.path,
-                "front matter must be 'field: value' lines",
+                f"{source.label} must be 'field: value' lines",
                 line=source.yaml_first_line,
                 hint="write each field on its own line, e.g. 'title: Mein Titel'",
             )
         )
     return data
+
+
+def document(path: str, raw: bytes) -> Source:
+    """A file that is YAML as a whole (campaigns, feed lists), ready for :func:`parse`."""
+    return Source(path=path, yaml_text=decode(path, raw), body="", yaml_first_line=1, label="file")
 
 
 def line_finder_for_file(path, name: str):

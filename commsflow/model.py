@@ -69,6 +69,9 @@ class Common(_Strict):
     summary: Text | None = Field(None, description="One or two sentences for teasers.")
     tags: list[Text] = Field(default_factory=list)
     image: Image | None = None
+    url: HttpUrl | None = Field(
+        None, description="The item's web address; default: the pattern under [links] in commsflow.toml."
+    )
 
 
 class PostMeta(Common):
@@ -102,7 +105,6 @@ class EventMeta(Common):
     organiser: Slug = Field(description="A project slug, or the organisation's own slug.")
     projects: list[Slug] = Field(default_factory=list)
     venue: Venue | None = None
-    url: HttpUrl | None = None
     registration: HttpUrl | None = None
     participants: NonNegativeInt | None = None
     speakers: list[Person] = Field(default_factory=list)

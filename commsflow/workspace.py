@@ -8,6 +8,7 @@ from datetime import datetime
 from functools import cached_property
 from pathlib import Path
 
+from commsflow.campaigns import CampaignSet, load_campaigns
 from commsflow.clock import resolve_now
 from commsflow.config import Config, load_config
 from commsflow.errors import Problem
@@ -44,6 +45,11 @@ class Workspace:
     @cached_property
     def now(self) -> datetime:
         return resolve_now(self.now_text, self.config.zone)
+
+    @cached_property
+    def campaigns(self) -> CampaignSet:
+        config = self.config
+        return load_campaigns(self.root, config.path("campaigns"), config.zone)
 
     def validation_context(self) -> dict:
         return {"zone": self.config.zone, "vocabularies": self.config.vocabularies.model_dump()}

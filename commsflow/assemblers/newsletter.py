@@ -1,0 +1,176 @@
+"""A newsletter issue's content: which items go into which section.
+
+Explicit ``items`` and ``featured`` entries are placed first, then the selection rules
+run section by section in file order; an item already placed is skipped, so no item
+appears twice. Only items signed off (``approved`` or ``published``) are used;
+``drafts=True`` lets the others in, marked, for preview.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from commsflow.campaigns import Campaign, CampaignSet, Section, resolve_bound
+from commsflow.errors import Problem, Severity, closest
+from commsflow.library import Library
+from commsflow.model import Item
+from commsflow.validation import field_path
+
+SIGNED_OFF = ("approved", "published")
+
+
+@dataclass
+class Entry:
+    item: Item
+    draft: bool  # not signed off; only with --drafts
+    featured: bool = False
+    summary: str | None = None  # the campaign's own teaser for this item
+
+
+@dataclass
+class AssembledSection:
+    spec: Section
+    index: int
+    entries: list[Entry] = field(default_factory=list)
+
+
+@dataclass
+class AssembledIssue:
+    campaign: Campaign
+    previous: Campaign | None
+    sections: list[AssembledSection]
+    problems: list[Problem]
+    drafts: bool
+
+    @property
+    def entries(self) -> list[Entry]:
+        return [entry for section in self.sections for entry in section.entries]
+
+
+def previous_issue(campaign: Campaign, campaigns: CampaignSet) -> Campaign | None:
+    spec = campaign.spec
+    if spec.previous:
+        return campaigns.get(spec.previous, "newsletter")
+    earlier = [c for c in campaigns.of_kind("newsletter") if c.spec.send_at < spec.send_at]
+    return max(earlier, key=lambda c: c.spec.send_at, default=None)
+
+
+def assemble(campaign: Campaign, campaigns: CampaignSet, library: Library, zone, *, drafts: bool = False) -> AssembledIssue:
+    spec = campaign.spec
+    problems: list[Problem] = []
+
+    def problem(loc: tuple, message: str, hint: str | None = None, severity=Severity.ERROR):
+        problems.append(Problem(campaign.path, message, line=campaign.line_of(loc), field=field_path(loc),
+                                hint=hint, severity=severity))
+
+    previous = previous_issue(campaign, campaigns)
+    if spec.previous and previous is None:
+        known = [c.id for c in campaigns.of_kind("newsletter") if c.id != campaign.id]
+        guess = closest(spec.previous, known)
+        problem(("previous",), f"no newsletter issue {spec.previous!r}",
+                f"did you mean {guess!r}?" if guess else "name the id of an earlier issue, or remove 'previous'")
+
+    sections = [AssembledSection(section, index) for index, section in enumerate(spec.sections)]
+    placed: dict[str, tuple] = {}
+
+    def admit(slug: str, loc: tuple) -> Item | None:
+        item = library.get(slug)
+        if item is None:
+            guess = closest(slug, library.by_slug)
+            problem(loc, f"no item {slug!r} in the content library",
+                    f"did you mean {guess!r}?" if guess else "use the item's slug (its file name without .md)")
+            return None
+        if item.status not in SIGNED_OFF:
+            if not drafts:
+                problem(loc, f"{slug!r} is {item.status}, not approved",
+                        f"approve {item.path} (status: approved) or preview with --drafts")
+                return None
+        if slug in placed:
+            problem(loc, f"{slug!r} is already in the issue (at {_where(placed[slug])})",
+                    "an item appears in at most one section; remove one of the two")
+            return None
+        placed[slug] = loc
+        return item
+
+    # Explicitly named items first, so that no rule takes them into an earlier section.
+    for section in sections:
+        featured_slug = section.spec.featured
+        if featured_slug:
+            item = admit(featured_slug, ("sections", section.index, "featured"))
+            if item:
+                section.entries.append(Entry(item, item.status not in SIGNED_OFF, featured=True))
+        for position, pick in enumerate(section.spec.items):
+            if pick.item == featured_slug:
+                if pick.summary and section.entries:
+                    section.entries[0].summary = pick.summary
+                continue
+            item = admit(pick.item, ("sections", section.index, "items", position))
+            if item:
+                section.entries.append(Entry(item, item.status not in SIGNED_OFF, summary=pick.summary))
+
+    statuses = None if drafts else SIGNED_OFF
+    for section in sections:
+        rule = section.spec.select
+        if rule is None:
+            continue
+        window = {}
+        for name, text in (("after", rule.from_), ("before", rule.until)):
+            if text is None:
+                text = "period.start" if name == "after" else "period.end"
+            window[name] = resolve_bound(text, send=spec.send_at, previous=previous.spec.send_at if previous else None,
+                                         period=spec.period, zone=zone)
+        found = [
+            item for item in library.query(rule.kinds, status=statuses, category=rule.category)
+            if item.slug not in placed
+            and (not rule.tags or set(rule.tags) & set(item.meta.tags))
+            and (not rule.projects or set(rule.projects) & set(item.projects))
+            and _within(item, window["after"], window["before"], zone)
+        ]
+        found = _sorted(found, rule.sort or ("date" if rule.kinds == ("event",) else "-date"))
+        if rule.limit:
+            found = found[: rule.limit]
+        for item in found:
+            placed[item.slug] = ("sections", section.index, "select")
+            section.entries.append(Entry(item, item.status not in SIGNED_OFF))
+
+    for section in sections:
+        if not section.entries and section.spec.cta is None:
+            problem(("sections", section.index), f"section {section.spec.title!r} is empty",
+                    "widen its 'select' rule (from/until, type, tags) or name items; empty sections are left out",
+                    severity=Severity.WARNING)
+        if drafts:
+            for entry in section.entries:
+                if entry.draft:
+                    problem(("sections", section.index), f"{entry.item.slug!r} is {entry.item.status} "
+                            "— shown marked as Entwurf", "approve it before sending", severity=Severity.WARNING)
+    if not spec.preheader:
+        problem(("preheader",), "no preheader", "add 'preheader:' — the inbox shows it after the subject;"
+                " without it, mail clients show the first words of the e-mail", severity=Severity.WARNING)
+    return AssembledIssue(campaign, previous, sections, problems, drafts)
+
+
+def _where(loc: tuple) -> str:
+    return field_path(loc)
+
+
+def _aware(value: date | datetime, zone) -> datetime:
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=zone)
+    return datetime(value.year, value.month, value.day, tzinfo=zone)
+
+
+def _within(item: Item, after: datetime, before: datetime, zone) -> bool:
+    when = item.when
+    if when is None:  # projects: no date of their own, any window admits them
+        return True
+    moment = _aware(when, zone)
+    return after <= moment < before
+
+
+def _sorted(items: list[Item], order: str) -> list[Item]:
+    if order == "title":
+        return sorted(items, key=lambda item: item.title.casefold())
+    items = sorted(items, key=lambda item: (_aware(item.when, zone=None).replace(tzinfo=None)
+                                            if item.when else datetime.min, item.slug))
+    return list(reversed(items)) if order == "-date" else items

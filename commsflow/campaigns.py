@@ -1,0 +1,251 @@
+"""Campaign files: what the team plans to send, one YAML file each in ``campaigns/``.
+
+A file's ``kind`` says what it plans; this module reads and validates them all and
+reports problems with file, line and field. A newsletter issue names its sections
+and, for each, either the items to show or a rule that selects them from the
+library relative to the issue's send time.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError, field_validator, model_validator
+
+from commsflow import dates, frontmatter
+from commsflow.errors import Problem, closest
+from commsflow.fields import Day, HttpUrl, Moment, Slug, Text
+from commsflow.validation import problems_from_validation_error
+
+KINDS = ("newsletter",)
+
+# A window bound: an anchor, optionally shifted ("send - 6 weeks"), or a fixed date.
+_ANCHORS = ("send", "previous", "period.start", "period.end")
+_BOUND = re.compile(
+    r"^(?P<anchor>send|previous|period\.start|period\.end)"
+    r"(?:\s*(?P<sign>[+-])\s*(?P<count>\d+)\s*(?P<unit>days?|weeks?))?$"
+)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+def _bound(value: object) -> object:
+    if value is None:
+        return None
+    text = str(value).strip()
+    if _BOUND.match(text):
+        return text
+    try:
+        dates.parse_date(text)
+    except dates.DateError:
+        raise ValueError(
+            f"{text!r} is not a window bound — write one of {', '.join(_ANCHORS)}, "
+            "optionally shifted ('send - 6 weeks', 'previous + 1 day'), or a date (2024-04-03)"
+        ) from None
+    return text
+
+
+class Selection(_Strict):
+    """A rule over the library. Windows are half-open: from ≤ date < until."""
+
+    type: Literal["post", "news", "event", "project"] | list[Literal["post", "news", "event", "project"]]
+    category: Text | None = Field(None, description="Only posts of this blog category.")
+    tags: list[Text] = Field(default_factory=list, description="Items with any of these tags.")
+    projects: list[Slug] = Field(default_factory=list, description="Items about any of these projects.")
+    from_: str | None = Field(None, alias="from", description="Start of the time window (inclusive).")
+    until: str | None = Field(None, description="End of the time window (exclusive).")
+    sort: Literal["date", "-date", "title"] | None = Field(
+        None, description="date: oldest first; -date: newest first. Default: events by date, others newest first."
+    )
+    limit: PositiveInt | None = None
+
+    @field_validator("from_", "until", mode="before")
+    @classmethod
+    def _bounds(cls, value):
+        return _bound(value)
+
+    @property
+    def kinds(self) -> tuple[str, ...]:
+        return (self.type,) if isinstance(self.type, str) else tuple(self.type)
+
+
+class CallToAction(_Strict):
+    text: Text = Field(description="Button text, e.g. 'Zum Fördercall'.")
+    url: HttpUrl
+
+
+class Pick(_Strict):
+    """An item named in a section, with this issue's own teaser if the item's summary
+    does not fit (e.g. an event summary written as a recap, used in an invitation)."""
+
+    item: Slug
+    summary: Text | None = Field(None, description="Teaser for this issue instead of the item's summary.")
+
+
+def _pick(value: object) -> object:
+    return {"item": value} if isinstance(value, str) else value
+
+
+class Section(_Strict):
+    title: Text
+    intro: Text | None = Field(None, description="A short Markdown paragraph under the title.")
+    select: Selection | None = None
+    items: list[Pick] = Field(default_factory=list, description="Items shown in this order: slugs, "
+                              "or 'item: slug' with 'summary: …' to word the teaser for this issue.")
+    featured: Slug | None = Field(None, description="Shown first and larger; added if not selected.")
+    cta: CallToAction | None = None
+
+    @field_validator("items", mode="before")
+    @classmethod
+    def _picks(cls, value):
+        return [_pick(entry) for entry in value] if isinstance(value, list) else value
+
+    @model_validator(mode="after")
+    def _has_content(self):
+        if self.select is None and not self.items and self.featured is None and self.cta is None:
+            raise ValueError("a section needs 'items', 'select', 'featured' or 'cta' — say what it shows")
+        return self
+
+
+class Period(_Strict):
+    start: Day
+    end: Day
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        if self.end < self.start:
+            raise ValueError(f"period ends ({self.end}) before it starts ({self.start}) — check start and end")
+        return self
+
+
+class NewsletterCampaign(_Strict):
+    """One newsletter issue (``kind: newsletter``)."""
+
+    kind: Literal["newsletter"]
+    id: Slug | None = Field(None, description="Issue id; default: the file name.")
+    title: Text = Field(description="e.g. 'MPI-Newsletter 1/2024'.")
+    subject: Text = Field(description="E-mail subject line.")
+    preheader: Text | None = Field(None, description="Preview text shown after the subject in the inbox.")
+    send_at: Moment = Field(description="Planned send date and time.")
+    period: Period = Field(description="The months the issue looks back on.")
+    previous: Slug | None = Field(None, description="The issue before; default: the latest one sent earlier.")
+    intro: Text = Field(description="Editorial (Markdown).")
+    sections: list[Section] = Field(min_length=1)
+
+    @field_validator("send_at")
+    @classmethod
+    def _timed(cls, value):
+        if not isinstance(value, datetime):
+            raise ValueError(f"{value} has no time — give the send time too, e.g. '{value} 10:00'")
+        return value
+
+
+@dataclass
+class Campaign:
+    """A validated campaign file."""
+
+    id: str
+    path: str  # relative to the project root
+    spec: NewsletterCampaign
+    line_of: object  # field path → line, for problems found later (selection, links)
+
+    @property
+    def kind(self) -> str:
+        return self.spec.kind
+
+
+@dataclass
+class CampaignSet:
+    campaigns: list[Campaign]
+    problems: list[Problem]
+
+    def of_kind(self, kind: str) -> list[Campaign]:
+        return [c for c in self.campaigns if c.kind == kind]
+
+    def get(self, campaign_id: str, kind: str | None = None) -> Campaign | None:
+        for campaign in self.campaigns:
+            if campaign.id == campaign_id and (kind is None or campaign.kind == kind):
+                return campaign
+        return None
+
+
+_MODELS = {"newsletter": NewsletterCampaign}
+
+
+def load_campaigns(root: Path, folder: Path, zone) -> CampaignSet:
+    campaigns: list[Campaign] = []
+    problems: list[Problem] = []
+    if not folder.is_dir():
+        return CampaignSet(campaigns, problems)
+    for path in sorted(folder.iterdir()):
+        if path.suffix not in (".yaml", ".yml") or path.name.startswith("."):
+            continue
+        shown = path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path)
+        campaign, found = _load_one(path, shown, zone)
+        problems.extend(found)
+        if campaign:
+            campaigns.append(campaign)
+    seen: dict[str, Campaign] = {}
+    for campaign in campaigns:
+        if campaign.id in seen:
+            problems.append(Problem(campaign.path, f"campaign id {campaign.id!r} is already used by {seen[campaign.id].path}",
+                                    line=campaign.line_of(("id",)), field="id", hint="give each campaign its own id"))
+        seen.setdefault(campaign.id, campaign)
+    return CampaignSet(campaigns, problems)
+
+
+def _load_one(path: Path, shown: str, zone) -> tuple[Campaign | None, list[Problem]]:
+    try:
+        source = frontmatter.document(shown, path.read_bytes())
+        data = frontmatter.parse(source)
+        line_of = frontmatter.line_finder(source)
+    except frontmatter.SourceError as exc:
+        return None, [exc.problem]
+    except OSError as exc:
+        return None, [Problem(shown, f"cannot read ({exc.strerror})")]
+    kind = data.get("kind")
+    if kind not in _MODELS:
+        if kind is None:
+            message, hint = "missing 'kind'", f"add 'kind: newsletter' (known kinds: {', '.join(KINDS)})"
+        else:
+            guess = closest(str(kind), KINDS)
+            message = f"unknown campaign kind {kind!r}"
+            hint = f"did you mean {guess!r}?" if guess else f"known kinds: {', '.join(KINDS)}"
+        return None, [Problem(shown, message, line=line_of(("kind",)), field="kind", hint=hint)]
+    model = _MODELS[kind]
+    try:
+        spec = model.model_validate(data, context={"zone": zone})
+    except ValidationError as exc:
+        return None, problems_from_validation_error(exc, shown, line_of, model=model)
+    return Campaign(id=spec.id or path.stem, path=shown, spec=spec, line_of=line_of), []
+
+
+def resolve_bound(text: str, *, send: datetime, previous: datetime | None, period: Period, zone) -> datetime:
+    """A window bound as an aware date and time."""
+    match = _BOUND.match(text)
+    if not match:
+        return _midnight(dates.parse_date(text), zone)
+    anchor = match["anchor"]
+    if anchor == "send":
+        moment = send
+    elif anchor == "previous":
+        moment = previous if previous is not None else _midnight(period.start, zone)
+    elif anchor == "period.start":
+        moment = _midnight(period.start, zone)
+    else:  # the period's last day counts in full
+        moment = _midnight(period.end + timedelta(days=1), zone)
+    if match["count"]:
+        days = int(match["count"]) * (7 if match["unit"].startswith("week") else 1)
+        moment += timedelta(days=days if match["sign"] == "+" else -days)
+    return moment
+
+
+def _midnight(day: date, zone) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=zone)
+

@@ -1,0 +1,169 @@
+"""``commsflow newsletter``: list, build and test-send newsletter issues."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import click
+from rich.markup import escape
+from rich.table import Table
+
+from commsflow import dates
+from commsflow.assemblers.newsletter import assemble
+from commsflow.campaigns import Campaign
+from commsflow.errors import CommsflowError, closest
+from commsflow.files import write_all
+from commsflow.output import console, error_console, plural, print_problems
+from commsflow.publishers import email as smtp
+from commsflow.renderers import newsletter as renderer
+from commsflow.workspace import Workspace
+
+
+@click.group("newsletter")
+def command() -> None:
+    """Newsletter issues: the campaign files of kind 'newsletter' in campaigns/."""
+
+
+def _issues(workspace: Workspace) -> list[Campaign]:
+    campaigns = workspace.campaigns
+    return sorted(campaigns.of_kind("newsletter"), key=lambda c: c.spec.send_at)
+
+
+def _find(workspace: Workspace, issue_id: str | None) -> Campaign:
+    issues = _issues(workspace)
+    broken = [p for p in workspace.campaigns.problems if p.is_error]
+    if issue_id is None:
+        if not issues:
+            print_problems(broken)
+            raise CommsflowError(f"no newsletter issue in {workspace.config.paths.campaigns}/",
+                                 "add a campaign file with 'kind: newsletter' (see README)")
+        chosen = issues[-1]
+        console.print(f"Latest issue: [bold]{chosen.id}[/] ({escape(chosen.path)})")
+        return chosen
+    for campaign in issues:
+        if campaign.id == issue_id:
+            return campaign
+    print_problems(broken)  # the issue may be in a file that did not load
+    guess = closest(issue_id, [c.id for c in issues])
+    known = ", ".join(c.id for c in issues) or "none"
+    raise CommsflowError(f"no newsletter issue {issue_id!r}",
+                         f"did you mean {guess!r}?" if guess else f"known issues: {known}")
+
+
+def _render(workspace: Workspace, campaign: Campaign, drafts: bool) -> renderer.RenderedIssue:
+    """Load, check, assemble and render; stops with every problem listed if any is an error."""
+    loaded = workspace.load()
+    if loaded.errors:
+        print_problems(loaded.errors)
+        raise CommsflowError(f"{plural(len(loaded.errors), 'error')} in the content",
+                             "fix them first (commsflow check) — a broken item could be missing from the issue")
+    issue = assemble(campaign, workspace.campaigns, loaded.library, workspace.config.zone, drafts=drafts)
+    if any(p.is_error for p in issue.problems):
+        print_problems(issue.problems)
+        raise CommsflowError(f"{campaign.path}: the issue cannot be built", "fix the errors above")
+    rendered = renderer.render_issue(issue, workspace.config, now=workspace.now)
+    if rendered.errors:
+        print_problems(rendered.problems)
+        raise CommsflowError(f"{campaign.path}: the issue cannot be built; nothing was written",
+                             "fix the errors above")
+    return rendered
+
+
+@command.command("list")
+@click.pass_obj
+def list_issues(obj: dict) -> None:
+    """List newsletter issues with send time and build state."""
+    workspace: Workspace = obj["workspace"]
+    config = workspace.config
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    for column in ("issue", "send", "title", "sections", "built", "file"):
+        table.add_column(column, overflow="fold")
+    issues = _issues(workspace)
+    for campaign in issues:
+        spec = campaign.spec
+        built = (renderer.issue_folder(config, campaign.id) / "email.html").is_file()
+        table.add_row(campaign.id, f"{dates.numeric_date(spec.send_at)} {dates.clock_time(spec.send_at)}",
+                      escape(spec.title), str(len(spec.sections)), "yes" if built else "–", escape(campaign.path))
+    console.print(table)
+    console.print(plural(len(issues), "issue"))
+    if workspace.campaigns.problems:
+        print_problems(workspace.campaigns.problems)
+        raise click.exceptions.Exit(1)
+
+
+@command.command("build")
+@click.argument("issue_id", metavar="[ISSUE]", required=False)
+@click.option("--drafts", is_flag=True, help="Include items not yet approved, marked 'Entwurf' (preview only).")
+@click.pass_obj
+def build(obj: dict, issue_id: str | None, drafts: bool) -> None:
+    """Build ISSUE (default: the latest) into the build folder: email.html, web.html,
+    email.txt, issue.eml, the events' .ics files and the archive page.
+
+    Nothing is written unless the whole issue builds without errors.
+    """
+    workspace: Workspace = obj["workspace"]
+    config = workspace.config
+    campaign = _find(workspace, issue_id)
+    rendered = _render(workspace, campaign, drafts)
+    files = renderer.output_files(rendered, config)
+    archive = config.path("build") / "newsletter" / "index.html"
+    files[archive] = renderer.render_archive(config, _archive_entries(workspace, campaign.id))
+    write_all(files)
+    print_problems(rendered.problems)
+    folder = renderer.issue_folder(config, campaign.id)
+    size = len(rendered.email_html.encode("utf-8")) / 1024
+    console.print(f"[green]✓[/] {escape(campaign.id)} built{' with drafts' if drafts else ''}: "
+                  f"{plural(len(rendered.problems), 'warning')}, e-mail HTML {size:.0f} KB")
+    for name in ("email.html", "web.html", "email.txt", "issue.eml"):
+        console.print(f"  {escape(_shown(workspace, folder / name))}")
+    if rendered.ics_files:
+        console.print(f"  {escape(_shown(workspace, config.path('build') / 'events'))}/ "
+                      f"({plural(len(rendered.ics_files), 'calendar file')})")
+    console.print(f"  {escape(_shown(workspace, archive))} (archive)")
+
+
+def _archive_entries(workspace: Workspace, current: str) -> list[dict]:
+    config = workspace.config
+    entries = []
+    for campaign in reversed(_issues(workspace)):
+        if campaign.id == current or (renderer.issue_folder(config, campaign.id) / "web.html").is_file():
+            spec = campaign.spec
+            entries.append({"id": campaign.id, "title": spec.title, "subject": spec.subject, "send_at": spec.send_at})
+    return entries
+
+
+def _shown(workspace: Workspace, path) -> str:
+    try:
+        return str(path.relative_to(workspace.root))
+    except ValueError:
+        return str(path)
+
+
+@command.command("send-test")
+@click.argument("issue_id", metavar="[ISSUE]", required=False)
+@click.option("--to", "recipients", multiple=True, required=True, metavar="ADDRESS",
+              help="Recipient; repeat for several.")
+@click.option("--drafts", is_flag=True, help="Include items not yet approved, marked 'Entwurf'.")
+@click.pass_obj
+def send_test(obj: dict, issue_id: str | None, recipients: tuple[str, ...], drafts: bool) -> None:
+    """Send ISSUE (default: the latest) to test ADDRESSes through the SMTP server
+    given by COMMSFLOW_SMTP_* environment variables. The subject starts with [Test]."""
+    workspace: Workspace = obj["workspace"]
+    config = workspace.config
+    for address in recipients:
+        if "@" not in address or address.startswith("@") or address.endswith("@"):
+            raise CommsflowError(f"--to {address!r} is not an e-mail address", "write it like name@example.org")
+    settings = smtp.SmtpSettings.from_env()
+    campaign = _find(workspace, issue_id)
+    rendered = _render(workspace, campaign, drafts)
+    print_problems(rendered.problems)
+    message = renderer.build_message(
+        config, f"[Test] {campaign.spec.subject}", rendered.email_html, rendered.text,
+        date=datetime.now(config.zone), message_id=renderer.fresh_message_id(config, campaign.id),
+        to=list(recipients),
+    )
+    message_id = smtp.send(message, list(recipients), settings)
+    console.print(f"[green]✓[/] test of {escape(campaign.id)} sent to {escape(', '.join(recipients))} "
+                  f"via {escape(settings.where)}: Message-ID {escape(message_id)}")
+    if drafts:
+        error_console.print("note: the test contains drafts; approve them before the real send")

@@ -1,0 +1,1 @@
+"""Publishers: hand finished outputs to the outside world (mail server, APIs)."""

@@ -1,0 +1,125 @@
+"""Sending e-mail through the team's SMTP server.
+
+Settings come from the environment only, so that no password sits in a file in the
+repository:
+
+``COMMSFLOW_SMTP_HOST`` (required), ``COMMSFLOW_SMTP_PORT`` (default 587, 465 with
+ssl, 25 without encryption), ``COMMSFLOW_SMTP_SECURITY`` (``starttls`` — default —,
+``ssl`` or ``none``), ``COMMSFLOW_SMTP_USER`` and ``COMMSFLOW_SMTP_PASSWORD`` (both
+or neither), ``COMMSFLOW_SMTP_TIMEOUT`` (seconds, default 30) and
+``COMMSFLOW_SMTP_CAFILE`` (a CA bundle for a server with an in-house certificate).
+
+The password is never printed: error messages are built from what we know, and any
+text a server sends back is scrubbed of it before it is shown.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import smtplib
+import socket
+import ssl
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+
+from commsflow.errors import CommsflowError
+
+_DEFAULT_PORTS = {"starttls": 587, "ssl": 465, "none": 25}
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    host: str
+    port: int
+    security: str
+    user: str | None
+    password: str | None = field(repr=False)
+    timeout: float
+    cafile: str | None
+
+    @classmethod
+    def from_env(cls, environ=os.environ) -> SmtpSettings:
+        host = environ.get("COMMSFLOW_SMTP_HOST", "").strip()
+        if not host:
+            raise CommsflowError("no SMTP server configured (COMMSFLOW_SMTP_HOST is not set)",
+                                 "set COMMSFLOW_SMTP_HOST, and COMMSFLOW_SMTP_USER/COMMSFLOW_SMTP_PASSWORD "
+                                 "if the server needs a login")
+        security = environ.get("COMMSFLOW_SMTP_SECURITY", "starttls").strip().lower()
+        if security not in _DEFAULT_PORTS:
+            raise CommsflowError(f"COMMSFLOW_SMTP_SECURITY={security!r} is not known",
+                                 "use starttls (port 587), ssl (port 465) or none (local relays only)")
+        port_text = environ.get("COMMSFLOW_SMTP_PORT", "").strip()
+        try:
+            port = int(port_text) if port_text else _DEFAULT_PORTS[security]
+            timeout = float(environ.get("COMMSFLOW_SMTP_TIMEOUT", "30"))
+        except ValueError:
+            raise CommsflowError("COMMSFLOW_SMTP_PORT and COMMSFLOW_SMTP_TIMEOUT must be numbers",
+                                 "e.g. COMMSFLOW_SMTP_PORT=587") from None
+        user = environ.get("COMMSFLOW_SMTP_USER") or None
+        password = environ.get("COMMSFLOW_SMTP_PASSWORD") or None
+        if bool(user) != bool(password):
+            raise CommsflowError("COMMSFLOW_SMTP_USER and COMMSFLOW_SMTP_PASSWORD must be set together",
+                                 "set both for a server that needs a login, or neither")
+        return cls(host, port, security, user, password, timeout, environ.get("COMMSFLOW_SMTP_CAFILE") or None)
+
+    @property
+    def where(self) -> str:
+        return f"{self.host}:{self.port} ({self.security})"
+
+
+def _scrub(text: str, settings: SmtpSettings) -> str:
+    """``text`` with every form of the password a server could echo removed."""
+    secret = settings.password
+    if not secret:
+        return text
+    forms = {secret, base64.b64encode(secret.encode()).decode()}
+    if settings.user:
+        forms.add(base64.b64encode(f"\0{settings.user}\0{secret}".encode()).decode())
+    for form in forms:
+        text = text.replace(form, "***")
+    return text
+
+
+def send(message: EmailMessage, recipients: list[str], settings: SmtpSettings) -> str:
+    """Deliver ``message`` to ``recipients``; returns its Message-ID."""
+    context = ssl.create_default_context(cafile=settings.cafile)
+    try:
+        if settings.security == "ssl":
+            client = smtplib.SMTP_SSL(settings.host, settings.port, timeout=settings.timeout, context=context)
+        else:
+            client = smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout)
+        with client:
+            if settings.security == "starttls":
+                client.starttls(context=context)
+            if settings.user:
+                client.login(settings.user, settings.password)
+            refused = client.send_message(message, to_addrs=recipients)
+    except smtplib.SMTPAuthenticationError as exc:
+        raise CommsflowError(f"{settings.where}: login as {settings.user!r} refused ({exc.smtp_code})",
+                             "check COMMSFLOW_SMTP_USER and COMMSFLOW_SMTP_PASSWORD") from None
+    except smtplib.SMTPNotSupportedError:
+        raise CommsflowError(f"{settings.where}: the server does not offer STARTTLS or login",
+                             "set COMMSFLOW_SMTP_SECURITY to match the server (ssl on port 465?)") from None
+    except smtplib.SMTPRecipientsRefused as exc:
+        raise CommsflowError(f"{settings.where}: recipients refused: {', '.join(exc.recipients)}",
+                             "check the addresses") from None
+    except smtplib.SMTPResponseException as exc:
+        reply = _scrub(exc.smtp_error.decode("utf-8", "replace") if isinstance(exc.smtp_error, bytes)
+                       else str(exc.smtp_error), settings)
+        raise CommsflowError(f"{settings.where}: the server answered {exc.smtp_code} {reply}",
+                             "check the sender address and the server's rules") from None
+    except ssl.SSLError as exc:
+        raise CommsflowError(f"{settings.where}: TLS failed ({exc.reason or exc})",
+                             "check COMMSFLOW_SMTP_SECURITY and the port; for an in-house certificate "
+                             "set COMMSFLOW_SMTP_CAFILE") from None
+    except (socket.timeout, TimeoutError):
+        raise CommsflowError(f"{settings.where}: no answer within {settings.timeout:g} s",
+                             "check host and port, or raise COMMSFLOW_SMTP_TIMEOUT") from None
+    except (OSError, smtplib.SMTPException) as exc:
+        reason = _scrub(getattr(exc, "strerror", None) or str(exc) or type(exc).__name__, settings)
+        raise CommsflowError(f"{settings.where}: cannot send ({reason})",
+                             "check COMMSFLOW_SMTP_HOST and COMMSFLOW_SMTP_PORT") from None
+    if refused:
+        raise CommsflowError(f"{settings.where}: recipients refused: {', '.join(refused)}", "check the addresses")
+    return message["Message-ID"]

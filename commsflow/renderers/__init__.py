@@ -1,0 +1,1 @@
+"""Renderers: turn assembled content into files through the templates."""

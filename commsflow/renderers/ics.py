@@ -1,0 +1,47 @@
+"""Calendar files (iCalendar, RFC 5545) for events: the "In den Kalender" link.
+
+Times carry their time zone (``TZID=Europe/Berlin`` with a VTIMEZONE block), so
+Outlook, Apple and Google calendars show the same hour; an all-day event is a
+DATE from its first day to the day after its last.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+from urllib.parse import urlsplit
+
+import icalendar
+
+from commsflow import __version__
+from commsflow.config import Config
+from commsflow.model import Item
+
+
+def event_ics(item: Item, config: Config, *, stamp: datetime, url: str | None) -> bytes:
+    meta = item.meta
+    calendar = icalendar.Calendar()
+    calendar.add("prodid", f"-//commsflow {__version__}//{config.organisation.name}//DE")
+    calendar.add("version", "2.0")
+    calendar.add("method", "PUBLISH")
+    event = icalendar.Event()
+    event.add("uid", f"{item.slug}@{urlsplit(config.links.public_url).hostname}")
+    event.add("dtstamp", stamp.astimezone(timezone.utc))
+    event.add("summary", meta.title)
+    if isinstance(meta.start, datetime):
+        event.add("dtstart", meta.start)
+        if meta.end:
+            event.add("dtend", meta.end)
+    else:
+        event.add("dtstart", meta.start)
+        last: date = meta.end or meta.start
+        event.add("dtend", last + timedelta(days=1))
+    if meta.venue:
+        event.add("location", ", ".join(part for part in (meta.venue.name, meta.venue.address, meta.venue.city) if part))
+    description = "\n\n".join(part for part in (meta.summary, url) if part)
+    if description:
+        event.add("description", description)
+    if url:
+        event.add("url", url)
+    calendar.add_component(event)
+    calendar.add_missing_timezones()
+    return calendar.to_ical()

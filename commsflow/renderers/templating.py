@@ -1,0 +1,91 @@
+"""The Jinja2 environment every output is rendered with.
+
+Templates live in the project's ``templates/`` folder: they hold all wording and
+markup. Undefined variables are errors (``StrictUndefined``) and everything that
+comes from content is escaped in HTML and MJML templates. Template mistakes become
+one message naming the template file and line.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import textwrap
+from functools import partial
+from pathlib import Path
+
+import jinja2
+
+from commsflow import dates
+from commsflow.config import Config
+from commsflow.errors import CommsflowError
+
+_ESCAPED = ("html", "mjml", "xml")
+
+
+def environment(config: Config) -> jinja2.Environment:
+    folder = config.path("templates")
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(folder)),
+        undefined=jinja2.StrictUndefined,
+        autoescape=jinja2.select_autoescape(enabled_extensions=_ESCAPED, default_for_string=True, default=False),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    locale = config.organisation.locale
+    env.filters.update(
+        long_date=partial(dates.long_date, locale=locale),
+        numeric_date=partial(dates.numeric_date, locale=locale),
+        weekday_date=partial(dates.weekday_date, locale=locale),
+        month_year=partial(dates.month_year, locale=locale),
+        hour_minute=partial(dates.hour_minute, locale=locale),
+        wrap=wrap,
+    )
+    env.globals["templates_folder"] = str(folder)
+    return env
+
+
+_LIST_MARKER = re.compile(r"^\s*(?:[-*•]|\d+\.)\s+")
+
+
+def wrap(text: str, width: int = 72) -> str:
+    """Plain-text paragraphs wrapped for e-mail; list items hang under their marker and
+    long words (web addresses) are never broken."""
+    lines = []
+    for line in str(text).split("\n"):
+        marker = _LIST_MARKER.match(line)
+        hang = " " * len(marker[0]) if marker else ""
+        lines.append(textwrap.fill(line, width=width, subsequent_indent=hang,
+                                   break_long_words=False, break_on_hyphens=False))
+    return "\n".join(lines)
+
+
+def render(env: jinja2.Environment, name: str, **context) -> str:
+    """Render template ``name``; template mistakes become a CommsflowError with file and line."""
+    folder = Path(env.globals["templates_folder"])
+    try:
+        return env.get_template(name).render(**context)
+    except jinja2.TemplateNotFound as exc:
+        raise CommsflowError(
+            f"{folder / exc.name}: template not found",
+            f"commsflow expects its templates in {folder}; copy the templates/ folder from commsflow's repository",
+        ) from None
+    except jinja2.TemplateSyntaxError as exc:
+        raise CommsflowError(f"{exc.filename or name}:{exc.lineno}: template error: {exc.message}",
+                             "fix the Jinja2 syntax on that line") from None
+    except jinja2.UndefinedError as exc:
+        where = _template_frame(sys.exc_info()[2], folder) or name
+        raise CommsflowError(f"{where}: {exc.message}",
+                             "the template uses a value that is not there; check the name") from None
+
+
+def _template_frame(trace, folder: Path) -> str | None:
+    """``file:line`` of the innermost template frame in a traceback."""
+    found = None
+    while trace is not None:
+        filename = trace.tb_frame.f_code.co_filename
+        if filename.startswith(str(folder)):
+            found = f"{filename}:{trace.tb_lineno}"
+        trace = trace.tb_next
+    return found
