@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError,
 from commsflow import dates, frontmatter
 from commsflow.errors import Problem, closest
 from commsflow.fields import Day, HttpUrl, Moment, Slug, Text
+from commsflow.model import TYPE_NAMES
 from commsflow.validation import problems_from_validation_error
 
 KINDS = ("newsletter",)
@@ -54,7 +55,7 @@ def _bound(value: object) -> object:
 class Selection(_Strict):
     """A rule over the library. Windows are half-open: from ≤ date < until."""
 
-    type: Literal["post", "news", "event", "project"] | list[Literal["post", "news", "event", "project"]]
+    type: list[str] = Field(description="Content type(s): post, news, event, project.")
     category: Text | None = Field(None, description="Only posts of this blog category.")
     tags: list[Text] = Field(default_factory=list, description="Items with any of these tags.")
     projects: list[Slug] = Field(default_factory=list, description="Items about any of these projects.")
@@ -65,6 +66,19 @@ class Selection(_Strict):
     )
     limit: PositiveInt | None = None
 
+    @field_validator("type", mode="before")
+    @classmethod
+    def _types(cls, value):
+        values = [value] if isinstance(value, str) else value
+        if not isinstance(values, list) or not values:
+            raise ValueError("name a content type — write e.g. 'type: post' or 'type: [post, news]'")
+        for entry in values:
+            if entry not in TYPE_NAMES:
+                guess = closest(str(entry), TYPE_NAMES)
+                raise ValueError(f"{entry!r} is not a content type — "
+                                 + (f"did you mean {guess!r}?" if guess else f"use one of: {', '.join(TYPE_NAMES)}"))
+        return values
+
     @field_validator("from_", "until", mode="before")
     @classmethod
     def _bounds(cls, value):
@@ -72,7 +86,7 @@ class Selection(_Strict):
 
     @property
     def kinds(self) -> tuple[str, ...]:
-        return (self.type,) if isinstance(self.type, str) else tuple(self.type)
+        return tuple(self.type)
 
 
 class CallToAction(_Strict):

@@ -31,3 +31,14 @@ def run(monkeypatch):
         return runner.invoke(main, ["--root", str(root), *args], catch_exceptions=False)
 
     return invoke
+
+
+@pytest.fixture
+def mpi(tmp_path: Path) -> Path:
+    """A copy of the shipped MPI project: configuration, content, campaigns and templates."""
+    target = tmp_path / "mpi"
+    target.mkdir()
+    shutil.copy(REPO / "commsflow.toml", target)
+    for folder in ("content", "campaigns", "templates"):
+        shutil.copytree(REPO / folder, target / folder)
+    return target

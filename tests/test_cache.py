@@ -196,7 +196,7 @@ def test_corrupt_cache_is_only_a_slower_run(project, run, garbage):
     cache_file(project).write_bytes(garbage)
     result = run(project, "check")
     assert result.exit_code == 0, result.output
-    assert "5 files checked, 5 items valid: 0 errors, 0 warnings" in result.stdout
+    assert "5 files checked, 5 items valid, 0 campaigns: 0 errors, 0 warnings" in result.stdout
 
 
 def test_truncated_cache_is_only_a_slower_run(project):

@@ -245,4 +245,4 @@ def test_root_from_environment(project, monkeypatch):
     monkeypatch.setenv("COMMSFLOW_ROOT", str(project))
     result = CliRunner().invoke(main, ["check"])
     assert result.exit_code == 0, result.output
-    assert "5 files checked, 5 items valid: 0 errors, 0 warnings" in result.stdout
+    assert "5 files checked, 5 items valid, 0 campaigns: 0 errors, 0 warnings" in result.stdout

@@ -1,9 +1,11 @@
-"""``commsflow check``: validate configuration and content, report every problem at once."""
+"""``commsflow check``: validate configuration, content and campaigns; report every problem at once."""
 
 from __future__ import annotations
 
 import click
 
+from commsflow.assemblers.newsletter import assemble
+from commsflow.errors import Problem
 from commsflow.output import console, plural, print_problems
 
 
@@ -11,15 +13,27 @@ from commsflow.output import console, plural, print_problems
 @click.option("--strict", is_flag=True, help="Treat warnings as errors.")
 @click.pass_obj
 def command(obj: dict, strict: bool) -> None:
-    """Check configuration and all content; list every problem with file, line and field.
+    """Check configuration, all content and the campaign files; list every problem
+    with file, line and field.
 
     Exits with status 1 if there is any error (or any warning with --strict).
     """
-    loaded = obj["workspace"].load()
-    print_problems(loaded.problems)
-    errors, warnings = len(loaded.errors), len(loaded.warnings)
+    workspace = obj["workspace"]
+    loaded = workspace.load()
+    campaigns = workspace.campaigns
+    problems = list(loaded.problems) + campaigns.problems
+    for campaign in campaigns.of_kind("newsletter"):
+        # References that name nothing are errors now; whether items are approved yet
+        # only matters when the issue is built.
+        issue = assemble(campaign, campaigns, loaded.library, workspace.config.zone, drafts=True)
+        problems += [p for p in issue.problems if p.is_error]
+    problems.sort(key=Problem.sort_key)
+    print_problems(problems)
+    errors = sum(p.is_error for p in problems)
+    warnings = len(problems) - errors
     summary = (
-        f"{plural(loaded.report.files, 'file')} checked, {plural(len(loaded.library), 'item')} valid: "
+        f"{plural(loaded.report.files, 'file')} checked, {plural(len(loaded.library), 'item')} valid, "
+        f"{plural(len(campaigns.campaigns), 'campaign')}: "
         f"{plural(errors, 'error')}, {plural(warnings, 'warning')}"
     )
     failed = errors or (strict and warnings)

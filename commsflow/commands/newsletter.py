@@ -77,7 +77,7 @@ def list_issues(obj: dict) -> None:
     config = workspace.config
     table = Table(box=None, pad_edge=False, header_style="bold")
     for column in ("issue", "send", "title", "sections", "built", "file"):
-        table.add_column(column, overflow="fold")
+        table.add_column(column, overflow="fold", no_wrap=column in ("issue", "send"))
     issues = _issues(workspace)
     for campaign in issues:
         spec = campaign.spec

@@ -16,6 +16,7 @@ text a server sends back is scrubbed of it before it is shown.
 from __future__ import annotations
 
 import base64
+import hmac
 import os
 import smtplib
 import socket
@@ -81,14 +82,58 @@ def _scrub(text: str, settings: SmtpSettings) -> str:
     return text
 
 
+class _Utf8Auth:
+    """AUTH with credentials encoded as UTF-8.
+
+    smtplib encodes the AUTH responses (and the CRAM-MD5 key) as ASCII, so a password
+    such as ``geheim-Ü-123!`` fails with UnicodeEncodeError before anything is sent.
+    RFC 4616 (PLAIN) and RFC 4954 specify UTF-8; servers accept it for LOGIN too.
+    """
+
+    def auth(self, mechanism, authobject, *, initial_response_ok=True):
+        mechanism = mechanism.upper()
+        initial_response = authobject() if initial_response_ok else None
+        if initial_response is not None:
+            code, resp = self.docmd("AUTH", f"{mechanism} {_b64(initial_response)}")
+            challenges = 1
+        else:
+            code, resp = self.docmd("AUTH", mechanism)
+            challenges = 0
+        while code == 334:
+            challenges += 1
+            code, resp = self.docmd(_b64(authobject(base64.decodebytes(resp))))
+            if challenges > 5:  # as smtplib: a server that keeps challenging is broken
+                raise smtplib.SMTPException("the server's AUTH exchange does not end")
+        if code in (235, 503):
+            return code, resp
+        raise smtplib.SMTPAuthenticationError(code, resp)
+
+    def auth_cram_md5(self, challenge=None):
+        if challenge is None:
+            return None
+        return f"{self.user} {hmac.HMAC(self.password.encode('utf-8'), challenge, 'md5').hexdigest()}"
+
+
+def _b64(text: str) -> str:
+    return base64.b64encode(text.encode("utf-8")).decode("ascii")
+
+
+class _SMTP(_Utf8Auth, smtplib.SMTP):
+    pass
+
+
+class _SMTP_SSL(_Utf8Auth, smtplib.SMTP_SSL):
+    pass
+
+
 def send(message: EmailMessage, recipients: list[str], settings: SmtpSettings) -> str:
     """Deliver ``message`` to ``recipients``; returns its Message-ID."""
     context = ssl.create_default_context(cafile=settings.cafile)
     try:
         if settings.security == "ssl":
-            client = smtplib.SMTP_SSL(settings.host, settings.port, timeout=settings.timeout, context=context)
+            client = _SMTP_SSL(settings.host, settings.port, timeout=settings.timeout, context=context)
         else:
-            client = smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout)
+            client = _SMTP(settings.host, settings.port, timeout=settings.timeout)
         with client:
             if settings.security == "starttls":
                 client.starttls(context=context)
