@@ -28,9 +28,12 @@ install-test: $(VENV)/.installed-test
 run: $(VENV)/.installed
 	$(BIN)/commsflow --now "$(DEMO_NOW)" check
 	$(BIN)/commsflow --now "$(DEMO_NOW)" stats
+	$(BIN)/commsflow --now "$(DEMO_NOW)" newsletter build
 	@echo
-	@echo "Checked: every file under content/ — list them with: $(BIN)/commsflow list [post|news|event|project]"
+	@echo "Checked: every file under content/ and campaigns/ — list them with: $(BIN)/commsflow list [post|news|event|project]"
 	@echo "Figures above as of $(DEMO_NOW); machine-readable: $(BIN)/commsflow --now '$(DEMO_NOW)' stats --json"
+	@echo "Newsletter: open build/newsletter/index.html or the issue's email.html in a browser;"
+	@echo "  all issues: $(BIN)/commsflow newsletter list — a preview with drafts: $(BIN)/commsflow newsletter build --drafts"
 
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
