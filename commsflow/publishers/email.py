@@ -19,7 +19,6 @@ import base64
 import hmac
 import os
 import smtplib
-import socket
 import ssl
 from dataclasses import dataclass, field
 from email.message import EmailMessage
@@ -158,7 +157,7 @@ def send(message: EmailMessage, recipients: list[str], settings: SmtpSettings) -
         raise CommsflowError(f"{settings.where}: TLS failed ({exc.reason or exc})",
                              "check COMMSFLOW_SMTP_SECURITY and the port; for an in-house certificate "
                              "set COMMSFLOW_SMTP_CAFILE") from None
-    except (socket.timeout, TimeoutError):
+    except TimeoutError:
         raise CommsflowError(f"{settings.where}: no answer within {settings.timeout:g} s",
                              "check host and port, or raise COMMSFLOW_SMTP_TIMEOUT") from None
     except (OSError, smtplib.SMTPException) as exc:
