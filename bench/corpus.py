@@ -92,6 +92,9 @@ def generate(target: Path, items: int = 10_000, seed: int = 2024) -> Path:
     """Write ``items`` files (plus commsflow.toml) into ``target``; reuse it if complete."""
     marker = target / f".complete-{items}-{seed}"
     if marker.exists():
+        # The content is reused; the configuration is copied afresh, so a corpus made
+        # before a change to commsflow.toml still loads.
+        shutil.copy(REPO / "commsflow.toml", target / "commsflow.toml")
         return target
     if target.exists():
         shutil.rmtree(target)

@@ -389,6 +389,8 @@ image: {src: bild.png, alt: "Werkhalle im Modell-Campus ringberlin", credit: "Bi
     assert [(i["src"], i["alt"]) for i in images] == [
         ("https://www.berlin.de/industriestadt/media/2024-03-15-bild/bild.png", "Werkhalle im Modell-Campus ringberlin")
     ]
+    # Outlook sizes images by the attribute, not CSS: it must fit the 552 px text column.
+    assert images[0]["width"] == "552"
     assert (mpi / "build" / "media" / "2024-03-15-bild" / "bild.png").read_bytes() == b"\x89PNG\r\n\x1a\n"
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import sys
 import textwrap
-from functools import partial
+from functools import lru_cache, partial
 from pathlib import Path
 
 import jinja2
@@ -24,16 +24,21 @@ _ESCAPED = ("html", "mjml", "xml")
 
 
 def environment(config: Config) -> jinja2.Environment:
-    folder = config.path("templates")
+    return _environment(str(config.path("templates")), config.organisation.locale)
+
+
+@lru_cache(maxsize=8)
+def _environment(folder: str, locale: str) -> jinja2.Environment:
+    # One environment per templates folder keeps compiled templates between renders
+    # (compiling is most of a build's time); Jinja2 recompiles a template whose file changed.
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(folder)),
+        loader=jinja2.FileSystemLoader(folder),
         undefined=jinja2.StrictUndefined,
         autoescape=jinja2.select_autoescape(enabled_extensions=_ESCAPED, default_for_string=True, default=False),
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    locale = config.organisation.locale
     env.filters.update(
         long_date=partial(dates.long_date, locale=locale),
         numeric_date=partial(dates.numeric_date, locale=locale),
@@ -42,7 +47,7 @@ def environment(config: Config) -> jinja2.Environment:
         hour_minute=partial(dates.hour_minute, locale=locale),
         wrap=wrap,
     )
-    env.globals["templates_folder"] = str(folder)
+    env.globals["templates_folder"] = folder
     return env
 
 
