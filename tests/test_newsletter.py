@@ -139,6 +139,8 @@ def test_shipped_issue_html_structure(run, mpi):
     # No web fonts, no third-party requests.
     assert "fonts.googleapis" not in html and "@import" not in html
     assert "script" not in page.tags and "link" not in page.tags
+    # MRML passes tags it does not know through unchanged: every mj-* tag must have been compiled.
+    assert not [tag for tag in page.tags if tag.startswith("mj-")]
 
 
 def test_utm_parameters_only_on_own_content_links_in_the_email(run, mpi):
@@ -529,3 +531,65 @@ def test_missing_templates_are_a_clear_error(run, mpi):
     shutil.rmtree(mpi / "templates")
     result = _fails_without_writing(run, mpi, "newsletter-2024-1")
     assert "templates/newsletter/email.mjml: template not found" in result.stderr
+
+
+def test_event_card_with_end_time_registration_and_multi_day(run, mpi):
+    events = mpi / "content" / "events"
+    (events / "werkstatt-2024.md").write_text("""\
+---
+title: MPI Dialogformat Werkstatt
+status: approved
+format: MPI Dialogformat
+start: 2024-05-14 09:30
+end: 2024-05-14 13:00
+organiser: mpi
+venue: {name: Impact Hub Berlin, address: Rollbergstraße 28A, city: Berlin}
+registration: https://www.berlin.de/industriestadt/anmeldung/werkstatt/
+summary: Eine Werkstatt für die MPI-Community.
+---
+Text.
+""", encoding="utf-8")
+    (events / "tage-2024.md").write_text("""\
+---
+title: Zwei Tage Industrie
+status: approved
+format: Konferenz
+start: 2024-06-03
+end: 2024-06-04
+organiser: mpi
+registration: https://partner.example.org/tickets
+---
+Text.
+""", encoding="utf-8")
+    write_campaign(mpi, "termine", SMALL.format(sections="""\
+  - title: Termine
+    select: {type: event, from: send, until: send + 10 weeks, tags: [], projects: []}
+"""))
+    assert build(run, mpi, "termine").exit_code == 0
+    text = (outputs(mpi, "termine") / "email.txt").read_text(encoding="utf-8")
+    assert "Dienstag, 14. Mai 2024, 09:30–13:00 Uhr\nImpact Hub Berlin, Rollbergstraße 28A, Berlin" in text
+    assert "Montag, 3. Juni 2024 bis Dienstag, 4. Juni 2024" in text
+    links = Page((outputs(mpi, "termine") / "email.html").read_text(encoding="utf-8")).links
+    registration = [href for href, text in links if text == "Zur Anmeldung"]
+    assert registration == [
+        "https://www.berlin.de/industriestadt/anmeldung/werkstatt/?utm_source=newsletter&utm_medium=email"
+        "&utm_campaign=termine",
+        "https://partner.example.org/tickets",
+    ]
+    ics = (mpi / "build" / "events" / "werkstatt-2024.ics").read_text(encoding="utf-8")
+    assert "DTEND;TZID=Europe/Berlin:20240514T130000" in ics
+
+
+def test_selection_by_tags_and_projects(run, mpi):
+    write_campaign(mpi, "themen", SMALL.format(sections="""\
+  - title: Metaverse
+    select: {type: [event, post], tags: [Metaverse], from: 2023-01-01, until: 2025-01-01}
+  - title: Ringberlin
+    select: {type: [news, post], projects: [modell-campus-ringberlin], from: 2023-01-01, until: 2025-01-01}
+"""))
+    assert build(run, mpi, "themen").exit_code == 0
+    page = Page((outputs(mpi, "themen") / "email.html").read_text(encoding="utf-8"))
+    assert "MPI Meet-up im Bosch IoT Campus" in page.headings["h3"]
+    assert "Modell-Campus ringberlin: Baustart für Europas größten Makerspace" in page.headings["h3"]
+    assert "Mädchen-Technik-Kongress 2023" not in page.headings["h3"]
+    assert all("Circular City" not in heading for heading in page.headings["h3"])
