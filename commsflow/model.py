@@ -62,6 +62,32 @@ class Funding(_Strict):
         return self
 
 
+class LinkedIn(_Strict):
+    """The item's own LinkedIn wording instead of the template's."""
+
+    text: Text | None = Field(None, description="The whole post text, for every draft kind of this item.")
+    save_the_date: Text | None = Field(None, description="Text of the event's save-the-date post.")
+    reminder: Text | None = Field(None, description="Text of the event's reminder post.")
+    recap: Text | None = Field(None, description="Text of the event's recap post.")
+    claim: Text | None = Field(None, description="What the first 210 characters must say; default: the title.")
+    hashtags: list[Text] = Field(default_factory=list, description="Extra hashtags, e.g. 'Kreislaufwirtschaft'.")
+
+
+PRESS_KINDS = ("invitation", "recap", "announcement", "funding-call")
+
+
+class Press(_Strict):
+    """Marks an item for a press release and words what the item itself does not."""
+
+    kind: Literal["invitation", "recap", "announcement", "funding-call"] | None = Field(
+        None, description="Default: events invitation before, recap after; posts announcement."
+    )
+    headline: Text | None = Field(None, description="Default: the title.")
+    subline: Text | None = None
+    lead: Text | None = Field(None, description="First paragraph: who, what, when, where, why. Default: summary.")
+    date: Day | None = Field(None, description="Release date in the dateline; default: the item's date.")
+
+
 class Common(_Strict):
     title: Text
     status: Status
@@ -72,6 +98,8 @@ class Common(_Strict):
     url: HttpUrl | None = Field(
         None, description="The item's web address; default: the pattern under [links] in commsflow.toml."
     )
+    linkedin: LinkedIn | None = Field(None, description="Own wording for LinkedIn drafts.")
+    press: Press | None = Field(None, description="Press release for this item.")
 
 
 class PostMeta(Common):
