@@ -60,6 +60,7 @@ class Press(_Section):
     boilerplate: Text = Field(description="The 'about us' paragraph closing every release.")
     contact: Contact = Field(description="Press contact printed under every release.")
     layout: Literal["classic", "senate"] = Field("classic", description="Release layout.")
+    place: Text = Field(description="Place in the dateline, e.g. 'Berlin' in 'Berlin, 28. November 2023 –'.")
 
 
 class Newsletter(_Section):

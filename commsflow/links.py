@@ -30,6 +30,11 @@ def item_url(item: Item, config: Config) -> str | None:
     return None
 
 
+def ics_url(config: Config, slug: str) -> str:
+    """Where an event's calendar file is published (the build folder's ``events/``)."""
+    return f"{config.links.public_url}events/{slug}.ics"
+
+
 def is_own(url: str, config: Config) -> bool:
     return url.startswith(config.own_site)
 

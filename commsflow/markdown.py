@@ -185,3 +185,14 @@ def html_to_text(html: str) -> str:
 
 def to_text(markdown: str) -> str:
     return html_to_text(to_html(markdown))
+
+
+_INLINE_SYNTAX = re.compile(r"([\\`*_\[\]<>|~&])")
+_BLOCK_START = re.compile(r"^(\s*)([#+-]|\d+\.)(?=\s)", re.MULTILINE)
+
+
+def escape(text: str) -> str:
+    """Plain text made safe to place in Markdown: no accidental emphasis, links, HTML,
+    headings or lists."""
+    text = _INLINE_SYNTAX.sub(r"\\\1", str(text))
+    return _BLOCK_START.sub(lambda m: m[1] + (m[2][:-1] + "\\." if m[2].endswith(".") else "\\" + m[2]), text)

@@ -39,6 +39,7 @@ class Quote(_Strict):
     text: Text
     name: Text = Field(description="Who said it; a quote without speaker is not printable.")
     function: Text | None = None
+    context: Text | None = Field(None, description="When it was said, e.g. 'zur Eröffnung der Konferenz'.")
 
 
 class Venue(_Strict):

@@ -43,5 +43,7 @@ def event_ics(item: Item, config: Config, *, stamp: datetime, url: str | None) -
     if url:
         event.add("url", url)
     calendar.add_component(event)
-    calendar.add_missing_timezones()
+    # The zone's rules for the years around the event only, not 1970–2038: a short file.
+    first = meta.start if not isinstance(meta.start, datetime) else meta.start.date()
+    calendar.add_missing_timezones(first_date=date(first.year - 1, 1, 1), last_date=date(first.year + 2, 1, 1))
     return calendar.to_ical()

@@ -24,7 +24,7 @@ from commsflow import markdown
 from commsflow.assemblers.newsletter import AssembledIssue, Entry
 from commsflow.config import Config
 from commsflow.errors import CommsflowError, Problem, Severity
-from commsflow.links import is_own, item_url, link_problem, references, rewrite_hrefs, with_utm
+from commsflow.links import ics_url, is_own, item_url, link_problem, references, rewrite_hrefs, with_utm
 from commsflow.renderers import ics
 from commsflow.renderers.templating import environment, render
 from commsflow.validation import field_path
@@ -60,10 +60,6 @@ def issue_folder(config: Config, issue_id: str) -> Path:
 
 def web_url(config: Config, issue_id: str) -> str:
     return f"{config.links.public_url}newsletter/{issue_id}/web.html"
-
-
-def ics_url(config: Config, slug: str) -> str:
-    return f"{config.links.public_url}events/{slug}.ics"
 
 
 class _Links:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import jinja2
 
-from commsflow import dates
+from commsflow import dates, markdown
 from commsflow.config import Config
 from commsflow.errors import CommsflowError
 
@@ -46,6 +46,7 @@ def _environment(folder: str, locale: str) -> jinja2.Environment:
         month_year=partial(dates.month_year, locale=locale),
         hour_minute=partial(dates.hour_minute, locale=locale),
         wrap=wrap,
+        md=markdown.escape,
     )
     env.globals["templates_folder"] = folder
     return env

@@ -1,0 +1,45 @@
+"""``commsflow ics``: a calendar file for every event."""
+
+from __future__ import annotations
+
+import click
+from rich.markup import escape
+
+from commsflow.assemblers.newsletter import SIGNED_OFF
+from commsflow.errors import CommsflowError, closest
+from commsflow.files import write_all
+from commsflow.links import item_url
+from commsflow.output import console, plural, print_problems
+from commsflow.renderers import ics as renderer
+from commsflow.workspace import Workspace
+
+
+@click.command("ics")
+@click.argument("events", nargs=-1, metavar="[EVENT]...")
+@click.option("--drafts", is_flag=True, help="Also events not yet approved.")
+@click.pass_obj
+def command(obj: dict, events: tuple[str, ...], drafts: bool) -> None:
+    """Write build/events/EVENT.ics for every approved event (or the named ones):
+    the files behind the „In den Kalender“ links in newsletters and press releases."""
+    workspace: Workspace = obj["workspace"]
+    config = workspace.config
+    loaded = workspace.load()
+    if loaded.errors:
+        print_problems(loaded.errors)
+        raise CommsflowError(f"{plural(len(loaded.errors), 'error')} in the content", "fix them first (commsflow check)")
+    known = {item.slug: item for item in loaded.library.of_kind("event")}
+    if events:
+        for slug in events:
+            if slug not in known:
+                guess = closest(slug, known)
+                raise CommsflowError(f"no event {slug!r}",
+                                     f"did you mean {guess!r}?" if guess else "use the event's slug (its file name)")
+        chosen = [known[slug] for slug in events]
+    else:
+        chosen = [item for item in known.values() if drafts or item.status in SIGNED_OFF]
+    folder = config.path("build") / "events"
+    files = {folder / f"{item.slug}.ics": renderer.event_ics(item, config, stamp=workspace.now,
+                                                            url=item_url(item, config)) for item in chosen}
+    write_all(files)
+    shown = folder.relative_to(workspace.root) if folder.is_relative_to(workspace.root) else folder
+    console.print(f"[green]✓[/] {plural(len(files), 'calendar file')} in {escape(str(shown))}/")

@@ -1,0 +1,81 @@
+"""``commsflow press``: press releases as Markdown, print HTML, Word and plain text."""
+
+from __future__ import annotations
+
+import click
+from rich.markup import escape
+
+from commsflow.assemblers import press as assembler
+from commsflow.assemblers.newsletter import SIGNED_OFF
+from commsflow.errors import CommsflowError, Problem, closest
+from commsflow.files import write_all
+from commsflow.output import console, plural, print_problems
+from commsflow.renderers import press as renderer
+from commsflow.workspace import Workspace
+
+
+@click.group("press")
+def command() -> None:
+    """Press releases for items marked with a `press:` block (or named)."""
+
+
+@command.command("build")
+@click.argument("items", nargs=-1, metavar="[ITEM]...")
+@click.option("--drafts", is_flag=True, help="Also items not yet approved (for a sign-off copy).")
+@click.pass_obj
+def build(obj: dict, items: tuple[str, ...], drafts: bool) -> None:
+    """Build press releases into build/press/ITEM/: release.md, release.html (A4),
+    release.docx and release.txt; events also get their .ics file.
+
+    Without ITEM: every item with a `press:` block. Nothing is written unless every
+    release builds without errors.
+    """
+    workspace: Workspace = obj["workspace"]
+    config = workspace.config
+    loaded = workspace.load()
+    if loaded.errors:
+        print_problems(loaded.errors)
+        raise CommsflowError(f"{plural(len(loaded.errors), 'error')} in the content", "fix them first (commsflow check)")
+    library = loaded.library
+    if items:
+        chosen = []
+        for slug in items:
+            item = library.get(slug)
+            if item is None:
+                guess = closest(slug, library.by_slug)
+                raise CommsflowError(f"no item {slug!r} in the content library",
+                                     f"did you mean {guess!r}?" if guess else "use the item's slug (its file name)")
+            chosen.append(item)
+    else:
+        chosen = [item for item in library if item.meta.press is not None]
+        if not chosen:
+            raise CommsflowError("no item is marked for a press release",
+                                 "add a `press:` block to an item's front matter, or name items: press build ITEM")
+    problems, files, built = [], {}, []
+    for item in chosen:
+        if item.status not in SIGNED_OFF and not drafts:
+            problems.append(_not_approved(item))
+            continue
+        release = assembler.assemble(item, workspace.root, workspace.now)
+        problems += release.problems
+        if release.errors:
+            continue
+        rendered = renderer.render_release(release, config, now=workspace.now)
+        files.update(renderer.output_files(rendered, config))
+        built.append((item, release))
+    errors = [p for p in problems if p.is_error]
+    print_problems(problems)
+    if errors:
+        raise CommsflowError(f"{plural(len(errors), 'error')}; no release was written", "fix the errors above")
+    write_all(files)
+    for item, release in built:
+        folder = config.path("build") / "press" / item.slug
+        shown = folder.relative_to(workspace.root) if folder.is_relative_to(workspace.root) else folder
+        console.print(f"[green]✓[/] {escape(item.slug)} ({release.kind}, {config.press.layout}): "
+                      f"{escape(str(shown))}/release.{{md,html,docx,txt}}")
+    console.print(f"{plural(len(built), 'release')} built, {plural(len(problems), 'warning')}")
+
+
+def _not_approved(item):
+    return Problem(item.path, f"{item.slug!r} is {item.status}, not approved", field="status",
+                   hint="approve it (status: approved), or build a sign-off copy with --drafts")
