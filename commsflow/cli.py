@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 
 from commsflow import __version__
-from commsflow.commands import check, ics, listing, newsletter, press, stats
+from commsflow.commands import check, ics, linkedin, listing, newsletter, press, stats
 from commsflow.clock import check_now
 from commsflow.config import ConfigInvalid
 from commsflow.errors import CommsflowError
@@ -87,6 +87,7 @@ main.add_command(check.command)
 main.add_command(listing.command)
 main.add_command(stats.command)
 main.add_command(newsletter.command)
+main.add_command(linkedin.command)
 main.add_command(press.command)
 main.add_command(ics.command)
 
