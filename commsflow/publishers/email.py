@@ -11,6 +11,10 @@ or neither), ``COMMSFLOW_SMTP_TIMEOUT`` (seconds, default 30) and
 
 The password is never printed: error messages are built from what we know, and any
 text a server sends back is scrubbed of it before it is shown.
+
+Every failure of :func:`send` is an :class:`SmtpError` (a :class:`CommsflowError`, so
+the CLI shows it as before) that also says whether trying again later may help and how
+far the message got — what the scheduler's newsletter publisher needs to know.
 """
 
 from __future__ import annotations
@@ -26,6 +30,22 @@ from email.message import EmailMessage
 from commsflow.errors import CommsflowError
 
 _DEFAULT_PORTS = {"starttls": 587, "ssl": 465, "none": 25}
+
+
+class SmtpError(CommsflowError):
+    """A failed send, classified.
+
+    ``transient``: trying again later may work (no connection, a timeout, a 4xx reply such
+    as greylisting). ``delivered``: ``False`` when the server has not taken the message,
+    ``None`` when the connection broke while it was being handed over (it may have gone
+    out), ``True`` when the server took it and only saying goodbye failed.
+    """
+
+    def __init__(self, message: str, hint: str | None = None, *, transient: bool = False,
+                 delivered: bool | None = False):
+        super().__init__(message, hint)
+        self.transient = transient
+        self.delivered = delivered
 
 
 @dataclass(frozen=True)
@@ -126,8 +146,13 @@ class _SMTP_SSL(_Utf8Auth, smtplib.SMTP_SSL):
 
 
 def send(message: EmailMessage, recipients: list[str], settings: SmtpSettings) -> str:
-    """Deliver ``message`` to ``recipients``; returns its Message-ID."""
-    context = ssl.create_default_context(cafile=settings.cafile)
+    """Deliver ``message`` to ``recipients``; returns its Message-ID. Raises :class:`SmtpError`."""
+    try:
+        context = ssl.create_default_context(cafile=settings.cafile)
+    except (OSError, ssl.SSLError) as exc:
+        raise SmtpError(f"COMMSFLOW_SMTP_CAFILE: cannot read {settings.cafile} ({exc.strerror or exc})",
+                        "point COMMSFLOW_SMTP_CAFILE at a PEM file with the server's CA certificate") from None
+    delivered: bool | None = False  # None while the message is being handed over, True once it was taken
     try:
         if settings.security == "ssl":
             client = _SMTP_SSL(settings.host, settings.port, timeout=settings.timeout, context=context)
@@ -138,32 +163,48 @@ def send(message: EmailMessage, recipients: list[str], settings: SmtpSettings) -
                 client.starttls(context=context)
             if settings.user:
                 client.login(settings.user, settings.password)
+            delivered = None
             refused = client.send_message(message, to_addrs=recipients)
+            delivered = True
     except smtplib.SMTPAuthenticationError as exc:
-        raise CommsflowError(f"{settings.where}: login as {settings.user!r} refused ({exc.smtp_code})",
-                             "check COMMSFLOW_SMTP_USER and COMMSFLOW_SMTP_PASSWORD") from None
+        raise SmtpError(f"{settings.where}: login as {settings.user!r} refused ({exc.smtp_code})",
+                        "check COMMSFLOW_SMTP_USER and COMMSFLOW_SMTP_PASSWORD",
+                        transient=_temporary(exc.smtp_code)) from None
     except smtplib.SMTPNotSupportedError:
-        raise CommsflowError(f"{settings.where}: the server does not offer STARTTLS or login",
-                             "set COMMSFLOW_SMTP_SECURITY to match the server (ssl on port 465?)") from None
+        raise SmtpError(f"{settings.where}: the server does not offer STARTTLS or login",
+                        "set COMMSFLOW_SMTP_SECURITY to match the server (ssl on port 465?)") from None
     except smtplib.SMTPRecipientsRefused as exc:
-        raise CommsflowError(f"{settings.where}: recipients refused: {', '.join(exc.recipients)}",
-                             "check the addresses") from None
+        # Every recipient refused: nothing was sent. 4xx for all of them (greylisting) passes.
+        codes = [answer[0] for answer in exc.recipients.values() if isinstance(answer, tuple)]
+        raise SmtpError(f"{settings.where}: recipients refused: {', '.join(exc.recipients)}",
+                        "check the addresses",
+                        transient=bool(codes) and all(_temporary(code) for code in codes)) from None
     except smtplib.SMTPResponseException as exc:
+        # A reply is definite: until the server took the message, it did not send it.
         reply = _scrub(exc.smtp_error.decode("utf-8", "replace") if isinstance(exc.smtp_error, bytes)
                        else str(exc.smtp_error), settings)
-        raise CommsflowError(f"{settings.where}: the server answered {exc.smtp_code} {reply}",
-                             "check the sender address and the server's rules") from None
+        raise SmtpError(f"{settings.where}: the server answered {exc.smtp_code} {reply}",
+                        "check the sender address and the server's rules",
+                        transient=_temporary(exc.smtp_code), delivered=delivered is True) from None
     except ssl.SSLError as exc:
-        raise CommsflowError(f"{settings.where}: TLS failed ({exc.reason or exc})",
-                             "check COMMSFLOW_SMTP_SECURITY and the port; for an in-house certificate "
-                             "set COMMSFLOW_SMTP_CAFILE") from None
+        raise SmtpError(f"{settings.where}: TLS failed ({exc.reason or exc})",
+                        "check COMMSFLOW_SMTP_SECURITY and the port; for an in-house certificate "
+                        "set COMMSFLOW_SMTP_CAFILE", delivered=delivered) from None
     except TimeoutError:
-        raise CommsflowError(f"{settings.where}: no answer within {settings.timeout:g} s",
-                             "check host and port, or raise COMMSFLOW_SMTP_TIMEOUT") from None
+        raise SmtpError(f"{settings.where}: no answer within {settings.timeout:g} s",
+                        "check host and port, or raise COMMSFLOW_SMTP_TIMEOUT",
+                        transient=True, delivered=delivered) from None
     except (OSError, smtplib.SMTPException) as exc:
         reason = _scrub(getattr(exc, "strerror", None) or str(exc) or type(exc).__name__, settings)
-        raise CommsflowError(f"{settings.where}: cannot send ({reason})",
-                             "check COMMSFLOW_SMTP_HOST and COMMSFLOW_SMTP_PORT") from None
+        raise SmtpError(f"{settings.where}: cannot send ({reason})",
+                        "check COMMSFLOW_SMTP_HOST and COMMSFLOW_SMTP_PORT",
+                        transient=True, delivered=delivered) from None
     if refused:
-        raise CommsflowError(f"{settings.where}: recipients refused: {', '.join(refused)}", "check the addresses")
+        raise SmtpError(f"{settings.where}: recipients refused: {', '.join(refused)}", "check the addresses",
+                        delivered=True)
     return message["Message-ID"]
+
+
+def _temporary(code) -> bool:
+    """SMTP's 4xx replies mean "not now" (RFC 5321 4.2.1); 5xx mean "not like this"."""
+    return isinstance(code, int) and 400 <= code < 500

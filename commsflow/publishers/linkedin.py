@@ -1,0 +1,131 @@
+"""linkedin: the Posts API, sending the request body the LinkedIn drafts built.
+
+``POST {api}/rest/posts`` with ``Authorization: Bearer <token>``, ``LinkedIn-Version``
+and ``X-Restli-Protocol-Version: 2.0.0``; the body goes out unchanged. LinkedIn answers
+201 with the new post's URN in the ``x-restli-id`` header — that is the receipt.
+
+LinkedIn refuses a post whose content equals a recent one with 422 "Content is a
+duplicate of urn:li:share:…": that answer counts as "already posted", which is what
+makes sending again after a crash safe (``deduplicates``).
+
+Environment: ``COMMSFLOW_LINKEDIN_TOKEN`` (required; an access token with the
+``w_organization_social`` scope), ``COMMSFLOW_LINKEDIN_API`` (default
+https://api.linkedin.com), ``COMMSFLOW_LINKEDIN_VERSION`` (``YYYYMM``; LinkedIn retires
+each version after about a year).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass, field
+
+import requests
+
+from commsflow.config import Config
+from commsflow.errors import CommsflowError
+from commsflow.publishers.base import Payload, Permanent, Receipt, Transient
+from commsflow.publishers.webhook import (
+    DEFAULT_TIMEOUT,
+    BearerAuth,
+    http_url,
+    new_session,
+    origin,
+    request,
+    retry_after,
+    server_says,
+    token_from,
+)
+
+DEFAULT_API = "https://api.linkedin.com"
+DEFAULT_VERSION = "202411"
+_VERSION = re.compile(r"^\d{6}(\.\d{2})?$")
+_URN = re.compile(r"urn:li:(?:share|ugcPost|activity):\d+")
+TOKEN_HINT = ("create a new access token with the w_organization_social scope for an admin of "
+              "the page (tokens expire after 60 days) and set COMMSFLOW_LINKEDIN_TOKEN")
+
+
+@dataclass(frozen=True)
+class LinkedInSettings:
+    token: str = field(repr=False)
+    api: str = DEFAULT_API
+    version: str = DEFAULT_VERSION
+    timeout: float = DEFAULT_TIMEOUT
+
+    @classmethod
+    def from_env(cls, environ=os.environ) -> LinkedInSettings:
+        token = token_from(environ, "COMMSFLOW_LINKEDIN_TOKEN", "linkedin", TOKEN_HINT)
+        api = http_url(environ.get("COMMSFLOW_LINKEDIN_API", "") or DEFAULT_API, "COMMSFLOW_LINKEDIN_API")
+        version = environ.get("COMMSFLOW_LINKEDIN_VERSION", "").strip() or DEFAULT_VERSION
+        if not _VERSION.match(version):
+            raise CommsflowError(f"linkedin: COMMSFLOW_LINKEDIN_VERSION={version!r} is not a version",
+                                 "write it as YYYYMM, e.g. 202411")
+        return cls(token=token, api=api, version=version)
+
+
+def post_url(urn: str) -> str:
+    return f"https://www.linkedin.com/feed/update/{urn}/"
+
+
+class LinkedInPublisher:
+    name = "linkedin"
+    deduplicates = True  # LinkedIn answers 422 "duplicate" to the same content again
+
+    def __init__(self, settings: LinkedInSettings, session: requests.Session | None = None):
+        self.settings = settings
+        self._session = session or new_session()
+
+    @classmethod
+    def from_env(cls, config: Config | None = None, environ=os.environ) -> LinkedInPublisher:
+        return cls(LinkedInSettings.from_env(environ))
+
+    def __repr__(self) -> str:
+        return f"LinkedInPublisher({self.settings.api}, version {self.settings.version})"
+
+    def publish(self, payload: Payload) -> Receipt:
+        channel = payload.channel
+        if not payload.body:
+            raise Permanent(f"{channel}: no LinkedIn request body for {payload.item} — "
+                            "set [social] linkedin_author and build the drafts")
+        settings = self.settings
+        where = origin(settings.api)
+        response = request(
+            self._session, "POST", f"{settings.api}/rest/posts", channel=channel, timeout=settings.timeout,
+            hint="check COMMSFLOW_LINKEDIN_API and the network",
+            auth=BearerAuth(settings.token),
+            data=json.dumps(payload.body, ensure_ascii=False).encode("utf-8"),
+            headers={"LinkedIn-Version": settings.version, "X-Restli-Protocol-Version": "2.0.0",
+                     "Content-Type": "application/json"},
+        )
+        status = response.status_code
+        if 200 <= status < 300:
+            urn = response.headers.get("x-restli-id", "").strip()
+            if not urn:
+                return Receipt(channel, "", note="posted, but LinkedIn sent no post URN (x-restli-id)")
+            return Receipt(channel, urn, url=post_url(urn))
+        said = server_says(response, [settings.token], limit=400)
+        if status == 422 and "duplicate" in said.lower():
+            match = _URN.search(said)
+            if match:
+                return Receipt(channel, match[0], url=post_url(match[0]),
+                               note="already posted (LinkedIn answered 422 duplicate)")
+            return Receipt(channel, "", note="already posted (LinkedIn answered 422 duplicate)")
+        said = f": {said}" if said else ""
+        if status in (401, 403):
+            raise Permanent(f"{channel}: LinkedIn ({where}) answered {status}{said} — the token was refused "
+                            f"or lacks w_organization_social; {TOKEN_HINT}", status=status)
+        if status == 429:
+            raise Transient(f"{channel}: LinkedIn ({where}) answered 429 (rate limit){said} — "
+                            "it will be tried again later",
+                            retry_after=retry_after(response.headers.get("Retry-After")), status=status)
+        if status >= 500:
+            raise Transient(f"{channel}: LinkedIn ({where}) answered {status}{said} — "
+                            "it will be tried again later",
+                            retry_after=retry_after(response.headers.get("Retry-After")), status=status)
+        if status == 426:
+            raise Permanent(f"{channel}: LinkedIn ({where}) does not accept version {settings.version}{said} — "
+                            "set COMMSFLOW_LINKEDIN_VERSION to a current YYYYMM", status=status)
+        raise Permanent(f"{channel}: LinkedIn ({where}) rejected the post ({status}){said} — "
+                        "check the draft's request body (commsflow linkedin build) and [social] "
+                        "linkedin_author", status=status)

@@ -1,0 +1,69 @@
+"""email: sends a newsletter issue over SMTP to ``[newsletter] list_address``.
+
+The SMTP server comes from the ``COMMSFLOW_SMTP_*`` variables, as for ``newsletter
+send-test`` (:mod:`commsflow.publishers.email`). The receipt is the message's
+Message-ID. A mail cannot be unsent and a list server does not de-duplicate, so
+``deduplicates`` is False; a send that broke off while the message was being handed
+over is reported as :class:`Permanent` ("may have gone out"), for a person to check,
+and never retried on its own.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from commsflow.config import Config
+from commsflow.errors import CommsflowError
+from commsflow.publishers import email as smtp
+from commsflow.publishers.base import Payload, Permanent, Receipt, Transient
+
+
+@dataclass(frozen=True)
+class NewsletterSettings:
+    smtp: smtp.SmtpSettings
+    list_address: str
+
+
+class NewsletterPublisher:
+    name = "email"
+    deduplicates = False  # mail cannot be unsent
+
+    def __init__(self, settings: NewsletterSettings):
+        self.settings = settings
+
+    @classmethod
+    def from_env(cls, config: Config, environ=os.environ) -> NewsletterPublisher:
+        address = config.newsletter.list_address
+        if not address:
+            raise CommsflowError("email: no list address to send newsletter issues to",
+                                 "set [newsletter] list_address in commsflow.toml")
+        return cls(NewsletterSettings(smtp.SmtpSettings.from_env(environ), address))
+
+    def __repr__(self) -> str:
+        return f"NewsletterPublisher({self.settings.smtp.where} → {self.settings.list_address})"
+
+    def publish(self, payload: Payload) -> Receipt:
+        channel, message = payload.channel, payload.message
+        if message is None:
+            raise Permanent(f"{channel}: {payload.item} has no e-mail to send — build the issue "
+                            "(commsflow newsletter build) before it is due")
+        if not message["Message-ID"]:
+            raise Permanent(f"{channel}: the e-mail of {payload.item} has no Message-ID — "
+                            "build it with commsflow's newsletter renderer")
+        try:
+            message_id = smtp.send(message, [self.settings.list_address], self.settings.smtp)
+        except smtp.SmtpError as exc:
+            error = exc
+        else:
+            return Receipt(channel, str(message_id))
+        if error.delivered:
+            return Receipt(channel, str(message["Message-ID"]),
+                           note=f"accepted by the server; closing the connection failed ({error.message})")
+        if error.delivered is None:
+            raise Permanent(f"{channel}: the connection broke while {payload.item} was being handed over: "
+                            f"{error.message} — it may have gone out to {self.settings.list_address}; "
+                            "check the list's archive or a subscriber's inbox before sending it again")
+        if error.transient:
+            raise Transient(f"{channel}: {error.message} — it will be tried again later; {error.hint}")
+        raise Permanent(f"{channel}: {error}")
