@@ -22,7 +22,7 @@ from commsflow.fields import Day, HttpUrl, Moment, Slug, Text
 from commsflow.model import TYPE_NAMES
 from commsflow.validation import problems_from_validation_error
 
-KINDS = ("newsletter",)
+KINDS = ("newsletter", "event", "slot")
 
 # A window bound: an anchor, optionally shifted ("send - 6 weeks"), or a fixed date.
 _ANCHORS = ("send", "previous", "period.start", "period.end")
@@ -160,13 +160,123 @@ class NewsletterCampaign(_Strict):
         return value
 
 
+_OFFSET = re.compile(r"^\s*([+-])\s*(\d+)\s*(days?|weeks?)\s*$")
+_CLOCK = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_WEEKDAYS_DE = ("montag", "dienstag", "mittwoch", "donnerstag", "freitag", "samstag", "sonntag")
+# Which draft or release kinds each channel can send.
+CHANNEL_TEMPLATES = {
+    "linkedin": ("article", "funding-call", "news", "save-the-date", "reminder", "recap", "figures"),
+    "mastodon": ("article", "funding-call", "news", "save-the-date", "reminder", "recap", "figures"),
+    "press": ("invitation", "recap", "announcement", "funding-call"),
+    "webhook": ("article", "funding-call", "news", "save-the-date", "reminder", "recap", "figures"),
+}
+
+
+def _clock(value: object) -> str:
+    text = str(value).strip()
+    if isinstance(value, int):  # YAML reads 10:00 unquoted as a number of minutes (sexagesimal)
+        text = f"{value // 60:02d}:{value % 60:02d}"
+    if not _CLOCK.match(text):
+        raise ValueError(f"{text!r} is not a time of day — write e.g. '10:00' in quotes")
+    return text
+
+
+class Step(_Strict):
+    """One publication of an event campaign, placed relative to the event's start."""
+
+    name: Slug = Field(description="Names the step in job ids and the ledger.")
+    at: str = Field(description="Days or weeks before (-) or after (+) the event's start, e.g. '-6 weeks'.")
+    time: str = Field("10:00", description="Time of day, e.g. '10:00'.")
+    channel: Literal["linkedin", "mastodon", "press", "webhook"]
+    template: Text = Field(description="Draft or release kind, e.g. save-the-date, invitation, recap.")
+
+    _clock = field_validator("time", mode="before")(classmethod(lambda cls, v: _clock(v)))
+
+    @field_validator("at", mode="before")
+    @classmethod
+    def _offset(cls, value):
+        if not _OFFSET.match(str(value)):
+            raise ValueError(f"{value!r} is not an offset — write e.g. '-6 weeks', '-1 week' or '+1 day'")
+        return str(value)
+
+    @model_validator(mode="after")
+    def _template_fits(self):
+        allowed = CHANNEL_TEMPLATES[self.channel]
+        if self.template not in allowed:
+            guess = closest(self.template, allowed)
+            raise ValueError(f"{self.channel} has no template {self.template!r} — "
+                             + (f"did you mean {guess!r}?" if guess else f"use one of: {', '.join(allowed)}"))
+        return self
+
+    def offset(self) -> timedelta:
+        sign, count, unit = _OFFSET.match(self.at).groups()
+        days = int(count) * (7 if unit.startswith("week") else 1)
+        return timedelta(days=days if sign == "+" else -days)
+
+
+class EventCampaign(_Strict):
+    """Steps before and after one event (``kind: event``)."""
+
+    kind: Literal["event"]
+    id: Slug | None = None
+    event: Slug = Field(description="The event's slug.")
+    steps: list[Step] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique_steps(self):
+        names = [step.name for step in self.steps]
+        for name in names:
+            if names.count(name) > 1:
+                raise ValueError(f"step name {name!r} is used twice — give each step its own name")
+        return self
+
+
+class SlotCampaign(_Strict):
+    """A recurring slot (``kind: slot``): every week the next item not yet posted."""
+
+    kind: Literal["slot"]
+    id: Slug | None = None
+    every: str = Field(description="Weekday, e.g. 'tuesday' or 'dienstag'.")
+    time: str = Field("10:00", description="Time of day.")
+    start: Day = Field(description="First day of the slot.")
+    end: Day = Field(description="Last day of the slot.")
+    channel: Literal["linkedin", "mastodon", "webhook"]
+    template: Text = Field("article")
+    type: Literal["post", "news"] = Field("post", description="What the slot posts.")
+    category: Text | None = None
+    items_from: Day | None = Field(None, description="Only items dated on or after this day.")
+
+    _clock = field_validator("time", mode="before")(classmethod(lambda cls, v: _clock(v)))
+
+    @field_validator("every", mode="before")
+    @classmethod
+    def _weekday(cls, value):
+        text = str(value).strip().lower()
+        if text in _WEEKDAYS_DE:
+            text = WEEKDAYS[_WEEKDAYS_DE.index(text)]
+        if text not in WEEKDAYS:
+            guess = closest(text, WEEKDAYS)
+            raise ValueError(f"{value!r} is not a weekday — " + (f"did you mean {guess!r}?" if guess
+                                                                   else "write e.g. 'tuesday'"))
+        return text
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        if self.end < self.start:
+            raise ValueError(f"end ({self.end}) is before start ({self.start}) — check both")
+        if self.template not in CHANNEL_TEMPLATES[self.channel]:
+            raise ValueError(f"{self.channel} has no template {self.template!r}")
+        return self
+
+
 @dataclass
 class Campaign:
     """A validated campaign file."""
 
     id: str
     path: str  # relative to the project root
-    spec: NewsletterCampaign
+    spec: NewsletterCampaign | EventCampaign | SlotCampaign
     line_of: object  # field path → line, for problems found later (selection, links)
 
     @property
@@ -189,7 +299,7 @@ class CampaignSet:
         return None
 
 
-_MODELS = {"newsletter": NewsletterCampaign}
+_MODELS = {"newsletter": NewsletterCampaign, "event": EventCampaign, "slot": SlotCampaign}
 
 
 def load_campaigns(root: Path, folder: Path, zone) -> CampaignSet:

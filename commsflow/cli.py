@@ -14,6 +14,7 @@ import click
 
 from commsflow import __version__
 from commsflow.commands import check, ics, linkedin, listing, newsletter, press, stats
+from commsflow.commands import feeds
 from commsflow.clock import check_now
 from commsflow.config import ConfigInvalid
 from commsflow.errors import CommsflowError
@@ -90,6 +91,7 @@ main.add_command(newsletter.command)
 main.add_command(linkedin.command)
 main.add_command(press.command)
 main.add_command(ics.command)
+main.add_command(feeds.command)
 
 
 if __name__ == "__main__":  # pragma: no cover

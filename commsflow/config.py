@@ -11,12 +11,14 @@ from __future__ import annotations
 import hashlib
 import re
 import tomllib
+from datetime import timedelta
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
+from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, PositiveInt, StringConstraints,
+                      ValidationError, field_validator)
 
 from commsflow.errors import CommsflowError, Problem
 from commsflow.fields import Email, HttpUrl, Slug, Text
@@ -113,6 +115,42 @@ class Links(_Section):
         return value if value.endswith("/") else value + "/"
 
 
+_DURATION = re.compile(r"^\s*(\d+)\s*(minutes?|hours?|days?|weeks?)\s*$")
+_SECONDS = {"minute": 60, "hour": 3600, "day": 86400, "week": 604800}
+
+
+def _duration(value: object) -> timedelta:
+    if isinstance(value, timedelta):
+        return value
+    match = _DURATION.match(str(value))
+    if not match:
+        raise ValueError(f"{value!r} is not a duration — write e.g. '30 minutes', '6 hours' or '3 days'")
+    return timedelta(seconds=int(match[1]) * _SECONDS[match[2].rstrip("s")])
+
+
+Duration = Annotated[timedelta, BeforeValidator(_duration)]
+PUBLISHERS = ("outbox", "linkedin", "mastodon", "email", "webhook")
+CHANNELS = ("linkedin", "mastodon", "newsletter", "press", "webhook")
+
+
+class Publishing(_Section):
+    linkedin: Literal["outbox", "linkedin"] = Field("outbox", description="Publisher of the linkedin channel.")
+    mastodon: Literal["outbox", "mastodon"] = Field("outbox", description="Publisher of the mastodon channel.")
+    newsletter: Literal["outbox", "email"] = Field("outbox", description="Publisher of newsletter issues.")
+    press: Literal["outbox", "email"] = Field("outbox", description="Publisher of press releases (outbox: a "
+                                              "person sends them to the press list).")
+    webhook: Literal["outbox", "webhook"] = Field("outbox", description="Publisher of the webhook channel.")
+    grace: Duration = Field(timedelta(hours=6), description="After downtime, jobs due within this window are "
+                            "caught up; older ones are reported as missed.")
+    gap: Duration = Field(timedelta(hours=4), description="Two posts on one channel closer than this are a conflict.")
+    draft_warning: Duration = Field(timedelta(days=3), description="Warn when a job's item is not approved "
+                                    "this long before it is due.")
+    retries: PositiveInt = Field(5, description="Attempts for a job whose channel fails transiently.")
+
+    def publisher(self, channel: str) -> str:
+        return getattr(self, channel)
+
+
 class Vocabularies(_Section):
     blog_categories: list[Text] = Field(min_length=1, description="Allowed post categories.")
     fields_of_action: list[Text] = Field(min_length=1, description="Handlungsfelder.")
@@ -126,6 +164,7 @@ class Paths(_Section):
     templates: Text = Field("templates", description="Jinja2 templates.")
     build: Text = Field("build", description="Where outputs are written.")
     state: Text = Field(".commsflow", description="Caches, ledger and fetch state.")
+    feeds: Text = Field("feeds.yaml", description="The partner feed list (commsflow feeds).")
 
 
 class Config(_Section):
@@ -134,6 +173,7 @@ class Config(_Section):
     newsletter: Newsletter
     social: Social = Field(default_factory=Social)
     links: Links
+    publishing: Publishing = Field(default_factory=Publishing)
     vocabularies: Vocabularies
     paths: Paths = Field(default_factory=Paths)
 

@@ -101,6 +101,20 @@ class Common(_Strict):
     )
     linkedin: LinkedIn | None = Field(None, description="Own wording for LinkedIn drafts.")
     press: Press | None = Field(None, description="Press release for this item.")
+    publish_at: Moment | None = Field(None, description="A one-off publication: when (with 'channels').")
+    channels: list[Literal["linkedin", "mastodon", "press", "webhook"]] = Field(
+        default_factory=list, description="Where the one-off publication goes."
+    )
+
+    @model_validator(mode="after")
+    def _one_off(self):
+        if self.publish_at is not None and not self.channels:
+            raise ValueError("publish_at without channels — add e.g. 'channels: [linkedin]'")
+        if self.channels and self.publish_at is None:
+            raise ValueError("channels without publish_at — add e.g. 'publish_at: 2024-05-02 10:00'")
+        if self.publish_at is not None and not isinstance(self.publish_at, datetime):
+            raise ValueError(f"publish_at {self.publish_at} has no time — write e.g. '{self.publish_at} 10:00'")
+        return self
 
 
 class PostMeta(Common):
@@ -123,6 +137,11 @@ class NewsMeta(Common):
     events: list[Slug] = Field(default_factory=list)
     link: HttpUrl | None = Field(None, description="The original article.")
     source: Text | None = Field(None, description="Feed or partner the item came from.")
+    guid: Text | None = Field(None, description="The entry's id in its feed (imported news); keeps it from "
+                              "being imported twice.")
+    summary_html: Text | None = Field(None, description="The feed's summary as sanitised HTML (imported news).")
+    date_assumed: bool = Field(False, description="true: the feed gave no date and the fetch day was used — "
+                               "check the date.")
 
 
 class EventMeta(Common):

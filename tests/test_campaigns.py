@@ -24,7 +24,7 @@ sections:
 
 CASES = [
     ("missing kind", VALID.replace("kind: newsletter\n", ""),
-     "campaigns/test.yaml:1: kind: missing 'kind' — add 'kind: newsletter' (known kinds: newsletter)"),
+     "campaigns/test.yaml:1: kind: missing 'kind' — add 'kind: newsletter' (known kinds: newsletter, event, slot)"),
     ("unknown kind", VALID.replace("kind: newsletter", "kind: newsleter"),
      "campaigns/test.yaml:1: kind: unknown campaign kind 'newsleter' — did you mean 'newsletter'?"),
     ("bad yaml", VALID.replace("title: Testausgabe", "title: Test: \"Ausgabe"),

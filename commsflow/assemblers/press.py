@@ -51,7 +51,8 @@ def default_kind(item: Item, now: datetime) -> str | None:
     return None
 
 
-def assemble(item: Item, root, now: datetime) -> Release:
+def assemble(item: Item, root, now: datetime, kind: str | None = None) -> Release:
+    """``kind`` overrides the item's own (a campaign step names the kind it sends)."""
     meta = item.meta
     press = meta.press
     problems: list[Problem] = []
@@ -60,7 +61,7 @@ def assemble(item: Item, root, now: datetime) -> Release:
         problems.append(Problem(item.path, message, line=_line(root, item, field_name), field=field_name,
                                 hint=hint, severity=severity))
 
-    kind = default_kind(item, now)
+    kind = kind or default_kind(item, now)
     if kind is None:
         problem("press", f"a {item.kind} cannot be the subject of a press release",
                 "write a post about the project and mark that for the press")
