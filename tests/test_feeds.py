@@ -409,7 +409,7 @@ def test_hostile_content_never_reaches_a_written_file(run, mpi, http):
 
 
 def test_the_sanitiser_keeps_text_markup_and_drops_the_rest():
-    from commsflow.sanitize import clean_html, plain_text
+    from commsflow.feeds.sanitize import clean_html, plain_text
 
     raw = (FEEDS / "hostile_content.xml").read_text(encoding="utf-8")
     content = raw.split("<content:encoded><![CDATA[")[1].split("]]>")[0]
@@ -442,7 +442,7 @@ def test_permanent_redirect_records_the_new_address(run, mpi, http):
     assert requests_to(http, "/new.xml")[-1].headers["If-None-Match"] == '"v1"'
     status = run(mpi, *NOW, "feeds", "status")
     assert "moved to" in status.stdout
-    from commsflow.feedstate import read_state, state_path
+    from commsflow.feeds.state import read_state, state_path
 
     assert read_state(state_path(mpi / ".commsflow"))["fbh"].moved_to == new
 
@@ -583,7 +583,7 @@ def test_connection_refused(run, mpi):
 
 
 def test_one_fetch_at_a_time(run, mpi, http, monkeypatch):
-    from commsflow import feedstate
+    from commsflow.feeds import state as feedstate
 
     feed_list(mpi, [{"name": "fbh", "url": serve(http, "/fbh.xml", "rss1_rdf.xml"),
                      "project": "maedchen-technik-kongress"}])

@@ -12,13 +12,13 @@ from rich.table import Table
 
 from commsflow import dates
 from commsflow.errors import CommsflowError, Problem, Severity, closest
-from commsflow.feedlist import Feed, FeedList, FetchSettings, check_feed_url, feeds_path, load_feeds
-from commsflow.feednews import Importer, project_slugs
-from commsflow.feedrun import Outcome, fetch_concurrently, run_fetch
-from commsflow.feedstate import SeenReader, read_state, state_path
+from commsflow.feeds.config import Feed, FeedList, FetchSettings, check_feed_url, feeds_path, load_feeds
+from commsflow.feeds.news import Importer, project_slugs
+from commsflow.feeds.run import Outcome, fetch_concurrently, run_fetch
+from commsflow.feeds.state import SeenReader, read_state, state_path
 from commsflow.output import console, error_console, plural, print_problems
 from commsflow.slugs import slugify
-from commsflow.sources.feeds import Fetcher, user_agent
+from commsflow.feeds.fetch import Fetcher, user_agent
 from commsflow.workspace import Workspace
 
 

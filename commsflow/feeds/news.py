@@ -20,12 +20,12 @@ from pydantic import ValidationError
 
 from commsflow import frontmatter, markdown
 from commsflow.errors import Problem, Severity
-from commsflow.feedlist import Feed
+from commsflow.feeds.config import Feed
 from commsflow.files import write_atomic
 from commsflow.model import TYPES, NewsMeta
-from commsflow.sanitize import plain_text
+from commsflow.feeds.sanitize import plain_text
 from commsflow.slugs import slugify
-from commsflow.sources.feeds import Entry, canonical_link, content_digest
+from commsflow.feeds.fetch import Entry, canonical_link, content_digest
 from commsflow.validation import problems_from_validation_error
 
 

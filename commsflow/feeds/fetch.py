@@ -6,8 +6,8 @@ honest User-Agent) and turns every HTTP outcome into a :class:`Fetched` — a 30
 a permanent redirect, a 410, an error for that feed — never an exception.
 :func:`read_entries` hands the bytes and the response headers to feedparser (so
 the declared encoding, ``Content-Location`` and ``xml:base`` resolve), with
-feedparser's own sanitiser off: :mod:`commsflow.sanitize` cleans what we keep.
-Nothing here writes files; :mod:`commsflow.feednews` does.
+feedparser's own sanitiser off: :mod:`commsflow.feeds.sanitize` cleans what we keep.
+Nothing here writes files; :mod:`commsflow.feeds.news` does.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from requests.adapters import HTTPAdapter
 
 from commsflow import __version__
 from commsflow.errors import Problem, Severity
-from commsflow.sanitize import clean_html, plain_text, shorten_html, teaser
+from commsflow.feeds.sanitize import clean_html, plain_text, shorten_html, teaser
 
 # feedparser resolves <guid>/<id> against the feed's address as if it were a link, so
 # an opaque guid like "pcg-101" would become "https://host/pcg-101" and change when the

@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from commsflow.errors import Problem, Severity
-from commsflow.feedlist import Feed, FetchSettings
-from commsflow.feednews import Importer, write_new
-from commsflow.feedstate import FeedState, StateStore
-from commsflow.sources.feeds import Fetched, FeedRead, Fetcher, read_entries
+from commsflow.feeds.config import Feed, FetchSettings
+from commsflow.feeds.news import Importer, write_new
+from commsflow.feeds.state import FeedState, StateStore
+from commsflow.feeds.fetch import Fetched, FeedRead, Fetcher, read_entries
 
 
 @dataclass
