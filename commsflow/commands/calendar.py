@@ -1,0 +1,115 @@
+"""``commsflow calendar``: the publishing calendar as a table or an .ics file for Outlook."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import click
+import icalendar
+from rich.markup import escape
+from rich.table import Table
+
+from commsflow import __version__, dates
+from commsflow import calendar as planning
+from commsflow.errors import CommsflowError
+from commsflow.files import write_atomic
+from commsflow.ledger import Ledger
+from commsflow.output import console, plural, print_problems
+from commsflow.scheduler import ledger_path
+from commsflow.workspace import Workspace
+
+_STYLES = {"planned": "", "blocked": "yellow", "due": "bold", "sending": "cyan", "done": "green",
+           "failed": "red", "missed": "red"}
+
+
+def _day(text: str | None, zone, what: str) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        day = dates.parse_date(text)
+    except dates.DateError as exc:
+        raise CommsflowError(f"--{what} {text!r}: {exc}", "write a date like 2024-04-01 or 01.04.2024") from None
+    return datetime(day.year, day.month, day.day, tzinfo=zone)
+
+
+def load_calendar(workspace: Workspace) -> planning.Calendar:
+    config = workspace.config
+    loaded = workspace.load()
+    if loaded.errors:
+        print_problems(loaded.errors)
+        raise CommsflowError(f"{plural(len(loaded.errors), 'error')} in the content",
+                             "fix them first (commsflow check) — a broken item could be missing from the calendar")
+    campaigns = workspace.campaigns
+    if any(p.is_error for p in campaigns.problems):
+        print_problems(campaigns.problems)
+        raise CommsflowError("the campaign files have errors", "fix them first (commsflow check)")
+    records = {}
+    if ledger_path(config).exists():
+        ledger = Ledger(ledger_path(config))
+        records = ledger.records()
+        ledger.close()
+    return planning.build(config, campaigns, loaded.library, workspace.now, records)
+
+
+@click.command("calendar")
+@click.option("--from", "start", metavar="DATE", help="First day shown.")
+@click.option("--to", "end", metavar="DATE", help="Last day shown.")
+@click.option("--channel", type=click.Choice(["linkedin", "mastodon", "newsletter", "press", "webhook"]))
+@click.option("--ics", "ics_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the calendar as an .ics file (for Outlook) instead of printing it.")
+@click.pass_obj
+def command(obj: dict, start: str | None, end: str | None, channel: str | None, ics_file: Path | None) -> None:
+    """The publishing calendar: every planned job with channel, item, state and conflicts
+    (two posts on one channel too close together, weekends and Berlin public holidays,
+    items not approved shortly before they are due)."""
+    workspace: Workspace = obj["workspace"]
+    zone = workspace.config.zone
+    calendar = load_calendar(workspace)
+    last = _day(end, zone, "to")
+    jobs = calendar.between(_day(start, zone, "from"), last + timedelta(days=1) if last else None, channel)
+    print_problems(calendar.problems)
+    if ics_file is not None:
+        write_atomic(ics_file, _ics(jobs, workspace))
+        console.print(f"[green]✓[/] {plural(len(jobs), 'job')} written to {escape(str(ics_file))}")
+        return
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    for column in ("when", "channel", "item", "template", "state", "conflicts"):
+        table.add_column(column, overflow="fold", no_wrap=column in ("when", "state"))
+    for job in jobs:
+        when = f"{dates.weekday_date(job.planned)[:2]} {dates.numeric_date(job.planned)} {dates.hour_minute(job.planned)}"
+        style = _STYLES.get(job.state, "")
+        table.add_row(when, job.channel, escape(job.item), job.template,
+                      f"[{style}]{job.state}[/]" if style else job.state,
+                      escape("; ".join(job.conflicts)))
+    console.print(table)
+    flagged = sum(1 for job in jobs if job.conflicts)
+    console.print(f"{plural(len(jobs), 'job')}, {plural(flagged, 'conflict')}"
+                  + (f" — as of {workspace.now:%Y-%m-%d %H:%M}" if jobs else ""))
+    if calendar.problems:
+        raise click.exceptions.Exit(1)
+
+
+def _ics(jobs, workspace: Workspace) -> bytes:
+    config = workspace.config
+    cal = icalendar.Calendar()
+    cal.add("prodid", f"-//commsflow {__version__}//{config.organisation.name}//DE")
+    cal.add("version", "2.0")
+    cal.add("x-wr-calname", f"Veröffentlichungen {config.organisation.short_name}")
+    for job in jobs:
+        event = icalendar.Event()
+        event.add("uid", f"{job.id}@commsflow")
+        event.add("dtstamp", workspace.now.astimezone(timezone.utc))
+        event.add("dtstart", job.planned)
+        event.add("dtend", job.planned + timedelta(minutes=15))
+        event.add("summary", f"{job.channel}: {job.template} – {job.item}")
+        lines = [f"Status: {job.state}", f"Kampagne: {job.campaign} ({job.source})"]
+        lines += [f"Konflikt: {text}" for text in job.conflicts]
+        event.add("description", "\n".join(lines))
+        event.add("categories", [job.channel])
+        cal.add_component(event)
+    if jobs:
+        years = [job.planned.year for job in jobs]
+        cal.add_missing_timezones(first_date=datetime(min(years), 1, 1).date(),
+                                  last_date=datetime(max(years) + 1, 1, 1).date())
+    return cal.to_ical()

@@ -1,0 +1,256 @@
+"""The scheduler: carries out the calendar on time, exactly once.
+
+The ``schedule`` package only drives the tick (every 30 s). Due times come from the
+calendar (zoneinfo-aware) and the ledger, never from ``schedule``'s own jobs: it has
+no persistence, replays nothing missed and knows time zones only through pytz.
+
+A pass at ``now`` looks at every job planned up to ``now``: a job in the ledger as
+done, missed or permanently failed is left alone; one that fell due within the grace
+window is claimed (``sending``, committed), rendered, published and recorded ``done``
+with its receipt or ``failed`` with the reason; older ones become ``missed``. A
+transient failure is retried with backoff up to ``[publishing] retries``.
+"""
+
+from __future__ import annotations
+
+import bisect
+import os
+import time as wallclock
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Callable
+
+from commsflow import calendar as planning
+from commsflow.calendar import Job
+from commsflow.campaigns import CampaignSet
+from commsflow.config import Config
+from commsflow.dispatch import RenderFailed, render_payload
+from commsflow.errors import CommsflowError
+from commsflow.ledger import Ledger, backoff, exclusive
+from commsflow.library import Library
+from commsflow.publishers.base import PublishError, Publisher
+from commsflow.publishers.outbox import OutboxPublisher
+from commsflow.publishers.registry import publisher_for
+
+TICK_SECONDS = 30
+REPLAN_SECONDS = 300  # content may change without a file event we notice; plan again this often
+
+
+@dataclass
+class Outcome:
+    job: Job
+    state: str  # done, failed, missed, skipped (dry run), waiting (a channel is not set up)
+    detail: str
+    at: datetime
+
+
+def ledger_path(config: Config) -> Path:
+    return config.path("state") / "ledger.sqlite"
+
+
+class Scheduler:
+    def __init__(self, config: Config, load: Callable[[], tuple[Library, CampaignSet]], *,
+                 dry_run: bool = False, outbox_only: bool = False, report: Callable[[Outcome], None] = lambda o: None,
+                 clock: Callable[[], datetime] | None = None, environ=None):
+        self.config = config
+        self.load = load  # reads content and campaigns afresh
+        self.dry_run = dry_run
+        self.outbox_only = outbox_only  # --simulate: every channel goes to the outbox
+        self.report = report
+        self.clock = clock or (lambda: datetime.now(config.zone))
+        self.environ = environ
+        self.ledger = Ledger(ledger_path(config))
+        self.publishers: dict[str, Publisher | CommsflowError] = {}
+        self.jobs: list[Job] = []
+        self._times: list[datetime] = []
+        self._cursor = 0
+        self._retry: dict[str, datetime] = {}
+        self._planned_at = None
+        self._signature = None
+
+    # --- planning ----------------------------------------------------------------------------
+
+    def plan(self, now: datetime) -> None:
+        self.library, self.campaigns = self.load()
+        calendar = planning.build(self.config, self.campaigns, self.library, now)
+        self.jobs = calendar.jobs
+        self._times = [job.planned for job in self.jobs]
+        self._cursor = 0
+        self._planned_at = wallclock.monotonic()
+        self._signature = self._files_signature()
+        records = self.ledger.records()
+        self._retry = {job_id: datetime.fromisoformat(row["retry_at"]) for job_id, row in records.items()
+                       if row["state"] == "failed" and not row["permanent"] and row["retry_at"]}
+
+    def next_due(self) -> datetime | None:
+        upcoming = self._times[self._cursor] if self._cursor < len(self._times) else None
+        retries = min(self._retry.values(), default=None)
+        return min((t for t in (upcoming, retries) if t is not None), default=None)
+
+    def _files_signature(self) -> tuple:
+        root = self.config.root
+        folders = [self.config.path("campaigns"), self.config.path("templates")]
+        content = self.config.path("content")
+        folders += [content / name for name in ("posts", "news", "events", "projects")]
+        signature = []
+        for folder in folders:
+            try:
+                signature.append(folder.stat().st_mtime_ns)
+            except OSError:
+                signature.append(None)
+        return (str(root), *signature)
+
+    # --- passes ------------------------------------------------------------------------------
+
+    def recover(self, now: datetime) -> None:
+        """Jobs a crashed process left in ``sending``: sent again where the channel
+        de-duplicates, otherwise handed to a person."""
+        for row in self.ledger.interrupted():
+            publisher = self._publisher(row["channel"])
+            window = getattr(publisher, "dedup_window", None)
+            updated = datetime.fromisoformat(row["updated"])
+            safe = (not isinstance(publisher, CommsflowError) and publisher.deduplicates
+                    and (window is None or (now - updated).total_seconds() < window))
+            if safe:
+                self.ledger.failed(row["id"], now, "interrupted while sending; sent again (the channel "
+                                   "drops duplicates)", permanent=False, retry_at=now)
+            else:
+                self.ledger.failed(row["id"], now, f"interrupted while sending — check on {row['channel']} whether "
+                                   "it went out; it is not sent again automatically", permanent=True)
+
+    def run_pass(self, now: datetime) -> list[Outcome]:
+        outcomes: list[Outcome] = []
+        end = bisect.bisect_right(self._times, now)
+        candidates = self.jobs[self._cursor:end]
+        self._cursor = end
+        by_id = {job.id: job for job in self.jobs}
+        for job_id, retry_at in sorted(self._retry.items(), key=lambda pair: pair[1]):
+            if retry_at <= now and job_id in by_id and by_id[job_id] not in candidates:
+                candidates.append(by_id[job_id])
+        for job in candidates:
+            outcome = self._handle(job, now)
+            if outcome is not None:
+                outcomes.append(outcome)
+                self.report(outcome)
+        return outcomes
+
+    def _handle(self, job: Job, now: datetime) -> Outcome | None:
+        record = self.ledger.get(job.id)
+        if record is not None:
+            if record["state"] in ("done", "missed", "sending") or record["permanent"]:
+                self._retry.pop(job.id, None)
+                return None
+            if record["retry_at"] and datetime.fromisoformat(record["retry_at"]) > now:
+                self._retry[job.id] = datetime.fromisoformat(record["retry_at"])
+                return None
+        if not job.approved:
+            return Outcome(job, "blocked", "item not approved — not published", now)
+        if record is None and now - job.planned > self.config.publishing.grace:
+            reason = f"due {job.planned.isoformat(timespec='minutes')}, not sent within the grace window"
+            if not self.dry_run:
+                self.ledger.missed(job, now, reason)
+            return Outcome(job, "missed", reason, now)
+        publisher = self._publisher(job.channel)
+        if isinstance(publisher, CommsflowError):
+            return Outcome(job, "waiting", f"{publisher.message} — {publisher.hint}", now)
+        if self.dry_run:
+            return Outcome(job, "skipped", f"would publish via {publisher.name} (dry run)", now)
+        if not self.ledger.claim(job, now):
+            return None
+        self._retry.pop(job.id, None)
+        try:
+            payload = render_payload(job, self.config, self.library, self.campaigns, now)
+            receipt = publisher.publish(payload)
+        except RenderFailed as exc:
+            self.ledger.failed(job.id, now, f"cannot be rendered: {exc}", permanent=True)
+            return Outcome(job, "failed", f"cannot be rendered: {exc}", now)
+        except PublishError as exc:
+            attempts = (self.ledger.get(job.id) or {}).get("attempts", 1)
+            if exc.transient and attempts < self.config.publishing.retries:
+                retry_at = now + backoff(attempts, exc.retry_after)
+                self.ledger.failed(job.id, now, exc.reason, permanent=False, retry_at=retry_at)
+                self._retry[job.id] = retry_at
+                return Outcome(job, "failed", f"{exc.reason}; attempt {attempts}, next at "
+                               f"{retry_at.astimezone(self.config.zone):%H:%M}", now)
+            self.ledger.failed(job.id, now, exc.reason, permanent=True)
+            return Outcome(job, "failed", exc.reason, now)
+        self.ledger.done(job.id, now, receipt)
+        return Outcome(job, "done", receipt.note or receipt.url or receipt.id, now)
+
+    def _publisher(self, channel: str) -> Publisher | CommsflowError:
+        if channel not in self.publishers:
+            name = "outbox" if self.outbox_only else self.config.publishing.publisher(channel)
+            try:
+                if name == "outbox":
+                    self.publishers[channel] = OutboxPublisher.from_env(self.config, clock=self.clock)
+                else:
+                    self.publishers[channel] = publisher_for(name, self.config, environ=self.environ or os.environ)
+            except CommsflowError as exc:
+                self.publishers[channel] = exc
+        return self.publishers[channel]
+
+    # --- drivers -----------------------------------------------------------------------------
+
+    def tick(self) -> None:
+        """One beat of the long-running loop: cheap when nothing is due."""
+        now = self.clock()
+        stale = wallclock.monotonic() - self._planned_at > REPLAN_SECONDS
+        if stale or self._files_signature() != self._signature:
+            self.plan(now)
+        due = self.next_due()
+        if due is not None and due <= now:
+            self.run_pass(now)
+
+    def once(self) -> list[Outcome]:
+        now = self.clock()
+        with exclusive(self.config.path("state")):
+            self.plan(now)
+            if not self.dry_run:
+                self.recover(now)
+            self._cursor = 0
+            return self.run_pass(now)
+
+    def forever(self, stop: Callable[[], bool] = lambda: False) -> None:
+        import schedule
+
+        with exclusive(self.config.path("state")):
+            now = self.clock()
+            self.plan(now)
+            self.recover(now)
+            self.run_pass(now)
+            runner = schedule.Scheduler()
+            runner.every(TICK_SECONDS).seconds.do(self._safe_tick)
+            while not stop():
+                runner.run_pending()
+                wallclock.sleep(1)
+
+    def _safe_tick(self) -> None:
+        # An exception must not escape into `schedule`, which would fire it again every tick.
+        try:
+            self.tick()
+        except CommsflowError as exc:
+            self.report(Outcome(_NO_JOB, "error", f"{exc.message} — {exc.hint}", self.clock()))
+        except Exception as exc:  # noqa: BLE001 - the loop must survive a bad pass
+            self.report(Outcome(_NO_JOB, "error", f"{type(exc).__name__}: {exc}", self.clock()))
+
+    def simulate(self, start: datetime, end: datetime, clock_box: list) -> list[Outcome]:
+        """Run from ``start`` to ``end`` on a virtual clock: a pass at every moment
+        something falls due (planned times and retries)."""
+        outcomes = []
+        with exclusive(self.config.path("state")):
+            clock_box[0] = start
+            self.plan(start)
+            self.recover(start)
+            self._cursor = bisect.bisect_left(self._times, start)
+            while True:
+                due = self.next_due()
+                if due is None or due > end:
+                    break
+                clock_box[0] = max(due, clock_box[0])
+                outcomes += self.run_pass(clock_box[0])
+        return outcomes
+
+
+_NO_JOB = Job("-", "-", "-", "-", "-", "-", datetime.min, "-")
+
