@@ -96,4 +96,4 @@ def test_check_reports_unknown_items_in_campaigns(run, mpi):
 def test_shipped_campaigns_are_clean(run, mpi):
     result = run(mpi, "--now", "2024-03-01 10:00", "check", "--strict")
     assert result.exit_code == 0, result.output
-    assert "2 campaigns: 0 errors, 0 warnings" in result.stdout
+    assert "5 campaigns: 0 errors, 0 warnings" in result.stdout

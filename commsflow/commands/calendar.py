@@ -55,7 +55,8 @@ def load_calendar(workspace: Workspace) -> planning.Calendar:
 @click.command("calendar")
 @click.option("--from", "start", metavar="DATE", help="First day shown.")
 @click.option("--to", "end", metavar="DATE", help="Last day shown.")
-@click.option("--channel", type=click.Choice(["linkedin", "mastodon", "newsletter", "press", "webhook"]))
+@click.option("--channel", type=click.Choice(["linkedin", "mastodon", "newsletter", "press", "webhook"]),
+              help="Only this channel.")
 @click.option("--ics", "ics_file", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the calendar as an .ics file (for Outlook) instead of printing it.")
 @click.pass_obj

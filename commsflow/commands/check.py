@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from commsflow import calendar as planning
 from commsflow.assemblers.newsletter import assemble
 from commsflow.errors import Problem
 from commsflow.output import console, plural, print_problems
@@ -27,6 +28,8 @@ def command(obj: dict, strict: bool) -> None:
         # only matters when the issue is built.
         issue = assemble(campaign, campaigns, loaded.library, workspace.config.zone, drafts=True)
         problems += [p for p in issue.problems if p.is_error]
+    if not any(p.is_error for p in campaigns.problems):
+        problems += planning.build(workspace.config, campaigns, loaded.library, workspace.now).problems
     problems.sort(key=Problem.sort_key)
     print_problems(problems)
     errors = sum(p.is_error for p in problems)
