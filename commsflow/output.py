@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import os
+import sys
+
 from rich.console import Console
 from rich.markup import escape
 
 from commsflow.errors import Problem
 
-console = Console(highlight=False, soft_wrap=True)
-error_console = Console(stderr=True, highlight=False, soft_wrap=True)
+# Piped output (a file, a CI log) gets wide lines instead of Rich's 80 columns, so that
+# tables stay readable and greppable; a terminal uses its own width.
+_PIPED_WIDTH = None if sys.stdout.isatty() else int(os.environ.get("COLUMNS") or 160)
+console = Console(highlight=False, soft_wrap=True, width=_PIPED_WIDTH)
+error_console = Console(stderr=True, highlight=False, soft_wrap=True, width=_PIPED_WIDTH)
 
 
 def print_problems(problems: list[Problem], to_stderr: bool = False) -> None:

@@ -1,0 +1,329 @@
+"""The publishing calendar and the scheduler: jobs from campaigns, exactly-once
+publishing with a real SQLite ledger, retries, catch-up, time zones, a second
+scheduler refused, and real processes killed mid-run."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import icalendar
+import pytest
+
+from commsflow.config import load_config
+from commsflow.ledger import exclusive
+
+NOW = "2024-03-01 10:00"
+
+# The MPI 2024 plan as it goes out (simulated year, outbox publisher).
+SHIPPED_SEQUENCE = [
+    ("30.01.2024 10:00", "linkedin", "article", "2024-01-24-amber-3d-druck-hauptstadt-europas"),
+    ("05.03.2024 10:00", "linkedin", "article", "2024-03-01-zweiter-monitoring-bericht"),
+    ("12.03.2024 10:00", "linkedin", "article", "2024-03-06-foerdercall-circular-economy-zweite-stufe"),
+    ("14.03.2024 10:00", "linkedin", "save-the-date", "mpi-meet-up-2024"),
+    ("19.03.2024 10:00", "linkedin", "article", "2024-03-12-mpi-veranstaltungen-2024"),
+    ("26.03.2024 10:00", "linkedin", "article", "2024-03-20-mpi-projekte-internationalisierung-standortmarketing"),
+    ("28.03.2024 09:30", "press", "invitation", "mpi-meet-up-2024"),
+    ("02.04.2024 10:00", "linkedin", "article", "2024-03-27-gesichter-des-mpi-koimo-modell-campus-ringberlin"),
+    ("04.04.2024 10:00", "newsletter", "newsletter", "newsletter-2024-1"),
+    ("18.04.2024 10:00", "linkedin", "reminder", "mpi-meet-up-2024"),
+    ("26.04.2024 10:00", "press", "recap", "mpi-meet-up-2024"),
+    ("26.04.2024 14:00", "linkedin", "recap", "mpi-meet-up-2024"),
+]
+
+
+def sent_log(root: Path) -> list[str]:
+    path = root / ".commsflow" / "outbox" / "sent.log"
+    return [line.split("\t")[1] for line in path.read_text(encoding="utf-8").splitlines()] if path.exists() else []
+
+
+def ledger_rows(root: Path) -> dict[str, dict]:
+    db = sqlite3.connect(root / ".commsflow" / "ledger.sqlite")
+    db.row_factory = sqlite3.Row
+    rows = {row["id"]: dict(row) for row in db.execute("SELECT * FROM jobs")}
+    db.close()
+    return rows
+
+
+def outcome_lines(output: str) -> list[tuple[str, str, str, str]]:
+    found = []
+    for line in output.splitlines():
+        parts = line.split()
+        if len(parts) >= 7 and parts[3] == "done":
+            found.append((f"{parts[0]} {parts[1]}", parts[4], parts[5], parts[6]))
+    return found
+
+
+def write_campaign(root: Path, name: str, text: str) -> None:
+    (root / "campaigns" / f"{name}.yaml").write_text(text, encoding="utf-8")
+
+
+def set_publishing(root: Path, text: str) -> None:
+    config = root / "commsflow.toml"
+    config.write_text(config.read_text(encoding="utf-8").replace("[vocabularies]", f"[publishing]\n{text}\n\n[vocabularies]"),
+                      encoding="utf-8")
+
+
+def one_off(root: Path, slug: str, when: str, channels: str, status: str = "approved") -> None:
+    (root / "content" / "posts" / f"{slug}.md").write_text(f"""\
+---
+title: Ein Beitrag für {slug}
+status: {status}
+category: Aktuelles
+date: 2024-02-01
+summary: Eine Zusammenfassung.
+publish_at: {when}
+channels: {channels}
+---
+
+Text.
+""", encoding="utf-8")
+
+
+# --- the calendar ------------------------------------------------------------------------------
+
+
+def test_calendar_of_the_shipped_plan(run, mpi):
+    result = run(mpi, "--now", NOW, "calendar", "--from", "2024-03-01", "--to", "2024-04-30")
+    assert result.exit_code == 0, result.output
+    lines = [line for line in result.stdout.splitlines() if line[:2] in ("Mo", "Di", "Mi", "Do", "Fr", "Sa", "So")]
+    assert len(lines) == 11
+    assert lines[0].startswith("Di 05.03.2024 10:00  linkedin")
+    assert "newsletter" in lines[7] and "planned" in lines[7]
+    assert "11 jobs, 0 conflicts" in result.stdout
+    blocked = run(mpi, "--now", NOW, "calendar", "--from", "2024-05-01", "--channel", "linkedin")
+    assert blocked.stdout.count("blocked") == 3  # the Deep Dive is still in review
+
+
+def test_calendar_conflicts(run, mpi):
+    write_campaign(mpi, "dicht", """\
+kind: event
+event: mpi-meet-up-2024
+steps:
+  - {name: eins, at: -2 days, time: "10:00", channel: linkedin, template: reminder}
+  - {name: zwei, at: -2 days, time: "11:00", channel: linkedin, template: reminder}
+  - {name: samstag, at: -5 days, time: "10:00", channel: mastodon, template: reminder}
+  - {name: feiertag, at: +6 days, time: "10:00", channel: mastodon, template: recap}
+""")
+    one_off(mpi, "2024-03-02-noch-entwurf", "2024-03-03 10:00", "[linkedin]", status="draft")
+    result = run(mpi, "--now", NOW, "calendar", "--to", "2024-05-31")
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.stdout.split())
+    assert "1 h after mpi-meet-up-2024 on linkedin" in text
+    assert "on a weekend" in text  # Saturday 20 April 2024
+    assert "on a public holiday in Berlin (Erster Mai)" in text  # 1 May 2024
+    assert "item not approved yet, due in 2 days" in text
+
+
+def test_calendar_exports_ics_for_outlook(run, mpi, tmp_path):
+    target = tmp_path / "plan.ics"
+    result = run(mpi, "--now", NOW, "calendar", "--from", "2024-03-01", "--ics", str(target))
+    assert result.exit_code == 0, result.output
+    events = icalendar.Calendar.from_ical(target.read_bytes()).walk("VEVENT")
+    assert len(events) == 14
+    first = events[0]
+    assert str(first["SUMMARY"]) == "linkedin: article – 2024-03-01-zweiter-monitoring-bericht"
+    assert first.decoded("DTSTART").isoformat() == "2024-03-05T10:00:00+01:00"
+
+
+def test_unknown_event_in_a_campaign_is_reported_by_check(run, mpi):
+    write_campaign(mpi, "falsch", "kind: event\nevent: mpi-meetup-2024\nsteps:\n"
+                   "  - {name: a, at: -1 week, channel: linkedin, template: reminder}\n")
+    result = run(mpi, "check")
+    assert result.exit_code == 1
+    assert "campaigns/falsch.yaml:2: event: no event 'mpi-meetup-2024' — did you mean 'mpi-meet-up-2024'?" in result.stdout
+
+
+@pytest.mark.parametrize("text, message", [
+    ("  - {name: a, at: -6 wochen, channel: linkedin, template: reminder}",
+     "steps[0].at: '-6 wochen' is not an offset — write e.g. '-6 weeks', '-1 week' or '+1 day'"),
+    ("  - {name: a, at: -1 week, channel: linkedin, template: einladung}",
+     "steps[0]: linkedin has no template 'einladung' — use one of"),
+    ("  - {name: a, at: -1 week, channel: press, template: invitaton}",
+     "steps[0]: press has no template 'invitaton' — did you mean 'invitation'?"),
+    ("  - {name: a, at: -1 week, time: '25:00', channel: linkedin, template: reminder}",
+     "steps[0].time: '25:00' is not a time of day"),
+])
+def test_bad_event_campaign_steps(run, mpi, text, message):
+    write_campaign(mpi, "schritte", f"kind: event\nevent: mpi-meet-up-2024\nsteps:\n{text}\n")
+    result = run(mpi, "check")
+    assert result.exit_code == 1
+    assert f"campaigns/schritte.yaml:4: {message}" in result.stdout
+
+
+# --- the scheduler -----------------------------------------------------------------------------
+
+
+def test_simulated_year_of_the_shipped_plan(run, mpi):
+    result = run(mpi, "run", "--simulate", "2024-01-01..2024-12-31")
+    assert result.exit_code == 0, result.output
+    assert outcome_lines(result.stdout) == SHIPPED_SEQUENCE
+    assert result.stdout.count(" blocked ") == 3
+    assert "15 jobs handled: 3 blocked, 12 done" in result.stdout
+    assert len(sent_log(mpi)) == 12
+    outbox = mpi / ".commsflow" / "outbox"
+    invitation = next((outbox / "press").glob("mpi-meet-up-2024-presseeinladung-*"))
+    assert {p.name for p in invitation.iterdir()} >= {"release.docx", "release.md", "payload.json", "text.txt"}
+    newsletter = next((outbox / "newsletter").iterdir())
+    assert (newsletter / "message.eml").read_bytes().startswith(b"From: Masterplan Industriestadt Berlin")
+    again = run(mpi, "run", "--simulate", "2024-01-01..2024-12-31")
+    assert "12 done" not in again.stdout and len(sent_log(mpi)) == 12  # nothing twice
+
+
+def test_run_once_publishes_due_jobs_and_reports_missed_ones(run, mpi):
+    # 5 March 10:05: the slot post of 10:00 is due; November's newsletter is long past the grace window.
+    result = run(mpi, "--now", "2024-03-05 10:05", "run", "--once")
+    assert result.exit_code == 1, result.output  # something was missed
+    assert "✓ done    linkedin article 2024-03-01-zweiter-monitoring-bericht" in result.stdout
+    assert "missed  newsletter newsletter newsletter-2023-2 — due 2023-11-08T10:00+01:00" in result.stdout
+    rows = ledger_rows(mpi)
+    states = Counter(row["state"] for row in rows.values())
+    assert states == {"done": 1, "missed": 2}
+    again = run(mpi, "--now", "2024-03-05 10:35", "run", "--once")
+    assert again.exit_code == 0, again.output
+    assert "nothing due" in again.stdout
+    assert len(sent_log(mpi)) == 1
+    status = run(mpi, "status")
+    assert status.exit_code == 1  # missed jobs need a person
+    assert "Needs a person" in status.stdout and "newsletter-2023-2" in status.stdout
+    assert "1 sent, 0 retrying, 2 need a person" in status.stdout
+
+
+def test_dry_run_publishes_and_records_nothing(run, mpi):
+    result = run(mpi, "--now", "2024-03-05 10:05", "run", "--once", "--dry-run")
+    assert "skipped linkedin article 2024-03-01-zweiter-monitoring-bericht — would publish via outbox" in result.stdout
+    assert sent_log(mpi) == []
+    assert ledger_rows(mpi) == {}
+
+
+def test_a_second_scheduler_on_the_same_ledger_is_refused(run, mpi):
+    config = load_config(mpi)
+    with exclusive(config.path("state")):
+        result = run(mpi, "--now", "2024-03-05 10:05", "run", "--once")
+    assert result.exit_code == 1
+    assert f"another scheduler is running on this ledger (pid {os.getpid()})" in result.stderr
+    assert sent_log(mpi) == []
+
+
+@pytest.mark.parametrize("day, expected", [
+    ("2024-03-31", "2024-03-31T03:30:00+02:00"),  # 02:30 does not exist: clocks jump 02:00 → 03:00
+    ("2024-10-27", "2024-10-27T02:30:00+02:00"),  # 02:30 happens twice: the first one
+])
+def test_a_job_in_the_dst_change_night_runs_exactly_once(run, mpi, day, expected):
+    for path in (mpi / "campaigns").glob("*.yaml"):
+        path.unlink()
+    write_campaign(mpi, "nachts", f"""\
+kind: slot
+every: sunday
+time: "02:30"
+start: {day}
+end: {day}
+channel: linkedin
+type: post
+""")
+    result = run(mpi, "run", "--simulate", f"{day[:8]}01..{day}")
+    assert result.exit_code == 0, result.output
+    log = (mpi / ".commsflow" / "outbox" / "sent.log").read_text().splitlines()
+    assert len(log) == 1
+    assert log[0].split("\t")[0] == expected
+    run(mpi, "run", "--simulate", f"{day[:8]}01..{day}")
+    assert len((mpi / ".commsflow" / "outbox" / "sent.log").read_text().splitlines()) == 1
+
+
+# --- failures: retried when transient, held when permanent -----------------------------------
+
+
+@pytest.fixture
+def webhook_project(mpi, monkeypatch, httpserver):
+    for path in (mpi / "campaigns").glob("*.yaml"):
+        path.unlink()
+    set_publishing(mpi, 'webhook = "webhook"\nretries = 3')
+    one_off(mpi, "2024-03-04-hinweis", "2024-03-05 10:00", "[webhook]")
+    monkeypatch.setenv("COMMSFLOW_WEBHOOK_URL", httpserver.url_for("/hooks/geheim-123"))
+    return mpi
+
+
+def test_transient_failures_are_retried_with_backoff(run, webhook_project, httpserver):
+    root = webhook_project
+    httpserver.expect_ordered_request("/hooks/geheim-123", method="POST").respond_with_data("busy", status=500)
+    httpserver.expect_ordered_request("/hooks/geheim-123", method="POST").respond_with_data(
+        "slow down", status=429, headers={"Retry-After": "120"})
+    httpserver.expect_ordered_request("/hooks/geheim-123", method="POST").respond_with_json({"ok": True})
+    first = run(root, "--now", "2024-03-05 10:00", "run", "--once")
+    assert "✗ failed  webhook article 2024-03-04-hinweis" in first.stdout and "next at 10:01" in first.stdout
+    assert "geheim-123" not in first.output
+    early = run(root, "--now", "2024-03-05 10:00", "run", "--once")
+    assert "nothing due" in early.stdout  # the backoff has not passed
+    second = run(root, "--now", "2024-03-05 10:01", "run", "--once")
+    assert "next at 10:03" in second.stdout  # Retry-After: 120 s
+    third = run(root, "--now", "2024-03-05 10:03", "run", "--once")
+    assert "✓ done    webhook article 2024-03-04-hinweis" in third.stdout
+    row = ledger_rows(root)["einzeln/webhook/2024-03-04-hinweis@2024-03-05T10:00+01:00"]
+    assert row["state"] == "done" and row["attempts"] == 3
+    assert len(httpserver.log) == 3
+
+
+def test_permanent_failures_are_not_retried_and_shown_in_status(run, webhook_project, httpserver):
+    root = webhook_project
+    httpserver.expect_request("/hooks/geheim-123", method="POST").respond_with_data("no", status=401)
+    first = run(root, "--now", "2024-03-05 10:00", "run", "--once")
+    assert first.exit_code == 1
+    assert "✗ failed  webhook article 2024-03-04-hinweis" in first.stdout
+    run(root, "--now", "2024-03-05 11:00", "run", "--once")
+    assert len(httpserver.log) == 1
+    status = run(root, "status")
+    assert status.exit_code == 1
+    assert "Needs a person" in status.stdout and "2024-03-04-hinweis" in status.stdout
+    assert "geheim-123" not in status.output
+
+
+def test_a_job_interrupted_while_sending(run, webhook_project, httpserver):
+    """Found 'sending' after a crash: the outbox drops duplicates, so it is sent again;
+    a webhook cannot, so a person checks it."""
+    root = webhook_project
+    one_off(root, "2024-03-04-outbox", "2024-03-05 10:00", "[linkedin]")
+    db = sqlite3.connect(root / ".commsflow" / "ledger.sqlite") if (root / ".commsflow").exists() else None
+    assert db is None
+    run(root, "--now", "2024-03-05 09:00", "run", "--once")  # creates the ledger, nothing due
+    db = sqlite3.connect(root / ".commsflow" / "ledger.sqlite")
+    for job, channel, item in (("einzeln/webhook/2024-03-04-hinweis@2024-03-05T10:00+01:00", "webhook", "2024-03-04-hinweis"),
+                               ("einzeln/linkedin/2024-03-04-outbox@2024-03-05T10:00+01:00", "linkedin", "2024-03-04-outbox")):
+        db.execute("INSERT INTO jobs (id, channel, item, planned, state, attempts, updated) VALUES "
+                   "(?, ?, ?, '2024-03-05T10:00:00+01:00', 'sending', 1, '2024-03-05T10:00:00+01:00')", (job, channel, item))
+    db.commit()
+    db.close()
+    result = run(root, "--now", "2024-03-05 10:02", "run", "--once")
+    assert "✓ done    linkedin article 2024-03-04-outbox" in result.stdout
+    assert len(httpserver.log) == 0
+    rows = ledger_rows(root)
+    webhook = rows["einzeln/webhook/2024-03-04-hinweis@2024-03-05T10:00+01:00"]
+    assert webhook["state"] == "failed" and webhook["permanent"] == 1
+    assert "check on webhook whether it went out" in webhook["note"]
+
+
+# --- a real process killed at random moments --------------------------------------------------
+
+
+def test_killed_scheduler_never_sends_twice(mpi):
+    """SIGKILL a real `commsflow run --simulate` at random moments, restart it, and in the
+    end every due job is done (or blocked) and nothing went out twice."""
+    command = [sys.executable, "-m", "commsflow", "--root", str(mpi), "run", "--simulate", "2024-01-01..2024-12-31"]
+    rng = random.Random(20240425)
+    for _ in range(8):
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(0.4, 1.6))
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+    final = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert final.returncode == 0, final.stderr
+    sent = sent_log(mpi)
+    assert len(sent) == len(set(sent)) == 12, Counter(sent).most_common(3)
+    rows = ledger_rows(mpi)
+    assert Counter(row["state"] for row in rows.values()) == {"done": 12}
