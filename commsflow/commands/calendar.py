@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import click
-import icalendar
 from rich.markup import escape
 from rich.table import Table
 
-from commsflow import __version__, dates
+from commsflow import dates
 from commsflow import calendar as planning
 from commsflow.errors import CommsflowError
 from commsflow.files import write_atomic
 from commsflow.ledger import Ledger
 from commsflow.output import console, plural, print_problems
+from commsflow.renderers.ics import calendar_ics
 from commsflow.scheduler import ledger_path
 from commsflow.workspace import Workspace
 
@@ -71,7 +71,7 @@ def command(obj: dict, start: str | None, end: str | None, channel: str | None, 
     jobs = calendar.between(_day(start, zone, "from"), last + timedelta(days=1) if last else None, channel)
     print_problems(calendar.problems)
     if ics_file is not None:
-        write_atomic(ics_file, _ics(jobs, workspace))
+        write_atomic(ics_file, calendar_ics(jobs, workspace.config, now=workspace.now))
         console.print(f"[green]✓[/] {plural(len(jobs), 'job')} written to {escape(str(ics_file))}")
         return
     table = Table(box=None, pad_edge=False, header_style="bold")
@@ -89,28 +89,3 @@ def command(obj: dict, start: str | None, end: str | None, channel: str | None, 
                   + (f" — as of {workspace.now:%Y-%m-%d %H:%M}" if jobs else ""))
     if calendar.problems:
         raise click.exceptions.Exit(1)
-
-
-def _ics(jobs, workspace: Workspace) -> bytes:
-    config = workspace.config
-    cal = icalendar.Calendar()
-    cal.add("prodid", f"-//commsflow {__version__}//{config.organisation.name}//DE")
-    cal.add("version", "2.0")
-    cal.add("x-wr-calname", f"Veröffentlichungen {config.organisation.short_name}")
-    for job in jobs:
-        event = icalendar.Event()
-        event.add("uid", f"{job.id}@commsflow")
-        event.add("dtstamp", workspace.now.astimezone(timezone.utc))
-        event.add("dtstart", job.planned)
-        event.add("dtend", job.planned + timedelta(minutes=15))
-        event.add("summary", f"{job.channel}: {job.template} – {job.item}")
-        lines = [f"Status: {job.state}", f"Kampagne: {job.campaign} ({job.source})"]
-        lines += [f"Konflikt: {text}" for text in job.conflicts]
-        event.add("description", "\n".join(lines))
-        event.add("categories", [job.channel])
-        cal.add_component(event)
-    if jobs:
-        years = [job.planned.year for job in jobs]
-        cal.add_missing_timezones(first_date=datetime(min(years), 1, 1).date(),
-                                  last_date=datetime(max(years) + 1, 1, 1).date())
-    return cal.to_ical()

@@ -47,3 +47,28 @@ def event_ics(item: Item, config: Config, *, stamp: datetime, url: str | None) -
     first = meta.start if not isinstance(meta.start, datetime) else meta.start.date()
     calendar.add_missing_timezones(first_date=date(first.year - 1, 1, 1), last_date=date(first.year + 2, 1, 1))
     return calendar.to_ical()
+
+
+def calendar_ics(jobs, config: Config, *, now: datetime) -> bytes:
+    """The publishing calendar for Outlook: one 15-minute entry per job."""
+    cal = icalendar.Calendar()
+    cal.add("prodid", f"-//commsflow {__version__}//{config.organisation.name}//DE")
+    cal.add("version", "2.0")
+    cal.add("x-wr-calname", f"Veröffentlichungen {config.organisation.short_name}")
+    for job in jobs:
+        event = icalendar.Event()
+        event.add("uid", f"{job.id}@commsflow")
+        event.add("dtstamp", now.astimezone(timezone.utc))
+        event.add("dtstart", job.planned)
+        event.add("dtend", job.planned + timedelta(minutes=15))
+        event.add("summary", f"{job.channel}: {job.template} – {job.item}")
+        lines = [f"Status: {job.state}", f"Kampagne: {job.campaign} ({job.source})"]
+        lines += [f"Konflikt: {text}" for text in job.conflicts]
+        event.add("description", "\n".join(lines))
+        event.add("categories", [job.channel])
+        cal.add_component(event)
+    if jobs:
+        years = [job.planned.year for job in jobs]
+        cal.add_missing_timezones(first_date=datetime(min(years), 1, 1).date(),
+                                  last_date=datetime(max(years) + 1, 1, 1).date())
+    return cal.to_ical()
