@@ -13,7 +13,8 @@ from pathlib import Path
 import click
 
 from commsflow import __version__
-from commsflow.commands import calendar, check, ics, linkedin, listing, newsletter, press, run, stats, status
+from commsflow.commands import (build, calendar, check, ics, linkedin, listing, newsletter, press, preview, run, stats,
+                                status)
 from commsflow.commands import feeds
 from commsflow.clock import check_now
 from commsflow.config import ConfigInvalid
@@ -92,6 +93,8 @@ main.add_command(linkedin.command)
 main.add_command(press.command)
 main.add_command(ics.command)
 main.add_command(feeds.command)
+main.add_command(build.command)
+main.add_command(preview.command)
 main.add_command(calendar.command)
 main.add_command(run.command)
 main.add_command(status.command)
