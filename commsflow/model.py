@@ -47,6 +47,11 @@ class Venue(_Strict):
     address: Text | None = None
     city: Text | None = None
 
+    @property
+    def line(self) -> str:
+        """``Impact Hub Berlin, Rollbergstraße 28A, Berlin``"""
+        return ", ".join(part for part in (self.name, self.address, self.city) if part)
+
 
 class Funding(_Strict):
     applicant: Text = Field(description="Antragstellende Organisation(en).")
@@ -174,6 +179,13 @@ class EventMeta(Common):
     @property
     def all_day(self) -> bool:
         return not isinstance(self.start, datetime)
+
+    @property
+    def multi_day(self) -> bool:
+        if self.end is None:
+            return False
+        day = (lambda moment: moment.date() if isinstance(moment, datetime) else moment)
+        return day(self.end) != day(self.start)
 
 
 class ProjectMeta(Common):

@@ -12,6 +12,7 @@ from rich.table import Table
 from commsflow import dates
 from commsflow import calendar as planning
 from commsflow.errors import CommsflowError
+from commsflow.commands import load_or_stop
 from commsflow.files import write_atomic
 from commsflow.ledger import Ledger
 from commsflow.output import console, plural, print_problems
@@ -35,11 +36,7 @@ def _day(text: str | None, zone, what: str) -> datetime | None:
 
 def load_calendar(workspace: Workspace) -> planning.Calendar:
     config = workspace.config
-    loaded = workspace.load()
-    if loaded.errors:
-        print_problems(loaded.errors)
-        raise CommsflowError(f"{plural(len(loaded.errors), 'error')} in the content",
-                             "fix them first (commsflow check) — a broken item could be missing from the calendar")
+    loaded = load_or_stop(workspace, "the calendar")
     campaigns = workspace.campaigns
     if any(p.is_error for p in campaigns.problems):
         print_problems(campaigns.problems)

@@ -7,9 +7,10 @@ from rich.markup import escape
 
 from commsflow.assemblers.newsletter import SIGNED_OFF
 from commsflow.errors import CommsflowError, closest
+from commsflow.commands import load_or_stop
 from commsflow.files import write_all
 from commsflow.links import item_url
-from commsflow.output import console, plural, print_problems
+from commsflow.output import console, plural
 from commsflow.renderers import ics as renderer
 from commsflow.workspace import Workspace
 
@@ -23,10 +24,7 @@ def command(obj: dict, events: tuple[str, ...], drafts: bool) -> None:
     the files behind the „In den Kalender“ links in newsletters and press releases."""
     workspace: Workspace = obj["workspace"]
     config = workspace.config
-    loaded = workspace.load()
-    if loaded.errors:
-        print_problems(loaded.errors)
-        raise CommsflowError(f"{plural(len(loaded.errors), 'error')} in the content", "fix them first (commsflow check)")
+    loaded = load_or_stop(workspace, "the calendar files")
     known = {item.slug: item for item in loaded.library.of_kind("event")}
     if events:
         for slug in events:

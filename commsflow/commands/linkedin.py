@@ -8,6 +8,7 @@ from rich.markup import escape
 from commsflow import stats
 from commsflow.assemblers import linkedin as assembler
 from commsflow.config import CONFIG_FILE
+from commsflow.commands import load_or_stop
 from commsflow.errors import CommsflowError
 from commsflow.files import write_all
 from commsflow.output import console, plural, print_problems
@@ -25,11 +26,7 @@ def command() -> None:
 def _render(workspace: Workspace, items: list[str], drafts: bool) -> renderer.RenderedDrafts:
     """Load, check, choose and render the drafts; content errors stop here."""
     config = workspace.config
-    loaded = workspace.load()
-    if loaded.errors:
-        print_problems(loaded.errors)
-        raise CommsflowError(f"{plural(len(loaded.errors), 'error')} in the content",
-                             "fix them first (commsflow check) — a broken item could be missing from the drafts")
+    loaded = load_or_stop(workspace, "the drafts")
     planned = assembler.plan(loaded.library, workspace.now, config.zone, slugs=items or None, drafts=drafts)
     vocabularies = config.vocabularies
     figures = stats.compute(loaded.library, workspace.now, vocabularies.fields_of_action,

@@ -11,6 +11,7 @@ from rich.table import Table
 from commsflow import dates
 from commsflow.assemblers.newsletter import assemble
 from commsflow.campaigns import Campaign
+from commsflow.commands import load_or_stop
 from commsflow.errors import CommsflowError, closest
 from commsflow.files import write_all
 from commsflow.output import console, error_console, plural, print_problems
@@ -52,11 +53,7 @@ def _find(workspace: Workspace, issue_id: str | None) -> Campaign:
 
 def _render(workspace: Workspace, campaign: Campaign, drafts: bool) -> renderer.RenderedIssue:
     """Load, check, assemble and render; stops with every problem listed if any is an error."""
-    loaded = workspace.load()
-    if loaded.errors:
-        print_problems(loaded.errors)
-        raise CommsflowError(f"{plural(len(loaded.errors), 'error')} in the content",
-                             "fix them first (commsflow check) — a broken item could be missing from the issue")
+    loaded = load_or_stop(workspace, "the issue")
     issue = assemble(campaign, workspace.campaigns, loaded.library, workspace.config.zone, drafts=drafts)
     if any(p.is_error for p in issue.problems):
         print_problems(issue.problems)

@@ -8,6 +8,7 @@ from rich.markup import escape
 from commsflow.assemblers import press as assembler
 from commsflow.assemblers.newsletter import SIGNED_OFF
 from commsflow.errors import CommsflowError, Problem, closest
+from commsflow.commands import load_or_stop
 from commsflow.files import write_all
 from commsflow.output import console, plural, print_problems
 from commsflow.renderers import press as renderer
@@ -32,10 +33,7 @@ def build(obj: dict, items: tuple[str, ...], drafts: bool) -> None:
     """
     workspace: Workspace = obj["workspace"]
     config = workspace.config
-    loaded = workspace.load()
-    if loaded.errors:
-        print_problems(loaded.errors)
-        raise CommsflowError(f"{plural(len(loaded.errors), 'error')} in the content", "fix them first (commsflow check)")
+    loaded = load_or_stop(workspace, "the releases")
     library = loaded.library
     if items:
         chosen = []

@@ -14,7 +14,7 @@ import json
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -358,9 +358,9 @@ def _event(item: Item, library: Library, config: Config, link) -> dict:
         "start": meta.start,
         "end": meta.end,
         "all_day": meta.all_day,
-        "multi_day": _day(meta.end) != _day(meta.start) if meta.end else False,
+        "multi_day": meta.multi_day,
         "format": meta.format,
-        "venue": ", ".join(p for p in (venue.name, venue.address, venue.city) if p) if venue else None,
+        "venue": venue.line if venue else None,
         "registration_url": link(meta.registration),
         "own": own,
         "organiser": config.organisation.name if own or organiser is None else organiser.title,
@@ -368,9 +368,6 @@ def _event(item: Item, library: Library, config: Config, link) -> dict:
         "participants": meta.participants,
     }
 
-
-def _day(moment) -> date:
-    return moment.date() if isinstance(moment, datetime) else moment
 
 
 def _image(item: Item, config: Config, check) -> dict | None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime, formataddr, make_msgid
@@ -176,18 +176,15 @@ def _card(entry: Entry, issue: AssembledIssue, config: Config, link, media: dict
             "start": meta.start,
             "end": meta.end,
             "all_day": meta.all_day,
-            "multi_day": _day(meta.end) != _day(meta.start) if meta.end else False,
+            "multi_day": meta.multi_day,
             "format": meta.format,
-            "venue": ", ".join(p for p in (venue.name, venue.address, venue.city) if p) if venue else None,
+            "venue": venue.line if venue else None,
             "registration_url": link(meta.registration),
             "ics_url": ics_url(config, item.slug),
             "upcoming": _start(meta.start, config) >= issue.campaign.spec.send_at,
         }
     return card
 
-
-def _day(moment) -> date:
-    return moment.date() if isinstance(moment, datetime) else moment
 
 
 def _start(start, config: Config) -> datetime:

@@ -70,8 +70,8 @@ def render_release(release: Release, config: Config, *, now: datetime) -> Render
             "start": meta.start,
             "end": meta.end,
             "all_day": meta.all_day,
-            "multi_day": bool(meta.end) and _day(meta.end) != _day(meta.start),
-            "venue": ", ".join(p for p in (venue.name, venue.address, venue.city) if p) if venue else None,
+            "multi_day": meta.multi_day,
+            "venue": venue.line if venue else None,
             "registration_url": meta.registration,
             "ics_url": ics_url(config, item.slug),
             "participants": meta.participants,
@@ -101,9 +101,6 @@ def render_release(release: Release, config: Config, *, now: datetime) -> Render
     return RenderedRelease(item.slug, text_md, html, markdown.html_to_text(body_html), to_docx(body_html, release, config),
                            calendar)
 
-
-def _day(moment):
-    return moment.date() if isinstance(moment, datetime) else moment
 
 
 def output_files(rendered: RenderedRelease, config: Config) -> dict[Path, bytes | str]:
