@@ -189,7 +189,7 @@ class Builder:
         progress("calendar")
         report.problems += self._calendar_outputs(report)
         write_atomic(self.manifest_path, json.dumps(fresh, indent=1, sort_keys=True, ensure_ascii=False))
-        report.problems = _unique(report.problems)
+        report.problems = unique_problems(report.problems)
         return report
 
     def _calendar_outputs(self, report: BuildReport) -> list[Problem]:
@@ -221,7 +221,7 @@ def _problem_args(data: dict) -> dict:
     return {**data, "severity": Severity.WARNING}
 
 
-def _unique(problems: list[Problem]) -> list[Problem]:
+def unique_problems(problems: list[Problem]) -> list[Problem]:
     seen, out = set(), []
     for problem in problems:
         key = problem.format(), problem.severity

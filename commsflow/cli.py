@@ -16,6 +16,7 @@ from commsflow import __version__
 from commsflow.commands import (build, calendar, check, ics, linkedin, listing, newsletter, press, preview, run, stats,
                                 status)
 from commsflow.commands import feeds
+from commsflow.commands import lint
 from commsflow.clock import check_now
 from commsflow.config import ConfigInvalid
 from commsflow.errors import CommsflowError
@@ -93,6 +94,7 @@ main.add_command(linkedin.command)
 main.add_command(press.command)
 main.add_command(ics.command)
 main.add_command(feeds.command)
+main.add_command(lint.command)
 main.add_command(build.command)
 main.add_command(preview.command)
 main.add_command(calendar.command)

@@ -8,7 +8,8 @@ import click
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn
 
-from commsflow.build import Builder, BuildReport
+from commsflow import lint
+from commsflow.build import Builder, BuildReport, unique_problems
 from commsflow.files import write_atomic
 from commsflow.output import console, error_console, plural, print_problems
 from commsflow.renderers.dashboard import render_dashboard
@@ -29,20 +30,12 @@ def build_all(workspace: Workspace, show_progress: bool = False) -> BuildReport:
             progress.update(task, advance=1, description=label)
 
         report = builder.run(step)
-    report.problems = sorted(loaded.problems + campaigns.problems + report.problems, key=lambda p: p.sort_key())
-    report.problems += _lint(workspace, loaded)
+    report.problems = unique_problems(loaded.problems + campaigns.problems + report.problems
+                                      + lint.lint(workspace, loaded))
     dashboard = render_dashboard(workspace.config, loaded.library, campaigns, builder.calendar, report.outputs,
                                  report.problems, now=workspace.now, signoff=_signoff(workspace, loaded))
     write_atomic(workspace.config.path("build") / "index.html", dashboard)
     return report
-
-
-def _lint(workspace, loaded):
-    try:
-        from commsflow import lint
-    except ImportError:
-        return []
-    return lint.lint(workspace, loaded)
 
 
 def _signoff(workspace, loaded):

@@ -1,0 +1,45 @@
+"""``commsflow lint``: editorial and accessibility checks on content, campaigns and outputs."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import click
+
+from commsflow.errors import CommsflowError, Problem, Severity
+from commsflow.lint import generated_html, lint
+from commsflow.output import console, plural, print_problems
+from commsflow.workspace import Workspace
+
+
+@click.command("lint")
+@click.option("--strict", is_flag=True, help="Turn warnings into errors.")
+@click.pass_obj
+def command(obj: dict, strict: bool) -> None:
+    """Check what readers get: alt texts, link texts, heading levels, lang on the
+    generated HTML, formal address, the LinkedIn openings, the newsletter's size,
+    events promoted after they started and dead links to the own site.
+
+    Exits with status 1 if there is any error (with --strict: any finding).
+    """
+    workspace: Workspace = obj["workspace"]
+    loaded = workspace.load()
+    if loaded.errors:
+        print_problems(loaded.errors)
+        raise CommsflowError(f"{plural(len(loaded.errors), 'error')} in the content",
+                             "fix them first (commsflow check) — lint reads only valid items")
+    problems = lint(workspace, loaded)
+    if strict:
+        problems = [replace(p, severity=Severity.ERROR) if not p.is_error else p for p in problems]
+        problems.sort(key=Problem.sort_key)
+    print_problems(problems)
+    errors = sum(p.is_error for p in problems)
+    warnings = len(problems) - errors
+    pages = len(generated_html(workspace.config))
+    summary = (
+        f"{plural(len(loaded.library), 'item')}, {plural(len(workspace.campaigns.campaigns), 'campaign')} and "
+        f"{plural(pages, 'generated HTML file')} linted: {plural(errors, 'error')}, {plural(warnings, 'warning')}"
+    )
+    console.print(("[red]✗[/] " if errors else "[green]✓[/] ") + summary)
+    if errors:
+        raise click.exceptions.Exit(1)

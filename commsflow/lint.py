@@ -1,0 +1,718 @@
+"""Editorial and accessibility checks: what a reader of the outputs would stumble over.
+
+Berlin's public bodies publish accessibly (BITV 2.0) and address readers formally.
+:func:`lint` reads the loaded library, the campaigns, the calendar and the build
+folder and returns every finding as a :class:`~commsflow.errors.Problem` with file,
+line and field; it writes nothing and raises nothing a person could act on (a
+renderer that cannot run becomes a warning). ``commsflow lint`` prints them;
+``commsflow build`` runs them too.
+
+The checks:
+
+1. images without alt text (front matter, bodies, campaign intros) — error; an alt
+   text that is only a generic word or the file name — warning;
+2. link texts that say nothing out of context („hier“, „mehr“, „weiter“ …) — warning;
+3. heading levels that skip (## → ####), or a level-1 heading in a body — warning;
+4. ``lang`` missing on an ``<html>`` element in the build folder — error;
+5. informal address (du, dein, euch …) in outward texts, quoted speech excepted — warning;
+6. a LinkedIn draft whose first 210 characters lack its claim — warning (the renderer's check);
+7. a newsletter issue near or over Gmail's clipping size — as the renderer's check returns it;
+8. an event promoted after it has started — error; still due to be promoted although it
+   has started — warning;
+9. a link to the own site at an item address whose item does not exist — error.
+
+Findings are located lazily: a file is read again for line numbers only when there is
+something to point at, so a clean library costs one pass over the rendered bodies.
+"""
+
+from __future__ import annotations
+
+import html as html_lib
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cached_property
+from pathlib import Path, PurePosixPath
+from urllib.parse import unquote, urlsplit
+
+from commsflow import dates, frontmatter, markdown, stats
+from commsflow import calendar as planning
+from commsflow.assemblers import linkedin as linkedin_plan
+from commsflow.assemblers.newsletter import SIGNED_OFF, assemble
+from commsflow.campaigns import Campaign
+from commsflow.config import Config
+from commsflow.errors import CommsflowError, Problem, Severity, closest
+from commsflow.library import Library
+from commsflow.links import is_own, item_url
+from commsflow.model import Item
+from commsflow.renderers import linkedin as linkedin_renderer
+from commsflow.renderers import newsletter as newsletter_renderer
+from commsflow.validation import field_path
+
+WARNING = Severity.WARNING
+
+# Calendar templates that invite to or announce an event: pointless once it has started.
+PROMOTING = ("save-the-date", "reminder", "invitation")
+
+# Link texts that say nothing once read out of context (screen readers list links on
+# their own). Compared with the whole link text, case-insensitively, punctuation and
+# arrows at either end ignored.
+VAGUE_LINK_TEXTS = frozenset({
+    "hier", "hier klicken", "klicken sie hier", "hier lesen", "hier entlang", "klick hier", "klicken",
+    "mehr", "mehr erfahren", "mehr lesen", "mehr dazu", "mehr info", "mehr infos", "mehr informationen",
+    "weitere informationen", "mehr details", "details", "lesen sie mehr", "weiter", "weiterlesen",
+    "weiter lesen", "link", "dieser link", "diesen link", "zum link", "dort", "zum artikel", "zum beitrag",
+    "here", "click here", "more", "read more", "learn more", "this link",
+})
+_LINK_TRIM = " \t\n.,:;!?…»«›‹→←↗>–—-()[]\"'„“”‚‘’"
+
+# Alt texts that describe nothing.
+GENERIC_ALT = frozenset({
+    "bild", "foto", "grafik", "abbildung", "image", "picture", "photo", "img", "logo", "bild 1", "foto 1",
+})
+
+# Informal address. "ihr" is left out: as a possessive ("Ihr Team") and as "her" it is
+# far too often formal or no address at all.
+INFORMAL = ("du", "dich", "dir", "dein", "deine", "deinen", "deinem", "deiner", "deines",
+            "euch", "euer", "eure", "euren", "eurem", "eurer", "eures")
+_INFORMAL = re.compile(r"(?<![\w-])(" + "|".join(INFORMAL) + r")(?![\w-])", re.IGNORECASE)
+# The same words as a tree without the look-behind: a quick first look, twice as fast on long bodies.
+_INFORMAL_HINT = re.compile(r"\b(?:d(?:u|i(?:ch|r)|ein(?:e[nmrs]?)?)|eu(?:ch|er|re[nmrs]?))\b", re.IGNORECASE)
+# Quoted speech, not crossing a blank line: „…“, “…”, "…", »…«, «…», ‚…‘.
+_NO_PARAGRAPH = r"(?!\n[ \t]*\n)"
+_QUOTED = re.compile(
+    rf"„(?:{_NO_PARAGRAPH}[^“”\"])*[“”\"]|“(?:{_NO_PARAGRAPH}[^”„])*”|\"(?:{_NO_PARAGRAPH}[^\"])*\""
+    rf"|»(?:{_NO_PARAGRAPH}[^«])*«|«(?:{_NO_PARAGRAPH}[^»])*»|‚(?:{_NO_PARAGRAPH}[^‘’])*[‘’]"
+)
+# What in Markdown source is no prose: code, comments, link targets, addresses.
+_MARKDOWN_NOISE = re.compile(
+    r"```.*?```|~~~.*?~~~|`[^`\n]*`|<!--.*?-->|\]\([^)\s]*(?:\s+\"[^\"]*\")?\)|<[a-z]+:[^>\s]*>"
+    r"|(?:https?://|mailto:|www\.)\S+|^[ \t]*\[[^\]]+\]:[ \t]*\S+",
+    re.DOTALL | re.MULTILINE | re.IGNORECASE,
+)
+
+# The HTML of bodies is cmark's own (trusted, regular): patterns are enough, and fast.
+_HEADING = re.compile(r"<h([1-6])\b[^>]*>(.*?)</h\1>", re.DOTALL)
+_LINK = re.compile(r"<a\b([^>]*)>(.*?)</a>", re.DOTALL)
+_IMAGE = re.compile(r"<img\b([^>]*?)/?>")
+_ATTRIBUTE = re.compile(r"""([a-zA-Z:-]+)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
+_TAG = re.compile(r"<[^>]+>")
+_CODE = re.compile(r"<pre\b.*?</pre>|<code\b.*?</code>", re.DOTALL)
+_BLOCK_END = re.compile(r"</(?:p|h[1-6]|li|blockquote|td|th|tr|ul|ol|table)>|<br\s*/?>|<hr\s*/?>")
+
+# Headings in Markdown source: ATX (## …) and setext (a line of = or - under the text).
+_ATX = re.compile(r"^(?:[ \t]*>)*[ \t]{0,3}(#{1,6})(?:[ \t]|$)")
+_SETEXT = re.compile(r"^[ \t]{0,3}(=+|-+)[ \t]*$")
+_FENCE = re.compile(r"^[ \t]{0,3}(```|~~~)")
+_LIST_OR_BLOCK = re.compile(r"^[ \t]*(?:[-*+>#]|\d+[.)])(?:[ \t]|$)")
+
+_HTML_TAG = re.compile(r"<html\b([^>]*)>", re.IGNORECASE)
+_LANG = re.compile(r"""(?<![\w:-])lang\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>"']+))""", re.IGNORECASE)
+
+
+def lint(workspace, loaded) -> list[Problem]:
+    """Every editorial and accessibility finding in the workspace, sorted; nothing is written.
+
+    ``workspace`` is a :class:`commsflow.workspace.Workspace`, ``loaded`` what its
+    ``load()`` returned (only valid items are linted: content errors are ``check``'s)."""
+    config = workspace.config
+    library = loaded.library
+    campaigns = workspace.campaigns
+    context = _Context(workspace.root, config, library)
+    problems: list[Problem] = []
+    for item in library:
+        problems += _item(item, context)
+    for campaign in campaigns.of_kind("newsletter"):
+        problems += _newsletter_texts(campaign, context)
+    problems += generated_html_problems(config, workspace.root)
+    problems += _linkedin_claims(workspace, library)
+    problems += _newsletter_sizes(workspace, library)
+    problems += _past_events(workspace, library)
+    return sorted(dict.fromkeys(problems), key=Problem.sort_key)
+
+
+# --- shared helpers ----------------------------------------------------------------------------
+
+
+@dataclass
+class _Context:
+    root: Path
+    config: Config
+    library: Library
+
+    @cached_property
+    def patterns(self) -> list[tuple[str, re.Pattern]]:
+        """(kind, pattern) for the item addresses under [links], most specific first."""
+        found = []
+        for kind in ("post", "news", "event", "project"):
+            pattern = getattr(self.config.links, kind, None)
+            if not pattern:
+                continue
+            before, after = pattern.split("{slug}", 1)
+            before = re.sub(r"^https?://", "", before)
+            regex = (r"^https?://" + re.escape(before) + r"(?P<slug>[^/?#]+)" + re.escape(after.rstrip("/"))
+                     + r"/?(?:[?#].*)?$")
+            found.append((len(before), kind, re.compile(regex, re.IGNORECASE)))
+        return [(kind, regex) for _, kind, regex in sorted(found, key=lambda entry: -entry[0])]
+
+    @cached_property
+    def addresses(self) -> set[str]:
+        """Every item's own web address, normalised: a link there is alive whatever its form."""
+        found = set()
+        for item in self.library:
+            url = item_url(item, self.config)
+            if url:
+                found.add(_normalised(url))
+        return found
+
+
+def _normalised(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.netloc.lower()}{parts.path.rstrip('/')}"
+
+
+def _plain(fragment: str) -> str:
+    """Text of an HTML fragment, whitespace collapsed."""
+    return " ".join(html_lib.unescape(_TAG.sub("", fragment)).split())
+
+
+def _attributes(text: str) -> dict[str, str]:
+    return {m[1].lower(): html_lib.unescape(m[2] if m[2] is not None else m[3]) for m in _ATTRIBUTE.finditer(text)}
+
+
+def _prose(fragment_html: str) -> str:
+    """Readable text of rendered Markdown: code left out, blocks separated by a blank line."""
+    text = _CODE.sub(" ", fragment_html)
+    text = _BLOCK_END.sub("\n\n", text)
+    return html_lib.unescape(_TAG.sub("", text))
+
+
+def _blank(match: re.Match) -> str:
+    return re.sub(r"[^\n]", " ", match[0])
+
+
+def _unquoted(text: str) -> str:
+    """``text`` with quoted speech blanked out, positions and line breaks kept."""
+    return _QUOTED.sub(_blank, text)
+
+
+def _informal_words(text: str) -> list[tuple[str, int, re.Match]]:
+    """Informal address outside quotes: (word as written, its number among equal words, match)."""
+    if not _INFORMAL_HINT.search(text) or not _INFORMAL.search(text):
+        return []
+    seen: dict[str, int] = {}
+    found = []
+    for match in _INFORMAL.finditer(_unquoted(text)):
+        key = match[1].casefold()
+        found.append((match[1], seen.get(key, 0), match))
+        seen[key] = seen.get(key, 0) + 1
+    return found
+
+
+def _excerpt(text: str, match: re.Match, width: int = 30) -> str:
+    """The words around ``match``, within its paragraph, whitespace collapsed, cuts marked „…“."""
+    paragraph_start = max((m.end() for m in re.finditer(r"\n[ \t]*\n", text[:match.start()])), default=0)
+    after = re.search(r"\n[ \t]*\n", text[match.end():])
+    paragraph_end = match.end() + after.start() if after else len(text)
+    text = text[:paragraph_end]
+    start, end = max(paragraph_start, match.start() - width), min(len(text), match.end() + width)
+    while start > paragraph_start and not text[start - 1].isspace() and match.start() - start < width + 15:
+        start -= 1
+    while end < len(text) and not text[end].isspace() and end - match.end() < width + 15:
+        end += 1
+    shown = " ".join(text[start:end].split())
+    return ("…" if text[paragraph_start:start].strip() else "") + shown + ("…" if text[end:].strip() else "")
+
+
+def _informal_problem(path: str, field: str, word: str, excerpt: str, line: int | None) -> Problem:
+    return Problem(path, f'informal address {word!r} in "{excerpt}"', line=line, field=field,
+                   hint="address readers formally (Sie, Ihnen, Ihr); quoted speech in „…“ is not checked",
+                   severity=WARNING)
+
+
+class _Raw:
+    """Source text of one field or body, to find the line of something found in its rendering."""
+
+    def __init__(self, text: str, first_line: int, fallback: int | None = None):
+        self.text, self.first_line = text, first_line
+        self.fallback = fallback  # the line to name when the text cannot be found (a YAML key's)
+        self._cursor: dict[str, int] = {}
+
+    def _line_at(self, offset: int) -> int:
+        return self.first_line + self.text.count("\n", 0, offset)
+
+    def find(self, *needles: str) -> int | None:
+        """Line of the next occurrence of the first needle found (repeated calls move on)."""
+        for needle in needles:
+            if not needle:
+                continue
+            position = self.text.find(needle, self._cursor.get(needle, 0))
+            if position != -1:
+                self._cursor[needle] = position + 1
+                return self._line_at(position)
+        return None
+
+    @cached_property
+    def prose(self) -> str:
+        return _unquoted(_MARKDOWN_NOISE.sub(_blank, self.text))
+
+    def word(self, word: str, number: int) -> int | None:
+        """Line of the ``number``-th unquoted occurrence of ``word`` (first if there are fewer)."""
+        matches = [m for m in _INFORMAL.finditer(self.prose) if m[1].casefold() == word.casefold()]
+        if not matches:
+            return None
+        return self._line_at(matches[min(number, len(matches) - 1)].start())
+
+    def headings(self) -> list[tuple[int, int]]:
+        """(line, level) of every heading in Markdown source, outside code fences."""
+        found, fence, previous = [], None, ""
+        for index, line in enumerate(self.text.split("\n")):
+            opening = _FENCE.match(line)
+            if fence:
+                if opening and opening[1] == fence:
+                    fence = None
+                previous = ""
+                continue
+            if opening:
+                fence, previous = opening[1], ""
+                continue
+            atx = _ATX.match(line)
+            if atx:
+                found.append((self.first_line + index, len(atx[1])))
+                previous = ""
+                continue
+            setext = _SETEXT.match(line)
+            if setext and previous.strip() and not _LIST_OR_BLOCK.match(previous):
+                found.append((self.first_line + index - 1, 1 if setext[1][0] == "=" else 2))
+                previous = ""
+                continue
+            previous = line
+        return found
+
+
+class _File:
+    """An item or campaign file, read again only when a finding needs a line number."""
+
+    def __init__(self, root: Path, shown: str, line_of=None):
+        self.root, self.shown, self._line_of = root, shown, line_of
+        self._fields: dict[tuple, _Raw | None] = {}
+
+    @cached_property
+    def _source(self) -> frontmatter.Source | None:
+        try:
+            raw = (self.root / self.shown).read_bytes()
+            text = frontmatter.decode(self.shown, raw)
+            if self._line_of is not None:  # a campaign: YAML as a whole
+                return frontmatter.Source(self.shown, text, "", 1)
+            return frontmatter.split(self.shown, text)
+        except (OSError, frontmatter.SourceError):
+            return None
+
+    @cached_property
+    def lines(self) -> list[str]:
+        source = self._source
+        return source.yaml_text.split("\n") if source else []
+
+    @cached_property
+    def line_of(self):
+        if self._line_of is not None:
+            return self._line_of
+        if self._source is None:
+            return lambda loc: None
+        try:
+            return frontmatter.line_finder(self._source)
+        except Exception:  # noqa: BLE001 - a file that changed since loading: no line, still a finding
+            return lambda loc: None
+
+    @cached_property
+    def body(self) -> _Raw:
+        source = self._source
+        if source is None:
+            return _Raw("", 1)
+        # The body follows the YAML and the closing '---': yaml_text ends with its last line break.
+        first = source.yaml_first_line + source.yaml_text.count("\n") + 1
+        return _Raw(source.body, first)
+
+    def field(self, loc: tuple) -> _Raw | None:
+        """The YAML lines of the field at ``loc``: its key line and the more indented lines after it."""
+        if loc not in self._fields:
+            self._fields[loc] = self._field(loc)
+        return self._fields[loc]
+
+    def _field(self, loc: tuple) -> _Raw | None:
+        line = self.line_of(loc)
+        if not line:
+            return None
+        index = line - self._source.yaml_first_line if self._source else -1
+        if index < 0 or index >= len(self.lines):
+            return _Raw("", line, line)
+        key_line = self.lines[index]
+        indent = len(key_line) - len(key_line.lstrip(" -"))
+        end = index + 1
+        while end < len(self.lines):
+            following = self.lines[end]
+            if following.strip() and len(following) - len(following.lstrip(" ")) <= indent:
+                break
+            end += 1
+        block = self.lines[index:end]
+        block[0] = re.sub(r"^[ \t-]*[^:]*:", lambda m: " " * len(m[0]), block[0], count=1)  # not the key
+        return _Raw("\n".join(block), line, line)
+
+
+# --- items -------------------------------------------------------------------------------------
+
+
+def _item(item: Item, context: _Context) -> list[Problem]:
+    meta = item.meta
+    file = _File(context.root, item.path)
+    problems: list[Problem] = []
+
+    def problem(message: str, *, field: str, line: int | None, hint: str, severity=Severity.ERROR) -> None:
+        problems.append(Problem(item.path, message, line=line, field=field, hint=hint, severity=severity))
+
+    # 1. The front matter image.
+    image = meta.image
+    if image is not None:
+        alt = (image.alt or "").strip()
+        if not alt:
+            problem("the image has no alt text", field="image.alt", line=file.line_of(("image", "alt")) or
+                    file.line_of(("image",)), hint="describe the image under image.alt: screen readers read it "
+                    "out (BITV 2.0)")
+        elif _generic_alt(alt, image.src):
+            problem(f"alt text {alt!r} does not describe the image", field="image.alt",
+                    line=file.line_of(("image", "alt")), hint="say what the image shows, e.g. „Teilnehmende der "
+                    "MPI Konferenz im Impact Hub“", severity=WARNING)
+
+    # 5. Informal address in the front matter's outward texts.
+    texts = [(("title",), meta.title), (("summary",), meta.summary)]
+    if meta.linkedin is not None:
+        texts += [(("linkedin", name), getattr(meta.linkedin, name))
+                  for name in ("text", "save_the_date", "reminder", "recap")]
+    if meta.press is not None:
+        texts += [(("press", name), getattr(meta.press, name)) for name in ("headline", "subline", "lead")]
+    for loc, text in texts:
+        if not text:
+            continue
+        for word, number, match in _informal_words(text):
+            raw = file.field(loc)
+            line = (raw.word(word, number) or raw.first_line) if raw else None
+            problems.append(_informal_problem(item.path, field_path(loc), word, _excerpt(text, match), line))
+
+    body_html = item.html
+    if not body_html:
+        return problems
+
+    # 3. Headings.
+    headings = [(int(m[1]), _plain(m[2])) for m in _HEADING.finditer(body_html)] if "<h" in body_html else []
+    if headings:
+        problems += _heading_problems(item, headings, file)
+
+    # 1, 2, 9. Images and links in the body.
+    if "<img" in body_html:
+        for match in _IMAGE.finditer(body_html):
+            attributes = _attributes(match[1])
+            src, alt = attributes.get("src", ""), (attributes.get("alt") or "").strip()
+            if not alt:
+                problem(f"image {src!r} has no alt text", field="body", line=file.body.find("](" + src, src),
+                        hint=f"describe the image: ![Beschreibung]({src}) — screen readers read it out (BITV 2.0)")
+            elif _generic_alt(alt, src):
+                problem(f"alt text {alt!r} does not describe the image {src!r}", field="body",
+                        line=file.body.find("](" + src, src), hint="say what the image shows", severity=WARNING)
+    if "<a" in body_html:
+        for match in _LINK.finditer(body_html):
+            href = _attributes(match[1]).get("href", "")
+            problems += _link_problems(item.path, "body", href, match[2], lambda: file.body, context)
+
+    # 5. Informal address in the body.
+    if _INFORMAL_HINT.search(body_html) and _INFORMAL.search(body_html):
+        prose = _prose(body_html)
+        for word, number, match in _informal_words(prose):
+            problems.append(_informal_problem(item.path, "body", word, _excerpt(prose, match),
+                                              file.body.word(word, number)))
+    return problems
+
+
+def _generic_alt(alt: str, src: str) -> bool:
+    folded = alt.casefold().strip(" .")
+    name = PurePosixPath(urlsplit(src).path).name.casefold()
+    return folded in GENERIC_ALT or (bool(name) and folded in (name, name.rsplit(".", 1)[0]))
+
+
+def _heading_problems(item: Item, headings: list[tuple[int, str]], file: _File) -> list[Problem]:
+    problems = []
+    lines: list[int | None] | None = None
+
+    def line(index: int) -> int | None:
+        nonlocal lines
+        if lines is None:
+            found = file.body.headings()
+            if len(found) == len(headings):
+                lines = [number for number, _ in found]
+            else:  # headings Markdown alone cannot show (raw HTML, odd nesting): look for the text
+                lines = [file.body.find(text) if text else None for _, text in headings]
+        return lines[index]
+
+    previous = 1  # the title is the page's level-1 heading
+    for index, (level, text) in enumerate(headings):
+        if level == 1:
+            problems.append(Problem(item.path, f"heading {text!r} is level 1; the title is the page's only "
+                                    "level-1 heading", line=line(index), field="body",
+                                    hint="start the body's headings at level 2 (## …)", severity=WARNING))
+        elif level > previous + 1:
+            was = f"level {previous} (the title)" if previous == 1 and index == 0 else f"level {previous}"
+            problems.append(Problem(item.path, f"heading {text!r} jumps from {was} to level {level}",
+                                    line=line(index), field="body",
+                                    hint=f"use level {previous + 1} ({'#' * (previous + 1)} …): screen reader "
+                                    "users move through a page by its heading levels", severity=WARNING))
+        previous = level
+    return problems
+
+
+def _link_problems(path: str, field: str, href: str, inner_html: str, raw, context: _Context, *,
+                   url_field: str | None = None, url_raw=None) -> list[Problem]:
+    """Link text (2) and dead internal reference (9) of one link; ``raw()`` gives the source
+    text to find the line in, read only when there is a finding. A button names its address
+    in a field of its own (``url_field``, whose source ``url_raw()`` gives)."""
+    problems = []
+    text = _plain(inner_html)
+    if not text:  # an image as the link: its alt text is what is read out
+        images = [_attributes(m[1]).get("alt", "") for m in _IMAGE.finditer(inner_html)]
+        text = " ".join(alt for alt in images if alt).strip()
+    located: list[int | None] = []
+
+    def line() -> int | None:
+        if not located:
+            source = raw()
+            located.append(None if source is None else
+                           source.find("](" + href, "](<" + href, f"[{text}]", href, unquote(href))
+                           or source.fallback)
+        return located[0]
+
+    if not text:
+        problems.append(Problem(path, f"the link to {href} has no text", line=line(), field=field,
+                                hint="write what the link leads to between the brackets: [Programm des "
+                                "MPI Meet-ups](…)", severity=WARNING))
+    elif " ".join(text.strip(_LINK_TRIM).casefold().split()) in VAGUE_LINK_TEXTS:
+        problems.append(Problem(path, f"link text {text!r} says nothing out of context (→ {href})", line=line(),
+                                field=field, hint="let the link text name where it leads, e.g. „Programm des MPI "
+                                "Meet-ups“ instead of „hier“: screen readers list links on their own",
+                                severity=WARNING))
+    dead = _dead_reference(href, context)
+    if dead:
+        message, hint = dead
+        if url_raw is not None:
+            source = url_raw()
+            line_of_url = source.fallback if source is not None else None
+        else:
+            line_of_url = line()
+        problems.append(Problem(path, message, line=line_of_url, field=url_field or field, hint=hint))
+    return problems
+
+
+def _dead_reference(href: str, context: _Context) -> tuple[str, str] | None:
+    """(message, hint) when ``href`` is an item address on the own site whose item does not exist."""
+    config = context.config
+    if not href or not is_own(href, config):
+        return None
+    for kind, pattern in context.patterns:
+        match = pattern.match(href)
+        if not match:
+            continue
+        if _normalised(href) in context.addresses:  # an item's own url: there, whatever the pattern says
+            return None
+        slug = unquote(match["slug"])
+        item = context.library.get(slug)
+        if item is not None and item.kind == kind:
+            return None
+        what = "news item" if kind == "news" else kind
+        message = f"dead link {href}: there is no {what} {slug!r} in the content library"
+        if item is not None:
+            return message, f"{slug!r} is a {'news item' if item.kind == 'news' else item.kind}; its address is " \
+                f"{item_url(item, config)}"
+        guess = closest(slug, [other.slug for other in context.library.of_kind(kind)])
+        if guess:
+            return message, f"did you mean {guess!r}? ({item_url(context.library.get(guess), config)})"
+        return message, f"link an existing {what} (its file name under content/) or remove the link"
+    return None
+
+
+# --- newsletter campaign texts --------------------------------------------------------------------
+
+
+def _newsletter_texts(campaign: Campaign, context: _Context) -> list[Problem]:
+    spec = campaign.spec
+    file = _File(context.root, campaign.path, campaign.line_of)
+    problems: list[Problem] = []
+
+    def raw(loc: tuple):
+        return lambda: file.field(loc)
+
+    plain = [(("title",), spec.title), (("subject",), spec.subject), (("preheader",), spec.preheader)]
+    marked = [(("intro",), spec.intro)]
+    for index, section in enumerate(spec.sections):
+        plain.append((("sections", index, "title"), section.title))
+        if section.intro:
+            marked.append((("sections", index, "intro"), section.intro))
+        for position, pick in enumerate(section.items):
+            if pick.summary:
+                plain.append((("sections", index, "items", position, "summary"), pick.summary))
+        if section.cta is not None:
+            loc = ("sections", index, "cta")
+            plain.append(((*loc, "text"), section.cta.text))
+            problems += _link_problems(campaign.path, field_path((*loc, "text")), section.cta.url,
+                                       html_lib.escape(section.cta.text), raw((*loc, "text")), context,
+                                       url_field=field_path((*loc, "url")), url_raw=raw((*loc, "url")))
+
+    for loc, text in plain:
+        for word, number, match in _informal_words(text or ""):
+            source = file.field(loc)
+            line = (source.word(word, number) or source.first_line) if source else None
+            problems.append(_informal_problem(campaign.path, field_path(loc), word, _excerpt(text, match), line))
+
+    for loc, text in marked:
+        rendered = markdown.to_html(text)
+        field = field_path(loc)
+        for match in _IMAGE.finditer(rendered):
+            attributes = _attributes(match[1])
+            src = attributes.get("src", "")
+            if not (attributes.get("alt") or "").strip():
+                source = file.field(loc)
+                problems.append(Problem(campaign.path, f"image {src!r} has no alt text", field=field,
+                                        line=(source.find("](" + src, src) or source.fallback) if source else None,
+                                        hint=f"describe the image: ![Beschreibung]({src})"))
+        for match in _LINK.finditer(rendered):
+            href = _attributes(match[1]).get("href", "")
+            problems += _link_problems(campaign.path, field, href, match[2], raw(loc), context)
+        prose = _prose(rendered)
+        for word, number, match in _informal_words(prose):
+            source = file.field(loc)
+            line = (source.word(word, number) or source.first_line) if source else None
+            problems.append(_informal_problem(campaign.path, field, word, _excerpt(prose, match), line))
+    return problems
+
+
+# --- the build folder -----------------------------------------------------------------------------
+
+
+def generated_html(config: Config) -> list[Path]:
+    """The HTML files in the build folder (none if nothing was built yet)."""
+    build = config.path("build")
+    if not build.is_dir():
+        return []
+    return sorted(path for path in build.rglob("*.html") if path.is_file())
+
+
+def generated_html_problems(config: Config, root: Path) -> list[Problem]:
+    """4. Every generated page must say its language, or screen readers read German with English rules."""
+    problems = []
+    for path in generated_html(config):
+        shown = path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path)
+        hint = ('add lang="de" to the <html> tag of the template that writes it: screen readers choose '
+                "their pronunciation by it (BITV 2.0)")
+        try:
+            text = path.read_text(encoding="utf-8", errors="replace")
+        except OSError as exc:
+            problems.append(Problem(shown, f"cannot read ({exc.strerror})", severity=WARNING))
+            continue
+        tag = _HTML_TAG.search(text)
+        if tag is None:
+            problems.append(Problem(shown, "no <html> element, so no lang attribute", line=1, hint=hint))
+            continue
+        lang = _LANG.search(tag[1])
+        value = next((group for group in lang.groups() if group is not None), "") if lang else ""
+        if not value.strip():
+            line = text.count("\n", 0, tag.start()) + 1
+            what = "an empty lang attribute" if lang else "no lang attribute"
+            problems.append(Problem(shown, f"<html> has {what}", line=line, hint=hint))
+    return problems
+
+
+# --- renderers' own checks --------------------------------------------------------------------------
+
+
+def _not_checked(path: str, what: str, exc: CommsflowError) -> Problem:
+    return Problem(path, f"{what} not checked: {exc.message}", hint=exc.hint, severity=WARNING)
+
+
+def _linkedin_claims(workspace, library) -> list[Problem]:
+    """6. The LinkedIn renderer's claim check, for the drafts of every signed-off item."""
+    config = workspace.config
+    now = workspace.now
+    try:
+        planned = linkedin_plan.plan(library, now, config.zone)
+        vocabularies = config.vocabularies
+        figures = stats.compute(library, now, vocabularies.fields_of_action, vocabularies.blog_categories)
+        rendered = linkedin_renderer.render_drafts(planned, library, config, figures, now=now)
+    except CommsflowError as exc:
+        return [_not_checked(str(Path(config.paths.templates) / "linkedin"), "the LinkedIn drafts' openings", exc)]
+    claim = f"the first {linkedin_renderer.FEED_CUT} characters"
+    return [problem for problem in rendered.problems if problem.message.startswith(claim)]
+
+
+def _newsletter_sizes(workspace, library) -> list[Problem]:
+    """7. Each newsletter issue rendered as it would go out now, and its e-mail HTML checked
+    (size against Gmail's clipping, addresses, alt texts, third-party requests)."""
+    config = workspace.config
+    campaigns = workspace.campaigns
+    problems = []
+    for campaign in campaigns.of_kind("newsletter"):
+        try:
+            issue = assemble(campaign, campaigns, library, config.zone)
+            rendered = newsletter_renderer.render_issue(issue, config, now=workspace.now)
+        except CommsflowError as exc:
+            problems.append(_not_checked(campaign.path, "the e-mail's size", exc))
+            continue
+        problems += newsletter_renderer.check_html(rendered.email_html, config, shown=campaign.path)
+    return problems
+
+
+# --- events promoted too late -------------------------------------------------------------------------
+
+
+def _past_events(workspace, library) -> list[Problem]:
+    """8. Jobs that promote an event after it has started."""
+    config = workspace.config
+    campaigns = workspace.campaigns
+    now = workspace.now
+    calendar = planning.build(config, campaigns, library, now)
+    problems = []
+    for job in calendar.jobs:
+        if job.template not in PROMOTING:
+            continue
+        event = library.get(job.item)
+        if event is None or event.kind != "event":
+            continue
+        start = linkedin_plan.starts(event, config.zone)
+        started = _moment(event.meta.start)
+        what = f"the {job.template} on {job.channel} planned for {_moment(job.planned)}"
+        path, line, field, one_off = _job_location(job, campaigns, workspace.root)
+        if job.planned >= start and job.state in ("planned", "due", "blocked"):
+            hint = ("set publish_at before the event's start, or remove publish_at and channels" if one_off else
+                    "promote the event before it starts: a negative 'at' (e.g. -1 week), or a recap template")
+            problems.append(Problem(path, f"{what} comes after {job.item!r} has started ({started})",
+                                    line=line, field=field, hint=hint))
+        elif start <= now and job.state in ("planned", "due") and event.status in SIGNED_OFF:
+            problems.append(Problem(path, f"{what} is still {job.state}, but {job.item!r} started {started}",
+                                    line=line, field=field, hint="the scheduler would send it after the event has "
+                                    "started: remove the step (or the one-off publication) while it is not sent",
+                                    severity=WARNING))
+    return problems
+
+
+def _moment(value) -> str:
+    if isinstance(value, datetime):
+        return f"{dates.numeric_date(value)} {dates.hour_minute(value)}"
+    return dates.numeric_date(value)
+
+
+def _job_location(job, campaigns, root: Path) -> tuple[str, int | None, str | None, bool]:
+    """(path, line, field, one-off?) of what plans ``job``."""
+    campaign = campaigns.get(job.campaign)
+    if campaign is not None and campaign.path == job.source and campaign.kind == "event":
+        for index, step in enumerate(campaign.spec.steps):
+            if step.name == job.step:
+                return job.source, campaign.line_of(("steps", index)), field_path(("steps", index)), False
+        return job.source, None, None, False
+    if campaign is None or campaign.path != job.source:  # a one-off publication in the item's front matter
+        return job.source, _File(root, job.source).line_of(("publish_at",)), "publish_at", True
+    return job.source, None, None, False
