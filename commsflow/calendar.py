@@ -3,8 +3,13 @@
 A pure function. Every job has a deterministic id (campaign, step, item, planned
 time), a planned time in the configured zone, a channel, the template (draft or
 release kind) and the item. Its state comes from the clock, the item's workflow
-status and, when given, the ledger's record: ``planned``, ``blocked`` (item not
-approved), ``due``, ``sending``, ``done``, ``failed``, ``missed``.
+status and, when given, the ledger's record and the sign-offs: ``planned``,
+``blocked`` (item not approved, sign-off stale or missing, or under embargo), ``due``,
+``sending``, ``done``, ``failed``, ``missed``.
+
+Embargoes: a job planned before the embargo of its item, of an item its item names
+(``events``, ``projects``) or of an item in its newsletter issue is blocked and is
+an error (``Calendar.problems``); a slot never picks an item still under embargo.
 
 Planned times are wall-clock times in the zone, normalised through UTC: 02:30 on
 the night clocks spring forward (which does not exist) becomes 03:30, and 02:30 on
@@ -18,6 +23,7 @@ from datetime import date, datetime, time, timedelta, timezone
 
 import holidays
 
+from commsflow import dates, frontmatter
 from commsflow.assemblers.newsletter import SIGNED_OFF, assemble
 from commsflow.assemblers.press import default_kind
 from commsflow.campaigns import WEEKDAYS, Campaign, CampaignSet
@@ -41,14 +47,22 @@ class Job:
     source: str  # the file that plans it: campaign file, or the item for one-offs
     approved: bool = True  # every item the job renders is signed off
     state: str = "planned"
-    note: str | None = None  # what the ledger says: receipt, reason
+    note: str | None = None  # what the ledger says: receipt, reason; for a blocked job, why
     conflicts: tuple[str, ...] = ()
+    embargo: str | None = None  # "embargo until 25.04.2024 16:00 (item)": planned too early, an error
+    signoff: str | None = None  # why the sign-off keeps it back: stale or missing
+
+    @property
+    def hold(self) -> str | None:
+        """Why the job may not go out although its items are approved."""
+        return "; ".join(reason for reason in (self.embargo, self.signoff) if reason) or None
 
 
 @dataclass
 class Calendar:
     jobs: list[Job]
     problems: list = field(default_factory=list)
+    embargo_problems: dict = field(default_factory=dict)  # job id → its problem (also in ``problems``)
 
     def between(self, start: datetime | None, end: datetime | None, channel: str | None = None) -> list[Job]:
         return [job for job in self.jobs if (start is None or job.planned >= start)
@@ -66,32 +80,130 @@ def job_id(campaign: str, step: str, item: str, planned: datetime) -> str:
 
 
 def build(config: Config, campaigns: CampaignSet, library: Library, now: datetime,
-          ledger: dict | None = None) -> Calendar:
+          ledger: dict | None = None, approvals=None) -> Calendar:
+    """``approvals``: the sign-offs (``approvals.SignOffs``, anything with ``get(key)``
+    giving a ``SignOff`` or None); without it sign-offs are not looked at."""
     zone = config.zone
     jobs: list[Job] = []
     problems: list[Problem] = []
+    contents: dict[str, list[Item]] = {}  # newsletter job id → the items in its issue
     for campaign in campaigns.campaigns:
         spec = campaign.spec
         if spec.kind == "newsletter":
-            jobs.append(_newsletter_job(campaign, campaigns, library, zone))
+            job, items = _newsletter_job(campaign, campaigns, library, zone)
+            jobs.append(job)
+            contents[job.id] = items
         elif spec.kind == "event":
             jobs += _event_jobs(campaign, library, zone, problems)
     jobs += _one_off_jobs(library, zone)
     taken = {(job.channel, job.item) for job in jobs}
+    held = embargo_ends(library)
     for campaign in campaigns.of_kind("slot"):
-        jobs += _slot_jobs(campaign, library, zone, taken)
+        jobs += _slot_jobs(campaign, library, zone, taken, held)
     jobs.sort(key=lambda job: (job.planned, job.channel, job.id))
+    jobs = [_with_hold(job, contents[job.id] if job.id in contents else linked_items(library.get(job.item), library),
+                       approvals, config) for job in jobs]
     jobs = [_with_state(job, now, config, (ledger or {}).get(job.id)) for job in jobs]
-    return Calendar(_with_conflicts(jobs, config, library, now), problems)
+    jobs = _with_conflicts(jobs, config, library, now)
+    embargoed = {job.id: _embargo_problem(job, campaigns, library, config) for job in jobs
+                 if job.embargo and job.state not in _GONE}
+    return Calendar(jobs, problems + list(embargoed.values()), embargoed)
 
 
-def _newsletter_job(campaign: Campaign, campaigns: CampaignSet, library: Library, zone) -> Job:
+_GONE = ("done", "sending", "missed")  # nothing more will be sent for these
+
+
+def linked_items(item: Item | None, library: Library) -> list[Item]:
+    """The item and the items it names (events, projects): what its renditions show or link."""
+    if item is None:
+        return []
+    found = [item]
+    for name in ("events", "projects"):
+        for slug in item.refs.get(name, ()):
+            other = library.get(slug)
+            if other is not None and other not in found:
+                found.append(other)
+    return found
+
+
+def embargo_ends(library: Library) -> dict[str, datetime]:
+    """Item slug → the end of the latest embargo on it or on an item it names; only
+    items touched by an embargo are listed."""
+    embargoed = {item.slug: item.meta.embargo for item in library if item.meta.embargo is not None}
+    if not embargoed:
+        return {}
+    ends = {}
+    for item in library:
+        found = [embargoed[other.slug] for other in linked_items(item, library) if other.slug in embargoed]
+        if found:
+            ends[item.slug] = max(found)
+    return ends
+
+
+def embargoes(items: list[Item], planned: datetime) -> list[tuple[Item, datetime]]:
+    """The items among ``items`` still under embargo at ``planned``."""
+    return [(item, item.meta.embargo) for item in items
+            if item.meta.embargo is not None and planned < item.meta.embargo]
+
+
+def _at(moment: datetime, zone) -> str:
+    local = moment.astimezone(zone)
+    return f"{dates.numeric_date(local)} {dates.hour_minute(local)}"
+
+
+def _with_hold(job: Job, items: list[Item], approvals, config: Config) -> Job:
+    found = embargoes(items, job.planned)
+    embargo = "; ".join(f"embargo until {_at(until, config.zone)} ({item.slug})" for item, until in found) or None
+    signoff = None
+    if approvals is not None and job.approved:
+        state = approvals.get(job.item)
+        if state is not None and state.blocks(config.publishing.require_signoff):
+            signoff = state.reason()
+    if embargo is None and signoff is None:
+        return job
+    return replace(job, embargo=embargo, signoff=signoff)
+
+
+def _embargo_problem(job: Job, campaigns: CampaignSet, library: Library, config: Config) -> Problem:
+    """The violation as a problem pointing at what planned the job: the campaign's step,
+    send time or slot, or the item's publish_at."""
+    when = _at(job.planned, config.zone)
+    what = "the newsletter issue" if job.channel == "newsletter" else f"{job.channel} {job.template} of {job.item}"
+    message = f"{what} on {when} is before the {job.embargo}"
+    campaign = campaigns.get(job.campaign)
+    if campaign is not None and campaign.path == job.source:
+        spec = campaign.spec
+        if spec.kind == "event":
+            index = next((i for i, step in enumerate(spec.steps) if step.name == job.step), 0)
+            loc = ("steps", index)
+            hint = "move the step after the embargo, or ask whether the embargo can be lifted"
+        elif spec.kind == "newsletter":
+            loc = ("send_at",)
+            hint = "take the item out of the issue, or send the issue after the embargo"
+        else:
+            loc = ("start",)
+            hint = "start the slot after the embargo"
+        return Problem(campaign.path, message, line=campaign.line_of(loc), field=_field(loc), hint=hint)
+    try:
+        line = frontmatter.line_finder_for_file(config.root / job.source, job.source)(("publish_at",))
+    except (OSError, frontmatter.SourceError):
+        line = None
+    return Problem(job.source, message, line=line, field="publish_at",
+                   hint="publish it after the embargo, or ask whether the embargo can be lifted")
+
+
+def _field(loc: tuple) -> str:
+    return loc[0] if len(loc) == 1 else f"{loc[0]}[{loc[1]}]"
+
+
+def _newsletter_job(campaign: Campaign, campaigns: CampaignSet, library: Library, zone) -> tuple[Job, list[Item]]:
     spec = campaign.spec
     issue = assemble(campaign, campaigns, library, zone)
     approved = not any(p.is_error for p in issue.problems)
     planned = spec.send_at.astimezone(zone)
-    return Job(job_id(campaign.id, "send", campaign.id, planned), campaign.id, "send", "newsletter", "newsletter",
-               campaign.id, planned, campaign.path, approved=approved)
+    job = Job(job_id(campaign.id, "send", campaign.id, planned), campaign.id, "send", "newsletter", "newsletter",
+              campaign.id, planned, campaign.path, approved=approved)
+    return job, [entry.item for entry in issue.entries]
 
 
 def _event_jobs(campaign: Campaign, library: Library, zone, problems: list) -> list[Job]:
@@ -137,9 +249,9 @@ def _one_off_jobs(library: Library, zone) -> list[Job]:
     return jobs
 
 
-def _slot_jobs(campaign: Campaign, library: Library, zone, taken: set) -> list[Job]:
+def _slot_jobs(campaign: Campaign, library: Library, zone, taken: set, held: dict) -> list[Job]:
     """Each occurrence takes the oldest approved item not yet planned on the channel that
-    had appeared by then; an occurrence with nothing to post makes no job."""
+    had appeared by then and is under no embargo; an occurrence with nothing to post makes no job."""
     spec = campaign.spec
     weekday = WEEKDAYS.index(spec.every)
     queue = [item for item in library.query(spec.type, status=SIGNED_OFF, category=spec.category)
@@ -149,9 +261,9 @@ def _slot_jobs(campaign: Campaign, library: Library, zone, taken: set) -> list[J
     day = spec.start + timedelta(days=(weekday - spec.start.weekday()) % 7)
     while day <= spec.end and queue:
         planned = wall_time(day, spec.time, zone)
-        ready = [item for item in queue if item.when <= day]
-        if ready:
-            item = ready[0]
+        item = next((item for item in queue if item.when <= day
+                     and (item.slug not in held or planned >= held[item.slug])), None)
+        if item is not None:
             queue.remove(item)
             taken.add((spec.channel, item.slug))
             jobs.append(Job(job_id(campaign.id, "slot", item.slug, planned), campaign.id, "slot", spec.channel,
@@ -165,6 +277,8 @@ def _with_state(job: Job, now: datetime, config: Config, record) -> Job:
         return replace(job, state=record["state"], note=record.get("note"))
     if not job.approved:
         return replace(job, state="blocked")
+    if job.hold:
+        return replace(job, state="blocked", note=job.hold)
     if job.planned > now:
         return replace(job, state="planned")
     if now - job.planned > config.publishing.grace:
@@ -191,6 +305,10 @@ def _with_conflicts(jobs: list[Job], config: Config, library: Library, now: date
         if not job.approved and job.state == "blocked" and job.planned - now <= publishing.draft_warning:
             found.append("item not approved yet" + (" and due" if job.planned <= now else
                                                     f", due in {_hours(job.planned - now)}"))
+        if job.embargo and job.state not in _GONE:
+            found.append(job.embargo)
+        if job.signoff and job.state == "blocked":
+            found.append(job.signoff)
         last_on[job.channel] = job
         out.append(replace(job, conflicts=tuple(found)))
     return out

@@ -16,6 +16,7 @@ from commsflow import __version__
 from commsflow.commands import (build, calendar, check, ics, linkedin, listing, newsletter, press, preview, run, stats,
                                 status)
 from commsflow.commands import feeds
+from commsflow.commands import approve
 from commsflow.commands import lint
 from commsflow.clock import check_now
 from commsflow.config import ConfigInvalid
@@ -87,6 +88,7 @@ def main(ctx: click.Context, root: Path, now: str | None, no_cache: bool, verbos
 
 
 main.add_command(check.command)
+main.add_command(lint.command)
 main.add_command(listing.command)
 main.add_command(stats.command)
 main.add_command(newsletter.command)
@@ -94,12 +96,13 @@ main.add_command(linkedin.command)
 main.add_command(press.command)
 main.add_command(ics.command)
 main.add_command(feeds.command)
-main.add_command(lint.command)
 main.add_command(build.command)
 main.add_command(preview.command)
 main.add_command(calendar.command)
 main.add_command(run.command)
 main.add_command(status.command)
+main.add_command(approve.approve)
+main.add_command(approve.review)
 
 
 if __name__ == "__main__":  # pragma: no cover

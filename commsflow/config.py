@@ -146,6 +146,8 @@ class Publishing(_Section):
     draft_warning: Duration = Field(timedelta(days=3), description="Warn when a job's item is not approved "
                                     "this long before it is due.")
     retries: PositiveInt = Field(5, description="Attempts for a job whose channel fails transiently.")
+    require_signoff: bool = Field(False, description="true: a job goes out only when its item (or newsletter "
+                                  "issue) is signed off in its current version (commsflow approve).")
 
     def publisher(self, channel: str) -> str:
         return getattr(self, channel)
@@ -165,6 +167,7 @@ class Paths(_Section):
     build: Text = Field("build", description="Where outputs are written.")
     state: Text = Field(".commsflow", description="Caches, ledger and fetch state.")
     feeds: Text = Field("feeds.yaml", description="The partner feed list (commsflow feeds).")
+    approvals: Text = Field("approvals.yaml", description="Sign-offs of items and issues (commsflow approve).")
 
 
 class Config(_Section):

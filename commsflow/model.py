@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, model_validator
+from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, field_validator, model_validator
 
 from commsflow.fields import Day, HttpUrl, Moment, Slug, Text, vocabulary
 
@@ -110,6 +110,9 @@ class Common(_Strict):
     channels: list[Literal["linkedin", "mastodon", "press", "webhook"]] = Field(
         default_factory=list, description="Where the one-off publication goes."
     )
+    embargo: Moment | None = Field(
+        None, description="Not to be published, or linked from anything published, before this date and time."
+    )
 
     @model_validator(mode="after")
     def _one_off(self):
@@ -120,6 +123,13 @@ class Common(_Strict):
         if self.publish_at is not None and not isinstance(self.publish_at, datetime):
             raise ValueError(f"publish_at {self.publish_at} has no time — write e.g. '{self.publish_at} 10:00'")
         return self
+
+    @field_validator("embargo")
+    @classmethod
+    def _embargo_timed(cls, value):
+        if value is not None and not isinstance(value, datetime):
+            raise ValueError(f"{value} has no time — write the hour the embargo ends, e.g. '{value} 16:00'")
+        return value
 
 
 class PostMeta(Common):

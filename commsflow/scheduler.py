@@ -9,6 +9,12 @@ done, missed or permanently failed is left alone; one that fell due within the g
 window is claimed (``sending``, committed), rendered, published and recorded ``done``
 with its receipt or ``failed`` with the reason; older ones become ``missed``. A
 transient failure is retried with backoff up to ``[publishing] retries``.
+
+Every plan reads the sign-offs (``approvals.yaml``) afresh: a job whose approval is
+stale (or missing, with ``[publishing] require_signoff``) or that an embargo holds back
+is not published, and the outcome says why. Right before a job is sent, its item's
+fingerprint is worked out again from the files: if anything changed since the plan,
+the job waits for the next plan instead of going out unreviewed.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from pathlib import Path
 from typing import Callable
 
 from commsflow import calendar as planning
+from commsflow.approvals import Fingerprints, SignOffs, load_approvals
 from commsflow.calendar import Job
 from commsflow.campaigns import CampaignSet
 from commsflow.config import Config
@@ -73,7 +80,9 @@ class Scheduler:
 
     def plan(self, now: datetime) -> None:
         self.library, self.campaigns = self.load()
-        calendar = planning.build(self.config, self.campaigns, self.library, now)
+        approvals = load_approvals(self.config.root, self.config)
+        self.signoffs = SignOffs(self.config, self.library, self.campaigns, approvals)
+        calendar = planning.build(self.config, self.campaigns, self.library, now, approvals=self.signoffs)
         self.jobs = calendar.jobs
         self._times = [job.planned for job in self.jobs]
         self._cursor = 0
@@ -93,6 +102,7 @@ class Scheduler:
         folders = [self.config.path("campaigns"), self.config.path("templates")]
         content = self.config.path("content")
         folders += [content / name for name in ("posts", "news", "events", "projects")]
+        folders.append(self.config.path("approvals"))
         signature = []
         for folder in folders:
             try:
@@ -146,6 +156,8 @@ class Scheduler:
                 return None
         if not job.approved:
             return Outcome(job, "blocked", "item not approved — not published", now)
+        if job.hold:
+            return Outcome(job, "blocked", f"{job.hold} — not published", now)
         if record is None and now - job.planned > self.config.publishing.grace:
             reason = f"due {job.planned.isoformat(timespec='minutes')}, not sent within the grace window"
             if not self.dry_run:
@@ -154,6 +166,10 @@ class Scheduler:
         publisher = self._publisher(job.channel)
         if isinstance(publisher, CommsflowError):
             return Outcome(job, "waiting", f"{publisher.message} — {publisher.hint}", now)
+        changed = self._changed_since_plan(job)
+        if changed:
+            self._signature = None  # plan again on the next tick
+            return Outcome(job, "blocked", f"{changed} — not published; planned again on the next pass", now)
         if self.dry_run:
             return Outcome(job, "skipped", f"would publish via {publisher.name} (dry run)", now)
         if not self.ledger.claim(job, now):
@@ -177,6 +193,16 @@ class Scheduler:
             return Outcome(job, "failed", exc.reason, now)
         self.ledger.done(job.id, now, receipt)
         return Outcome(job, "done", receipt.note or receipt.url or receipt.id, now)
+
+    def _changed_since_plan(self, job: Job) -> str | None:
+        """What the team signed off is what is sent: the job's item (or issue), its
+        templates and settings must still be as they were when the job was planned."""
+        signoff = self.signoffs.get(job.item)
+        if signoff is None or signoff.fingerprint is None:
+            return None  # nothing signed off to compare with, and no sign-off required
+        subject = self.signoffs.fingerprints.subject(job.item)
+        now = Fingerprints(self.config, self.library, self.campaigns).of(subject)
+        return None if now == signoff.fingerprint else f"{job.item} changed since it was planned"
 
     def _publisher(self, channel: str) -> Publisher | CommsflowError:
         if channel not in self.publishers:

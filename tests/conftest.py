@@ -39,6 +39,7 @@ def mpi(tmp_path: Path) -> Path:
     target = tmp_path / "mpi"
     target.mkdir()
     shutil.copy(REPO / "commsflow.toml", target)
+    shutil.copy(REPO / "approvals.yaml", target)  # the sign-offs of the shipped plan
     for folder in ("content", "campaigns", "templates"):
         shutil.copytree(REPO / folder, target / folder)
     return target

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import signal
 import sqlite3
 import subprocess
@@ -66,9 +67,12 @@ def write_campaign(root: Path, name: str, text: str) -> None:
 
 
 def set_publishing(root: Path, text: str) -> None:
+    """Settings under [publishing]; a key the shipped file sets already is replaced."""
     config = root / "commsflow.toml"
-    config.write_text(config.read_text(encoding="utf-8").replace("[vocabularies]", f"[publishing]\n{text}\n\n[vocabularies]"),
-                      encoding="utf-8")
+    source = config.read_text(encoding="utf-8")
+    for line in text.splitlines():
+        source = re.sub(rf"(?m)^{re.escape(line.split('=')[0].strip())}\s*=.*\n", "", source)
+    config.write_text(source.replace("[publishing]\n", f"[publishing]\n{text}\n"), encoding="utf-8")
 
 
 def one_off(root: Path, slug: str, when: str, channels: str, status: str = "approved") -> None:
@@ -219,6 +223,7 @@ def test_a_second_scheduler_on_the_same_ledger_is_refused(run, mpi):
 def test_a_job_in_the_dst_change_night_runs_exactly_once(run, mpi, day, expected):
     for path in (mpi / "campaigns").glob("*.yaml"):
         path.unlink()
+    set_publishing(mpi, "require_signoff = false")  # the slot picks a post the shipped plan has not signed off
     write_campaign(mpi, "nachts", f"""\
 kind: slot
 every: sunday
@@ -244,7 +249,7 @@ type: post
 def webhook_project(mpi, monkeypatch, httpserver):
     for path in (mpi / "campaigns").glob("*.yaml"):
         path.unlink()
-    set_publishing(mpi, 'webhook = "webhook"\nretries = 3')
+    set_publishing(mpi, 'webhook = "webhook"\nretries = 3\nrequire_signoff = false')  # one-offs made up here
     one_off(mpi, "2024-03-04-hinweis", "2024-03-05 10:00", "[webhook]")
     monkeypatch.setenv("COMMSFLOW_WEBHOOK_URL", httpserver.url_for("/hooks/geheim-123"))
     return mpi

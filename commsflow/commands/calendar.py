@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -11,6 +12,8 @@ from rich.table import Table
 
 from commsflow import dates
 from commsflow import calendar as planning
+from commsflow.approvals import SignOffs, load_approvals
+from commsflow.campaigns import CampaignSet
 from commsflow.errors import CommsflowError
 from commsflow.commands import load_or_stop
 from commsflow.files import write_atomic
@@ -18,7 +21,7 @@ from commsflow.ledger import Ledger
 from commsflow.output import console, plural, print_problems
 from commsflow.renderers.ics import calendar_ics
 from commsflow.scheduler import ledger_path
-from commsflow.workspace import Workspace
+from commsflow.workspace import Loaded, Workspace
 
 _STYLES = {"planned": "", "blocked": "yellow", "due": "bold", "sending": "cyan", "done": "green",
            "failed": "red", "missed": "red"}
@@ -34,7 +37,19 @@ def _day(text: str | None, zone, what: str) -> datetime | None:
     return datetime(day.year, day.month, day.day, tzinfo=zone)
 
 
-def load_calendar(workspace: Workspace) -> planning.Calendar:
+@dataclass
+class Opened:
+    """A workspace read for planning: content, campaigns, sign-offs and the calendar."""
+
+    loaded: Loaded
+    campaigns: CampaignSet
+    signoffs: SignOffs
+    calendar: planning.Calendar
+
+
+def open_calendar(workspace: Workspace, *, ledger: bool = True) -> Opened:
+    """Content and campaigns must be valid (a broken item could be missing from the
+    calendar); the calendar is built with the ledger's records and the sign-offs."""
     config = workspace.config
     loaded = load_or_stop(workspace, "the calendar")
     campaigns = workspace.campaigns
@@ -42,11 +57,19 @@ def load_calendar(workspace: Workspace) -> planning.Calendar:
         print_problems(campaigns.problems)
         raise CommsflowError("the campaign files have errors", "fix them first (commsflow check)")
     records = {}
-    if ledger_path(config).exists():
-        ledger = Ledger(ledger_path(config))
-        records = ledger.records()
-        ledger.close()
-    return planning.build(config, campaigns, loaded.library, workspace.now, records)
+    if ledger and ledger_path(config).exists():
+        book = Ledger(ledger_path(config))
+        records = book.records()
+        book.close()
+    approvals = load_approvals(workspace.root, config)
+    signoffs = SignOffs(config, loaded.library, campaigns, approvals)
+    calendar = planning.build(config, campaigns, loaded.library, workspace.now, records, approvals=signoffs)
+    calendar.problems = approvals.problems + calendar.problems
+    return Opened(loaded, campaigns, signoffs, calendar)
+
+
+def load_calendar(workspace: Workspace) -> planning.Calendar:
+    return open_calendar(workspace).calendar
 
 
 @click.command("calendar")
@@ -60,13 +83,17 @@ def load_calendar(workspace: Workspace) -> planning.Calendar:
 def command(obj: dict, start: str | None, end: str | None, channel: str | None, ics_file: Path | None) -> None:
     """The publishing calendar: every planned job with channel, item, state and conflicts
     (two posts on one channel too close together, weekends and Berlin public holidays,
-    items not approved shortly before they are due)."""
+    items not approved shortly before they are due, sign-offs stale or missing, jobs
+    before an embargo). Exits 1 on errors, such as an embargo broken in the range shown."""
     workspace: Workspace = obj["workspace"]
     zone = workspace.config.zone
     calendar = load_calendar(workspace)
     last = _day(end, zone, "to")
     jobs = calendar.between(_day(start, zone, "from"), last + timedelta(days=1) if last else None, channel)
-    print_problems(calendar.problems)
+    shown = {job.id for job in jobs}
+    elsewhere = {problem for job_id, problem in calendar.embargo_problems.items() if job_id not in shown}
+    problems = [problem for problem in calendar.problems if problem not in elsewhere]
+    print_problems(problems)
     if ics_file is not None:
         write_atomic(ics_file, calendar_ics(jobs, workspace.config, now=workspace.now))
         console.print(f"[green]✓[/] {plural(len(jobs), 'job')} written to {escape(str(ics_file))}")
@@ -77,12 +104,13 @@ def command(obj: dict, start: str | None, end: str | None, channel: str | None, 
     for job in jobs:
         when = f"{dates.weekday_date(job.planned)[:2]} {dates.numeric_date(job.planned)} {dates.hour_minute(job.planned)}"
         style = _STYLES.get(job.state, "")
+        conflicts = "; ".join(f"[red]{escape(text)}[/]" if text == job.embargo else escape(text)
+                              for text in job.conflicts)
         table.add_row(when, job.channel, escape(job.item), job.template,
-                      f"[{style}]{job.state}[/]" if style else job.state,
-                      escape("; ".join(job.conflicts)))
+                      f"[{style}]{job.state}[/]" if style else job.state, conflicts)
     console.print(table)
     flagged = sum(1 for job in jobs if job.conflicts)
     console.print(f"{plural(len(jobs), 'job')}, {plural(flagged, 'conflict')}"
                   + (f" — as of {workspace.now:%Y-%m-%d %H:%M}" if jobs else ""))
-    if calendar.problems:
+    if any(problem.is_error for problem in problems):
         raise click.exceptions.Exit(1)

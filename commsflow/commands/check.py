@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from commsflow import calendar as planning
+from commsflow.approvals import load_approvals
 from commsflow.assemblers.newsletter import assemble
 from commsflow.errors import Problem
 from commsflow.output import console, plural, print_problems
@@ -30,6 +31,7 @@ def command(obj: dict, strict: bool) -> None:
         problems += [p for p in issue.problems if p.is_error]
     if not any(p.is_error for p in campaigns.problems):
         problems += planning.build(workspace.config, campaigns, loaded.library, workspace.now).problems
+    problems += load_approvals(workspace.root, workspace.config).problems
     problems.sort(key=Problem.sort_key)
     print_problems(problems)
     errors = sum(p.is_error for p in problems)
