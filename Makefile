@@ -28,15 +28,14 @@ install-test: $(VENV)/.installed-test
 run: $(VENV)/.installed
 	$(BIN)/commsflow --now "$(DEMO_NOW)" check
 	$(BIN)/commsflow --now "$(DEMO_NOW)" stats
-	$(BIN)/commsflow --now "$(DEMO_NOW)" newsletter build
-	$(BIN)/commsflow --now "$(DEMO_NOW)" press build
-	$(BIN)/commsflow --now "$(DEMO_NOW)" linkedin build
-	$(BIN)/commsflow --now "$(DEMO_NOW)" ics
+	$(BIN)/commsflow --now "$(DEMO_NOW)" build
 	$(BIN)/commsflow --now "$(DEMO_NOW)" calendar --from 2024-03-01 --to 2024-07-31
 	@echo
 	@echo "Checked: every file under content/ and campaigns/ — list them with: $(BIN)/commsflow list [post|news|event|project]"
 	@echo "Figures above as of $(DEMO_NOW); machine-readable: $(BIN)/commsflow --now '$(DEMO_NOW)' stats --json"
-	@echo "Newsletter: open build/newsletter/index.html or the issue's email.html in a browser;"
+	@echo "Open build/index.html in a browser: the calendar and a preview of everything that will go out"
+	@echo "  (or: $(BIN)/commsflow --now '$(DEMO_NOW)' preview — serves it and rebuilds on changes)."
+	@echo "Newsletter: build/newsletter/index.html and each issue's email.html;"
 	@echo "  all issues: $(BIN)/commsflow newsletter list — a preview with drafts: $(BIN)/commsflow newsletter build --drafts"
 	@echo "Press releases: build/press/*/release.{docx,html,md,txt} — LinkedIn drafts: build/linkedin/ — calendar files: build/events/"
 	@echo "The year 2024 as the scheduler would publish it: $(BIN)/commsflow run --simulate 2024-01-01..2024-12-31 (writes .commsflow/outbox/)"
