@@ -21,6 +21,7 @@ from commsflow import calendar as planning
 from commsflow import stats
 from commsflow.assemblers import linkedin as linkedin_plan
 from commsflow.assemblers import press as press_assembler
+from commsflow.approvals import signoff_states
 from commsflow.assemblers.newsletter import SIGNED_OFF, assemble
 from commsflow.cache import code_fingerprint
 from commsflow.errors import CommsflowError, Problem, Severity
@@ -88,6 +89,7 @@ class Builder:
         self.templates = {name: _folder_digest(templates / name) for name in ("newsletter", "linkedin", "press")}
         self.everything = _digest(*(f"{item.slug}:{item.digest}" for item in sorted(self.library, key=lambda i: i.slug)))
         self.day = self.now.date().isoformat()
+        self.signoffs = signoff_states(workspace, loaded)
 
     # --- units -----------------------------------------------------------------------------
 
@@ -194,7 +196,7 @@ class Builder:
 
     def _calendar_outputs(self, report: BuildReport) -> list[Problem]:
         """The calendar export and the newsletter archive: cheap, always written."""
-        calendar = planning.build(self.config, self.campaigns, self.library, self.now)
+        calendar = planning.build(self.config, self.campaigns, self.library, self.now, approvals=self.signoffs)
         self.calendar = calendar
         write_atomic(self.build_dir / "calendar.ics", ics.calendar_ics(calendar.jobs, self.config, now=self.now))
         issues = []

@@ -187,3 +187,14 @@ def test_make_run_steps_work_from_the_repository_files(run, tmp_path):
     assert build(run, root).exit_code == 0
 
 
+
+
+def test_dashboard_shows_a_stale_sign_off(run, mpi):
+    post = mpi / "content" / "posts" / "2024-03-12-mpi-veranstaltungen-2024.md"
+    post.write_text(post.read_text(encoding="utf-8") + "\nNachträglich geändert.\n", encoding="utf-8")
+    assert build(run, mpi).exit_code == 0
+    html = (mpi / "build" / "index.html").read_text(encoding="utf-8")
+    row = html[html.index("Das MPI-Jahr 2024"):]
+    row = row[:row.index("</tr>")]
+    assert "blockiert" in row and "approval stale" in row
+    assert "Freigabe veraltet" in html

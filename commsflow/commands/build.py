@@ -33,17 +33,9 @@ def build_all(workspace: Workspace, show_progress: bool = False) -> BuildReport:
     report.problems = unique_problems(loaded.problems + campaigns.problems + report.problems
                                       + lint.lint(workspace, loaded))
     dashboard = render_dashboard(workspace.config, loaded.library, campaigns, builder.calendar, report.outputs,
-                                 report.problems, now=workspace.now, signoff=_signoff(workspace, loaded))
+                                 report.problems, now=workspace.now, signoff=builder.signoffs)
     write_atomic(workspace.config.path("build") / "index.html", dashboard)
     return report
-
-
-def _signoff(workspace, loaded):
-    try:
-        from commsflow import approvals
-    except ImportError:
-        return lambda key: None
-    return approvals.signoff_states(workspace, loaded)
 
 
 @click.command("build")
