@@ -9,7 +9,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from bench import content_load, feeds, newsletter
+from bench import content_load, feeds, newsletter, scheduler
 
 RESULTS = Path(__file__).parent / "results.json"
 
@@ -18,7 +18,7 @@ def main() -> None:
     workdir = Path(tempfile.gettempdir()) / "commsflow-bench"
     figures: dict[str, float | str | None] = {}  # None: not measured (a reason is stored alongside)
     rows: list[tuple[str, str, str]] = []
-    for module in (content_load, newsletter, feeds):
+    for module in (content_load, newsletter, feeds, scheduler):
         found, shown = module.run(workdir)
         figures.update(found)
         rows += shown

@@ -77,8 +77,10 @@ class _Group(click.Group):
 def main(ctx: click.Context, root: Path, now: str | None, no_cache: bool, verbose: bool) -> None:
     """commsflow — content pipeline for a communications team.
 
-    Reads Markdown content with YAML front matter and checks, lists and counts it.
-    Run it in the project folder (or pass --root).
+    Reads Markdown content with YAML front matter and campaign files, and builds
+    newsletter issues, LinkedIn drafts, press releases and calendar files from them;
+    plans and publishes them on a calendar, exactly once. Start with `check` and
+    `build`, then open build/index.html. Run it in the project folder (or pass --root).
     """
     ctx.ensure_object(dict)
     ctx.obj["verbose"] = verbose
