@@ -289,7 +289,8 @@ def _with_state(job: Job, now: datetime, config: Config, record) -> Job:
 def _with_conflicts(jobs: list[Job], config: Config, library: Library, now: datetime) -> list[Job]:
     publishing = config.publishing
     years = sorted({job.planned.year for job in jobs}) or [now.year]
-    days_off = holidays.country_holidays("DE", subdiv="BE", years=years, language="de")
+    country, _, region = publishing.holidays.partition("-")
+    days_off = holidays.country_holidays(country, subdiv=region or None, years=years, language="de")
     last_on: dict[str, Job] = {}
     out = []
     for job in jobs:
@@ -301,7 +302,7 @@ def _with_conflicts(jobs: list[Job], config: Config, library: Library, now: date
         if day.weekday() >= 5:
             found.append("on a weekend")
         elif day in days_off:
-            found.append(f"on a public holiday in Berlin ({days_off[day]})")
+            found.append(f"on a public holiday in {publishing.holidays} ({days_off[day]})")
         if not job.approved and job.state == "blocked" and job.planned - now <= publishing.draft_warning:
             found.append("item not approved yet" + (" and due" if job.planned <= now else
                                                     f", due in {_hours(job.planned - now)}"))

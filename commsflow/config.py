@@ -146,8 +146,22 @@ class Publishing(_Section):
     draft_warning: Duration = Field(timedelta(days=3), description="Warn when a job's item is not approved "
                                     "this long before it is due.")
     retries: PositiveInt = Field(5, description="Attempts for a job whose channel fails transiently.")
+    holidays: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$")] = Field(
+        "DE-BE", description="Public holidays that make a conflict: country and region, e.g. 'DE-BE' (Berlin).")
     require_signoff: bool = Field(False, description="true: a job goes out only when its item (or newsletter "
                                   "issue) is signed off in its current version (commsflow approve).")
+
+    @field_validator("holidays")
+    @classmethod
+    def _known_holidays(cls, value: str) -> str:
+        import holidays
+
+        country, _, region = value.partition("-")
+        try:
+            holidays.country_holidays(country, subdiv=region or None, years=2024)
+        except NotImplementedError:
+            raise ValueError(f"no public holidays known for {value!r} — write e.g. 'DE-BE' or 'DE-BY'") from None
+        return value
 
     def publisher(self, channel: str) -> str:
         return getattr(self, channel)

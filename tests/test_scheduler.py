@@ -122,7 +122,7 @@ steps:
     text = " ".join(result.stdout.split())
     assert "1 h after mpi-meet-up-2024 on linkedin" in text
     assert "on a weekend" in text  # Saturday 20 April 2024
-    assert "on a public holiday in Berlin (Erster Mai)" in text  # 1 May 2024
+    assert "on a public holiday in DE-BE (Erster Mai)" in text  # 1 May 2024
     assert "item not approved yet, due in 2 days" in text
 
 
