@@ -39,7 +39,8 @@ from commsflow.publishers.mastodon import (
 from commsflow.publishers.newsletter_mail import NewsletterPublisher, NewsletterSettings
 from commsflow.publishers.outbox import OutboxPublisher, OutboxSettings, safe_name
 from commsflow.publishers.registry import PUBLISHERS, publisher_for
-from commsflow.publishers.webhook import WebhookPublisher, WebhookSettings, retry_after
+from commsflow.publishers.http import retry_after
+from commsflow.publishers.webhook import WebhookPublisher, WebhookSettings
 
 TOKEN = "tok-7Hq2-Zm9xPw4LkV8sR3nB6cD1fG5hJ0"  # never to be shown anywhere
 LIST = "verteiler@lists.example.org"

@@ -26,7 +26,7 @@ import requests
 from commsflow.config import Config
 from commsflow.errors import CommsflowError
 from commsflow.publishers.base import Payload, Permanent, Receipt, Transient
-from commsflow.publishers.webhook import (
+from commsflow.publishers.http import (
     DEFAULT_TIMEOUT,
     BearerAuth,
     http_url,
