@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 # The date of the MPI monitoring report the shipped content describes.
 DEMO_NOW ?= 2024-03-01 10:00
 
-.PHONY: run test bench install install-test clean
+.PHONY: run test format bench install install-test clean
 
 $(BIN)/python:
 	@test -n "$(PYTHON)" || { echo "error: Python 3.11 or newer is needed (python3 --version)"; exit 1; }
@@ -41,7 +41,14 @@ run: $(VENV)/.installed
 	@echo "The year 2024 as the scheduler would publish it: $(BIN)/commsflow run --simulate 2024-01-01..2024-12-31 (writes .commsflow/outbox/)"
 
 test: $(VENV)/.installed-test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Bring the code to the project's style (what `make test` checks).
+format: $(VENV)/.installed-test
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python -m bench

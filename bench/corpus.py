@@ -63,28 +63,51 @@ def _front_matter(kind: str, index: int, rng: random.Random, words: list[str], p
     status = rng.choice(["draft", "review", "approved", "approved", "published"])
     day = f"20{rng.randint(22, 25)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
     tags = rng.sample(["Circular Economy", "Robotik", "3D-Druck", "Fachkräfte", "Leichtbau", "Foodtech"], 2)
-    lines = [f"title: \"{title}\"", f"status: {status}", f"summary: \"{_sentence(rng, words)}\"",
-             f"tags: [{', '.join(tags)}]"]
+    lines = [
+        f'title: "{title}"',
+        f"status: {status}",
+        f'summary: "{_sentence(rng, words)}"',
+        f"tags: [{', '.join(tags)}]",
+    ]
     refs = rng.sample(projects, 2) if projects else []
     if kind == "posts":
-        lines += [f"category: {rng.choice(['Aktuelles', 'Einblicke', 'Gesichter des MPI'])}", f"date: {day}",
-                  "author: Redaktion", f"projects: [{', '.join(refs)}]",
-                  "image:", "  src: https://www.berlin.de/industriestadt/bild.jpg",
-                  "  alt: Teilnehmende im Gespräch", "quotes:",
-                  f"  - text: \"{_sentence(rng, words)}\"", "    name: Franziska Giffey",
-                  "    function: Senatorin für Wirtschaft, Energie und Betriebe"]
+        lines += [
+            f"category: {rng.choice(['Aktuelles', 'Einblicke', 'Gesichter des MPI'])}",
+            f"date: {day}",
+            "author: Redaktion",
+            f"projects: [{', '.join(refs)}]",
+            "image:",
+            "  src: https://www.berlin.de/industriestadt/bild.jpg",
+            "  alt: Teilnehmende im Gespräch",
+            "quotes:",
+            f'  - text: "{_sentence(rng, words)}"',
+            "    name: Franziska Giffey",
+            "    function: Senatorin für Wirtschaft, Energie und Betriebe",
+        ]
     elif kind == "news":
-        lines += [f"date: {day}", f"projects: [{', '.join(refs)}]",
-                  f"link: https://www.example.org/news/{index}"]
+        lines += [f"date: {day}", f"projects: [{', '.join(refs)}]", f"link: https://www.example.org/news/{index}"]
     elif kind == "events":
-        lines += [f"format: {rng.choice(['MPI Konferenz', 'MPI Deep Dive', 'Workshop'])}",
-                  f"start: {day} 16:00", f"end: {day} 19:30", "organiser: mpi",
-                  f"projects: [{', '.join(refs)}]", "venue:", "  name: Impact Hub Berlin", "  city: Berlin",
-                  "registration: https://www.berlin.de/industriestadt/anmeldung/"]
+        lines += [
+            f"format: {rng.choice(['MPI Konferenz', 'MPI Deep Dive', 'Workshop'])}",
+            f"start: {day} 16:00",
+            f"end: {day} 19:30",
+            "organiser: mpi",
+            f"projects: [{', '.join(refs)}]",
+            "venue:",
+            "  name: Impact Hub Berlin",
+            "  city: Berlin",
+            "registration: https://www.berlin.de/industriestadt/anmeldung/",
+        ]
     else:
         fields = rng.sample(["Innovation", "Kompetenzen", "Rahmenbedingungen", "Kommunikation & Vernetzung"], 2)
-        lines += [f"fields_of_action: [{', '.join(fields)}]", f"state: {rng.choice(['running', 'completed'])}",
-                  "funding:", "  applicant: HTW Berlin", "  start: 2023-01-01", "  end: 2025-12-31"]
+        lines += [
+            f"fields_of_action: [{', '.join(fields)}]",
+            f"state: {rng.choice(['running', 'completed'])}",
+            "funding:",
+            "  applicant: HTW Berlin",
+            "  start: 2023-01-01",
+            "  end: 2025-12-31",
+        ]
     return "---\n" + "\n".join(lines) + "\n---\n"
 
 

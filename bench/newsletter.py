@@ -59,8 +59,12 @@ def _install_official() -> str | None:
     if not npm:
         return "npm not found on PATH and bench/node_modules/mjml is missing"
     try:
-        done = subprocess.run([npm, "install", "--no-audit", "--no-fund", "--prefix", str(HERE), OFFICIAL],
-                              capture_output=True, text=True, timeout=600)
+        done = subprocess.run(
+            [npm, "install", "--no-audit", "--no-fund", "--prefix", str(HERE), OFFICIAL],
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
     except (OSError, subprocess.TimeoutExpired) as exc:
         return f"npm install {OFFICIAL} failed: {exc}"
     if done.returncode or not (HERE / "node_modules" / "mjml" / "package.json").is_file():
@@ -76,14 +80,20 @@ def _official(mjml_file: Path) -> tuple[dict | None, float | None, str | None]:
         return None, None, reason
     node = shutil.which("node")
     try:
-        done = subprocess.run([node, str(NODE_SCRIPT), str(mjml_file), str(COMPILE_RUNS)],
-                              capture_output=True, text=True, timeout=600, check=True)
+        done = subprocess.run(
+            [node, str(NODE_SCRIPT), str(mjml_file), str(COMPILE_RUNS)],
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=True,
+        )
         result = json.loads(done.stdout)
         walls = []
         for _ in range(PROCESS_RUNS):
             start = time.perf_counter()
-            subprocess.run([node, str(NODE_SCRIPT), str(mjml_file), "0"],
-                           capture_output=True, text=True, timeout=120, check=True)
+            subprocess.run(
+                [node, str(NODE_SCRIPT), str(mjml_file), "0"], capture_output=True, text=True, timeout=120, check=True
+            )
             walls.append(time.perf_counter() - start)
     except (OSError, ValueError, subprocess.SubprocessError) as exc:
         detail = getattr(exc, "stderr", None) or str(exc)
@@ -97,8 +107,10 @@ def run(workdir: Path):
     config = workspace.config
     campaign = workspace.campaigns.get(ISSUE, "newsletter")
     if loaded.errors or campaign is None:
-        raise SystemExit(f"shipped content does not load cleanly: {len(loaded.errors)} errors, issue {ISSUE!r} "
-                         f"{'missing' if campaign is None else 'found'}")
+        raise SystemExit(
+            f"shipped content does not load cleanly: {len(loaded.errors)} errors, issue {ISSUE!r} "
+            f"{'missing' if campaign is None else 'found'}"
+        )
 
     def build():
         issue = assemble(campaign, workspace.campaigns, loaded.library, config.zone)

@@ -39,9 +39,32 @@ TIMES = [f"{hour:02d}:{minute:02d}" for hour in range(8, 22) for minute in (0, 3
 YEAR = 2024
 TICKS, TICK_WARMUP = 2_000, 50
 TARGET_TICK_MS = 1.0
-WORDS = ("Industrie Berlin Transformation Kreislaufwirtschaft Projekt Netzwerk Förderung Unternehmen "
-         "Fachkräfte Innovation Hauptstadt Standort Startups Forschung Wissenschaft Konferenz Austausch "
-         "Vernetzung Digitalisierung Dekarbonisierung Wertschöpfung Mädchen Technik Kompetenzen").split()
+WORDS = [
+    "Industrie",
+    "Berlin",
+    "Transformation",
+    "Kreislaufwirtschaft",
+    "Projekt",
+    "Netzwerk",
+    "Förderung",
+    "Unternehmen",
+    "Fachkräfte",
+    "Innovation",
+    "Hauptstadt",
+    "Standort",
+    "Startups",
+    "Forschung",
+    "Wissenschaft",
+    "Konferenz",
+    "Austausch",
+    "Vernetzung",
+    "Digitalisierung",
+    "Dekarbonisierung",
+    "Wertschöpfung",
+    "Mädchen",
+    "Technik",
+    "Kompetenzen",
+]
 
 
 def _words(number: int, count: int, step: int) -> str:
@@ -51,13 +74,17 @@ def _words(number: int, count: int, step: int) -> str:
 def _post(number: int) -> str:
     day = datetime(YEAR - 1, 1, 1) + timedelta(days=number * 365 // POSTS)  # ~27 a day through 2023
     body = "\n\n".join(_words(number + paragraph, 40, 13) + "." for paragraph in range(3))
-    return (f'---\ntitle: "{_words(number, 5, 5)} {number}"\nstatus: approved\ncategory: Aktuelles\n'
-            f'date: {day:%Y-%m-%d}\nsummary: "{_words(number, 12, 11)}."\n---\n\n{body}\n')
+    return (
+        f'---\ntitle: "{_words(number, 5, 5)} {number}"\nstatus: approved\ncategory: Aktuelles\n'
+        f'date: {day:%Y-%m-%d}\nsummary: "{_words(number, 12, 11)}."\n---\n\n{body}\n'
+    )
 
 
 def _slot(weekday: str, clock: str) -> str:
-    return (f'kind: slot\nevery: {weekday}\ntime: "{clock}"\nstart: {YEAR}-01-01\nend: {YEAR}-12-31\n'
-            f"channel: linkedin\ntemplate: article\ntype: post\nitems_from: {YEAR - 1}-01-01\n")
+    return (
+        f'kind: slot\nevery: {weekday}\ntime: "{clock}"\nstart: {YEAR}-01-01\nend: {YEAR}-12-31\n'
+        f"channel: linkedin\ntemplate: article\ntype: post\nitems_from: {YEAR - 1}-01-01\n"
+    )
 
 
 def generate(target: Path) -> Path:
@@ -78,7 +105,8 @@ def generate(target: Path) -> Path:
         for index, weekday in enumerate(WEEKDAYS):
             for clock in TIMES:
                 (campaigns / f"slot-{index + 1}-{weekday}-{clock.replace(':', '')}.yaml").write_text(
-                    _slot(weekday, clock), encoding="utf-8")
+                    _slot(weekday, clock), encoding="utf-8"
+                )
         marker.touch()
     shutil.copy(REPO / "commsflow.toml", target / "commsflow.toml")
     shutil.rmtree(target / "templates", ignore_errors=True)
@@ -89,6 +117,7 @@ def generate(target: Path) -> Path:
 
 def _loader(root: Path):
     """What `commsflow run` reads on every plan (commands/run.py), failing instead of printing."""
+
     def load():
         workspace = Workspace(root)
         loaded = workspace.load()
@@ -109,8 +138,7 @@ def _sign_off(root: Path) -> None:
     approvals = Approvals(config.path("approvals"), "approvals.yaml")
     at = datetime(YEAR - 1, 12, 31, 12, 0, tzinfo=config.zone)
     for item in library:
-        approvals.put(Record(item=item.slug, kind=item.kind, by="Bench", at=at,
-                             fingerprint=fingerprints.of_item(item)))
+        approvals.put(Record(item=item.slug, kind=item.kind, by="Bench", at=at, fingerprint=fingerprints.of_item(item)))
     approvals.save(config.zone)
 
 
@@ -123,8 +151,13 @@ def _fresh_state(root: Path) -> None:
 
 
 def _scheduler(root: Path, box: list, counts: Counter) -> Scheduler:
-    return Scheduler(Workspace(root).config, _loader(root), outbox_only=True,
-                     report=lambda outcome: counts.update([outcome.state]), clock=lambda: box[0])
+    return Scheduler(
+        Workspace(root).config,
+        _loader(root),
+        outbox_only=True,
+        report=lambda outcome: counts.update([outcome.state]),
+        clock=lambda: box[0],
+    )
 
 
 def _timed(work) -> float:
@@ -196,13 +229,25 @@ def run(workdir: Path):
         "scheduler_replan_cpu_share": replan_share,
     }
     rows = [
-        (f"scheduler: simulated year {YEAR}, {jobs:,} jobs to the outbox (plan included)", f"{year_s:.1f} s",
-         f"{year_s / jobs * 1000:.1f} ms a job"),
-        (f"scheduler: one plan, {POSTS:,} signed-off posts × {len(WEEKDAYS) * len(TIMES)} slot campaigns",
-         f"{plan_s:.2f} s", f"content load {load_s:.2f} s"),
-        (f"scheduler: tick with nothing due, median of {TICKS:,} (p99 {tick_p99_ms:.3f} ms)", f"{tick_ms:.3f} ms",
-         f"< {TARGET_TICK_MS:g} ms"),
-        (f"scheduler: plan again every {REPLAN_SECONDS} s (every {REPLAN_SECONDS // TICK_SECONDS}th tick)",
-         f"{replan_share:.1%} of a core", ""),
+        (
+            f"scheduler: simulated year {YEAR}, {jobs:,} jobs to the outbox (plan included)",
+            f"{year_s:.1f} s",
+            f"{year_s / jobs * 1000:.1f} ms a job",
+        ),
+        (
+            f"scheduler: one plan, {POSTS:,} signed-off posts × {len(WEEKDAYS) * len(TIMES)} slot campaigns",
+            f"{plan_s:.2f} s",
+            f"content load {load_s:.2f} s",
+        ),
+        (
+            f"scheduler: tick with nothing due, median of {TICKS:,} (p99 {tick_p99_ms:.3f} ms)",
+            f"{tick_ms:.3f} ms",
+            f"< {TARGET_TICK_MS:g} ms",
+        ),
+        (
+            f"scheduler: plan again every {REPLAN_SECONDS} s (every {REPLAN_SECONDS // TICK_SECONDS}th tick)",
+            f"{replan_share:.1%} of a core",
+            "",
+        ),
     ]
     return figures, rows

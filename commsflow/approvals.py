@@ -43,8 +43,9 @@ ISSUE_TEMPLATES = ("newsletter",)
 # Settings that never change a text: who sends a channel, timings, where files live.
 _NOT_IN_TEXT = {"publishing", "paths"}
 _FINGERPRINT = r"^sha256:[0-9a-f]{64}$"
-register_pattern_hint(_FINGERPRINT, "fingerprints are written by commsflow approve — approve the item again "
-                      "instead of editing the file")
+register_pattern_hint(
+    _FINGERPRINT, "fingerprints are written by commsflow approve — approve the item again instead of editing the file"
+)
 
 _HEADER = """\
 # Sign-offs: who approved which version of an item or newsletter issue.
@@ -65,8 +66,9 @@ class Record(BaseModel):
     at: Moment = Field(description="When, with time.")
     fingerprint: Annotated[str, StringConstraints(pattern=_FINGERPRINT)]
     note: Text | None = None
-    renditions: dict[str, str] = Field(default_factory=dict,
-                                       description="For information: sha256 of each text as it would go out.")
+    renditions: dict[str, str] = Field(
+        default_factory=dict, description="For information: sha256 of each text as it would go out."
+    )
 
     @field_validator("at")
     @classmethod
@@ -114,8 +116,13 @@ class Approvals:
         entries = []
         for key in sorted(self.records):
             record = self.records[key]
-            entry = {"item": record.item, "kind": record.kind, "by": record.by,
-                     "at": record.at.astimezone(zone).strftime("%Y-%m-%d %H:%M"), "fingerprint": record.fingerprint}
+            entry = {
+                "item": record.item,
+                "kind": record.kind,
+                "by": record.by,
+                "at": record.at.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
+                "fingerprint": record.fingerprint,
+            }
             if record.note:
                 entry["note"] = record.note
             if record.renditions:
@@ -164,14 +171,21 @@ def load_approvals(root: Path, config: Config) -> Approvals:
         try:
             record = Record.model_validate(entry, context=context)
         except ValidationError as exc:
-            found = problems_from_validation_error(exc, shown, lambda loc: line_of(("approvals", index, *loc)),
-                                                   model=Record)
+            found = problems_from_validation_error(
+                exc, shown, lambda loc, index=index: line_of(("approvals", index, *loc)), model=Record
+            )
             approvals.problems += [_prefixed(problem, index) for problem in found]
             continue
         if record.item in approvals.records:
-            approvals.problems.append(Problem(shown, f"{record.item!r} is approved twice", line=line_of(
-                ("approvals", index, "item")), field=f"approvals[{index}].item",
-                hint="keep one record per item (commsflow approve replaces the older one)"))
+            approvals.problems.append(
+                Problem(
+                    shown,
+                    f"{record.item!r} is approved twice",
+                    line=line_of(("approvals", index, "item")),
+                    field=f"approvals[{index}].item",
+                    hint="keep one record per item (commsflow approve replaces the older one)",
+                )
+            )
             continue
         approvals.records[record.item] = record
     return approvals
@@ -219,8 +233,15 @@ class Fingerprints:
         return self.of_item(subject)
 
     def of_item(self, item: Item) -> str:
-        return _digest([b"item", item.slug.encode(), self._file(item.path),
-                        *(self._folder(name) for name in ITEM_TEMPLATES), self._settings])
+        return _digest(
+            [
+                b"item",
+                item.slug.encode(),
+                self._file(item.path),
+                *(self._folder(name) for name in ITEM_TEMPLATES),
+                self._settings,
+            ]
+        )
 
     def of_issue(self, campaign: Campaign) -> str:
         issue = assemble(campaign, self.campaigns, self.library, self.config.zone)
@@ -240,8 +261,11 @@ class Fingerprints:
         if name not in self._folders:
             folder = self.config.path("templates") / name
             digest = hashlib.sha256()
-            files = sorted(path for path in folder.rglob("*") if path.is_file() and not _scratch(path)) \
-                if folder.is_dir() else []
+            files = (
+                sorted(path for path in folder.rglob("*") if path.is_file() and not _scratch(path))
+                if folder.is_dir()
+                else []
+            )
             for path in files:
                 digest.update(path.relative_to(folder).as_posix().encode() + b"\0")
                 digest.update(hashlib.sha256(path.read_bytes()).digest())
@@ -278,8 +302,10 @@ class SignOff:
         if self.state == "stale":
             record = self.record
             at = record.at.astimezone(self.zone) if self.zone else record.at
-            return (f"approval stale: changed since {record.by} approved it on "
-                    f"{dates.numeric_date(at)} {dates.hour_minute(at)}")
+            return (
+                f"approval stale: changed since {record.by} approved it on "
+                f"{dates.numeric_date(at)} {dates.hour_minute(at)}"
+            )
         if self.state == "missing":
             if self.broken:
                 return "not signed off: the approvals file has errors (commsflow check)"

@@ -13,21 +13,22 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from commsflow import calendar as planning
 from commsflow import stats
+from commsflow.approvals import signoff_states
 from commsflow.assemblers import linkedin as linkedin_plan
 from commsflow.assemblers import press as press_assembler
-from commsflow.approvals import signoff_states
 from commsflow.assemblers.newsletter import SIGNED_OFF, assemble
 from commsflow.cache import code_fingerprint
 from commsflow.errors import CommsflowError, Problem, Severity
 from commsflow.files import write_atomic
 from commsflow.links import item_url
-from commsflow.renderers import ics, linkedin as linkedin_renderer
+from commsflow.renderers import ics
+from commsflow.renderers import linkedin as linkedin_renderer
 from commsflow.renderers import newsletter as newsletter_renderer
 from commsflow.renderers import press as press_renderer
 from commsflow.workspace import Loaded, Workspace
@@ -70,8 +71,13 @@ def _digest(*parts: bytes | str) -> str:
 def _folder_digest(folder: Path) -> str:
     if not folder.is_dir():
         return "-"
-    return _digest(*(f"{path.relative_to(folder)}:{path.stat().st_mtime_ns}:{path.stat().st_size}"
-                     for path in sorted(folder.rglob("*")) if path.is_file()))
+    return _digest(
+        *(
+            f"{path.relative_to(folder)}:{path.stat().st_mtime_ns}:{path.stat().st_size}"
+            for path in sorted(folder.rglob("*"))
+            if path.is_file()
+        )
+    )
 
 
 class Builder:
@@ -87,7 +93,9 @@ class Builder:
         templates = self.config.path("templates")
         self.base = _digest(self.config.fingerprint, code_fingerprint())
         self.templates = {name: _folder_digest(templates / name) for name in ("newsletter", "linkedin", "press")}
-        self.everything = _digest(*(f"{item.slug}:{item.digest}" for item in sorted(self.library, key=lambda i: i.slug)))
+        self.everything = _digest(
+            *(f"{item.slug}:{item.digest}" for item in sorted(self.library, key=lambda i: i.slug))
+        )
         self.day = self.now.date().isoformat()
         self.signoffs = signoff_states(workspace, loaded)
 
@@ -97,24 +105,49 @@ class Builder:
         units: list[Unit] = []
         for campaign in sorted(self.campaigns.of_kind("newsletter"), key=lambda c: c.spec.send_at):
             raw = (self.config.root / campaign.path).read_bytes()
-            units.append(Unit(f"newsletter/{campaign.id}", "newsletter",
-                              _digest(self.base, self.templates["newsletter"], raw, self.everything),
-                              lambda c=campaign: self._newsletter(c), campaign.id))
+            units.append(
+                Unit(
+                    f"newsletter/{campaign.id}",
+                    "newsletter",
+                    _digest(self.base, self.templates["newsletter"], raw, self.everything),
+                    lambda c=campaign: self._newsletter(c),
+                    campaign.id,
+                )
+            )
         figures_inputs = _digest(self.base, self.templates["linkedin"], self.everything, self.day)
         for item in sorted(self.library, key=lambda i: (i.kind, i.slug)):
             if item.status not in SIGNED_OFF:
                 continue
             if item.kind in ("post", "news", "event"):
-                units.append(Unit(f"linkedin/{item.slug}", "linkedin",
-                                  _digest(self.base, self.templates["linkedin"], item.digest, self._refs(item), self.day),
-                                  lambda i=item: self._linkedin(i), item.slug))
+                units.append(
+                    Unit(
+                        f"linkedin/{item.slug}",
+                        "linkedin",
+                        _digest(self.base, self.templates["linkedin"], item.digest, self._refs(item), self.day),
+                        lambda i=item: self._linkedin(i),
+                        item.slug,
+                    )
+                )
             if item.meta.press is not None:
-                units.append(Unit(f"press/{item.slug}", "press",
-                                  _digest(self.base, self.templates["press"], item.digest, self.day),
-                                  lambda i=item: self._press(i), item.slug))
+                units.append(
+                    Unit(
+                        f"press/{item.slug}",
+                        "press",
+                        _digest(self.base, self.templates["press"], item.digest, self.day),
+                        lambda i=item: self._press(i),
+                        item.slug,
+                    )
+                )
             if item.kind == "event":
-                units.append(Unit(f"events/{item.slug}", "ics", _digest(self.base, item.digest),
-                                  lambda i=item: self._ics(i), item.slug))
+                units.append(
+                    Unit(
+                        f"events/{item.slug}",
+                        "ics",
+                        _digest(self.base, item.digest),
+                        lambda i=item: self._ics(i),
+                        item.slug,
+                    )
+                )
         units.append(Unit("linkedin/zahlen", "linkedin", figures_inputs, lambda: self._linkedin(None), "zahlen"))
         return units
 
@@ -138,7 +171,9 @@ class Builder:
         if item is None:
             planned = [linkedin_plan.Planned(None, "figures")]
         else:
-            planned = [linkedin_plan.Planned(item, kind) for kind in linkedin_plan.kinds_for(item, self.now, self.config.zone)]
+            planned = [
+                linkedin_plan.Planned(item, kind) for kind in linkedin_plan.kinds_for(item, self.now, self.config.zone)
+            ]
         vocabularies = self.config.vocabularies
         figures = stats.compute(self.library, self.now, vocabularies.fields_of_action, vocabularies.blog_categories)
         rendered = linkedin_renderer.render_drafts(planned, self.library, self.config, figures, now=self.now)
@@ -166,8 +201,11 @@ class Builder:
         for unit in self.units():
             progress(unit.key)
             previous = manifest.get(unit.key)
-            if previous and previous["inputs"] == unit.inputs and all(
-                    (self.build_dir / name).is_file() for name in previous["files"]):
+            if (
+                previous
+                and previous["inputs"] == unit.inputs
+                and all((self.build_dir / name).is_file() for name in previous["files"])
+            ):
                 report.unchanged.append(unit.key)
                 report.problems += [Problem(**_problem_args(p)) for p in previous.get("warnings", [])]
                 report.outputs[unit.key] = previous["files"]
@@ -186,8 +224,11 @@ class Builder:
             names = sorted(str(path.relative_to(self.build_dir)) for path in files)
             report.built.append(unit.key)
             report.outputs[unit.key] = names
-            fresh[unit.key] = {"inputs": unit.inputs, "files": names,
-                               "warnings": [_problem_dict(p) for p in problems if not p.is_error]}
+            fresh[unit.key] = {
+                "inputs": unit.inputs,
+                "files": names,
+                "warnings": [_problem_dict(p) for p in problems if not p.is_error],
+            }
         progress("calendar")
         report.problems += self._calendar_outputs(report)
         write_atomic(self.manifest_path, json.dumps(fresh, indent=1, sort_keys=True, ensure_ascii=False))
@@ -203,8 +244,12 @@ class Builder:
         for campaign in sorted(self.campaigns.of_kind("newsletter"), key=lambda c: c.spec.send_at, reverse=True):
             if (newsletter_renderer.issue_folder(self.config, campaign.id) / "web.html").is_file():
                 spec = campaign.spec
-                issues.append({"id": campaign.id, "title": spec.title, "subject": spec.subject, "send_at": spec.send_at})
-        write_atomic(self.build_dir / "newsletter" / "index.html", newsletter_renderer.render_archive(self.config, issues))
+                issues.append(
+                    {"id": campaign.id, "title": spec.title, "subject": spec.subject, "send_at": spec.send_at}
+                )
+        write_atomic(
+            self.build_dir / "newsletter" / "index.html", newsletter_renderer.render_archive(self.config, issues)
+        )
         return calendar.problems
 
     def _read_manifest(self) -> dict:
@@ -215,8 +260,13 @@ class Builder:
 
 
 def _problem_dict(problem: Problem) -> dict:
-    return {"path": problem.path, "message": problem.message, "line": problem.line, "field": problem.field,
-            "hint": problem.hint}
+    return {
+        "path": problem.path,
+        "message": problem.message,
+        "line": problem.line,
+        "field": problem.field,
+        "hint": problem.hint,
+    }
 
 
 def _problem_args(data: dict) -> dict:
@@ -231,4 +281,3 @@ def unique_problems(problems: list[Problem]) -> list[Problem]:
             seen.add(key)
             out.append(problem)
     return sorted(out, key=Problem.sort_key)
-

@@ -19,8 +19,17 @@ import sqlite3
 from pathlib import Path
 
 _FORMAT = 5
-_ERRORS = (sqlite3.Error, pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError,
-           ImportError, IndexError, KeyError)
+_ERRORS = (
+    sqlite3.Error,
+    pickle.UnpicklingError,
+    EOFError,
+    ValueError,
+    TypeError,
+    AttributeError,
+    ImportError,
+    IndexError,
+    KeyError,
+)
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS contents (digest TEXT PRIMARY KEY, data BLOB NOT NULL, html TEXT NOT NULL);

@@ -19,7 +19,7 @@ the night they fall back is the first of the two — one job either way.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 
 import holidays
 
@@ -27,8 +27,8 @@ from commsflow import dates, frontmatter
 from commsflow.assemblers.newsletter import SIGNED_OFF, assemble
 from commsflow.assemblers.press import default_kind
 from commsflow.campaigns import WEEKDAYS, Campaign, CampaignSet
-from commsflow.errors import Problem, closest
 from commsflow.config import Config
+from commsflow.errors import Problem, closest
 from commsflow.library import Library
 from commsflow.model import Item
 
@@ -65,22 +65,28 @@ class Calendar:
     embargo_problems: dict = field(default_factory=dict)  # job id → its problem (also in ``problems``)
 
     def between(self, start: datetime | None, end: datetime | None, channel: str | None = None) -> list[Job]:
-        return [job for job in self.jobs if (start is None or job.planned >= start)
-                and (end is None or job.planned < end) and (channel is None or job.channel == channel)]
+        return [
+            job
+            for job in self.jobs
+            if (start is None or job.planned >= start)
+            and (end is None or job.planned < end)
+            and (channel is None or job.channel == channel)
+        ]
 
 
 def wall_time(day: date, clock: str, zone) -> datetime:
     hours, minutes = (int(part) for part in clock.split(":"))
     moment = datetime.combine(day, time(hours, minutes), tzinfo=zone)
-    return moment.astimezone(timezone.utc).astimezone(zone)  # a time in the spring-forward gap moves on
+    return moment.astimezone(UTC).astimezone(zone)  # a time in the spring-forward gap moves on
 
 
 def job_id(campaign: str, step: str, item: str, planned: datetime) -> str:
     return f"{campaign}/{step}/{item}@{planned.isoformat(timespec='minutes')}"
 
 
-def build(config: Config, campaigns: CampaignSet, library: Library, now: datetime,
-          ledger: dict | None = None, approvals=None) -> Calendar:
+def build(
+    config: Config, campaigns: CampaignSet, library: Library, now: datetime, ledger: dict | None = None, approvals=None
+) -> Calendar:
     """``approvals``: the sign-offs (``approvals.SignOffs``, anything with ``get(key)``
     giving a ``SignOff`` or None); without it sign-offs are not looked at."""
     zone = config.zone
@@ -101,12 +107,22 @@ def build(config: Config, campaigns: CampaignSet, library: Library, now: datetim
     for campaign in campaigns.of_kind("slot"):
         jobs += _slot_jobs(campaign, library, zone, taken, held)
     jobs.sort(key=lambda job: (job.planned, job.channel, job.id))
-    jobs = [_with_hold(job, contents[job.id] if job.id in contents else linked_items(library.get(job.item), library),
-                       approvals, config) for job in jobs]
+    jobs = [
+        _with_hold(
+            job,
+            contents[job.id] if job.id in contents else linked_items(library.get(job.item), library),
+            approvals,
+            config,
+        )
+        for job in jobs
+    ]
     jobs = [_with_state(job, now, config, (ledger or {}).get(job.id)) for job in jobs]
     jobs = _with_conflicts(jobs, config, library, now)
-    embargoed = {job.id: _embargo_problem(job, campaigns, library, config) for job in jobs
-                 if job.embargo and job.state not in _GONE}
+    embargoed = {
+        job.id: _embargo_problem(job, campaigns, library, config)
+        for job in jobs
+        if job.embargo and job.state not in _GONE
+    }
     return Calendar(jobs, problems + list(embargoed.values()), embargoed)
 
 
@@ -142,8 +158,9 @@ def embargo_ends(library: Library) -> dict[str, datetime]:
 
 def embargoes(items: list[Item], planned: datetime) -> list[tuple[Item, datetime]]:
     """The items among ``items`` still under embargo at ``planned``."""
-    return [(item, item.meta.embargo) for item in items
-            if item.meta.embargo is not None and planned < item.meta.embargo]
+    return [
+        (item, item.meta.embargo) for item in items if item.meta.embargo is not None and planned < item.meta.embargo
+    ]
 
 
 def _at(moment: datetime, zone) -> str:
@@ -188,8 +205,13 @@ def _embargo_problem(job: Job, campaigns: CampaignSet, library: Library, config:
         line = frontmatter.line_finder_for_file(config.root / job.source, job.source)(("publish_at",))
     except (OSError, frontmatter.SourceError):
         line = None
-    return Problem(job.source, message, line=line, field="publish_at",
-                   hint="publish it after the embargo, or ask whether the embargo can be lifted")
+    return Problem(
+        job.source,
+        message,
+        line=line,
+        field="publish_at",
+        hint="publish it after the embargo, or ask whether the embargo can be lifted",
+    )
 
 
 def _field(loc: tuple) -> str:
@@ -201,8 +223,17 @@ def _newsletter_job(campaign: Campaign, campaigns: CampaignSet, library: Library
     issue = assemble(campaign, campaigns, library, zone)
     approved = not any(p.is_error for p in issue.problems)
     planned = spec.send_at.astimezone(zone)
-    job = Job(job_id(campaign.id, "send", campaign.id, planned), campaign.id, "send", "newsletter", "newsletter",
-              campaign.id, planned, campaign.path, approved=approved)
+    job = Job(
+        job_id(campaign.id, "send", campaign.id, planned),
+        campaign.id,
+        "send",
+        "newsletter",
+        "newsletter",
+        campaign.id,
+        planned,
+        campaign.path,
+        approved=approved,
+    )
     return job, [entry.item for entry in issue.entries]
 
 
@@ -211,17 +242,36 @@ def _event_jobs(campaign: Campaign, library: Library, zone, problems: list) -> l
     event = library.get(spec.event)
     if event is None or event.kind != "event":
         guess = closest(spec.event, [item.slug for item in library.of_kind("event")])
-        problems.append(Problem(campaign.path, f"no event {spec.event!r}", line=campaign.line_of(("event",)),
-                                field="event", hint=f"did you mean {guess!r}?" if guess else
-                                "name the event's slug (its file name in content/events/)"))
+        problems.append(
+            Problem(
+                campaign.path,
+                f"no event {spec.event!r}",
+                line=campaign.line_of(("event",)),
+                field="event",
+                hint=f"did you mean {guess!r}?"
+                if guess
+                else "name the event's slug (its file name in content/events/)",
+            )
+        )
         return []
     start = event.meta.start
     day = start.date() if isinstance(start, datetime) else start
     jobs = []
     for step in spec.steps:
         planned = wall_time(day + step.offset(), step.time, zone)
-        jobs.append(Job(job_id(campaign.id, step.name, event.slug, planned), campaign.id, step.name, step.channel,
-                        step.template, event.slug, planned, campaign.path, approved=event.status in SIGNED_OFF))
+        jobs.append(
+            Job(
+                job_id(campaign.id, step.name, event.slug, planned),
+                campaign.id,
+                step.name,
+                step.channel,
+                step.template,
+                event.slug,
+                planned,
+                campaign.path,
+                approved=event.status in SIGNED_OFF,
+            )
+        )
     return jobs
 
 
@@ -244,8 +294,19 @@ def _one_off_jobs(library: Library, zone) -> list[Job]:
             template = default_template(item)
             if channel == "press":
                 template = default_kind(item, planned) or "announcement"
-            jobs.append(Job(job_id("einzeln", channel, item.slug, planned), "einzeln", channel, channel, template,
-                            item.slug, planned, item.path, approved=item.status in SIGNED_OFF))
+            jobs.append(
+                Job(
+                    job_id("einzeln", channel, item.slug, planned),
+                    "einzeln",
+                    channel,
+                    channel,
+                    template,
+                    item.slug,
+                    planned,
+                    item.path,
+                    approved=item.status in SIGNED_OFF,
+                )
+            )
     return jobs
 
 
@@ -254,20 +315,33 @@ def _slot_jobs(campaign: Campaign, library: Library, zone, taken: set, held: dic
     had appeared by then and is under no embargo; an occurrence with nothing to post makes no job."""
     spec = campaign.spec
     weekday = WEEKDAYS.index(spec.every)
-    queue = [item for item in library.query(spec.type, status=SIGNED_OFF, category=spec.category)
-             if (spec.channel, item.slug) not in taken
-             and (spec.items_from is None or item.when >= spec.items_from)]
+    queue = [
+        item
+        for item in library.query(spec.type, status=SIGNED_OFF, category=spec.category)
+        if (spec.channel, item.slug) not in taken and (spec.items_from is None or item.when >= spec.items_from)
+    ]
     jobs = []
     day = spec.start + timedelta(days=(weekday - spec.start.weekday()) % 7)
     while day <= spec.end and queue:
         planned = wall_time(day, spec.time, zone)
-        item = next((item for item in queue if item.when <= day
-                     and (item.slug not in held or planned >= held[item.slug])), None)
+        item = next(
+            (item for item in queue if item.when <= day and (item.slug not in held or planned >= held[item.slug])), None
+        )
         if item is not None:
             queue.remove(item)
             taken.add((spec.channel, item.slug))
-            jobs.append(Job(job_id(campaign.id, "slot", item.slug, planned), campaign.id, "slot", spec.channel,
-                            spec.template, item.slug, planned, campaign.path))
+            jobs.append(
+                Job(
+                    job_id(campaign.id, "slot", item.slug, planned),
+                    campaign.id,
+                    "slot",
+                    spec.channel,
+                    spec.template,
+                    item.slug,
+                    planned,
+                    campaign.path,
+                )
+            )
         day += timedelta(days=7)
     return jobs
 
@@ -304,8 +378,10 @@ def _with_conflicts(jobs: list[Job], config: Config, library: Library, now: date
         elif day in days_off:
             found.append(f"on a public holiday in {publishing.holidays} ({days_off[day]})")
         if not job.approved and job.state == "blocked" and job.planned - now <= publishing.draft_warning:
-            found.append("item not approved yet" + (" and due" if job.planned <= now else
-                                                    f", due in {_hours(job.planned - now)}"))
+            found.append(
+                "item not approved yet"
+                + (" and due" if job.planned <= now else f", due in {_hours(job.planned - now)}")
+            )
         if job.embargo and job.state not in _GONE:
             found.append(job.embargo)
         if job.signoff and job.state == "blocked":

@@ -75,8 +75,10 @@ class Selection(_Strict):
         for entry in values:
             if entry not in TYPE_NAMES:
                 guess = closest(str(entry), TYPE_NAMES)
-                raise ValueError(f"{entry!r} is not a content type — "
-                                 + (f"did you mean {guess!r}?" if guess else f"use one of: {', '.join(TYPE_NAMES)}"))
+                raise ValueError(
+                    f"{entry!r} is not a content type — "
+                    + (f"did you mean {guess!r}?" if guess else f"use one of: {', '.join(TYPE_NAMES)}")
+                )
         return values
 
     @field_validator("from_", "until", mode="before")
@@ -110,8 +112,11 @@ class Section(_Strict):
     title: Text
     intro: Text | None = Field(None, description="A short Markdown paragraph under the title.")
     select: Selection | None = None
-    items: list[Pick] = Field(default_factory=list, description="Items shown in this order: slugs, "
-                              "or 'item: slug' with 'summary: …' to word the teaser for this issue.")
+    items: list[Pick] = Field(
+        default_factory=list,
+        description="Items shown in this order: slugs, "
+        "or 'item: slug' with 'summary: …' to word the teaser for this issue.",
+    )
     featured: Slug | None = Field(None, description="Shown first and larger; added if not selected.")
     cta: CallToAction | None = None
 
@@ -205,8 +210,10 @@ class Step(_Strict):
         allowed = CHANNEL_TEMPLATES[self.channel]
         if self.template not in allowed:
             guess = closest(self.template, allowed)
-            raise ValueError(f"{self.channel} has no template {self.template!r} — "
-                             + (f"did you mean {guess!r}?" if guess else f"use one of: {', '.join(allowed)}"))
+            raise ValueError(
+                f"{self.channel} has no template {self.template!r} — "
+                + (f"did you mean {guess!r}?" if guess else f"use one of: {', '.join(allowed)}")
+            )
         return self
 
     def offset(self) -> timedelta:
@@ -257,8 +264,9 @@ class SlotCampaign(_Strict):
             text = WEEKDAYS[_WEEKDAYS_DE.index(text)]
         if text not in WEEKDAYS:
             guess = closest(text, WEEKDAYS)
-            raise ValueError(f"{value!r} is not a weekday — " + (f"did you mean {guess!r}?" if guess
-                                                                   else "write e.g. 'tuesday'"))
+            raise ValueError(
+                f"{value!r} is not a weekday — " + (f"did you mean {guess!r}?" if guess else "write e.g. 'tuesday'")
+            )
         return text
 
     @model_validator(mode="after")
@@ -318,8 +326,15 @@ def load_campaigns(root: Path, folder: Path, zone) -> CampaignSet:
     seen: dict[str, Campaign] = {}
     for campaign in campaigns:
         if campaign.id in seen:
-            problems.append(Problem(campaign.path, f"campaign id {campaign.id!r} is already used by {seen[campaign.id].path}",
-                                    line=campaign.line_of(("id",)), field="id", hint="give each campaign its own id"))
+            problems.append(
+                Problem(
+                    campaign.path,
+                    f"campaign id {campaign.id!r} is already used by {seen[campaign.id].path}",
+                    line=campaign.line_of(("id",)),
+                    field="id",
+                    hint="give each campaign its own id",
+                )
+            )
         seen.setdefault(campaign.id, campaign)
     return CampaignSet(campaigns, problems)
 
@@ -372,4 +387,3 @@ def resolve_bound(text: str, *, send: datetime, previous: datetime | None, perio
 
 def _midnight(day: date, zone) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=zone)
-

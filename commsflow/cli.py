@@ -13,12 +13,24 @@ from pathlib import Path
 import click
 
 from commsflow import __version__
-from commsflow.commands import (build, calendar, check, ics, linkedin, listing, newsletter, press, preview, run, stats,
-                                status)
-from commsflow.commands import feeds
-from commsflow.commands import approve
-from commsflow.commands import lint
 from commsflow.clock import check_now
+from commsflow.commands import (
+    approve,
+    build,
+    calendar,
+    check,
+    feeds,
+    ics,
+    linkedin,
+    lint,
+    listing,
+    newsletter,
+    press,
+    preview,
+    run,
+    stats,
+    status,
+)
 from commsflow.config import ConfigInvalid
 from commsflow.errors import CommsflowError
 from commsflow.output import error_console, print_problems

@@ -17,8 +17,16 @@ from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, PositiveInt, StringConstraints,
-                      ValidationError, field_validator)
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PositiveInt,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+)
 
 from commsflow.errors import CommsflowError, Problem
 from commsflow.fields import Email, HttpUrl, Slug, Text
@@ -46,7 +54,7 @@ class Organisation(_Section):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r}; use an IANA name like 'Europe/Berlin'")
+            raise ValueError(f"unknown time zone {value!r}; use an IANA name like 'Europe/Berlin'") from None
         return value
 
 
@@ -137,19 +145,27 @@ class Publishing(_Section):
     linkedin: Literal["outbox", "linkedin"] = Field("outbox", description="Publisher of the linkedin channel.")
     mastodon: Literal["outbox", "mastodon"] = Field("outbox", description="Publisher of the mastodon channel.")
     newsletter: Literal["outbox", "email"] = Field("outbox", description="Publisher of newsletter issues.")
-    press: Literal["outbox", "email"] = Field("outbox", description="Publisher of press releases (outbox: a "
-                                              "person sends them to the press list).")
+    press: Literal["outbox", "email"] = Field(
+        "outbox", description="Publisher of press releases (outbox: a person sends them to the press list)."
+    )
     webhook: Literal["outbox", "webhook"] = Field("outbox", description="Publisher of the webhook channel.")
-    grace: Duration = Field(timedelta(hours=6), description="After downtime, jobs due within this window are "
-                            "caught up; older ones are reported as missed.")
+    grace: Duration = Field(
+        timedelta(hours=6),
+        description="After downtime, jobs due within this window are caught up; older ones are reported as missed.",
+    )
     gap: Duration = Field(timedelta(hours=4), description="Two posts on one channel closer than this are a conflict.")
-    draft_warning: Duration = Field(timedelta(days=3), description="Warn when a job's item is not approved "
-                                    "this long before it is due.")
+    draft_warning: Duration = Field(
+        timedelta(days=3), description="Warn when a job's item is not approved this long before it is due."
+    )
     retries: PositiveInt = Field(5, description="Attempts for a job whose channel fails transiently.")
     holidays: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$")] = Field(
-        "DE-BE", description="Public holidays that make a conflict: country and region, e.g. 'DE-BE' (Berlin).")
-    require_signoff: bool = Field(False, description="true: a job goes out only when its item (or newsletter "
-                                  "issue) is signed off in its current version (commsflow approve).")
+        "DE-BE", description="Public holidays that make a conflict: country and region, e.g. 'DE-BE' (Berlin)."
+    )
+    require_signoff: bool = Field(
+        False,
+        description="true: a job goes out only when its item (or newsletter "
+        "issue) is signed off in its current version (commsflow approve).",
+    )
 
     @field_validator("holidays")
     @classmethod
@@ -227,7 +243,7 @@ def _toml_line(text: str, loc: tuple) -> int | None:
                 start = number
                 if depth == len(table):
                     key = re.compile(r"^\s*" + re.escape(keys[-1]) + r"\s*=")
-                    for offset, candidate in enumerate(lines[number + 1:], number + 2):
+                    for offset, candidate in enumerate(lines[number + 1 :], number + 2):
                         if candidate.lstrip().startswith("["):
                             break
                         if key.match(candidate):
@@ -261,7 +277,9 @@ def load_config(root: Path) -> Config:
         match = re.search(r"\(at line (\d+), column \d+\)", str(exc))
         where = f"{shown}:{match[1]}" if match else shown
         reason = re.sub(r"\s*\(at line.*\)", "", str(exc))
-        raise CommsflowError(f"{where}: invalid TOML: {reason}", "check quotes, brackets and '=' on that line") from None
+        raise CommsflowError(
+            f"{where}: invalid TOML: {reason}", "check quotes, brackets and '=' on that line"
+        ) from None
     try:
         config = Config.model_validate(data)
     except ValidationError as exc:

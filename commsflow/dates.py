@@ -18,9 +18,7 @@ _GERMAN = re.compile(
     r"(?:,?\s+(?P<H>\d{1,2}):(?P<M>\d{2})(?:\s*Uhr)?)?$"
 )
 _SLASHED = re.compile(r"^\d{1,4}/\d{1,2}/\d{1,4}")
-_ISO = re.compile(
-    r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$"
-)
+_ISO = re.compile(r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$")
 
 
 class DateError(ValueError):
@@ -32,8 +30,7 @@ def _from_german(text: str) -> date | datetime:
     assert m
     if len(m["y"]) != 4:
         raise DateError(
-            f"ambiguous date {text!r}: two-digit year; write the year in full, e.g. "
-            f"{m['d']}.{m['m']}.20{m['y'][-2:]}"
+            f"ambiguous date {text!r}: two-digit year; write the year in full, e.g. {m['d']}.{m['m']}.20{m['y'][-2:]}"
         )
     try:
         day = date(int(m["y"]), int(m["m"]), int(m["d"]))
@@ -54,14 +51,11 @@ def parse_when(value: object) -> date | datetime:
     if isinstance(value, date):
         return value
     if not isinstance(value, str):
-        raise DateError(
-            f"expected a date like 2024-04-25 or 2024-04-25 16:00, got {type(value).__name__}"
-        )
+        raise DateError(f"expected a date like 2024-04-25 or 2024-04-25 16:00, got {type(value).__name__}")
     text = value.strip()
     if _SLASHED.match(text):
         raise DateError(
-            f"ambiguous date {text!r}: day and month order is unclear; "
-            "write it as YYYY-MM-DD, e.g. 2024-04-25"
+            f"ambiguous date {text!r}: day and month order is unclear; write it as YYYY-MM-DD, e.g. 2024-04-25"
         )
     if _GERMAN.match(text):
         return _from_german(text)
@@ -72,9 +66,7 @@ def parse_when(value: object) -> date | datetime:
             return date.fromisoformat(text)
         return datetime.fromisoformat(text)
     except ValueError:
-        raise DateError(
-            f"invalid date {text!r}; write it as 2024-04-25 or 2024-04-25 16:00"
-        ) from None
+        raise DateError(f"invalid date {text!r}; write it as 2024-04-25 or 2024-04-25 16:00") from None
 
 
 def parse_date(value: object) -> date:
@@ -101,6 +93,7 @@ def parse_moment(value: object, zone: tzinfo) -> date | datetime:
 
 
 # German presentation. Babel carries the CLDR data, so month and weekday names are right.
+
 
 def long_date(day: date | datetime, locale: str = "de") -> str:
     """``28. November 2023``"""

@@ -47,9 +47,17 @@ def _newsletter(job, config, library, campaigns, now) -> Payload:
     if config.newsletter.list_address:
         del message["To"]
         message["To"] = config.newsletter.list_address
-    return Payload(job.id, job.channel, job.item, job.template, campaign.spec.subject, rendered.text,
-                   link=newsletter_renderer.web_url(config, job.item), message=message,
-                   files={"email.html": rendered.email_html.encode(), "email.txt": rendered.text.encode()})
+    return Payload(
+        job.id,
+        job.channel,
+        job.item,
+        job.template,
+        campaign.spec.subject,
+        rendered.text,
+        link=newsletter_renderer.web_url(config, job.item),
+        message=message,
+        files={"email.html": rendered.email_html.encode(), "email.txt": rendered.text.encode()},
+    )
 
 
 def _press(job, config, library, now) -> Payload:
@@ -57,8 +65,12 @@ def _press(job, config, library, now) -> Payload:
     release = press_assembler.assemble(item, config.root, now, kind=job.template)
     _errors(release.problems)
     rendered = press_renderer.render_release(release, config, now=now)
-    files = {"release.md": rendered.markdown.encode(), "release.html": rendered.html.encode(),
-             "release.txt": rendered.text.encode(), "release.docx": rendered.docx}
+    files = {
+        "release.md": rendered.markdown.encode(),
+        "release.html": rendered.html.encode(),
+        "release.txt": rendered.text.encode(),
+        "release.docx": rendered.docx,
+    }
     return Payload(job.id, job.channel, job.item, job.template, release.headline, rendered.text, files=files)
 
 

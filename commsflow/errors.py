@@ -23,7 +23,7 @@ class CommsflowError(Exception):
         return f"{self.message} — {self.hint}" if self.hint else self.message
 
 
-class Severity(str, Enum):
+class Severity(str, Enum):  # noqa: UP042 - str first: compares and prints as its value
     ERROR = "error"
     WARNING = "warning"
 

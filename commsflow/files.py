@@ -22,8 +22,9 @@ def write_atomic(path: Path, data: bytes | str) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     except OSError as exc:
-        raise CommsflowError(f"{path.parent}: cannot write here ({exc.strerror})",
-                             "check the folder's permissions and free disk space") from None
+        raise CommsflowError(
+            f"{path.parent}: cannot write here ({exc.strerror})", "check the folder's permissions and free disk space"
+        ) from None
     try:
         with os.fdopen(handle, "wb") as out:
             out.write(data)
@@ -31,8 +32,9 @@ def write_atomic(path: Path, data: bytes | str) -> None:
         os.replace(temporary, path)
     except OSError as exc:
         Path(temporary).unlink(missing_ok=True)
-        raise CommsflowError(f"{path}: cannot write ({exc.strerror})",
-                             "check the folder's permissions and free disk space") from None
+        raise CommsflowError(
+            f"{path}: cannot write ({exc.strerror})", "check the folder's permissions and free disk space"
+        ) from None
 
 
 def write_all(outputs: dict[Path, bytes | str]) -> list[Path]:

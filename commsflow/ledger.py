@@ -54,9 +54,10 @@ class Ledger:
             self.db.execute("PRAGMA synchronous=FULL")  # a committed "sending" survives a power cut
             self.db.executescript(_SCHEMA)
         except sqlite3.DatabaseError as exc:
-            raise CommsflowError(f"{path}: the ledger cannot be opened ({exc})",
-                                 "restore it from a backup; do not delete it — it is what keeps posts from "
-                                 "going out twice") from None
+            raise CommsflowError(
+                f"{path}: the ledger cannot be opened ({exc})",
+                "restore it from a backup; do not delete it — it is what keeps posts from going out twice",
+            ) from None
 
     def close(self) -> None:
         self.db.close()
@@ -79,8 +80,9 @@ class Ledger:
         return dict(row) if row else None
 
     def _log(self, job_id: str, at: datetime, state: str, detail: str | None) -> None:
-        self.db.execute("INSERT INTO history (job, at, state, detail) VALUES (?, ?, ?, ?)",
-                        (job_id, at.isoformat(), state, detail))
+        self.db.execute(
+            "INSERT INTO history (job, at, state, detail) VALUES (?, ?, ?, ?)", (job_id, at.isoformat(), state, detail)
+        )
 
     def claim(self, job, at: datetime) -> bool:
         """Mark ``job`` as sending; False if it is already done, sending, missed or
@@ -95,27 +97,36 @@ class Ledger:
             self.db.execute(
                 "INSERT INTO jobs (id, channel, item, planned, state, attempts, updated) VALUES (?, ?, ?, ?, 'sending', 1, ?) "
                 "ON CONFLICT(id) DO UPDATE SET state='sending', attempts=attempts+1, retry_at=NULL, updated=excluded.updated",
-                (job.id, job.channel, job.item, job.planned.isoformat(), at.isoformat()))
+                (job.id, job.channel, job.item, job.planned.isoformat(), at.isoformat()),
+            )
             self._log(job.id, at, "sending", None)
         return True
 
     def done(self, job_id: str, at: datetime, receipt, dry_run: bool = False) -> None:
         with self._transaction():
-            self.db.execute("UPDATE jobs SET state='done', receipt=?, url=?, note=?, updated=? WHERE id=?",
-                            (receipt.id, receipt.url, receipt.note, at.isoformat(), job_id))
+            self.db.execute(
+                "UPDATE jobs SET state='done', receipt=?, url=?, note=?, updated=? WHERE id=?",
+                (receipt.id, receipt.url, receipt.note, at.isoformat(), job_id),
+            )
             self._log(job_id, at, "done", receipt.id)
 
-    def failed(self, job_id: str, at: datetime, reason: str, *, permanent: bool, retry_at: datetime | None = None) -> None:
+    def failed(
+        self, job_id: str, at: datetime, reason: str, *, permanent: bool, retry_at: datetime | None = None
+    ) -> None:
         with self._transaction():
-            self.db.execute("UPDATE jobs SET state='failed', note=?, permanent=?, retry_at=?, updated=? WHERE id=?",
-                            (reason, int(permanent), retry_at.isoformat() if retry_at else None, at.isoformat(), job_id))
+            self.db.execute(
+                "UPDATE jobs SET state='failed', note=?, permanent=?, retry_at=?, updated=? WHERE id=?",
+                (reason, int(permanent), retry_at.isoformat() if retry_at else None, at.isoformat(), job_id),
+            )
             self._log(job_id, at, "failed", reason)
 
     def missed(self, job, at: datetime, reason: str) -> None:
         with self._transaction():
             self.db.execute(
                 "INSERT INTO jobs (id, channel, item, planned, state, note, updated) VALUES (?, ?, ?, ?, 'missed', ?, ?) "
-                "ON CONFLICT(id) DO NOTHING", (job.id, job.channel, job.item, job.planned.isoformat(), reason, at.isoformat()))
+                "ON CONFLICT(id) DO NOTHING",
+                (job.id, job.channel, job.item, job.planned.isoformat(), reason, at.isoformat()),
+            )
             self._log(job.id, at, "missed", reason)
 
     def interrupted(self) -> list[dict]:
@@ -147,8 +158,10 @@ def exclusive(state: Path):
         handle.seek(0)
         holder = handle.read().strip() or "another process"
         handle.close()
-        raise CommsflowError(f"another scheduler is running on this ledger ({holder})",
-                             f"stop it first; only one `commsflow run` may use {state} at a time") from None
+        raise CommsflowError(
+            f"another scheduler is running on this ledger ({holder})",
+            f"stop it first; only one `commsflow run` may use {state} at a time",
+        ) from None
     handle.seek(0)
     handle.truncate()
     handle.write(f"pid {os.getpid()}")

@@ -4,10 +4,10 @@ that assemblers and campaigns need."""
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Iterable, Iterator
 
 from commsflow import frontmatter
 from commsflow.errors import Problem, closest

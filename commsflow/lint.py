@@ -35,8 +35,8 @@ from functools import cached_property
 from pathlib import Path, PurePosixPath
 from urllib.parse import unquote, urlsplit
 
-from commsflow import dates, frontmatter, markdown, stats
 from commsflow import calendar as planning
+from commsflow import dates, frontmatter, markdown, stats
 from commsflow.assemblers import linkedin as linkedin_plan
 from commsflow.assemblers.newsletter import SIGNED_OFF, assemble
 from commsflow.campaigns import Campaign
@@ -57,24 +57,83 @@ PROMOTING = ("save-the-date", "reminder", "invitation")
 # Link texts that say nothing once read out of context (screen readers list links on
 # their own). Compared with the whole link text, case-insensitively, punctuation and
 # arrows at either end ignored.
-VAGUE_LINK_TEXTS = frozenset({
-    "hier", "hier klicken", "klicken sie hier", "hier lesen", "hier entlang", "klick hier", "klicken",
-    "mehr", "mehr erfahren", "mehr lesen", "mehr dazu", "mehr info", "mehr infos", "mehr informationen",
-    "weitere informationen", "mehr details", "details", "lesen sie mehr", "weiter", "weiterlesen",
-    "weiter lesen", "link", "dieser link", "diesen link", "zum link", "dort", "zum artikel", "zum beitrag",
-    "here", "click here", "more", "read more", "learn more", "this link",
-})
+VAGUE_LINK_TEXTS = frozenset(
+    {
+        "hier",
+        "hier klicken",
+        "klicken sie hier",
+        "hier lesen",
+        "hier entlang",
+        "klick hier",
+        "klicken",
+        "mehr",
+        "mehr erfahren",
+        "mehr lesen",
+        "mehr dazu",
+        "mehr info",
+        "mehr infos",
+        "mehr informationen",
+        "weitere informationen",
+        "mehr details",
+        "details",
+        "lesen sie mehr",
+        "weiter",
+        "weiterlesen",
+        "weiter lesen",
+        "link",
+        "dieser link",
+        "diesen link",
+        "zum link",
+        "dort",
+        "zum artikel",
+        "zum beitrag",
+        "here",
+        "click here",
+        "more",
+        "read more",
+        "learn more",
+        "this link",
+    }
+)
 _LINK_TRIM = " \t\n.,:;!?…»«›‹→←↗>–—-()[]\"'„“”‚‘’"
 
 # Alt texts that describe nothing.
-GENERIC_ALT = frozenset({
-    "bild", "foto", "grafik", "abbildung", "image", "picture", "photo", "img", "logo", "bild 1", "foto 1",
-})
+GENERIC_ALT = frozenset(
+    {
+        "bild",
+        "foto",
+        "grafik",
+        "abbildung",
+        "image",
+        "picture",
+        "photo",
+        "img",
+        "logo",
+        "bild 1",
+        "foto 1",
+    }
+)
 
 # Informal address. "ihr" is left out: as a possessive ("Ihr Team") and as "her" it is
 # far too often formal or no address at all.
-INFORMAL = ("du", "dich", "dir", "dein", "deine", "deinen", "deinem", "deiner", "deines",
-            "euch", "euer", "eure", "euren", "eurem", "eurer", "eures")
+INFORMAL = (
+    "du",
+    "dich",
+    "dir",
+    "dein",
+    "deine",
+    "deinen",
+    "deinem",
+    "deiner",
+    "deines",
+    "euch",
+    "euer",
+    "eure",
+    "euren",
+    "eurem",
+    "eurer",
+    "eures",
+)
 _INFORMAL = re.compile(r"(?<![\w-])(" + "|".join(INFORMAL) + r")(?![\w-])", re.IGNORECASE)
 # The same words as a tree without the look-behind: a quick first look, twice as fast on long bodies.
 _INFORMAL_HINT = re.compile(r"\b(?:d(?:u|i(?:ch|r)|ein(?:e[nmrs]?)?)|eu(?:ch|er|re[nmrs]?))\b", re.IGNORECASE)
@@ -150,8 +209,13 @@ class _Context:
                 continue
             before, after = pattern.split("{slug}", 1)
             before = re.sub(r"^https?://", "", before)
-            regex = (r"^https?://" + re.escape(before) + r"(?P<slug>[^/?#]+)" + re.escape(after.rstrip("/"))
-                     + r"/?(?:[?#].*)?$")
+            regex = (
+                r"^https?://"
+                + re.escape(before)
+                + r"(?P<slug>[^/?#]+)"
+                + re.escape(after.rstrip("/"))
+                + r"/?(?:[?#].*)?$"
+            )
             found.append((len(before), kind, re.compile(regex, re.IGNORECASE)))
         return [(kind, regex) for _, kind, regex in sorted(found, key=lambda entry: -entry[0])]
 
@@ -211,8 +275,8 @@ def _informal_words(text: str) -> list[tuple[str, int, re.Match]]:
 
 def _excerpt(text: str, match: re.Match, width: int = 30) -> str:
     """The words around ``match``, within its paragraph, whitespace collapsed, cuts marked „…“."""
-    paragraph_start = max((m.end() for m in re.finditer(r"\n[ \t]*\n", text[:match.start()])), default=0)
-    after = re.search(r"\n[ \t]*\n", text[match.end():])
+    paragraph_start = max((m.end() for m in re.finditer(r"\n[ \t]*\n", text[: match.start()])), default=0)
+    after = re.search(r"\n[ \t]*\n", text[match.end() :])
     paragraph_end = match.end() + after.start() if after else len(text)
     text = text[:paragraph_end]
     start, end = max(paragraph_start, match.start() - width), min(len(text), match.end() + width)
@@ -225,9 +289,14 @@ def _excerpt(text: str, match: re.Match, width: int = 30) -> str:
 
 
 def _informal_problem(path: str, field: str, word: str, excerpt: str, line: int | None) -> Problem:
-    return Problem(path, f'informal address {word!r} in "{excerpt}"', line=line, field=field,
-                   hint="address readers formally (Sie, Ihnen, Ihr); quoted speech in „…“ is not checked",
-                   severity=WARNING)
+    return Problem(
+        path,
+        f'informal address {word!r} in "{excerpt}"',
+        line=line,
+        field=field,
+        hint="address readers formally (Sie, Ihnen, Ihr); quoted speech in „…“ is not checked",
+        severity=WARNING,
+    )
 
 
 class _Raw:
@@ -375,19 +444,28 @@ def _item(item: Item, context: _Context) -> list[Problem]:
     if image is not None:
         alt = (image.alt or "").strip()
         if not alt:
-            problem("the image has no alt text", field="image.alt", line=file.line_of(("image", "alt")) or
-                    file.line_of(("image",)), hint="describe the image under image.alt: screen readers read it "
-                    "out (BITV 2.0)")
+            problem(
+                "the image has no alt text",
+                field="image.alt",
+                line=file.line_of(("image", "alt")) or file.line_of(("image",)),
+                hint="describe the image under image.alt: screen readers read it out (BITV 2.0)",
+            )
         elif _generic_alt(alt, image.src):
-            problem(f"alt text {alt!r} does not describe the image", field="image.alt",
-                    line=file.line_of(("image", "alt")), hint="say what the image shows, e.g. „Teilnehmende der "
-                    "MPI Konferenz im Impact Hub“", severity=WARNING)
+            problem(
+                f"alt text {alt!r} does not describe the image",
+                field="image.alt",
+                line=file.line_of(("image", "alt")),
+                hint="say what the image shows, e.g. „Teilnehmende der MPI Konferenz im Impact Hub“",
+                severity=WARNING,
+            )
 
     # 5. Informal address in the front matter's outward texts.
     texts = [(("title",), meta.title), (("summary",), meta.summary)]
     if meta.linkedin is not None:
-        texts += [(("linkedin", name), getattr(meta.linkedin, name))
-                  for name in ("text", "save_the_date", "reminder", "recap")]
+        texts += [
+            (("linkedin", name), getattr(meta.linkedin, name))
+            for name in ("text", "save_the_date", "reminder", "recap")
+        ]
     if meta.press is not None:
         texts += [(("press", name), getattr(meta.press, name)) for name in ("headline", "subline", "lead")]
     for loc, text in texts:
@@ -413,11 +491,20 @@ def _item(item: Item, context: _Context) -> list[Problem]:
             attributes = _attributes(match[1])
             src, alt = attributes.get("src", ""), (attributes.get("alt") or "").strip()
             if not alt:
-                problem(f"image {src!r} has no alt text", field="body", line=file.body.find("](" + src, src),
-                        hint=f"describe the image: ![Beschreibung]({src}) — screen readers read it out (BITV 2.0)")
+                problem(
+                    f"image {src!r} has no alt text",
+                    field="body",
+                    line=file.body.find("](" + src, src),
+                    hint=f"describe the image: ![Beschreibung]({src}) — screen readers read it out (BITV 2.0)",
+                )
             elif _generic_alt(alt, src):
-                problem(f"alt text {alt!r} does not describe the image {src!r}", field="body",
-                        line=file.body.find("](" + src, src), hint="say what the image shows", severity=WARNING)
+                problem(
+                    f"alt text {alt!r} does not describe the image {src!r}",
+                    field="body",
+                    line=file.body.find("](" + src, src),
+                    hint="say what the image shows",
+                    severity=WARNING,
+                )
     if "<a" in body_html:
         for match in _LINK.finditer(body_html):
             href = _attributes(match[1]).get("href", "")
@@ -427,8 +514,9 @@ def _item(item: Item, context: _Context) -> list[Problem]:
     if _INFORMAL_HINT.search(body_html) and _INFORMAL.search(body_html):
         prose = _prose(body_html)
         for word, number, match in _informal_words(prose):
-            problems.append(_informal_problem(item.path, "body", word, _excerpt(prose, match),
-                                              file.body.word(word, number)))
+            problems.append(
+                _informal_problem(item.path, "body", word, _excerpt(prose, match), file.body.word(word, number))
+            )
     return problems
 
 
@@ -455,21 +543,44 @@ def _heading_problems(item: Item, headings: list[tuple[int, str]], file: _File) 
     previous = 1  # the title is the page's level-1 heading
     for index, (level, text) in enumerate(headings):
         if level == 1:
-            problems.append(Problem(item.path, f"heading {text!r} is level 1; the title is the page's only "
-                                    "level-1 heading", line=line(index), field="body",
-                                    hint="start the body's headings at level 2 (## …)", severity=WARNING))
+            problems.append(
+                Problem(
+                    item.path,
+                    f"heading {text!r} is level 1; the title is the page's only level-1 heading",
+                    line=line(index),
+                    field="body",
+                    hint="start the body's headings at level 2 (## …)",
+                    severity=WARNING,
+                )
+            )
         elif level > previous + 1:
             was = f"level {previous} (the title)" if previous == 1 and index == 0 else f"level {previous}"
-            problems.append(Problem(item.path, f"heading {text!r} jumps from {was} to level {level}",
-                                    line=line(index), field="body",
-                                    hint=f"use level {previous + 1} ({'#' * (previous + 1)} …): screen reader "
-                                    "users move through a page by its heading levels", severity=WARNING))
+            problems.append(
+                Problem(
+                    item.path,
+                    f"heading {text!r} jumps from {was} to level {level}",
+                    line=line(index),
+                    field="body",
+                    hint=f"use level {previous + 1} ({'#' * (previous + 1)} …): screen reader "
+                    "users move through a page by its heading levels",
+                    severity=WARNING,
+                )
+            )
         previous = level
     return problems
 
 
-def _link_problems(path: str, field: str, href: str, inner_html: str, raw, context: _Context, *,
-                   url_field: str | None = None, url_raw=None) -> list[Problem]:
+def _link_problems(
+    path: str,
+    field: str,
+    href: str,
+    inner_html: str,
+    raw,
+    context: _Context,
+    *,
+    url_field: str | None = None,
+    url_raw=None,
+) -> list[Problem]:
     """Link text (2) and dead internal reference (9) of one link; ``raw()`` gives the source
     text to find the line in, read only when there is a finding. A button names its address
     in a field of its own (``url_field``, whose source ``url_raw()`` gives)."""
@@ -483,20 +594,36 @@ def _link_problems(path: str, field: str, href: str, inner_html: str, raw, conte
     def line() -> int | None:
         if not located:
             source = raw()
-            located.append(None if source is None else
-                           source.find("](" + href, "](<" + href, f"[{text}]", href, unquote(href))
-                           or source.fallback)
+            located.append(
+                None
+                if source is None
+                else source.find("](" + href, "](<" + href, f"[{text}]", href, unquote(href)) or source.fallback
+            )
         return located[0]
 
     if not text:
-        problems.append(Problem(path, f"the link to {href} has no text", line=line(), field=field,
-                                hint="write what the link leads to between the brackets: [Programm des "
-                                "MPI Meet-ups](…)", severity=WARNING))
+        problems.append(
+            Problem(
+                path,
+                f"the link to {href} has no text",
+                line=line(),
+                field=field,
+                hint="write what the link leads to between the brackets: [Programm des MPI Meet-ups](…)",
+                severity=WARNING,
+            )
+        )
     elif " ".join(text.strip(_LINK_TRIM).casefold().split()) in VAGUE_LINK_TEXTS:
-        problems.append(Problem(path, f"link text {text!r} says nothing out of context (→ {href})", line=line(),
-                                field=field, hint="let the link text name where it leads, e.g. „Programm des MPI "
-                                "Meet-ups“ instead of „hier“: screen readers list links on their own",
-                                severity=WARNING))
+        problems.append(
+            Problem(
+                path,
+                f"link text {text!r} says nothing out of context (→ {href})",
+                line=line(),
+                field=field,
+                hint="let the link text name where it leads, e.g. „Programm des MPI "
+                "Meet-ups“ instead of „hier“: screen readers list links on their own",
+                severity=WARNING,
+            )
+        )
     dead = _dead_reference(href, context)
     if dead:
         message, hint = dead
@@ -527,8 +654,11 @@ def _dead_reference(href: str, context: _Context) -> tuple[str, str] | None:
         what = "news item" if kind == "news" else kind
         message = f"dead link {href}: there is no {what} {slug!r} in the content library"
         if item is not None:
-            return message, f"{slug!r} is a {'news item' if item.kind == 'news' else item.kind}; its address is " \
-                f"{item_url(item, config)}"
+            return (
+                message,
+                f"{slug!r} is a {'news item' if item.kind == 'news' else item.kind}; its address is "
+                f"{item_url(item, config)}",
+            )
         guess = closest(slug, [other.slug for other in context.library.of_kind(kind)])
         if guess:
             return message, f"did you mean {guess!r}? ({item_url(context.library.get(guess), config)})"
@@ -559,9 +689,16 @@ def _newsletter_texts(campaign: Campaign, context: _Context) -> list[Problem]:
         if section.cta is not None:
             loc = ("sections", index, "cta")
             plain.append(((*loc, "text"), section.cta.text))
-            problems += _link_problems(campaign.path, field_path((*loc, "text")), section.cta.url,
-                                       html_lib.escape(section.cta.text), raw((*loc, "text")), context,
-                                       url_field=field_path((*loc, "url")), url_raw=raw((*loc, "url")))
+            problems += _link_problems(
+                campaign.path,
+                field_path((*loc, "text")),
+                section.cta.url,
+                html_lib.escape(section.cta.text),
+                raw((*loc, "text")),
+                context,
+                url_field=field_path((*loc, "url")),
+                url_raw=raw((*loc, "url")),
+            )
 
     for loc, text in plain:
         for word, number, match in _informal_words(text or ""):
@@ -577,9 +714,15 @@ def _newsletter_texts(campaign: Campaign, context: _Context) -> list[Problem]:
             src = attributes.get("src", "")
             if not (attributes.get("alt") or "").strip():
                 source = file.field(loc)
-                problems.append(Problem(campaign.path, f"image {src!r} has no alt text", field=field,
-                                        line=(source.find("](" + src, src) or source.fallback) if source else None,
-                                        hint=f"describe the image: ![Beschreibung]({src})"))
+                problems.append(
+                    Problem(
+                        campaign.path,
+                        f"image {src!r} has no alt text",
+                        field=field,
+                        line=(source.find("](" + src, src) or source.fallback) if source else None,
+                        hint=f"describe the image: ![Beschreibung]({src})",
+                    )
+                )
         for match in _LINK.finditer(rendered):
             href = _attributes(match[1]).get("href", "")
             problems += _link_problems(campaign.path, field, href, match[2], raw(loc), context)
@@ -607,8 +750,10 @@ def generated_html_problems(config: Config, root: Path) -> list[Problem]:
     problems = []
     for path in generated_html(config):
         shown = path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path)
-        hint = ('add lang="de" to the <html> tag of the template that writes it: screen readers choose '
-                "their pronunciation by it (BITV 2.0)")
+        hint = (
+            'add lang="de" to the <html> tag of the template that writes it: screen readers choose '
+            "their pronunciation by it (BITV 2.0)"
+        )
         try:
             text = path.read_text(encoding="utf-8", errors="replace")
         except OSError as exc:
@@ -687,15 +832,28 @@ def _past_events(workspace, library) -> list[Problem]:
         what = f"the {job.template} on {job.channel} planned for {_moment(job.planned)}"
         path, line, field, one_off = _job_location(job, campaigns, workspace.root)
         if job.planned >= start and job.state in ("planned", "due", "blocked"):
-            hint = ("set publish_at before the event's start, or remove publish_at and channels" if one_off else
-                    "promote the event before it starts: a negative 'at' (e.g. -1 week), or a recap template")
-            problems.append(Problem(path, f"{what} comes after {job.item!r} has started ({started})",
-                                    line=line, field=field, hint=hint))
+            hint = (
+                "set publish_at before the event's start, or remove publish_at and channels"
+                if one_off
+                else "promote the event before it starts: a negative 'at' (e.g. -1 week), or a recap template"
+            )
+            problems.append(
+                Problem(
+                    path, f"{what} comes after {job.item!r} has started ({started})", line=line, field=field, hint=hint
+                )
+            )
         elif start <= now and job.state in ("planned", "due") and event.status in SIGNED_OFF:
-            problems.append(Problem(path, f"{what} is still {job.state}, but {job.item!r} started {started}",
-                                    line=line, field=field, hint="the scheduler would send it after the event has "
-                                    "started: remove the step (or the one-off publication) while it is not sent",
-                                    severity=WARNING))
+            problems.append(
+                Problem(
+                    path,
+                    f"{what} is still {job.state}, but {job.item!r} started {started}",
+                    line=line,
+                    field=field,
+                    hint="the scheduler would send it after the event has "
+                    "started: remove the step (or the one-off publication) while it is not sent",
+                    severity=WARNING,
+                )
+            )
     return problems
 
 

@@ -30,8 +30,7 @@ _libc_free.argtypes = [ctypes.c_void_p]
 _libc_free.restype = None
 cmark.core_extensions_ensure_registered()
 _EXTENSIONS = [
-    cmark.find_syntax_extension(name)
-    for name in ("table", "autolink", "tagfilter", "strikethrough", "tasklist")
+    cmark.find_syntax_extension(name) for name in ("table", "autolink", "tagfilter", "strikethrough", "tasklist")
 ]
 
 
@@ -131,7 +130,7 @@ class _TextWriter(HTMLParser):
 
     def handle_endtag(self, tag):
         if tag in ("h1", "h2", "h3", "h4", "h5", "h6") and self.heading is not None:
-            title = "".join(self.out)[self.heading:].strip()
+            title = "".join(self.out)[self.heading :].strip()
             underline = "=" if tag in ("h1", "h2") else "-"
             self.out.append("\n" + underline * len(title))
             self.heading = None

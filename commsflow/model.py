@@ -62,9 +62,7 @@ class Funding(_Strict):
     @model_validator(mode="after")
     def _ordered(self):
         if self.end < self.start:
-            raise ValueError(
-                f"funding ends ({self.end}) before it starts ({self.start}) — check start and end"
-            )
+            raise ValueError(f"funding ends ({self.end}) before it starts ({self.start}) — check start and end")
         return self
 
 
@@ -152,11 +150,13 @@ class NewsMeta(Common):
     events: list[Slug] = Field(default_factory=list)
     link: HttpUrl | None = Field(None, description="The original article.")
     source: Text | None = Field(None, description="Feed or partner the item came from.")
-    guid: Text | None = Field(None, description="The entry's id in its feed (imported news); keeps it from "
-                              "being imported twice.")
+    guid: Text | None = Field(
+        None, description="The entry's id in its feed (imported news); keeps it from being imported twice."
+    )
     summary_html: Text | None = Field(None, description="The feed's summary as sanitised HTML (imported news).")
-    date_assumed: bool = Field(False, description="true: the feed gave no date and the fetch day was used — "
-                               "check the date.")
+    date_assumed: bool = Field(
+        False, description="true: the feed gave no date and the fetch day was used — check the date."
+    )
 
 
 class EventMeta(Common):
@@ -179,9 +179,7 @@ class EventMeta(Common):
             return self
         timed = isinstance(self.start, datetime), isinstance(self.end, datetime)
         if timed[0] != timed[1]:
-            raise ValueError(
-                "start and end mix a day with a date and time — give both with a time, or both as days"
-            )
+            raise ValueError("start and end mix a day with a date and time — give both with a time, or both as days")
         if self.end < self.start:
             raise ValueError(f"end ({self.end}) is before start ({self.start}) — check both values")
         return self
@@ -194,7 +192,10 @@ class EventMeta(Common):
     def multi_day(self) -> bool:
         if self.end is None:
             return False
-        day = (lambda moment: moment.date() if isinstance(moment, datetime) else moment)
+
+        def day(moment):
+            return moment.date() if isinstance(moment, datetime) else moment
+
         return day(self.end) != day(self.start)
 
 
@@ -234,8 +235,19 @@ class Item:
 
     __slots__ = ("kind", "slug", "path", "digest", "refs", "_meta", "_html", "_store", "_context")
 
-    def __init__(self, kind: str, slug: str, path: str, digest: str, *, meta: Common | None = None,
-                 html: str | None = None, refs: dict | None = None, store=None, context: dict | None = None):
+    def __init__(
+        self,
+        kind: str,
+        slug: str,
+        path: str,
+        digest: str,
+        *,
+        meta: Common | None = None,
+        html: str | None = None,
+        refs: dict | None = None,
+        store=None,
+        context: dict | None = None,
+    ):
         self.kind = kind
         self.slug = slug
         self.path = path  # relative to the project root, as shown to users

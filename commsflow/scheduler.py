@@ -22,10 +22,10 @@ from __future__ import annotations
 import bisect
 import os
 import time as wallclock
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Callable
 
 from commsflow import calendar as planning
 from commsflow.approvals import Fingerprints, SignOffs, load_approvals
@@ -36,7 +36,7 @@ from commsflow.dispatch import RenderFailed, render_payload
 from commsflow.errors import CommsflowError
 from commsflow.ledger import Ledger, backoff, exclusive
 from commsflow.library import Library
-from commsflow.publishers.base import PublishError, Publisher
+from commsflow.publishers.base import Publisher, PublishError
 from commsflow.publishers.outbox import OutboxPublisher
 from commsflow.publishers.registry import publisher_for
 
@@ -57,9 +57,17 @@ def ledger_path(config: Config) -> Path:
 
 
 class Scheduler:
-    def __init__(self, config: Config, load: Callable[[], tuple[Library, CampaignSet]], *,
-                 dry_run: bool = False, outbox_only: bool = False, report: Callable[[Outcome], None] = lambda o: None,
-                 clock: Callable[[], datetime] | None = None, environ=None):
+    def __init__(
+        self,
+        config: Config,
+        load: Callable[[], tuple[Library, CampaignSet]],
+        *,
+        dry_run: bool = False,
+        outbox_only: bool = False,
+        report: Callable[[Outcome], None] = lambda o: None,
+        clock: Callable[[], datetime] | None = None,
+        environ=None,
+    ):
         self.config = config
         self.load = load  # reads content and campaigns afresh
         self.dry_run = dry_run
@@ -89,8 +97,11 @@ class Scheduler:
         self._planned_at = wallclock.monotonic()
         self._signature = self._files_signature()
         records = self.ledger.records()
-        self._retry = {job_id: datetime.fromisoformat(row["retry_at"]) for job_id, row in records.items()
-                       if row["state"] == "failed" and not row["permanent"] and row["retry_at"]}
+        self._retry = {
+            job_id: datetime.fromisoformat(row["retry_at"])
+            for job_id, row in records.items()
+            if row["state"] == "failed" and not row["permanent"] and row["retry_at"]
+        }
 
     def next_due(self) -> datetime | None:
         upcoming = self._times[self._cursor] if self._cursor < len(self._times) else None
@@ -120,19 +131,32 @@ class Scheduler:
             publisher = self._publisher(row["channel"])
             window = getattr(publisher, "dedup_window", None)
             updated = datetime.fromisoformat(row["updated"])
-            safe = (not isinstance(publisher, CommsflowError) and publisher.deduplicates
-                    and (window is None or (now - updated).total_seconds() < window))
+            safe = (
+                not isinstance(publisher, CommsflowError)
+                and publisher.deduplicates
+                and (window is None or (now - updated).total_seconds() < window)
+            )
             if safe:
-                self.ledger.failed(row["id"], now, "interrupted while sending; sent again (the channel "
-                                   "drops duplicates)", permanent=False, retry_at=now)
+                self.ledger.failed(
+                    row["id"],
+                    now,
+                    "interrupted while sending; sent again (the channel drops duplicates)",
+                    permanent=False,
+                    retry_at=now,
+                )
             else:
-                self.ledger.failed(row["id"], now, f"interrupted while sending — check on {row['channel']} whether "
-                                   "it went out; it is not sent again automatically", permanent=True)
+                self.ledger.failed(
+                    row["id"],
+                    now,
+                    f"interrupted while sending — check on {row['channel']} whether "
+                    "it went out; it is not sent again automatically",
+                    permanent=True,
+                )
 
     def run_pass(self, now: datetime) -> list[Outcome]:
         outcomes: list[Outcome] = []
         end = bisect.bisect_right(self._times, now)
-        candidates = self.jobs[self._cursor:end]
+        candidates = self.jobs[self._cursor : end]
         self._cursor = end
         by_id = {job.id: job for job in self.jobs}
         for job_id, retry_at in sorted(self._retry.items(), key=lambda pair: pair[1]):
@@ -187,8 +211,12 @@ class Scheduler:
                 retry_at = now + backoff(attempts, exc.retry_after)
                 self.ledger.failed(job.id, now, exc.reason, permanent=False, retry_at=retry_at)
                 self._retry[job.id] = retry_at
-                return Outcome(job, "failed", f"{exc.reason}; attempt {attempts}, next at "
-                               f"{retry_at.astimezone(self.config.zone):%H:%M}", now)
+                return Outcome(
+                    job,
+                    "failed",
+                    f"{exc.reason}; attempt {attempts}, next at {retry_at.astimezone(self.config.zone):%H:%M}",
+                    now,
+                )
             self.ledger.failed(job.id, now, exc.reason, permanent=True)
             return Outcome(job, "failed", exc.reason, now)
         self.ledger.done(job.id, now, receipt)
@@ -279,4 +307,3 @@ class Scheduler:
 
 
 _NO_JOB = Job("-", "-", "-", "-", "-", "-", datetime.min, "-")
-

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import types
 import typing
-from typing import Callable
+from collections.abc import Callable
 
 from pydantic import BaseModel, ValidationError
 
@@ -81,7 +81,9 @@ def _message(error: dict, model: type[BaseModel] | None, toml: bool) -> tuple[st
     if kind == "missing":
         if not toml:
             return "missing required field", f"add `{name}:` to the front matter"
-        if len(loc) == 1 and _first_model(model.model_fields[name].annotation if model and name in model.model_fields else None):
+        if len(loc) == 1 and _first_model(
+            model.model_fields[name].annotation if model and name in model.model_fields else None
+        ):
             return "missing required section", f"add a section [{name}]"
         section = ".".join(str(part) for part in loc[:-1])
         return "missing required setting", f"add `{name} = …`" + (f" under [{section}]" if section else "")

@@ -8,13 +8,13 @@ import re
 from pathlib import Path
 
 import yaml
+from conftest import REPO
 
 from commsflow import approvals
 from commsflow import calendar as planning
 from commsflow.commands.run import _loader
 from commsflow.scheduler import Scheduler
 from commsflow.workspace import Workspace
-from conftest import REPO
 
 NOW = "2024-03-01 10:00"
 SHIPPED_BY = "Redaktion MPI"
@@ -42,8 +42,11 @@ def edit(path: Path, old: str, new: str) -> None:
 
 def post(root: Path, slug: str, *, status: str = "approved", extra: str = "") -> Path:
     path = root / "content" / "posts" / f"{slug}.md"
-    path.write_text(f"---\ntitle: Ein Beitrag\nstatus: {status}\ncategory: Aktuelles\ndate: 2024-02-01\n"
-                    f"summary: Eine Zusammenfassung.\n{extra}---\n\nText.\n", encoding="utf-8")
+    path.write_text(
+        f"---\ntitle: Ein Beitrag\nstatus: {status}\ncategory: Aktuelles\ndate: 2024-02-01\n"
+        f"summary: Eine Zusammenfassung.\n{extra}---\n\nText.\n",
+        encoding="utf-8",
+    )
     return path
 
 
@@ -56,20 +59,34 @@ def flat(text: str) -> str:
 
 def test_approve_records_who_when_and_the_fingerprint(run, mpi):
     shipped = records(mpi)
-    result = run(mpi, "--now", "2024-03-02 09:15", "approve", REPORT, "--by", "Dana Schulz",
-                 "--note", "Zahlen mit dem Bericht abgeglichen")
+    result = run(
+        mpi,
+        "--now",
+        "2024-03-02 09:15",
+        "approve",
+        REPORT,
+        "--by",
+        "Dana Schulz",
+        "--note",
+        "Zahlen mit dem Bericht abgeglichen",
+    )
     assert result.exit_code == 0, result.output
     assert f"✓ {REPORT} (post) signed off again by Dana Schulz" in result.stdout
     assert "1 sign-off written to approvals.yaml — as of 2024-03-02 09:15" in result.stdout
     record = records(mpi)[REPORT]
     assert {key: record[key] for key in ("item", "kind", "by", "at", "note")} == {
-        "item": REPORT, "kind": "post", "by": "Dana Schulz", "at": "2024-03-02 09:15",
-        "note": "Zahlen mit dem Bericht abgeglichen"}
+        "item": REPORT,
+        "kind": "post",
+        "by": "Dana Schulz",
+        "at": "2024-03-02 09:15",
+        "note": "Zahlen mit dem Bericht abgeglichen",
+    }
     assert re.fullmatch(r"sha256:[0-9a-f]{64}", record["fingerprint"])
     assert record["fingerprint"] == shipped[REPORT]["fingerprint"]  # nothing changed: the same version
     assert set(record["renditions"]) == {"linkedin article"}
-    assert {key: value for key, value in records(mpi).items() if key != REPORT} == \
-        {key: value for key, value in shipped.items() if key != REPORT}  # one record replaced, the rest kept
+    assert {key: value for key, value in records(mpi).items() if key != REPORT} == {
+        key: value for key, value in shipped.items() if key != REPORT
+    }  # one record replaced, the rest kept
     text = (mpi / "approvals.yaml").read_text(encoding="utf-8")
     assert text.startswith("# Sign-offs: who approved which version")
 
@@ -81,8 +98,11 @@ def test_a_newsletter_issue_is_signed_off_with_its_items(run, mpi):
     assert record["kind"] == "newsletter" and record["at"] == "2024-03-02 09:15"
     assert list(record["renditions"]) == ["newsletter"]
     # An item of the issue changes: the issue's sign-off is stale, not only the item's.
-    edit(mpi / "content" / "posts" / "2024-03-27-gesichter-des-mpi-koimo-modell-campus-ringberlin.md",
-         "\n---\n", "\n---\nEin neuer erster Satz.\n")
+    edit(
+        mpi / "content" / "posts" / "2024-03-27-gesichter-des-mpi-koimo-modell-campus-ringberlin.md",
+        "\n---\n",
+        "\n---\nEin neuer erster Satz.\n",
+    )
     calendar = run(mpi, "--now", NOW, "calendar", "--from", "2024-04-02", "--to", "2024-04-04")
     lines = [line for line in calendar.stdout.splitlines() if line.startswith(("Di 02.04", "Do 04.04"))]
     assert len(lines) == 2 and all("blocked" in line for line in lines), calendar.stdout
@@ -104,8 +124,9 @@ def test_unknown_items_get_a_suggestion(run, mpi):
     before = (mpi / "approvals.yaml").read_bytes()
     result = run(mpi, "approve", "2024-03-01-zweiter-monitoringbericht", "newsletter-2024-01", "--by", "Dana")
     assert result.exit_code == 1
-    assert ("error: no item or newsletter issue '2024-03-01-zweiter-monitoringbericht'\n"
-            f"  hint: did you mean '{REPORT}'?") in result.stderr
+    assert (
+        f"error: no item or newsletter issue '2024-03-01-zweiter-monitoringbericht'\n  hint: did you mean '{REPORT}'?"
+    ) in result.stderr
     assert "hint: did you mean 'newsletter-2024-1'?" in result.stderr
     assert (mpi / "approvals.yaml").read_bytes() == before
 
@@ -145,7 +166,11 @@ def test_an_edited_item_is_blocked_until_it_is_signed_off_again(run, mpi):
 
 
 def test_an_edited_template_makes_the_items_using_it_stale(run, mpi):
-    edit(mpi / "templates" / "linkedin" / "article.txt", "{", "{# geändert #}{", )
+    edit(
+        mpi / "templates" / "linkedin" / "article.txt",
+        "{",
+        "{# geändert #}{",
+    )
     calendar = run(mpi, "--now", NOW, "calendar", "--from", "2024-03-01", "--to", "2024-04-30")
     lines = {line[:19]: line for line in calendar.stdout.splitlines() if line[:2] in ("Di", "Do", "Fr")}
     assert "blocked" in lines[SLOT_JOB]
@@ -178,8 +203,9 @@ def test_with_require_signoff_a_new_item_waits_for_its_sign_off(run, mpi):
     calendar = run(mpi, "--now", NOW, "calendar", "--from", "2024-03-05", "--to", "2024-03-05")
     assert "not signed off: commsflow approve 2024-03-04-neu" in flat(calendar.stdout)
     result = run(mpi, "--now", "2024-03-05 10:05", "run", "--once")
-    assert ("blocked mastodon article 2024-03-04-neu — not signed off: commsflow approve 2024-03-04-neu "
-            "— not published") in flat(result.stdout)
+    assert (
+        "blocked mastodon article 2024-03-04-neu — not signed off: commsflow approve 2024-03-04-neu — not published"
+    ) in flat(result.stdout)
     assert "mastodon" not in " ".join(sent_log(mpi))
 
 
@@ -188,8 +214,9 @@ def test_a_change_after_the_plan_is_not_sent(mpi):
     it goes out only after a new plan has seen the (then stale) sign-off."""
     workspace = Workspace(mpi, now_text="2024-03-05 10:05")
     outcomes = []
-    scheduler = Scheduler(workspace.config, _loader(workspace), outbox_only=True, report=outcomes.append,
-                          clock=lambda: workspace.now)
+    scheduler = Scheduler(
+        workspace.config, _loader(workspace), outbox_only=True, report=outcomes.append, clock=lambda: workspace.now
+    )
     scheduler.plan(workspace.now)
     edit(mpi / "content" / "posts" / f"{REPORT}.md", "\n---\n", "\n---\nKurz vor dem Versand geändert.\n")
     scheduler.run_pass(workspace.now)
@@ -212,7 +239,10 @@ def test_review_lists_what_waits_for_sign_off(run, mpi):
         "Mi 29.05.2024 10:00  linkedin    mpi-deep-dive-zirkulaeres-bauen-2024 (event) — in review: "
         "set 'status: approved', then commsflow approve mpi-deep-dive-zirkulaeres-bauen-2024",
     ]
-    assert "–                    –           berliner-robotiknetzwerk (project) — in review: set 'status: approved'" in rows
+    assert (
+        "–                    –           berliner-robotiknetzwerk (project) — in review: set 'status: approved'"
+        in rows
+    )
     assert REPORT not in result.stdout  # signed off and unchanged
     assert rows[-1].startswith("7 items waiting for sign-off — as of 2024-03-01 10:00")
 
@@ -226,14 +256,15 @@ def test_the_shipped_plan_is_signed_off_as_it_is():
     loaded = workspace.load()
     signoffs = approvals.signoff_states(workspace, loaded)
     assert not signoffs.approvals.problems, [p.format() for p in signoffs.approvals.problems]
-    calendar = planning.build(workspace.config, workspace.campaigns, loaded.library, workspace.now,
-                              approvals=signoffs)
+    calendar = planning.build(workspace.config, workspace.campaigns, loaded.library, workspace.now, approvals=signoffs)
     waiting = sorted({f"{job.item}: {job.signoff}" for job in calendar.jobs if job.signoff})
     assert not waiting, (
         "approvals.yaml no longer matches the shipped content, templates or settings — the shipped plan would "
-        "not be published:\n  " + "\n  ".join(waiting)
+        "not be published:\n  "
+        + "\n  ".join(waiting)
         + f"\nIf the change is intended, sign the plan off again in the repository root:\n  {REAPPROVE}\n"
-        "and commit approvals.yaml with the change.")
+        "and commit approvals.yaml with the change."
+    )
     assert {signoffs(key) for key in ("newsletter-2024-1", "mpi-meet-up-2024", REPORT)} == {"current"}
 
 
@@ -259,9 +290,11 @@ def test_a_job_before_the_embargo_is_an_error_and_not_published(run, mpi):
     calendar = run(mpi, "--now", NOW, "calendar", "--to", "2024-04-30")
     assert calendar.exit_code == 1
     text = flat(calendar.stdout)
-    assert ("error campaigns/mpi-meet-up-2024.yaml:6: steps[0]: linkedin save-the-date of mpi-meet-up-2024 on "
-            "14.03.2024 10:00 is before the embargo until 20.03.2024 10:00 (mpi-meet-up-2024) — move the step "
-            "after the embargo, or ask whether the embargo can be lifted") in text
+    assert (
+        "error campaigns/mpi-meet-up-2024.yaml:6: steps[0]: linkedin save-the-date of mpi-meet-up-2024 on "
+        "14.03.2024 10:00 is before the embargo until 20.03.2024 10:00 (mpi-meet-up-2024) — move the step "
+        "after the embargo, or ask whether the embargo can be lifted"
+    ) in text
     line = next(line for line in calendar.stdout.splitlines() if line.startswith("Do 14.03.2024 10:00"))
     assert "blocked" in line and "embargo until 20.03.2024 10:00 (mpi-meet-up-2024)" in flat(line)
     # The post naming the event (events: [mpi-meet-up-2024]) is not picked by the slot before the embargo:
@@ -276,8 +309,10 @@ def test_a_job_before_the_embargo_is_an_error_and_not_published(run, mpi):
     assert "campaigns/mpi-meet-up-2024.yaml:6: steps[0]: linkedin save-the-date" in check.stdout
 
     early = run(mpi, "--now", "2024-03-14 10:05", "run", "--once")
-    assert ("blocked linkedin save-the-date mpi-meet-up-2024 — embargo until 20.03.2024 10:00 (mpi-meet-up-2024) "
-            "— not published") in flat(early.stdout)
+    assert (
+        "blocked linkedin save-the-date mpi-meet-up-2024 — embargo until 20.03.2024 10:00 (mpi-meet-up-2024) "
+        "— not published"
+    ) in flat(early.stdout)
     assert sent_log(mpi) == []
     after = run(mpi, "--now", "2024-03-28 09:35", "run", "--once")  # the press invitation, after the embargo
     assert "✓ done    press invitation mpi-meet-up-2024" in after.stdout
@@ -289,29 +324,38 @@ def test_a_newsletter_issue_with_an_embargoed_item_is_flagged(run, mpi):
     run(mpi, "approve", "mpi-meet-up-2024", "--by", "Dana Schulz")
     calendar = run(mpi, "--now", NOW, "calendar", "--channel", "newsletter")
     assert calendar.exit_code == 1
-    assert ("error campaigns/newsletter-2024-1.yaml:6: send_at: the newsletter issue on 04.04.2024 10:00 is before "
-            "the embargo until 10.04.2024 10:00 (mpi-meet-up-2024) — take the item out of the issue, or send the "
-            "issue after the embargo") in flat(calendar.stdout)
+    assert (
+        "error campaigns/newsletter-2024-1.yaml:6: send_at: the newsletter issue on 04.04.2024 10:00 is before "
+        "the embargo until 10.04.2024 10:00 (mpi-meet-up-2024) — take the item out of the issue, or send the "
+        "issue after the embargo"
+    ) in flat(calendar.stdout)
     result = run(mpi, "--now", "2024-04-04 10:01", "run", "--once")
     assert "blocked newsletter newsletter newsletter-2024-1 — embargo until 10.04.2024 10:00" in flat(result.stdout)
     assert not any("newsletter-2024-1" in job for job in sent_log(mpi))
 
 
 def test_a_one_off_before_its_own_embargo(run, mpi):
-    post(mpi, "2024-03-04-sperrfrist", extra="publish_at: 2024-03-07 10:00\nchannels: [linkedin]\n"
-                                             "embargo: 07.03.2024 12:00\n")
+    post(
+        mpi,
+        "2024-03-04-sperrfrist",
+        extra="publish_at: 2024-03-07 10:00\nchannels: [linkedin]\nembargo: 07.03.2024 12:00\n",
+    )
     result = run(mpi, "--now", NOW, "check")
     assert result.exit_code == 1
-    assert ("error content/posts/2024-03-04-sperrfrist.md:7: publish_at: linkedin article of 2024-03-04-sperrfrist "
-            "on 07.03.2024 10:00 is before the embargo until 07.03.2024 12:00 (2024-03-04-sperrfrist)") in result.stdout
+    assert (
+        "error content/posts/2024-03-04-sperrfrist.md:7: publish_at: linkedin article of 2024-03-04-sperrfrist "
+        "on 07.03.2024 10:00 is before the embargo until 07.03.2024 12:00 (2024-03-04-sperrfrist)"
+    ) in result.stdout
 
 
 def test_an_embargo_needs_a_time(run, mpi):
     post(mpi, "2024-03-04-sperrfrist", extra="embargo: 2024-03-07\n")
     result = run(mpi, "check")
     assert result.exit_code == 1
-    assert ("content/posts/2024-03-04-sperrfrist.md:7: embargo: 2024-03-07 has no time — write the hour the embargo "
-            "ends, e.g. '2024-03-07 16:00'") in result.stdout
+    assert (
+        "content/posts/2024-03-04-sperrfrist.md:7: embargo: 2024-03-07 has no time — write the hour the embargo "
+        "ends, e.g. '2024-03-07 16:00'"
+    ) in result.stdout
 
 
 def test_a_slot_waits_for_the_embargo(run, mpi):

@@ -10,7 +10,6 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-
 from conftest import REPO
 
 NOW = ("--now", "2024-03-01 10:00")
@@ -78,7 +77,8 @@ def test_second_build_does_no_work_and_an_edit_rebuilds_only_what_it_touches(run
 
 def test_one_bad_item_is_reported_and_the_others_are_built(run, mpi):
     event = mpi / "content" / "events" / "ohne-ort-2024.md"
-    event.write_text("""\
+    event.write_text(
+        """\
 ---
 title: Ohne Ort
 status: approved
@@ -89,7 +89,9 @@ press: {lead: Eine Einladung ohne Ort.}
 ---
 
 Text.
-""", encoding="utf-8")
+""",
+        encoding="utf-8",
+    )
     result = build(run, mpi)
     assert result.exit_code == 1
     assert "content/events/ohne-ort-2024.md:1: venue: an invitation needs the venue" in result.stdout
@@ -106,12 +108,22 @@ def test_dashboard_shows_calendar_and_every_kind_of_preview(run, mpi):
     outline = Outline(html)
     assert ("html", {"lang": "de"}) in outline.tags
     assert {"header", "nav", "main", "footer"} <= {tag for tag, _ in outline.tags}
-    assert outline.headings[:6] == ["Vorschau: Was rausgeht", "Kalender", "Newsletter", "MPI-Newsletter 1/2024",
-                                    "MPI-Newsletter 2/2023", "LinkedIn-Entwürfe"]
+    assert outline.headings[:6] == [
+        "Vorschau: Was rausgeht",
+        "Kalender",
+        "Newsletter",
+        "MPI-Newsletter 1/2024",
+        "MPI-Newsletter 2/2023",
+        "LinkedIn-Entwürfe",
+    ]
     assert "Pressemitteilungen" in outline.headings
     frames = [attrs for tag, attrs in outline.tags if tag == "iframe"]
-    assert {"src": "newsletter/newsletter-2024-1/email.html", "width": "375", "height": "720",
-            "title": "MPI-Newsletter 1/2024, Mobilansicht"} in frames
+    assert {
+        "src": "newsletter/newsletter-2024-1/email.html",
+        "width": "375",
+        "height": "720",
+        "title": "MPI-Newsletter 1/2024, Mobilansicht",
+    } in frames
     assert any(frame["src"] == "press/2023-10-18-neue-website-und-veranstaltungen/release.html" for frame in frames)
     assert "KW 11: 11.03.2024 bis 17.03.2024" in html
     assert "…mehr – bis hier zeigt der Feed" in html
@@ -142,22 +154,39 @@ def test_preview_serves_the_build_folder(mpi):
 CHROMIUM = os.environ.get("COMMSFLOW_CHROMIUM") or shutil.which("chromium")
 
 
-@pytest.mark.skipif(not CHROMIUM, reason="Chromium not found (install Debian's chromium, or set COMMSFLOW_CHROMIUM)"
-                    " — browser tests skipped")
+@pytest.mark.skipif(
+    not CHROMIUM,
+    reason="Chromium not found (install Debian's chromium, or set COMMSFLOW_CHROMIUM) — browser tests skipped",
+)
 def test_dashboard_in_a_real_browser(run, mpi):
     playwright = pytest.importorskip("playwright.sync_api")
     assert build(run, mpi).exit_code == 0
     artifacts = REPO / "test-artifacts" / "dashboard"
     artifacts.mkdir(parents=True, exist_ok=True)
     with playwright.sync_playwright() as driver:
-        browser = driver.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+        browser = driver.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 900})
             blocked = []
-            page.route("**/*", lambda route: route.continue_() if route.request.url.startswith(("file:", "data:"))
-                       else (blocked.append(route.request.url), route.abort()))
+            page.route(
+                "**/*",
+                lambda route: (
+                    route.continue_()
+                    if route.request.url.startswith(("file:", "data:"))
+                    else (blocked.append(route.request.url), route.abort())
+                ),
+            )
             page.goto((mpi / "build" / "index.html").as_uri())
             page.screenshot(path=str(artifacts / "dashboard.png"), full_page=True)
             assert page.locator("#kalender table").count() >= 5
@@ -165,8 +194,9 @@ def test_dashboard_in_a_real_browser(run, mpi):
             mobile = page.frame_locator('iframe[title="MPI-Newsletter 1/2024, Mobilansicht"]')
             assert mobile.get_by_text("Donnerstag, 25. April 2024, 16:00 Uhr").first.is_visible()
             assert page.locator("#linkedin .cut").count() >= 10
-            release = page.frame_locator('iframe[title="Masterplan Industriestadt Berlin: Neue Website und '
-                                         'Veranstaltungen, Druckansicht"]')
+            release = page.frame_locator(
+                'iframe[title="Masterplan Industriestadt Berlin: Neue Website und Veranstaltungen, Druckansicht"]'
+            )
             assert release.get_by_text("Berlin, 18. Oktober 2023 –").first.is_visible()
             for section in ("newsletter", "linkedin", "presse"):
                 page.locator(f"#{section}").screenshot(path=str(artifacts / f"{section}.png"))
@@ -187,14 +217,12 @@ def test_make_run_steps_work_from_the_repository_files(run, tmp_path):
     assert build(run, root).exit_code == 0
 
 
-
-
 def test_dashboard_shows_a_stale_sign_off(run, mpi):
     post = mpi / "content" / "posts" / "2024-03-12-mpi-veranstaltungen-2024.md"
     post.write_text(post.read_text(encoding="utf-8") + "\nNachträglich geändert.\n", encoding="utf-8")
     assert build(run, mpi).exit_code == 0
     html = (mpi / "build" / "index.html").read_text(encoding="utf-8")
-    row = html[html.index("Das MPI-Jahr 2024"):]
-    row = row[:row.index("</tr>")]
+    row = html[html.index("Das MPI-Jahr 2024") :]
+    row = row[: row.index("</tr>")]
     assert "blockiert" in row and "approval stale" in row
     assert "Freigabe veraltet" in html

@@ -13,10 +13,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import FIXTURES
 
 from commsflow.sources.content import PARALLEL_THRESHOLD, load_content
 from commsflow.workspace import Workspace
-from conftest import FIXTURES
 
 POST = "content/posts/2023-12-04-circular-city-challenge.md"
 NEWS = "content/news/2024-02-01-amber-projekte.md"
@@ -75,9 +75,10 @@ def test_changed_file_is_parsed_again_and_change_is_visible(project):
     path = project / POST
     text = path.read_text(encoding="utf-8")
     path.write_text(
-        text.replace("Circular City Challenge zeichnet Berliner Lösungen aus",
-                     "Circular City Challenge – 13 Berliner Lösungen ausgezeichnet")
-            .replace("**13 Lösungen**", "**dreizehn Lösungen**"),
+        text.replace(
+            "Circular City Challenge zeichnet Berliner Lösungen aus",
+            "Circular City Challenge – 13 Berliner Lösungen ausgezeichnet",
+        ).replace("**13 Lösungen**", "**dreizehn Lösungen**"),
         encoding="utf-8",
     )
     bump_mtime(path)
@@ -95,7 +96,7 @@ def test_same_size_edit_with_new_mtime_is_seen(project):
     load(project)
     path = project / NEWS
     raw = path.read_bytes()
-    changed = raw.replace("Forschungsprojekte".encode(), "Forschungsvorhaben".encode())
+    changed = raw.replace(b"Forschungsprojekte", b"Forschungsvorhaben")
     assert len(changed) == len(raw) and changed != raw
     path.write_bytes(changed)
     bump_mtime(path)
@@ -132,8 +133,10 @@ def test_config_change_invalidates_the_cache(project):
     load(project)
     config = project / "commsflow.toml"
     text = config.read_text(encoding="utf-8")
-    changed = text.replace('blog_categories = ["Aktuelles", "Einblicke", "Gesichter des MPI"]',
-                           'blog_categories = ["Aktuelles", "Einblicke", "Gesichter des MPI", "Interviews"]')
+    changed = text.replace(
+        'blog_categories = ["Aktuelles", "Einblicke", "Gesichter des MPI"]',
+        'blog_categories = ["Aktuelles", "Einblicke", "Gesichter des MPI", "Interviews"]',
+    )
     assert changed != text
     config.write_text(changed, encoding="utf-8")
     again = load(project)
@@ -237,7 +240,7 @@ def test_file_changed_while_running_is_reported_not_mixed(project):
     path = project / NEWS
     path.write_text(path.read_text(encoding="utf-8").replace("2025", "2026"), encoding="utf-8")
     with pytest.raises(CommsflowError, match="changed while commsflow was running"):
-        earlier.library.get("2024-02-01-amber-projekte").html
+        _ = earlier.library.get("2024-02-01-amber-projekte").html
 
 
 def test_items_loaded_earlier_are_not_changed_by_a_later_run(project):
@@ -257,10 +260,13 @@ def test_items_loaded_earlier_are_not_changed_by_a_later_run(project):
     # a second command on the same project, e.g. an editor's on-save `commsflow check`
     subprocess.run(
         [sys.executable, "-m", "commsflow", "--root", str(project), "check"],
-        check=True, capture_output=True,
+        check=True,
+        capture_output=True,
     )
     assert news.title == "Zwölf Forschungsprojekte für den 3D-Druck „Made in Berlin“"
-    assert news.html == "<p>Bis Ende 2025 entstehen mit 25 regionalen Partnern Innovationen der Additiven Fertigung.</p>\n"
+    assert (
+        news.html == "<p>Bis Ende 2025 entstehen mit 25 regionalen Partnern Innovationen der Additiven Fertigung.</p>\n"
+    )
 
 
 def test_no_cache_flag_reads_every_file_and_leaves_no_cache(project, run):
@@ -277,7 +283,7 @@ def test_no_cache_flag_ignores_a_stale_cache(project, run):
     path = project / NEWS
     stat = path.stat()
     raw = path.read_bytes()
-    changed = raw.replace("Forschungsprojekte".encode(), "Forschungsvorhaben".encode())
+    changed = raw.replace(b"Forschungsprojekte", b"Forschungsvorhaben")
     assert len(changed) == len(raw) and changed != raw
     path.write_bytes(changed)
     # same size and same modification time: what an edit within one timestamp tick looks like
@@ -299,7 +305,7 @@ def _generated_post(number: int, status: str | None = None) -> str:
     status = status or ("draft", "review", "approved", "published")[number % 4]
     return (
         "---\n"
-        f"title: \"Beitrag {number}: Kreislaufwirtschaft in Berlin – Teil {number}\"\n"
+        f'title: "Beitrag {number}: Kreislaufwirtschaft in Berlin – Teil {number}"\n'
         f"status: {status}\n"
         f"category: {('Aktuelles', 'Einblicke', 'Gesichter des MPI')[number % 3]}\n"
         f"date: {day:02d}.03.2024\n"
@@ -329,7 +335,9 @@ def test_parallel_and_serial_load_give_the_same_items(big_project):
     assert serial.problems == [] and parallel.problems == []
     assert serial.report.parsed == parallel.report.parsed == 405
     for attribute in ("slug", "title", "html", "path", "digest", "status", "when"):
-        assert [getattr(i, attribute) for i in parallel.library] == [getattr(i, attribute) for i in serial.library], attribute
+        assert [getattr(i, attribute) for i in parallel.library] == [getattr(i, attribute) for i in serial.library], (
+            attribute
+        )
     assert [i.meta for i in parallel.library] == [i.meta for i in serial.library]
     sample = parallel.library.get("2024-03-0123-beitrag")
     assert sample.title == "Beitrag 123: Kreislaufwirtschaft in Berlin – Teil 123"
@@ -391,7 +399,10 @@ def test_change_to_the_reading_code_invalidates_the_cache(project, tmp_path):
         env = {**os.environ, "PYTHONPATH": str(copy)}
         done = subprocess.run(
             [sys.executable, "-c", _PROBE, str(project), str(copy)],
-            capture_output=True, text=True, env=env, cwd=tmp_path,  # not the repo: import the copy
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=tmp_path,  # not the repo: import the copy
         )
         if done.returncode != 0:
             raise RuntimeError(f"test setup: the probe failed:\n{done.stderr}")

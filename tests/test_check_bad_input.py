@@ -5,7 +5,6 @@ from __future__ import annotations
 import shutil
 
 import pytest
-
 from conftest import FIXTURES
 
 BAD = FIXTURES / "bad_content"
@@ -20,17 +19,33 @@ def add(project, folder: str, case: str) -> str:
 
 CASES = [
     # folder, case, expected line fragment (after the path)
-    ("posts", "unparsable_yaml", ":2: front matter is not valid YAML: mapping values are not allowed in this context — check indentation, and put values containing ':'"),
+    (
+        "posts",
+        "unparsable_yaml",
+        ":2: front matter is not valid YAML: mapping values are not allowed in this context — check indentation, and put values containing ':'",
+    ),
     ("posts", "missing_front_matter", ":1: no front matter — start the file with a line '---'"),
     ("posts", "unclosed_front_matter", ":1: front matter is not closed — add a line '---'"),
     ("posts", "missing_required_field", ":1: category: missing required field — add `category:`"),
     ("posts", "wrong_type", ":6: tags: expected a list, got text"),
-    ("posts", "unknown_vocabulary_value", ":4: category: unknown value 'Aktuell' (not in vocabularies.blog_categories) — did you mean 'Aktuelles'?"),
-    ("posts", "unknown_status", ":3: status: 'aproved' is not allowed; use one of: draft, review, approved, published — did you mean 'approved'?"),
+    (
+        "posts",
+        "unknown_vocabulary_value",
+        ":4: category: unknown value 'Aktuell' (not in vocabularies.blog_categories) — did you mean 'Aktuelles'?",
+    ),
+    (
+        "posts",
+        "unknown_status",
+        ":3: status: 'aproved' is not allowed; use one of: draft, review, approved, published — did you mean 'approved'?",
+    ),
     ("posts", "misspelt_field", ":6: sumary: unknown field — did you mean `summary`?"),
     ("posts", "invalid_date", ":5: date: invalid date '2023-11-31'"),
     ("posts", "ambiguous_date", ":5: date: ambiguous date '11/12/2023': day and month order is unclear"),
-    ("posts", "unknown_project_reference", ":8: projects[1]: unknown project 'circular-city-chalenge' — did you mean 'circular-city-challenge'?"),
+    (
+        "posts",
+        "unknown_project_reference",
+        ":8: projects[1]: unknown project 'circular-city-chalenge' — did you mean 'circular-city-challenge'?",
+    ),
     ("posts", "quote_without_speaker", ":9: quotes[1].name: missing required field"),
     ("posts", "not_utf8", ":2: not UTF-8 text (byte 0xe4 cannot be read) — save the file as UTF-8"),
     ("events", "end_before_start", ":1: end (2024-07-10 09:00:00+02:00) is before start (2024-07-10 14:00:00+02:00)"),
@@ -81,7 +96,10 @@ def test_file_name_that_is_no_slug(project, run):
     shutil.copy(BAD / "posts" / "bom_and_crlf_accepted.md", project / "content/posts/Neuer Beitrag.md")
     result = run(project, "check")
     assert result.exit_code == 1
-    assert "content/posts/Neuer Beitrag.md: file name 'Neuer Beitrag' is not a usable slug — rename the file to neuer-beitrag.md" in result.stdout
+    assert (
+        "content/posts/Neuer Beitrag.md: file name 'Neuer Beitrag' is not a usable slug — rename the file to neuer-beitrag.md"
+        in result.stdout
+    )
 
 
 def test_stray_file_outside_type_folders_is_a_warning(project, run):

@@ -177,7 +177,10 @@ def test_list_json_is_parseable_with_the_documented_fields(project, run):
     for row in rows:
         assert ROW_KEYS <= set(row), row
         assert row["type"] in ("post", "news", "event", "project")
-        assert row["path"] == f"content/{ {'post': 'posts', 'news': 'news', 'event': 'events', 'project': 'projects'}[row['type']] }/{row['slug']}.md"
+        assert (
+            row["path"]
+            == f"content/{ {'post': 'posts', 'news': 'news', 'event': 'events', 'project': 'projects'}[row['type']] }/{row['slug']}.md"
+        )
     by_slug = {row["slug"]: row for row in rows}
     assert by_slug["2024-04-25-mpi-meetup"] | {"meta": None} == {
         "type": "event",

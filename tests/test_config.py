@@ -136,7 +136,9 @@ def test_unknown_key_suggests_the_known_one(project, run):
     lines = problem_lines(result)
     assert len(lines) == 2, lines
     # the required key is now missing too: pointed at its section header
-    assert lines[0].startswith(f"error {shown(project)}:{header}: organisation.website: missing required setting — add `website = …` under [organisation]")
+    assert lines[0].startswith(
+        f"error {shown(project)}:{header}: organisation.website: missing required setting — add `website = …` under [organisation]"
+    )
     assert lines[1] == f"error {shown(project)}:{line}: organisation.websit: unknown field — did you mean `website`?"
     assert result.stderr.splitlines() == [f"error: 2 problem(s) in commsflow.toml — {HINT}"]
 
@@ -155,21 +157,33 @@ def test_unknown_key_via_load_config(project):
     with pytest.raises(ConfigInvalid) as caught:
         load_config(project)
     formatted = [p.format() for p in caught.value.problems]
-    assert f"{config_path(project)}:{line}: newsletter.sendername: unknown field — did you mean `sender_name`?" in formatted
+    assert (
+        f"{config_path(project)}:{line}: newsletter.sendername: unknown field — did you mean `sender_name`?"
+        in formatted
+    )
     assert str(caught.value) == f"2 problem(s) in commsflow.toml — {HINT}"
 
 
 @pytest.mark.parametrize(
     "key,value,message",
     [
-        ("website = ", '"www.berlin.de/industriestadt"',
-         "organisation.website: 'www.berlin.de/industriestadt' has the wrong form — write a full address starting with https://"),
-        ("unsubscribe_url = ", '"berlin.de/industriestadt/newsletter/abmelden/"',
-         "newsletter.unsubscribe_url: 'berlin.de/industriestadt/newsletter/abmelden/' has the wrong form"
-         " — write a full address starting with https://"),
-        ("imprint_url = ", '"https://www berlin de/impressum"',
-         "newsletter.imprint_url: 'https://www berlin de/impressum' has the wrong form"
-         " — write a full address starting with https://"),
+        (
+            "website = ",
+            '"www.berlin.de/industriestadt"',
+            "organisation.website: 'www.berlin.de/industriestadt' has the wrong form — write a full address starting with https://",
+        ),
+        (
+            "unsubscribe_url = ",
+            '"berlin.de/industriestadt/newsletter/abmelden/"',
+            "newsletter.unsubscribe_url: 'berlin.de/industriestadt/newsletter/abmelden/' has the wrong form"
+            " — write a full address starting with https://",
+        ),
+        (
+            "imprint_url = ",
+            '"https://www berlin de/impressum"',
+            "newsletter.imprint_url: 'https://www berlin de/impressum' has the wrong form"
+            " — write a full address starting with https://",
+        ),
     ],
     ids=["website-without-scheme", "unsubscribe-without-scheme", "url-with-spaces"],
 )
@@ -210,7 +224,9 @@ def test_missing_required_section(project, run):
     result = check_fails(run, project)
     lines = problem_lines(result)
     assert len(lines) == 1, lines
-    assert lines[0].startswith(f"error {shown(project)}: newsletter: missing required section — add a section [newsletter]")
+    assert lines[0].startswith(
+        f"error {shown(project)}: newsletter: missing required section — add a section [newsletter]"
+    )
     assert result.stderr.splitlines() == [f"error: 1 problem(s) in commsflow.toml — {HINT}"]
 
 
@@ -239,7 +255,10 @@ def test_every_problem_is_reported_at_once(project, run):
     lines = problem_lines(result)
     assert len(lines) == 4, lines
     assert [line.split(": ", 2)[1] for line in lines] == [
-        "organisation.website", "organisation.timezone", "press.layout", "vocabularies",
+        "organisation.website",
+        "organisation.timezone",
+        "press.layout",
+        "vocabularies",
     ]
     assert "press.layout: 'senat' is not allowed; use one of: classic, senate — did you mean 'senate'?" in lines[2]
     assert result.stderr.splitlines() == [f"error: 4 problem(s) in commsflow.toml — {HINT}"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -53,7 +53,7 @@ def test_times_parse_as_aware_berlin_times(text):
     assert isinstance(moment, datetime)
     assert moment.tzinfo is not None
     assert moment.isoformat() == "2024-04-25T16:00:00+02:00"
-    assert moment == datetime(2024, 4, 25, 14, 0, tzinfo=timezone.utc)
+    assert moment == datetime(2024, 4, 25, 14, 0, tzinfo=UTC)
 
 
 def test_winter_date_gets_plus_one():
@@ -79,7 +79,7 @@ def test_aware_input_with_another_offset_is_converted_to_berlin(text, berlin):
 
 
 def test_aware_datetime_object_is_converted_and_naive_one_is_localized():
-    utc = datetime(2024, 4, 25, 14, 0, tzinfo=timezone.utc)
+    utc = datetime(2024, 4, 25, 14, 0, tzinfo=UTC)
     assert dates.parse_moment(utc, BERLIN).isoformat() == "2024-04-25T16:00:00+02:00"
     naive = datetime(2024, 4, 25, 16, 0)
     assert dates.parse_moment(naive, BERLIN).isoformat() == "2024-04-25T16:00:00+02:00"
@@ -90,9 +90,18 @@ def test_aware_datetime_object_is_converted_and_naive_one_is_localized():
     [
         ("25.04.24", "ambiguous date '25.04.24': two-digit year; write the year in full, e.g. 25.04.2024"),
         ("1.12.23 18:00", "ambiguous date '1.12.23 18:00': two-digit year; write the year in full, e.g. 1.12.2023"),
-        ("04/05/2024", "ambiguous date '04/05/2024': day and month order is unclear; write it as YYYY-MM-DD, e.g. 2024-04-25"),
-        ("2024/04/05", "ambiguous date '2024/04/05': day and month order is unclear; write it as YYYY-MM-DD, e.g. 2024-04-25"),
-        ("25/04/2024 16:00", "ambiguous date '25/04/2024 16:00': day and month order is unclear; write it as YYYY-MM-DD, e.g. 2024-04-25"),
+        (
+            "04/05/2024",
+            "ambiguous date '04/05/2024': day and month order is unclear; write it as YYYY-MM-DD, e.g. 2024-04-25",
+        ),
+        (
+            "2024/04/05",
+            "ambiguous date '2024/04/05': day and month order is unclear; write it as YYYY-MM-DD, e.g. 2024-04-25",
+        ),
+        (
+            "25/04/2024 16:00",
+            "ambiguous date '25/04/2024 16:00': day and month order is unclear; write it as YYYY-MM-DD, e.g. 2024-04-25",
+        ),
     ],
 )
 def test_ambiguous_forms_are_rejected_not_guessed(text, message):
@@ -173,10 +182,10 @@ def test_dst_changes_give_the_right_offset(text, expected):
 def test_dst_hours_are_counted_correctly_across_the_change():
     before = dates.parse_moment("2024-10-27 01:30", BERLIN)
     after = dates.parse_moment("2024-10-27 03:30", BERLIN)
-    assert after.astimezone(timezone.utc) - before.astimezone(timezone.utc) == timedelta(hours=3)
+    assert after.astimezone(UTC) - before.astimezone(UTC) == timedelta(hours=3)
     spring_before = dates.parse_moment("2024-03-31 01:30", BERLIN)
     spring_after = dates.parse_moment("2024-03-31 03:30", BERLIN)
-    assert spring_after.astimezone(timezone.utc) - spring_before.astimezone(timezone.utc) == timedelta(hours=1)
+    assert spring_after.astimezone(UTC) - spring_before.astimezone(UTC) == timedelta(hours=1)
 
 
 # --- German presentation ---------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -83,7 +83,9 @@ def test_by_kind(library):
     ]
     assert slugs(library.query("news")) == ["2024-02-01-amber-projekte"]
     assert slugs(library.query(["news", "project"])) == [
-        "amber-initiative", "circular-city-challenge", "2024-02-01-amber-projekte",
+        "amber-initiative",
+        "circular-city-challenge",
+        "2024-02-01-amber-projekte",
     ]
     assert {item.kind for item in library.query("post")} == {"post"}
     assert len(library.query()) == len(library)
@@ -148,8 +150,8 @@ def test_after_is_exclusive_for_an_event_time(library):
 def test_after_compares_instants_across_offsets(library):
     meetup = "2024-04-25-mpi-meetup"
     # 14:00 UTC is 16:00 in Berlin: the same moment, so not after it
-    assert meetup not in slugs(library.query("event", after=datetime(2024, 4, 25, 14, 0, tzinfo=timezone.utc)))
-    assert meetup in slugs(library.query("event", after=datetime(2024, 4, 25, 13, 59, tzinfo=timezone.utc)))
+    assert meetup not in slugs(library.query("event", after=datetime(2024, 4, 25, 14, 0, tzinfo=UTC)))
+    assert meetup in slugs(library.query("event", after=datetime(2024, 4, 25, 13, 59, tzinfo=UTC)))
 
 
 def test_window_after_morning(library):

@@ -29,9 +29,11 @@ NOW = ("--now", "2024-03-01 10:00")
 GOLDEN = FIXTURES / "linkedin"
 AUTHOR = "urn:li:organization:2414183"
 MEET_UP = "mpi-meet-up-2024"
-NO_AUTHOR = ('warning commsflow.toml: social.linkedin_author: no LinkedIn author configured: the Markdown '
-             'drafts are written, the JSON request bodies for the Posts API are not — set linkedin_author = '
-             '"urn:li:organization:…" under [social] (the id of the organisation\'s LinkedIn page)')
+NO_AUTHOR = (
+    "warning commsflow.toml: social.linkedin_author: no LinkedIn author configured: the Markdown "
+    "drafts are written, the JSON request bodies for the Posts API are not — set linkedin_author = "
+    '"urn:li:organization:…" under [social] (the id of the organisation\'s LinkedIn page)'
+)
 
 
 def build(run, root: Path, *args: str):
@@ -96,15 +98,21 @@ def test_the_shipped_content_gives_the_expected_drafts(run, mpi):
     assert all(name.endswith(".md") for name in names)  # no author configured: no JSON
     drafts = {name.removesuffix(".md") for name in names}
     assert {d for d in drafts if "--" in d and d.split("--")[1] in ("save-the-date", "reminder")} == {
-        "mpi-meet-up-2024--save-the-date", "mpi-meet-up-2024--reminder"}
+        "mpi-meet-up-2024--save-the-date",
+        "mpi-meet-up-2024--reminder",
+    }
     # Started events get a recap; the Deep Dive 2024 is ahead but in review: left out.
     assert {d for d in drafts if d.endswith("--recap")} == {
-        "future-of-computing-conference-2023--recap", "maedchen-technik-kongress-2023--recap",
-        "mpi-deep-dive-hardtech-startups-2023--recap", "mpi-konferenz-circular-economy-2023--recap"}
+        "future-of-computing-conference-2023--recap",
+        "maedchen-technik-kongress-2023--recap",
+        "mpi-deep-dive-hardtech-startups-2023--recap",
+        "mpi-konferenz-circular-economy-2023--recap",
+    }
     assert not any(d.startswith("mpi-deep-dive-zirkulaeres-bauen-2024") for d in drafts)
     # Posts: the one tagged Fördercall is a funding call; the draft post stays out.
     assert {d for d in drafts if d.endswith("--funding-call")} == {
-        "2024-03-06-foerdercall-circular-economy-zweite-stufe--funding-call"}
+        "2024-03-06-foerdercall-circular-economy-zweite-stufe--funding-call"
+    }
     assert sum(d.endswith("--article") for d in drafts) == 10
     assert "2024-02-21-gesichter-des-mpi-amber-koordinierungsstelle--article" not in drafts
     # News: six approved, the AMBER news is in review.
@@ -121,23 +129,30 @@ def test_an_event_gets_its_recap_once_it_has_started(run, mpi):
     before = run(mpi, "--now", "2024-04-25 15:59", "linkedin", "build", MEET_UP)
     assert before.exit_code == 0, before.output
     assert sorted(p.name for p in outputs(mpi).iterdir()) == [
-        "mpi-meet-up-2024--reminder.md", "mpi-meet-up-2024--save-the-date.md"]
+        "mpi-meet-up-2024--reminder.md",
+        "mpi-meet-up-2024--save-the-date.md",
+    ]
     started = run(mpi, "--now", "2024-04-25 16:00", "linkedin", "build", MEET_UP)
     assert started.exit_code == 0, started.output
     assert (outputs(mpi) / "mpi-meet-up-2024--recap.md").is_file()
     assert text_of(mpi, "mpi-meet-up-2024--recap").startswith(
-        "Rückblick: MPI Meet-up im Bosch IoT Campus\n\nDonnerstag, 25. April 2024, 16:00 Uhr, Bosch IoT Campus, Berlin")
+        "Rückblick: MPI Meet-up im Bosch IoT Campus\n\nDonnerstag, 25. April 2024, 16:00 Uhr, Bosch IoT Campus, Berlin"
+    )
 
 
 def test_drafts_includes_unapproved_items_marked_and_without_request(run, mpi):
     with_author(mpi)
     result = build(run, mpi, "mpi-deep-dive-zirkulaeres-bauen-2024", "--drafts")
     assert result.exit_code == 0, result.output
-    assert ("warning content/events/mpi-deep-dive-zirkulaeres-bauen-2024.md: status: "
-            "'mpi-deep-dive-zirkulaeres-bauen-2024' is review — its drafts are marked as Entwurf and get no JSON "
-            "request body — approve it before it is planned") in result.stdout
+    assert (
+        "warning content/events/mpi-deep-dive-zirkulaeres-bauen-2024.md: status: "
+        "'mpi-deep-dive-zirkulaeres-bauen-2024' is review — its drafts are marked as Entwurf and get no JSON "
+        "request body — approve it before it is planned"
+    ) in result.stdout
     assert sorted(p.name for p in outputs(mpi).iterdir()) == [
-        "mpi-deep-dive-zirkulaeres-bauen-2024--reminder.md", "mpi-deep-dive-zirkulaeres-bauen-2024--save-the-date.md"]
+        "mpi-deep-dive-zirkulaeres-bauen-2024--reminder.md",
+        "mpi-deep-dive-zirkulaeres-bauen-2024--save-the-date.md",
+    ]
     markdown = (outputs(mpi) / "mpi-deep-dive-zirkulaeres-bauen-2024--save-the-date.md").read_text(encoding="utf-8")
     assert "- status: review – ENTWURF, noch nicht freigegeben\n" in markdown
     assert "Wann: Mittwoch, 10. Juli 2024\nWo: Modell-Campus ringberlin, Berlin" in markdown
@@ -147,20 +162,35 @@ def test_only_the_named_items_are_built(run, mpi):
     result = build(run, mpi, "zahlen", "2024-03-01-drei-neue-mpi-projekte")
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in outputs(mpi).iterdir()) == [
-        "2024-03-01-drei-neue-mpi-projekte--news.md", "zahlen--figures.md"]
+        "2024-03-01-drei-neue-mpi-projekte--news.md",
+        "zahlen--figures.md",
+    ]
 
 
-@pytest.mark.parametrize("args, message, hint", [
-    (("mpi-meetup-2024",), "error: no item 'mpi-meetup-2024' in the content library",
-     "hint: did you mean 'mpi-meet-up-2024'?"),
-    (("zahlen", "zahl"), "error: no item 'zahl' in the content library", "hint: did you mean 'zahlen'?"),
-    (("amber-initiative",), "error: 'amber-initiative' is a project; projects get no LinkedIn drafts",
-     "hint: name a post, news item or event, or 'zahlen' for the figures post"),
-    (("2024-02-14-amber-zwoelf-forschungsprojekte",),
-     "error: '2024-02-14-amber-zwoelf-forschungsprojekte' is review, not approved",
-     ("hint: approve content/news/2024-02-14-amber-zwoelf-forschungsprojekte.md (status: approved) or preview "
-      "with --drafts")),
-])
+@pytest.mark.parametrize(
+    "args, message, hint",
+    [
+        (
+            ("mpi-meetup-2024",),
+            "error: no item 'mpi-meetup-2024' in the content library",
+            "hint: did you mean 'mpi-meet-up-2024'?",
+        ),
+        (("zahlen", "zahl"), "error: no item 'zahl' in the content library", "hint: did you mean 'zahlen'?"),
+        (
+            ("amber-initiative",),
+            "error: 'amber-initiative' is a project; projects get no LinkedIn drafts",
+            "hint: name a post, news item or event, or 'zahlen' for the figures post",
+        ),
+        (
+            ("2024-02-14-amber-zwoelf-forschungsprojekte",),
+            "error: '2024-02-14-amber-zwoelf-forschungsprojekte' is review, not approved",
+            (
+                "hint: approve content/news/2024-02-14-amber-zwoelf-forschungsprojekte.md (status: approved) or preview "
+                "with --drafts"
+            ),
+        ),
+    ],
+)
 def test_naming_an_item_without_drafts_is_an_error(run, mpi, args, message, hint):
     result = _fails_without_writing(run, mpi, *args)
     assert result.stderr == f"{message}\n  {hint}\n"
@@ -169,12 +199,15 @@ def test_naming_an_item_without_drafts_is_an_error(run, mpi, args, message, hint
 # --- the drafts' text ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", [
-    "mpi-meet-up-2024--save-the-date",
-    "2023-10-04-rueckblick-mpi-deep-dive-hardtech-startups--article",
-    "mpi-konferenz-circular-economy-2023--recap",
-    "zahlen--figures",
-])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "mpi-meet-up-2024--save-the-date",
+        "2023-10-04-rueckblick-mpi-deep-dive-hardtech-startups--article",
+        "mpi-konferenz-circular-economy-2023--recap",
+        "zahlen--figures",
+    ],
+)
 def test_markdown_drafts_match_golden_files(run, mpi, name):
     result = build(run, mpi, name.split("--")[0])
     assert result.exit_code == 0, result.output
@@ -189,28 +222,37 @@ def test_markdown_drafts_match_golden_files(run, mpi, name):
 def test_figures_post_presents_the_stats(run, mpi):
     assert build(run, mpi, "zahlen").exit_code == 0
     text = text_of(mpi, "zahlen--figures")
-    assert text.startswith("42 Projekte in vier Handlungsfeldern: Das ist der Masterplan Industriestadt Berlin, "
-                           "Stand 1. März 2024.")
+    assert text.startswith(
+        "42 Projekte in vier Handlungsfeldern: Das ist der Masterplan Industriestadt Berlin, Stand 1. März 2024."
+    )
     assert "30 Projekte sind in der Umsetzung, 12 bereits abgeschlossen. Für 11 Projekte wurde" in text
-    assert ("– Innovation: 15\n– Kompetenzen: 12\n– Rahmenbedingungen: 6\n– Kommunikation & Vernetzung: 9"
-            in text)
+    assert "– Innovation: 15\n– Kompetenzen: 12\n– Rahmenbedingungen: 6\n– Kommunikation & Vernetzung: 9" in text
 
 
 def test_own_wording_per_event_kind(run, mpi):
     event = mpi / "content" / "events" / "mpi-meet-up-2024.md"
-    event.write_text(event.read_text(encoding="utf-8").replace("tags:\n", """\
+    event.write_text(
+        event.read_text(encoding="utf-8").replace(
+            "tags:\n",
+            """\
 linkedin:
   save_the_date: "Vormerken: MPI Meet-up im Bosch IoT Campus am 25. April!"
   text: "MPI Meet-up im Bosch IoT Campus: nur noch wenige Plätze."
   hashtags: ["#Metaverse", "Industrie 4.0"]
 tags:
-""", 1), encoding="utf-8")
+""",
+            1,
+        ),
+        encoding="utf-8",
+    )
     assert build(run, mpi, MEET_UP).exit_code == 0
     assert text_of(mpi, "mpi-meet-up-2024--save-the-date") == (
         "Vormerken: MPI Meet-up im Bosch IoT Campus am 25. April!\n\n"
-        "#IndustriestadtBerlin #MasterplanIndustriestadt #Metaverse #Industrie40 #Vernetzung")
+        "#IndustriestadtBerlin #MasterplanIndustriestadt #Metaverse #Industrie40 #Vernetzung"
+    )
     assert text_of(mpi, "mpi-meet-up-2024--reminder").startswith(
-        "MPI Meet-up im Bosch IoT Campus: nur noch wenige Plätze.\n\n#IndustriestadtBerlin")
+        "MPI Meet-up im Bosch IoT Campus: nur noch wenige Plätze.\n\n#IndustriestadtBerlin"
+    )
 
 
 # --- the Posts API request ---------------------------------------------------------------------
@@ -222,29 +264,42 @@ def test_request_body_is_the_posts_api_body(run, mpi):
     assert result.exit_code == 0, result.output
     assert "linkedin_author" not in result.stdout and "✓ 24 LinkedIn drafts built: 0 warnings" in result.stdout
     body = request(mpi, "mpi-meet-up-2024--save-the-date")
-    assert list(body) == ["author", "commentary", "visibility", "distribution", "content", "lifecycleState",
-                          "isReshareDisabledByAuthor"]
+    assert list(body) == [
+        "author",
+        "commentary",
+        "visibility",
+        "distribution",
+        "content",
+        "lifecycleState",
+        "isReshareDisabledByAuthor",
+    ]
     assert body["author"] == AUTHOR
     assert body["visibility"] == "PUBLIC" and body["lifecycleState"] == "PUBLISHED"
     assert body["isReshareDisabledByAuthor"] is False
-    assert body["distribution"] == {"feedDistribution": "MAIN_FEED", "targetEntities": [],
-                                    "thirdPartyDistributionChannels": []}
+    assert body["distribution"] == {
+        "feedDistribution": "MAIN_FEED",
+        "targetEntities": [],
+        "thirdPartyDistributionChannels": [],
+    }
     assert body["commentary"] == text_of(mpi, "mpi-meet-up-2024--save-the-date")  # nothing to escape here
     article = body["content"]["article"]
     assert article == {
         "source": "https://www.berlin.de/industriestadt/veranstaltungen/mpi-meet-up-2024/?utm_source=linkedin"
-                  "&utm_medium=social&utm_campaign=mpi-meet-up-2024",
+        "&utm_medium=social&utm_campaign=mpi-meet-up-2024",
         "title": "MPI Meet-up im Bosch IoT Campus",
         "description": "Das MPI Meet-up gibt Einblicke in Trends und Potenziale rund um das industrielle Metaverse "
-                       "und bietet der MPI-Community eine Plattform für Austausch und Vernetzung.",
+        "und bietet der MPI-Community eine Plattform für Austausch und Vernetzung.",
     }
     # Every draft has a link, so every request has its article card; the figures link the website.
     for path in outputs(mpi).glob("*.json"):
         body = json.loads(path.read_text(encoding="utf-8"))
         source = body["content"]["article"]["source"]
         query = parse_qs(urlsplit(source).query)
-        assert query == {"utm_source": ["linkedin"], "utm_medium": ["social"],
-                         "utm_campaign": [path.name.split("--")[0]]}, path.name
+        assert query == {
+            "utm_source": ["linkedin"],
+            "utm_medium": ["social"],
+            "utm_campaign": [path.name.split("--")[0]],
+        }, path.name
         assert unescape_little_text(body["commentary"]) == text_of(mpi, path.stem)
     figures = request(mpi, "zahlen--figures")["content"]["article"]
     assert figures["source"].startswith("https://www.berlin.de/industriestadt/masterplan-industriestadt-berlin/?")
@@ -266,35 +321,46 @@ def test_request_commentary_is_little_text(run, mpi):
 
 def test_external_links_are_left_alone_and_images_get_alt_text(run, mpi):
     with_author(mpi)
-    write_post(mpi, "2024-03-15-extern", POST.format(title="Partnerbeitrag") + """\
+    write_post(
+        mpi,
+        "2024-03-15-extern",
+        POST.format(title="Partnerbeitrag")
+        + """\
 url: https://www.berlin-partner.de/news/amber?ref=mpi
 image: {src: "https://www.berlin.de/industriestadt/bilder/amber.jpg", alt: "  3D-Drucker in der Werkhalle  "}
-""")
+""",
+    )
     assert build(run, mpi, "2024-03-15-extern").exit_code == 0
     article = request(mpi, "2024-03-15-extern--article")["content"]["article"]
     assert article["source"] == "https://www.berlin-partner.de/news/amber?ref=mpi"
     assert article["thumbnailAltText"] == "3D-Drucker in der Werkhalle"
     assert "thumbnail" not in article  # the publisher uploads the image and adds its URN
     markdown = (outputs(mpi) / "2024-03-15-extern--article.md").read_text(encoding="utf-8")
-    assert ("- image: https://www.berlin.de/industriestadt/bilder/amber.jpg "
-            "(Alternativtext: „3D-Drucker in der Werkhalle“)\n") in markdown
+    assert (
+        "- image: https://www.berlin.de/industriestadt/bilder/amber.jpg "
+        "(Alternativtext: „3D-Drucker in der Werkhalle“)\n"
+    ) in markdown
     assert "Den vollständigen Beitrag lesen Sie über den Link unten." in markdown
 
 
 def test_an_image_next_to_the_item_is_recorded_by_its_path(run, mpi):
     (mpi / "content" / "posts" / "bild.png").write_bytes(b"\x89PNG\r\n\x1a\n")
-    write_post(mpi, "2024-03-15-bild", POST.format(title="Mit Bild") + 'image: {src: bild.png, alt: Werkhalle}\n')
+    write_post(mpi, "2024-03-15-bild", POST.format(title="Mit Bild") + "image: {src: bild.png, alt: Werkhalle}\n")
     assert build(run, mpi, "2024-03-15-bild").exit_code == 0
     markdown = (outputs(mpi) / "2024-03-15-bild--article.md").read_text(encoding="utf-8")
     assert "- image: content/posts/bild.png (Alternativtext: „Werkhalle“)\n" in markdown
 
 
 def test_missing_image_file_is_an_error(run, mpi):
-    shown = write_post(mpi, "2024-03-15-bild", POST.format(title="Mit Bild") + "image: {src: fehlt.png, alt: Werkhalle}\n")
+    shown = write_post(
+        mpi, "2024-03-15-bild", POST.format(title="Mit Bild") + "image: {src: fehlt.png, alt: Werkhalle}\n"
+    )
     result = _fails_without_writing(run, mpi, "2024-03-15-bild")
     line = line_of(mpi, shown, "image:")
-    assert (f"error {shown}:{line}: image.src: image 'fehlt.png' not found (looked for "
-            f"{mpi / 'content' / 'posts' / 'fehlt.png'}) — put the file next to the Markdown file") in result.stdout
+    assert (
+        f"error {shown}:{line}: image.src: image 'fehlt.png' not found (looked for "
+        f"{mpi / 'content' / 'posts' / 'fehlt.png'}) — put the file next to the Markdown file"
+    ) in result.stdout
 
 
 def test_image_alt_text_is_checked_even_past_the_model(mpi):
@@ -310,31 +376,42 @@ def test_image_alt_text_is_checked_even_past_the_model(mpi):
     library = workspace.load().library
     item = library.get("2024-03-12-mpi-veranstaltungen-2024")
     image = Image.model_construct(src="https://www.berlin.de/industriestadt/a.jpg", alt="   ", credit=None)
-    forged = Item(item.kind, item.slug, item.path, item.digest, meta=item.meta.model_copy(update={"image": image}),
-                  html=item.html)
+    forged = Item(
+        item.kind, item.slug, item.path, item.digest, meta=item.meta.model_copy(update={"image": image}), html=item.html
+    )
     config = workspace.config
-    figures = stats.compute(library, workspace.now, config.vocabularies.fields_of_action,
-                            config.vocabularies.blog_categories)
+    figures = stats.compute(
+        library, workspace.now, config.vocabularies.fields_of_action, config.vocabularies.blog_categories
+    )
     rendered = render_drafts([Planned(forged, "article")], Library([forged], "mpi"), config, figures, now=workspace.now)
     assert [p.format() for p in rendered.errors] == [
-        ("content/posts/2024-03-12-mpi-veranstaltungen-2024.md:1: image.alt: the image has no alt text — describe "
-         "the image under image.alt; LinkedIn shows it to people using screen readers")]
+        (
+            "content/posts/2024-03-12-mpi-veranstaltungen-2024.md:1: image.alt: the image has no alt text — describe "
+            "the image under image.alt; LinkedIn shows it to people using screen readers"
+        )
+    ]
 
 
 def test_hostile_content_is_just_text(run, mpi):
     with_author(mpi)
-    write_post(mpi, "2024-03-15-boese", POST.format(
-        title="\"<script>alert('x')</script> Rock & Roll „zitiert“\"").replace(
-        "summary: Eine kurze Zusammenfassung.", "summary: \"*fett* [Link](javascript:alert(1)) @alle {x} | ~y~\""))
+    write_post(
+        mpi,
+        "2024-03-15-boese",
+        POST.format(title="\"<script>alert('x')</script> Rock & Roll „zitiert“\"").replace(
+            "summary: Eine kurze Zusammenfassung.", 'summary: "*fett* [Link](javascript:alert(1)) @alle {x} | ~y~"'
+        ),
+    )
     result = build(run, mpi, "2024-03-15-boese")
     assert result.exit_code == 0, result.output
     text = text_of(mpi, "2024-03-15-boese--article")
-    assert text.startswith("<script>alert('x')</script> Rock & Roll „zitiert“\n\n"
-                           "*fett* [Link](javascript:alert(1)) @alle {x} | ~y~\n")
+    assert text.startswith(
+        "<script>alert('x')</script> Rock & Roll „zitiert“\n\n*fett* [Link](javascript:alert(1)) @alle {x} | ~y~\n"
+    )
     body = request(mpi, "2024-03-15-boese--article")
     assert body["commentary"].startswith(
         "\\<script\\>alert\\('x'\\)\\</script\\> Rock & Roll „zitiert“\n\n"
-        "\\*fett\\* \\[Link\\]\\(javascript:alert\\(1\\)\\) \\@alle \\{x\\} \\| \\~y\\~\n")
+        "\\*fett\\* \\[Link\\]\\(javascript:alert\\(1\\)\\) \\@alle \\{x\\} \\| \\~y\\~\n"
+    )
     assert body["content"]["article"]["title"] == "<script>alert('x')</script> Rock & Roll „zitiert“"
 
 
@@ -350,37 +427,47 @@ def test_without_author_only_markdown_is_written_with_one_warning(run, mpi):
 
 def test_text_over_3000_characters_is_an_error_and_nothing_is_written(run, mpi):
     words = " ".join(["Industriestadt"] * 210)  # 3,149 characters, and the two configured hashtags
-    shown = write_post(mpi, "2024-03-15-lang", POST.format(title="Lang") + f"linkedin:\n  text: \"Lang. {words}\"\n")
+    shown = write_post(mpi, "2024-03-15-lang", POST.format(title="Lang") + f'linkedin:\n  text: "Lang. {words}"\n')
     result = _fails_without_writing(run, mpi)
     line = line_of(mpi, shown, "  text:")
-    assert (f"error {shown}:{line}: linkedin.text: the text is 3,204 characters; LinkedIn allows 3,000 — "
-            "shorten it\n") in result.stdout
-    assert result.stderr == ("error: 1 error in the LinkedIn drafts; nothing was written\n"
-                             "  hint: fix the errors above\n")
+    assert (
+        f"error {shown}:{line}: linkedin.text: the text is 3,204 characters; LinkedIn allows 3,000 — shorten it\n"
+    ) in result.stdout
+    assert result.stderr == (
+        "error: 1 error in the LinkedIn drafts; nothing was written\n  hint: fix the errors above\n"
+    )
 
 
 def test_failed_build_keeps_the_previous_drafts(run, mpi):
     assert build(run, mpi).exit_code == 0
     before = {path.name: path.read_bytes() for path in outputs(mpi).iterdir()}
-    write_post(mpi, "2024-03-15-lang", POST.format(title="Lang") + f"linkedin:\n  text: \"{'x ' * 1600}\"\n")
+    write_post(mpi, "2024-03-15-lang", POST.format(title="Lang") + f'linkedin:\n  text: "{"x " * 1600}"\n')
     assert build(run, mpi).exit_code == 1
     assert {path.name: path.read_bytes() for path in outputs(mpi).iterdir()} == before
 
 
 def test_claim_missing_from_the_first_210_characters_is_a_warning(run, mpi):
     opening = "Ein langer Anlauf ohne das Entscheidende. " * 6
-    shown = write_post(mpi, "2024-03-15-haken", POST.format(title="Fördercall Kreislaufwirtschaft")
-                       + f"linkedin:\n  text: \"{opening}Fördercall Kreislaufwirtschaft!\"\n")
+    shown = write_post(
+        mpi,
+        "2024-03-15-haken",
+        POST.format(title="Fördercall Kreislaufwirtschaft")
+        + f'linkedin:\n  text: "{opening}Fördercall Kreislaufwirtschaft!"\n',
+    )
     result = build(run, mpi, "2024-03-15-haken")
     assert result.exit_code == 0, result.output
     line = line_of(mpi, shown, "  text:")
-    assert (f"warning {shown}:{line}: linkedin.text: the first 210 characters (what the feed shows before „…mehr“) "
-            "do not contain 'Fördercall Kreislaufwirtschaft' — say it in the opening, or set linkedin.claim to what "
-            "the opening says\n") in result.stdout
+    assert (
+        f"warning {shown}:{line}: linkedin.text: the first 210 characters (what the feed shows before „…mehr“) "
+        "do not contain 'Fördercall Kreislaufwirtschaft' — say it in the opening, or set linkedin.claim to what "
+        "the opening says\n"
+    ) in result.stdout
     # A claim that the opening does say, in any case, is fine.
     path = mpi / shown
-    path.write_text(path.read_text(encoding="utf-8").replace("linkedin:\n", "linkedin:\n  claim: EIN LANGER ANLAUF\n"),
-                    encoding="utf-8")
+    path.write_text(
+        path.read_text(encoding="utf-8").replace("linkedin:\n", "linkedin:\n  claim: EIN LANGER ANLAUF\n"),
+        encoding="utf-8",
+    )
     result = build(run, mpi, "2024-03-15-haken")
     assert result.exit_code == 0 and "first 210 characters" not in result.stdout
 
@@ -390,88 +477,121 @@ def test_a_long_title_pushed_out_of_the_opening_is_a_warning_on_the_title(run, m
     shown = write_post(mpi, "2024-03-15-titel", POST.format(title=title))
     result = build(run, mpi, "2024-03-15-titel")
     assert result.exit_code == 0
-    assert (f"warning {shown}:{line_of(mpi, shown, 'title:')}: title: the first 210 characters (what the feed shows before „…mehr“) do not "
-            f"contain {title!r} — shorten it, set linkedin.claim") in result.stdout
+    assert (
+        f"warning {shown}:{line_of(mpi, shown, 'title:')}: title: the first 210 characters (what the feed shows before „…mehr“) do not "
+        f"contain {title!r} — shorten it, set linkedin.claim"
+    ) in result.stdout
 
 
 def test_own_text_with_more_than_five_hashtags_is_an_error(run, mpi):
-    shown = write_post(mpi, "2024-03-15-tags", POST.format(title="Hashtags") + (
-        "linkedin:\n  text: \"Hashtags: #Eins #Zwei #Drei #Vier #Fünf #Sechs\"\n"))
+    shown = write_post(
+        mpi,
+        "2024-03-15-tags",
+        POST.format(title="Hashtags") + ('linkedin:\n  text: "Hashtags: #Eins #Zwei #Drei #Vier #Fünf #Sechs"\n'),
+    )
     result = _fails_without_writing(run, mpi, "2024-03-15-tags")
     line = line_of(mpi, shown, "  text:")
-    assert (f"error {shown}:{line}: linkedin.text: the text has 6 hashtags; a draft carries at most 5 — keep the 5 "
-            "that matter most (configured and tag hashtags are only added while there is room)\n") in result.stdout
+    assert (
+        f"error {shown}:{line}: linkedin.text: the text has 6 hashtags; a draft carries at most 5 — keep the 5 "
+        "that matter most (configured and tag hashtags are only added while there is room)\n"
+    ) in result.stdout
 
 
 def test_own_text_hashtags_count_towards_five(run, mpi):
-    write_post(mpi, "2024-03-15-tags", POST.format(title="Hashtags") + (
-        "linkedin:\n  text: \"Hashtags: #Eins #Zwei #industriestadtberlin\"\ntags: [Drei, Vier]\n"))
+    write_post(
+        mpi,
+        "2024-03-15-tags",
+        POST.format(title="Hashtags")
+        + ('linkedin:\n  text: "Hashtags: #Eins #Zwei #industriestadtberlin"\ntags: [Drei, Vier]\n'),
+    )
     assert build(run, mpi, "2024-03-15-tags").exit_code == 0
     assert text_of(mpi, "2024-03-15-tags--article") == (
-        "Hashtags: #Eins #Zwei #industriestadtberlin\n\n#MasterplanIndustriestadt #Drei")
+        "Hashtags: #Eins #Zwei #industriestadtberlin\n\n#MasterplanIndustriestadt #Drei"
+    )
 
 
 def test_hashtags_are_normalised_deduplicated_and_cut_at_five(run, mpi):
-    write_post(mpi, "2024-03-15-tags", POST.format(title="Hashtags") + """\
+    write_post(
+        mpi,
+        "2024-03-15-tags",
+        POST.format(title="Hashtags")
+        + """\
 linkedin:
   hashtags: ["circular economy", "#IndustriestadtBerlin"]
 tags: [Circular Economy, 3D-Druck, Zirkuläres Bauen, Forschung & Entwicklung]
-""")
+""",
+    )
     assert build(run, mpi, "2024-03-15-tags").exit_code == 0
     assert text_of(mpi, "2024-03-15-tags--article").endswith(
-        "\n\n#IndustriestadtBerlin #MasterplanIndustriestadt #CircularEconomy #3DDruck #ZirkuläresBauen")
+        "\n\n#IndustriestadtBerlin #MasterplanIndustriestadt #CircularEconomy #3DDruck #ZirkuläresBauen"
+    )
 
 
-@pytest.mark.parametrize("label, expected", [
-    ("Circular Economy", "#CircularEconomy"),
-    ("3D-Druck", "#3DDruck"),
-    ("Zirkuläres Bauen", "#ZirkuläresBauen"),
-    ("Kommunikation & Vernetzung", "#KommunikationVernetzung"),
-    ("#IndustriestadtBerlin", "#IndustriestadtBerlin"),
-    ("industrie 4.0", "#Industrie40"),
-    ("MINT", "#MINT"),
-    ("Berlin's Industrie", "#BerlinsIndustrie"),
-    ("Quanten-Computing", "#QuantenComputing"),
-    ("a\u0308rmel", "#Ärmel"),  # decomposed umlaut
-    ("2024", None),  # LinkedIn links no hashtag without a letter
-    ("&", None),
-])
+@pytest.mark.parametrize(
+    "label, expected",
+    [
+        ("Circular Economy", "#CircularEconomy"),
+        ("3D-Druck", "#3DDruck"),
+        ("Zirkuläres Bauen", "#ZirkuläresBauen"),
+        ("Kommunikation & Vernetzung", "#KommunikationVernetzung"),
+        ("#IndustriestadtBerlin", "#IndustriestadtBerlin"),
+        ("industrie 4.0", "#Industrie40"),
+        ("MINT", "#MINT"),
+        ("Berlin's Industrie", "#BerlinsIndustrie"),
+        ("Quanten-Computing", "#QuantenComputing"),
+        ("a\u0308rmel", "#Ärmel"),  # decomposed umlaut
+        ("2024", None),  # LinkedIn links no hashtag without a letter
+        ("&", None),
+    ],
+)
 def test_hashtag_from_a_tag(label, expected):
     assert hashtag(label) == expected
 
 
 def test_merge_hashtags_keeps_order_and_first_spelling():
     assert merge_hashtags(["#IndustriestadtBerlin"], ["industriestadt berlin", "MINT"], ["Mint", "a", "b", "c"]) == [
-        "#IndustriestadtBerlin", "#MINT", "#A", "#B", "#C"]
+        "#IndustriestadtBerlin",
+        "#MINT",
+        "#A",
+        "#B",
+        "#C",
+    ]
     assert merge_hashtags(["Eins", "Zwei"], present=["#eins", "#Drei", "#Vier", "#Fünf"]) == ["#Zwei"]
 
 
 # --- little text --------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("text, escaped", [
-    ("Jetzt anmelden (Anmeldung bis 15.04.)!", "Jetzt anmelden \\(Anmeldung bis 15.04.\\)!"),
-    ("Für alle Mitarbeiter:innen und Partner:innen", "Für alle Mitarbeiter:innen und Partner:innen"),
-    ("Fragen an presse@senweb.berlin.de", "Fragen an presse\\@senweb.berlin.de"),
-    ("Platz #1 im Ranking #IndustriestadtBerlin", "Platz \\#1 im Ranking #IndustriestadtBerlin"),
-    ("#3DDruck und #ZirkuläresBauen am Zeilenanfang", "#3DDruck und #ZirkuläresBauen am Zeilenanfang"),
-    ("Liste:\n#CircularEconomy\n#2024", "Liste:\n#CircularEconomy\n\\#2024"),
-    ("Ein Hashtag am Satzende #Metaverse.", "Ein Hashtag am Satzende #Metaverse."),
-    ("Kein Hashtag: C#, Text#Mitte, (#Metaverse)", "Kein Hashtag: C\\#, Text\\#Mitte, \\(\\#Metaverse\\)"),
-    ("#Metaverse_2024", "#Metaverse\\_2024"),
-    ("die Variable snake_case", "die Variable snake\\_case"),
-    ("~ 40 Teilnehmende", "\\~ 40 Teilnehmende"),
-    ("*Wichtig*: 3 * 4", "\\*Wichtig\\*: 3 \\* 4"),
-    ("<Werkstatt> & <script>", "\\<Werkstatt\\> & \\<script\\>"),
-    ("Pfad C:\\MPI\\Berichte", "Pfad C:\\\\MPI\\\\Berichte"),
-    ("schon escaped: \\#", "schon escaped: \\\\\\#"),
-    ("{Vorlage} | [Klammer]", "\\{Vorlage\\} \\| \\[Klammer\\]"),
-    ("Danke an @[Berlin Partner](urn:li:organization:123) und @[Jane Ulle](urn:li:person:AbC-1_x)!",
-     "Danke an @[Berlin Partner](urn:li:organization:123) und @[Jane Ulle](urn:li:person:AbC-1_x)!"),
-    ("Keine Erwähnung: @[Seite](https://example.org) und @[Name](urn:li:group:1)",
-     "Keine Erwähnung: \\@\\[Seite\\]\\(https://example.org\\) und \\@\\[Name\\]\\(urn:li:group:1\\)"),
-    ("„Anführungszeichen“ – Gedankenstrich … ä ö ü ß", "„Anführungszeichen“ – Gedankenstrich … ä ö ü ß"),
-])
+@pytest.mark.parametrize(
+    "text, escaped",
+    [
+        ("Jetzt anmelden (Anmeldung bis 15.04.)!", "Jetzt anmelden \\(Anmeldung bis 15.04.\\)!"),
+        ("Für alle Mitarbeiter:innen und Partner:innen", "Für alle Mitarbeiter:innen und Partner:innen"),
+        ("Fragen an presse@senweb.berlin.de", "Fragen an presse\\@senweb.berlin.de"),
+        ("Platz #1 im Ranking #IndustriestadtBerlin", "Platz \\#1 im Ranking #IndustriestadtBerlin"),
+        ("#3DDruck und #ZirkuläresBauen am Zeilenanfang", "#3DDruck und #ZirkuläresBauen am Zeilenanfang"),
+        ("Liste:\n#CircularEconomy\n#2024", "Liste:\n#CircularEconomy\n\\#2024"),
+        ("Ein Hashtag am Satzende #Metaverse.", "Ein Hashtag am Satzende #Metaverse."),
+        ("Kein Hashtag: C#, Text#Mitte, (#Metaverse)", "Kein Hashtag: C\\#, Text\\#Mitte, \\(\\#Metaverse\\)"),
+        ("#Metaverse_2024", "#Metaverse\\_2024"),
+        ("die Variable snake_case", "die Variable snake\\_case"),
+        ("~ 40 Teilnehmende", "\\~ 40 Teilnehmende"),
+        ("*Wichtig*: 3 * 4", "\\*Wichtig\\*: 3 \\* 4"),
+        ("<Werkstatt> & <script>", "\\<Werkstatt\\> & \\<script\\>"),
+        ("Pfad C:\\MPI\\Berichte", "Pfad C:\\\\MPI\\\\Berichte"),
+        ("schon escaped: \\#", "schon escaped: \\\\\\#"),
+        ("{Vorlage} | [Klammer]", "\\{Vorlage\\} \\| \\[Klammer\\]"),
+        (
+            "Danke an @[Berlin Partner](urn:li:organization:123) und @[Jane Ulle](urn:li:person:AbC-1_x)!",
+            "Danke an @[Berlin Partner](urn:li:organization:123) und @[Jane Ulle](urn:li:person:AbC-1_x)!",
+        ),
+        (
+            "Keine Erwähnung: @[Seite](https://example.org) und @[Name](urn:li:group:1)",
+            "Keine Erwähnung: \\@\\[Seite\\]\\(https://example.org\\) und \\@\\[Name\\]\\(urn:li:group:1\\)",
+        ),
+        ("„Anführungszeichen“ – Gedankenstrich … ä ö ü ß", "„Anführungszeichen“ – Gedankenstrich … ä ö ü ß"),
+    ],
+)
 def test_escape_little_text(text, escaped):
     assert escape_little_text(text) == escaped
     assert unescape_little_text(escaped) == text
@@ -494,7 +614,9 @@ def test_feed_cut_is_on_a_word_boundary_at_or_before_210():
 def test_show_prints_the_draft_with_the_cut_marker(run, mpi):
     result = run(mpi, *NOW, "linkedin", "show", MEET_UP, "--kind", "save-the-date")
     assert result.exit_code == 0, result.output
-    assert result.stdout == """\
+    assert (
+        result.stdout
+        == """\
 mpi-meet-up-2024--save-the-date (content/events/mpi-meet-up-2024.md)
 status: approved · planned: not yet
 link: https://www.berlin.de/industriestadt/veranstaltungen/mpi-meet-up-2024/?utm_source=linkedin&utm_medium=social&utm_campaign=mpi-meet-up-2024
@@ -515,14 +637,20 @@ Alle Informationen zur Veranstaltung finden Sie auf unserer Website – Link unt
 
 491 characters of 3,000 · „…mehr“ after character 202 · 4 hashtags: #IndustriestadtBerlin #MasterplanIndustriestadt #Metaverse #Vernetzung
 """
+    )
     shown_before_cut = result.stdout.split("\n\n", 1)[1].split("\n──── …mehr ────")[0]
     assert len(shown_before_cut) == 202
     assert not outputs(mpi).exists()  # show writes nothing
 
 
 def test_show_without_kind_prints_every_draft_of_the_item_unescaped(run, mpi):
-    write_post(mpi, "2024-03-15-zeichen", POST.format(title="Zeichen").replace(
-        "summary: Eine kurze Zusammenfassung.", "summary: \"Fragen (bis 15.04.) an presse@senweb.berlin.de\""))
+    write_post(
+        mpi,
+        "2024-03-15-zeichen",
+        POST.format(title="Zeichen").replace(
+            "summary: Eine kurze Zusammenfassung.", 'summary: "Fragen (bis 15.04.) an presse@senweb.berlin.de"'
+        ),
+    )
     result = run(mpi, *NOW, "linkedin", "show", "2024-03-15-zeichen")
     assert result.exit_code == 0, result.output
     assert "\nFragen (bis 15.04.) an presse@senweb.berlin.de\n" in result.stdout
@@ -537,20 +665,31 @@ def test_show_marks_unapproved_items_and_reports_errors(run, mpi):
     result = run(mpi, *NOW, "linkedin", "show", "2024-02-14-amber-zwoelf-forschungsprojekte")
     assert result.exit_code == 0, result.output
     assert "status: review — not approved: a preview, marked Entwurf · planned: not yet" in result.stdout
-    shown = write_post(mpi, "2024-03-15-lang", POST.format(title="Lang") + f"linkedin:\n  text: \"Lang {'x' * 3000}\"\n")
+    shown = write_post(mpi, "2024-03-15-lang", POST.format(title="Lang") + f'linkedin:\n  text: "Lang {"x" * 3000}"\n')
     result = run(mpi, *NOW, "linkedin", "show", "2024-03-15-lang")
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert "3,054 characters of 3,000" in result.stdout  # with the two configured hashtags
-    assert (f"error {shown}:{line_of(mpi, shown, '  text:')}: linkedin.text: the text is 3,054 characters; "
-            "LinkedIn allows 3,000 — shorten it") in result.stdout
+    assert (
+        f"error {shown}:{line_of(mpi, shown, '  text:')}: linkedin.text: the text is 3,054 characters; "
+        "LinkedIn allows 3,000 — shorten it"
+    ) in result.stdout
 
 
-@pytest.mark.parametrize("args, message, hint", [
-    ((MEET_UP, "--kind", "recap"), "error: 'mpi-meet-up-2024' has no recap draft",
-     "hint: its drafts: save-the-date, reminder"),
-    (("mpi-meet-up",), "error: no item 'mpi-meet-up' in the content library",
-     "hint: did you mean 'mpi-meet-up-2024'?"),
-])
+@pytest.mark.parametrize(
+    "args, message, hint",
+    [
+        (
+            (MEET_UP, "--kind", "recap"),
+            "error: 'mpi-meet-up-2024' has no recap draft",
+            "hint: its drafts: save-the-date, reminder",
+        ),
+        (
+            ("mpi-meet-up",),
+            "error: no item 'mpi-meet-up' in the content library",
+            "hint: did you mean 'mpi-meet-up-2024'?",
+        ),
+    ],
+)
 def test_show_errors(run, mpi, args, message, hint):
     result = run(mpi, *NOW, "linkedin", "show", *args)
     assert result.exit_code == 1 and "Traceback" not in result.output
@@ -564,16 +703,20 @@ def test_content_errors_stop_the_build(run, mpi):
     write_post(mpi, "2024-03-15-kaputt", "title: Kaputt\nstatus: aproved\ncategory: Aktuelles\ndate: 2024-03-15")
     result = _fails_without_writing(run, mpi)
     assert "content/posts/2024-03-15-kaputt.md:3: status:" in result.stdout
-    assert result.stderr == ("error: 1 error in the content\n  hint: fix them first (commsflow check) — a broken "
-                             "item could be missing from the drafts\n")
+    assert result.stderr == (
+        "error: 1 error in the content\n  hint: fix them first (commsflow check) — a broken "
+        "item could be missing from the drafts\n"
+    )
 
 
 def test_template_mistakes_name_the_template_and_line(run, mpi):
     template = mpi / "templates" / "linkedin" / "news.txt"
     template.write_text(template.read_text(encoding="utf-8").replace("item.teaser", "item.teasr"), encoding="utf-8")
     result = _fails_without_writing(run, mpi)
-    assert result.stderr == (f"error: {template}:6: 'dict object' has no attribute 'teasr'\n"
-                             "  hint: the template uses a value that is not there; check the name\n")
+    assert result.stderr == (
+        f"error: {template}:6: 'dict object' has no attribute 'teasr'\n"
+        "  hint: the template uses a value that is not there; check the name\n"
+    )
 
 
 def test_figures_template_must_set_its_title(run, mpi):
@@ -581,5 +724,7 @@ def test_figures_template_must_set_its_title(run, mpi):
     lines = template.read_text(encoding="utf-8").splitlines(keepends=True)
     template.write_text("".join(line for line in lines if not line.startswith("{% set title")), encoding="utf-8")
     result = _fails_without_writing(run, mpi, "zahlen")
-    assert result.stderr == ("error: templates/linkedin/figures.txt: the template sets no 'title'\n"
-                             "  hint: add {% set title = \"…\" %} at its top: the figures post needs it\n")
+    assert result.stderr == (
+        "error: templates/linkedin/figures.txt: the template sets no 'title'\n"
+        '  hint: add {% set title = "…" %} at its top: the figures post needs it\n'
+    )

@@ -19,10 +19,14 @@ from commsflow.workspace import Workspace
 
 NOW = "2024-03-01 10:00"
 FORMAL = "address readers formally (Sie, Ihnen, Ihr); quoted speech in „…“ is not checked"
-VAGUE = ("let the link text name where it leads, e.g. „Programm des MPI Meet-ups“ instead of „hier“: "
-         "screen readers list links on their own")
-LANG = ('add lang="de" to the <html> tag of the template that writes it: screen readers choose their '
-        "pronunciation by it (BITV 2.0)")
+VAGUE = (
+    "let the link text name where it leads, e.g. „Programm des MPI Meet-ups“ instead of „hier“: "
+    "screen readers list links on their own"
+)
+LANG = (
+    'add lang="de" to the <html> tag of the template that writes it: screen readers choose their '
+    "pronunciation by it (BITV 2.0)"
+)
 SITE = "https://www.berlin.de/industriestadt"
 
 
@@ -49,8 +53,10 @@ def items(root: Path) -> int:
 
 
 def post(title: str = "Ein Beitrag zum Test", extra: str = "") -> str:
-    return (f"title: {title}\nstatus: approved\ncategory: Aktuelles\ndate: 2024-02-15\n"
-            f"summary: Eine kurze Zusammenfassung.\n{extra}")
+    return (
+        f"title: {title}\nstatus: approved\ncategory: Aktuelles\ndate: 2024-02-15\n"
+        f"summary: Eine kurze Zusammenfassung.\n{extra}"
+    )
 
 
 # --- the shipped content -------------------------------------------------------------------------
@@ -64,13 +70,17 @@ def test_shipped_content_is_lint_clean(mpi, now):
 def test_lint_command_on_the_shipped_content(run, mpi):
     result = run(mpi, "--now", NOW, "lint", "--strict")
     assert result.exit_code == 0, result.output
-    assert result.stdout == (f"✓ {items(mpi)} items, 5 campaigns and 0 generated HTML files linted: "
-                             "0 errors, 0 warnings\n")
+    assert result.stdout == (
+        f"✓ {items(mpi)} items, 5 campaigns and 0 generated HTML files linted: 0 errors, 0 warnings\n"
+    )
 
 
 def test_built_outputs_of_the_shipped_content_are_lint_clean(run, mpi):
-    for command in (("newsletter", "build", "newsletter-2023-2"), ("newsletter", "build", "newsletter-2024-1"),
-                    ("press", "build")):
+    for command in (
+        ("newsletter", "build", "newsletter-2023-2"),
+        ("newsletter", "build", "newsletter-2024-1"),
+        ("press", "build"),
+    ):
         assert run(mpi, "--now", NOW, *command).exit_code == 0
     result = run(mpi, "--now", NOW, "lint")
     assert result.exit_code == 0, result.output
@@ -88,8 +98,13 @@ def test_lint_writes_nothing(mpi):
 
 
 def test_image_without_alt_text_in_a_body_is_an_error(run, mpi):
-    shown = write(mpi, "posts", "2024-02-15-bild", post(), "Vorher.\n\n![](bilder/halle.jpg)\n\n"
-                  "![Fertigungshalle von außen](bilder/aussen.jpg)\n")
+    shown = write(
+        mpi,
+        "posts",
+        "2024-02-15-bild",
+        post(),
+        "Vorher.\n\n![](bilder/halle.jpg)\n\n![Fertigungshalle von außen](bilder/aussen.jpg)\n",
+    )
     assert findings(mpi) == [
         f"error {shown}:{line_of(mpi, shown, '![](')}: body: image 'bilder/halle.jpg' has no alt text — describe "
         "the image: ![Beschreibung](bilder/halle.jpg) — screen readers read it out (BITV 2.0)",
@@ -100,8 +115,13 @@ def test_image_without_alt_text_in_a_body_is_an_error(run, mpi):
 
 
 def test_generic_alt_text_is_a_warning(mpi):
-    shown = write(mpi, "posts", "2024-02-15-bild", post(extra="image:\n  src: halle.jpg\n  alt: Foto\n"),
-                  "![halle.jpg](https://www.berlin.de/industriestadt/halle.jpg)\n")
+    shown = write(
+        mpi,
+        "posts",
+        "2024-02-15-bild",
+        post(extra="image:\n  src: halle.jpg\n  alt: Foto\n"),
+        "![halle.jpg](https://www.berlin.de/industriestadt/halle.jpg)\n",
+    )
     assert findings(mpi) == [
         f"warning {shown}:{line_of(mpi, shown, 'alt: Foto')}: image.alt: alt text 'Foto' does not describe the "
         "image — say what the image shows, e.g. „Teilnehmende der MPI Konferenz im Impact Hub“",
@@ -122,26 +142,40 @@ def test_blank_alt_text_in_the_front_matter_is_a_content_error_lint_leaves_to_ch
 def test_image_without_alt_text_in_a_campaign_intro(mpi):
     campaign = mpi / "campaigns" / "newsletter-2024-1.yaml"
     text = campaign.read_text(encoding="utf-8")
-    campaign.write_text(text.replace("  Ihr Team des Masterplans", "  ![](https://www.berlin.de/industriestadt/"
-                                     "team.jpg)\n\n  Ihr Team des Masterplans"), encoding="utf-8")
+    campaign.write_text(
+        text.replace(
+            "  Ihr Team des Masterplans",
+            "  ![](https://www.berlin.de/industriestadt/team.jpg)\n\n  Ihr Team des Masterplans",
+        ),
+        encoding="utf-8",
+    )
     shown = "campaigns/newsletter-2024-1.yaml"
     line = line_of(mpi, shown, "![](")
     found = [f for f in findings(mpi) if "team.jpg" in f]
-    assert f"error {shown}:{line}: intro: image 'https://www.berlin.de/industriestadt/team.jpg' has no alt text " \
-           "— describe the image: ![Beschreibung](https://www.berlin.de/industriestadt/team.jpg)" in found
+    assert (
+        f"error {shown}:{line}: intro: image 'https://www.berlin.de/industriestadt/team.jpg' has no alt text "
+        "— describe the image: ![Beschreibung](https://www.berlin.de/industriestadt/team.jpg)" in found
+    )
 
 
 # --- 2. link texts without context ---------------------------------------------------------------
 
 
 def test_link_texts_that_say_nothing_are_warnings(mpi):
-    shown = write(mpi, "posts", "2024-02-15-links", post(), (
-        "Das Programm steht [hier](https://example.org/programm).\n\n"
-        "[Mehr erfahren »](https://example.org/mehr) oder [Klicken Sie hier](https://example.org/anmelden)\n"
-        "und [weiter](https://example.org/weiter).\n\n"
-        "Gute Links: [Programm des MPI Meet-ups](https://example.org/programm), [hierzu](https://example.org/h),\n"
-        "[Link zur Anmeldung](https://example.org/a) und <https://example.org/direkt>.\n"
-        "[](https://example.org/leer)\n"))
+    shown = write(
+        mpi,
+        "posts",
+        "2024-02-15-links",
+        post(),
+        (
+            "Das Programm steht [hier](https://example.org/programm).\n\n"
+            "[Mehr erfahren »](https://example.org/mehr) oder [Klicken Sie hier](https://example.org/anmelden)\n"
+            "und [weiter](https://example.org/weiter).\n\n"
+            "Gute Links: [Programm des MPI Meet-ups](https://example.org/programm), [hierzu](https://example.org/h),\n"
+            "[Link zur Anmeldung](https://example.org/a) und <https://example.org/direkt>.\n"
+            "[](https://example.org/leer)\n"
+        ),
+    )
     line = line_of(mpi, shown, "[hier]")
     assert findings(mpi) == [
         f"warning {shown}:{line}: body: link text 'hier' says nothing out of context (→ https://example.org/programm)"
@@ -160,8 +194,10 @@ def test_link_texts_that_say_nothing_are_warnings(mpi):
 def test_link_texts_in_campaign_intros_and_buttons(mpi):
     campaign = mpi / "campaigns" / "newsletter-2023-2.yaml"
     text = campaign.read_text(encoding="utf-8")
-    text = text.replace("  Ihr Team des Masterplans", "  Die Anmeldung finden Sie [hier](https://example.org/anmeldung)."
-                        "\n\n  Ihr Team des Masterplans")
+    text = text.replace(
+        "  Ihr Team des Masterplans",
+        "  Die Anmeldung finden Sie [hier](https://example.org/anmeldung).\n\n  Ihr Team des Masterplans",
+    )
     text = text.replace("      text: Mehr zum Masterplan Industriestadt Berlin", "      text: Mehr")
     campaign.write_text(text, encoding="utf-8")
     shown = "campaigns/newsletter-2023-2.yaml"
@@ -177,10 +213,17 @@ def test_link_texts_in_campaign_intros_and_buttons(mpi):
 
 
 def test_heading_levels_that_skip_and_a_level_one_heading(mpi):
-    shown = write(mpi, "posts", "2024-02-15-ueberschriften", post(), (
-        "### Erst Ebene drei\n\nText.\n\n## Zwei\n\n#### Vier nach zwei\n\n## Wieder zwei\n\n### Drei ist gut\n\n"
-        "Hauptüberschrift\n================\n\nText.\n\n```\n# kein Heading, nur Code\n```\n\n"
-        "### Drei nach eins\n"))
+    shown = write(
+        mpi,
+        "posts",
+        "2024-02-15-ueberschriften",
+        post(),
+        (
+            "### Erst Ebene drei\n\nText.\n\n## Zwei\n\n#### Vier nach zwei\n\n## Wieder zwei\n\n### Drei ist gut\n\n"
+            "Hauptüberschrift\n================\n\nText.\n\n```\n# kein Heading, nur Code\n```\n\n"
+            "### Drei nach eins\n"
+        ),
+    )
     warn = "screen reader users move through a page by its heading levels"
     assert findings(mpi) == [
         f"warning {shown}:{line_of(mpi, shown, '### Erst')}: body: heading 'Erst Ebene drei' jumps from level 1 "
@@ -195,8 +238,13 @@ def test_heading_levels_that_skip_and_a_level_one_heading(mpi):
 
 
 def test_a_body_that_starts_with_the_title_as_level_one_heading(mpi):
-    shown = write(mpi, "news", "2024-02-15-titel", "title: Neuigkeit\nstatus: draft\ndate: 2024-02-15\n"
-                  "projects: [amber-initiative]", "# Neuigkeit\n\nText.\n\n## Abschnitt\n")
+    shown = write(
+        mpi,
+        "news",
+        "2024-02-15-titel",
+        "title: Neuigkeit\nstatus: draft\ndate: 2024-02-15\nprojects: [amber-initiative]",
+        "# Neuigkeit\n\nText.\n\n## Abschnitt\n",
+    )
     assert findings(mpi) == [
         f"warning {shown}:{line_of(mpi, shown, '# Neuigkeit')}: body: heading 'Neuigkeit' is level 1; the title is "
         "the page's only level-1 heading — start the body's headings at level 2 (## …)",
@@ -208,14 +256,14 @@ def test_a_body_that_starts_with_the_title_as_level_one_heading(mpi):
 
 def test_generated_html_without_lang_is_an_error(run, mpi):
     config = mpi / "commsflow.toml"
-    config.write_text(config.read_text(encoding="utf-8").replace('build = "build"', 'build = "out"'),
-                      encoding="utf-8")
+    config.write_text(config.read_text(encoding="utf-8").replace('build = "build"', 'build = "out"'), encoding="utf-8")
     out = mpi / "out" / "newsletter"
     out.mkdir(parents=True)
     (out / "good.html").write_text('<!DOCTYPE html>\n<html lang="de">\n<body></body>\n</html>\n', encoding="utf-8")
     (out / "upper.html").write_text("<!DOCTYPE html><HTML LANG='de-DE'><body></body></HTML>", encoding="utf-8")
-    (out / "bad.html").write_text("<!DOCTYPE html>\n<!-- lang=de -->\n<html dir=\"ltr\">\n<body></body>\n</html>\n",
-                                  encoding="utf-8")
+    (out / "bad.html").write_text(
+        '<!DOCTYPE html>\n<!-- lang=de -->\n<html dir="ltr">\n<body></body>\n</html>\n', encoding="utf-8"
+    )
     (out / "empty.html").write_text('<html lang="">\n<body></body></html>\n', encoding="utf-8")
     (out / "fragment.html").write_text("<p>Nur ein Schnipsel</p>\n", encoding="utf-8")
     (mpi / "build").mkdir()
@@ -227,49 +275,64 @@ def test_generated_html_without_lang_is_an_error(run, mpi):
     ]
     result = run(mpi, "--now", NOW, "lint")
     assert result.exit_code == 1
-    assert result.stdout.endswith(f"{items(mpi)} items, 5 campaigns and 5 generated HTML files linted: 3 errors, "
-                                  "0 warnings\n")
+    assert result.stdout.endswith(
+        f"{items(mpi)} items, 5 campaigns and 5 generated HTML files linted: 3 errors, 0 warnings\n"
+    )
 
 
 # --- 5. informal address -------------------------------------------------------------------------
 
 
 def test_informal_address_in_outward_texts(mpi):
-    shown = write(mpi, "posts", "2024-02-15-du", post(
-        title="Bist du dabei?",
-        extra="linkedin:\n  claim: Wir laden Sie ein\n  text: |\n    Wir laden Sie ein.\n    Bringt eure Ideen mit!\n",
-    ).replace("summary: Eine kurze Zusammenfassung.", "summary: Dirk Durchbruch über Europa und Düsseldorf."), (
-        "Ihr Team lädt Sie ein. Eduard dirigiert die Du-Form-Debatte.\n\n"
-        "Sie sagte: „Du schaffst das, und dein Team auch!“ – und \"euch\" in Anführungszeichen.\n\n"
-        "Wir sehen euch\nam 25. April. Das ist dein Tag; `du` im Code und "
-        "[die Anmeldung](https://example.org/du/) nicht.\n"))
+    shown = write(
+        mpi,
+        "posts",
+        "2024-02-15-du",
+        post(
+            title="Bist du dabei?",
+            extra="linkedin:\n  claim: Wir laden Sie ein\n  text: |\n    Wir laden Sie ein.\n    Bringt eure Ideen mit!\n",
+        ).replace("summary: Eine kurze Zusammenfassung.", "summary: Dirk Durchbruch über Europa und Düsseldorf."),
+        (
+            "Ihr Team lädt Sie ein. Eduard dirigiert die Du-Form-Debatte.\n\n"
+            'Sie sagte: „Du schaffst das, und dein Team auch!“ – und "euch" in Anführungszeichen.\n\n'
+            "Wir sehen euch\nam 25. April. Das ist dein Tag; `du` im Code und "
+            "[die Anmeldung](https://example.org/du/) nicht.\n"
+        ),
+    )
     body = line_of(mpi, shown, "Wir sehen euch")
     assert findings(mpi) == [
         f"warning {shown}:{line_of(mpi, shown, 'title:')}: title: informal address 'du' in \"Bist du dabei?\" "
         f"— {FORMAL}",
         f"warning {shown}:{line_of(mpi, shown, 'Bringt eure')}: linkedin.text: informal address 'eure' in "
-        f"\"Wir laden Sie ein. Bringt eure Ideen mit!\" — {FORMAL}",
+        f'"Wir laden Sie ein. Bringt eure Ideen mit!" — {FORMAL}',
         f"warning {shown}:{body}: body: informal address 'euch' in \"Wir sehen euch am 25. April. Das ist dein "
-        f"Tag;…\" — {FORMAL}",
+        f'Tag;…" — {FORMAL}',
         f"warning {shown}:{body + 1}: body: informal address 'dein' in \"…sehen euch am 25. April. Das ist dein "
-        f"Tag; im Code und die Anmeldung…\" — {FORMAL}",
+        f'Tag; im Code und die Anmeldung…" — {FORMAL}',
     ]
 
 
 def test_informal_address_in_a_campaign_and_in_an_event(mpi):
     campaign = mpi / "campaigns" / "newsletter-2024-1.yaml"
     text = campaign.read_text(encoding="utf-8")
-    campaign.write_text(text.replace("Wir freuen uns, Sie dort zu sehen!", "Wir freuen uns auf dich!"),
-                        encoding="utf-8")
-    shown = write(mpi, "events", "meet-up-test", "title: Meet-up zum Test\nstatus: draft\nformat: MPI Meet-up\n"
-                  "start: 2024-05-02 16:00\norganiser: mpi\n"
-                  "summary: >-\n  Ein Abend für alle,\n  die euer Netzwerk erweitern wollen.", "Text.\n")
+    campaign.write_text(
+        text.replace("Wir freuen uns, Sie dort zu sehen!", "Wir freuen uns auf dich!"), encoding="utf-8"
+    )
+    shown = write(
+        mpi,
+        "events",
+        "meet-up-test",
+        "title: Meet-up zum Test\nstatus: draft\nformat: MPI Meet-up\n"
+        "start: 2024-05-02 16:00\norganiser: mpi\n"
+        "summary: >-\n  Ein Abend für alle,\n  die euer Netzwerk erweitern wollen.",
+        "Text.\n",
+    )
     assert findings(mpi) == [
         f"warning campaigns/newsletter-2024-1.yaml:{line_of(mpi, 'campaigns/newsletter-2024-1.yaml', 'auf dich')}: "
         "intro: informal address 'dich' in \"…IoT Campus. Wir freuen uns auf dich!\" "
         f"— {FORMAL}",
         f"warning {shown}:{line_of(mpi, shown, 'die euer')}: summary: informal address 'euer' in "
-        f"\"Ein Abend für alle, die euer Netzwerk erweitern wollen.\" — {FORMAL}",
+        f'"Ein Abend für alle, die euer Netzwerk erweitern wollen." — {FORMAL}',
     ]
 
 
@@ -278,10 +341,18 @@ def test_informal_address_in_a_campaign_and_in_an_event(mpi):
 
 def test_linkedin_text_whose_opening_lacks_the_point(mpi):
     opening = "Ein langer Anlauf ohne den Kern. " * 8
-    shown = write(mpi, "posts", "2024-02-15-linkedin", post(
-        title="Fördercall startet", extra=f"linkedin:\n  text: >-\n    {opening}Der Fördercall startet.\n"))
-    write(mpi, "posts", "2024-02-16-entwurf", post(
-        title="Noch ein Entwurf", extra=f"linkedin:\n  text: {opening}\n").replace("approved", "draft"))
+    shown = write(
+        mpi,
+        "posts",
+        "2024-02-15-linkedin",
+        post(title="Fördercall startet", extra=f"linkedin:\n  text: >-\n    {opening}Der Fördercall startet.\n"),
+    )
+    write(
+        mpi,
+        "posts",
+        "2024-02-16-entwurf",
+        post(title="Noch ein Entwurf", extra=f"linkedin:\n  text: {opening}\n").replace("approved", "draft"),
+    )
     assert findings(mpi) == [
         f"warning {shown}:{line_of(mpi, shown, '  text:')}: linkedin.text: the first 210 characters (what the feed "
         "shows before „…mehr“) do not contain 'Fördercall startet' — say it in the opening, or set linkedin.claim "
@@ -298,8 +369,11 @@ def _issue_size(root: Path, issue: str) -> int:
     workspace = Workspace(root=root, now_text=NOW)
     loaded = workspace.load()
     campaign = workspace.campaigns.get(issue, "newsletter")
-    rendered = newsletter_renderer.render_issue(assemble(campaign, workspace.campaigns, loaded.library,
-                                                         workspace.config.zone), workspace.config, now=workspace.now)
+    rendered = newsletter_renderer.render_issue(
+        assemble(campaign, workspace.campaigns, loaded.library, workspace.config.zone),
+        workspace.config,
+        now=workspace.now,
+    )
     return len(rendered.email_html.encode("utf-8"))
 
 
@@ -309,16 +383,28 @@ def _pad_issue(root: Path, issue: str, extra: int) -> None:
     line = "Die Berliner Industrie wächst weiter und sucht Fachkräfte für morgen."  # 71 bytes with ä
     paragraphs = "\n\n".join(f"      {line}" for _ in range(extra // (len(line.encode("utf-8")) + 8)))
     text = campaign.read_text(encoding="utf-8")
-    campaign.write_text(text.replace("  - title: Termine\n", f"  - title: Termine\n    intro: |\n{paragraphs}\n", 1),
-                        encoding="utf-8")
+    campaign.write_text(
+        text.replace("  - title: Termine\n", f"  - title: Termine\n    intro: |\n{paragraphs}\n", 1), encoding="utf-8"
+    )
 
 
-@pytest.mark.parametrize("target, severity, pattern", [
-    (96 * 1024, Severity.WARNING, r"the e-mail HTML is (\d+) KB, close to Gmail's clipping at 102 KB — keep the "
-     r"next additions short"),
-    (110 * 1024, Severity.ERROR, r"the e-mail HTML is (\d+) KB; Gmail clips messages over 102 KB and hides the "
-     r"rest, unsubscribe link included — shorten the issue: fewer items per section, shorter summaries"),
-])
+@pytest.mark.parametrize(
+    "target, severity, pattern",
+    [
+        (
+            96 * 1024,
+            Severity.WARNING,
+            r"the e-mail HTML is (\d+) KB, close to Gmail's clipping at 102 KB — keep the "
+            r"next additions short",
+        ),
+        (
+            110 * 1024,
+            Severity.ERROR,
+            r"the e-mail HTML is (\d+) KB; Gmail clips messages over 102 KB and hides the "
+            r"rest, unsubscribe link included — shorten the issue: fewer items per section, shorter summaries",
+        ),
+    ],
+)
 def test_newsletter_near_or_over_the_clipping_threshold(mpi, target, severity, pattern):
     issue = "newsletter-2024-1"
     base = _issue_size(mpi, issue)
@@ -330,7 +416,11 @@ def test_newsletter_near_or_over_the_clipping_threshold(mpi, target, severity, p
     assert len(problems) == 1
     [problem] = problems
     assert (problem.path, problem.line, problem.field, problem.severity) == (
-        f"campaigns/{issue}.yaml", None, None, severity)
+        f"campaigns/{issue}.yaml",
+        None,
+        None,
+        severity,
+    )
     match = re.fullmatch(pattern, f"{problem.message} — {problem.hint}")
     assert match and int(match[1]) == round(size / 1024)
 
@@ -341,8 +431,9 @@ def test_newsletter_near_or_over_the_clipping_threshold(mpi, target, severity, p
 def test_a_promotion_planned_after_the_event_started_is_an_error(run, mpi):
     campaign = mpi / "campaigns" / "mpi-meet-up-2024.yaml"
     text = campaign.read_text(encoding="utf-8")
-    campaign.write_text(text.replace("  - name: erinnerung\n    at: -1 week", "  - name: erinnerung\n    at: +1 day"),
-                        encoding="utf-8")
+    campaign.write_text(
+        text.replace("  - name: erinnerung\n    at: -1 week", "  - name: erinnerung\n    at: +1 day"), encoding="utf-8"
+    )
     shown = "campaigns/mpi-meet-up-2024.yaml"
     assert findings(mpi) == [
         f"error {shown}:{line_of(mpi, shown, 'name: erinnerung')}: steps[2]: the reminder on linkedin planned for "
@@ -355,9 +446,15 @@ def test_a_promotion_planned_after_the_event_started_is_an_error(run, mpi):
 
 
 def test_a_one_off_promotion_after_the_event_started_is_an_error(mpi):
-    shown = write(mpi, "events", "werkstattgespraech-2024", (
-        "title: Werkstattgespräch Leichtbau\nstatus: approved\nformat: Workshop\nstart: 2024-05-02\n"
-        "organiser: mpi\npublish_at: 2024-05-03 10:00\nchannels: [linkedin, press]"))
+    shown = write(
+        mpi,
+        "events",
+        "werkstattgespraech-2024",
+        (
+            "title: Werkstattgespräch Leichtbau\nstatus: approved\nformat: Workshop\nstart: 2024-05-02\n"
+            "organiser: mpi\npublish_at: 2024-05-03 10:00\nchannels: [linkedin, press]"
+        ),
+    )
     assert findings(mpi) == [
         f"error {shown}:{line_of(mpi, shown, 'publish_at:')}: publish_at: the save-the-date on linkedin planned for "
         "03.05.2024 10:00 comes after 'werkstattgespraech-2024' has started (02.05.2024) — set publish_at before "
@@ -368,11 +465,15 @@ def test_a_one_off_promotion_after_the_event_started_is_an_error(mpi):
 def test_a_promotion_still_due_when_the_event_has_started_is_a_warning(mpi):
     campaign = mpi / "campaigns" / "mpi-meet-up-2024.yaml"
     text = campaign.read_text(encoding="utf-8")
-    campaign.write_text(text + "  - {name: letzter-aufruf, at: -0 days, time: \"12:00\", channel: linkedin, "
-                        "template: reminder}\n", encoding="utf-8")
+    campaign.write_text(
+        text + '  - {name: letzter-aufruf, at: -0 days, time: "12:00", channel: linkedin, template: reminder}\n',
+        encoding="utf-8",
+    )
     shown = "campaigns/mpi-meet-up-2024.yaml"
-    hint = ("the scheduler would send it after the event has started: remove the step (or the one-off publication) "
-            "while it is not sent")
+    hint = (
+        "the scheduler would send it after the event has started: remove the step (or the one-off publication) "
+        "while it is not sent"
+    )
     # At 15:00 the event is ahead: the reminder due since 12:00 is fine.
     assert findings(mpi, "2024-04-25 15:00") == []
     assert findings(mpi, "2024-04-25 17:00") == [
@@ -385,14 +486,20 @@ def test_a_promotion_still_due_when_the_event_has_started_is_a_warning(mpi):
 
 
 def test_dead_links_to_item_addresses_on_the_own_site(mpi):
-    shown = write(mpi, "posts", "2024-02-15-verweise", post(), (
-        f"Unser [Veranstaltungsprogramm]({SITE}/blog/2024-03-12-mpi-veranstaltung-2024/) und\n"
-        f"[die drei neuen Projekte]({SITE}/veranstaltungen/2024-03-01-drei-neue-mpi-projekte/).\n\n"
-        f"[Ein Projekt]({SITE}/projekte/gibt-es-nicht)\n\n"
-        f"Lebendig: [AMBER]({SITE}/projekte/amber-initiative/?utm_source=x#ziel),\n"
-        f"[Meet-up](http://www.berlin.de/industriestadt/veranstaltungen/mpi-meet-up-2024),\n"
-        f"[der MPI]({SITE}/masterplan-industriestadt-berlin/), [anderswo](https://example.org/blog/gibt-es-nicht/).\n"
-    ))
+    shown = write(
+        mpi,
+        "posts",
+        "2024-02-15-verweise",
+        post(),
+        (
+            f"Unser [Veranstaltungsprogramm]({SITE}/blog/2024-03-12-mpi-veranstaltung-2024/) und\n"
+            f"[die drei neuen Projekte]({SITE}/veranstaltungen/2024-03-01-drei-neue-mpi-projekte/).\n\n"
+            f"[Ein Projekt]({SITE}/projekte/gibt-es-nicht)\n\n"
+            f"Lebendig: [AMBER]({SITE}/projekte/amber-initiative/?utm_source=x#ziel),\n"
+            f"[Meet-up](http://www.berlin.de/industriestadt/veranstaltungen/mpi-meet-up-2024),\n"
+            f"[der MPI]({SITE}/masterplan-industriestadt-berlin/), [anderswo](https://example.org/blog/gibt-es-nicht/).\n"
+        ),
+    )
     first = line_of(mpi, shown, "[Veranstaltungsprogramm]")
     assert findings(mpi) == [
         f"error {shown}:{first}: body: dead link {SITE}/blog/2024-03-12-mpi-veranstaltung-2024/: there is no post "
@@ -411,8 +518,10 @@ def test_dead_links_to_item_addresses_on_the_own_site(mpi):
 def test_dead_link_behind_a_newsletter_button(mpi):
     campaign = mpi / "campaigns" / "newsletter-2023-2.yaml"
     text = campaign.read_text(encoding="utf-8")
-    campaign.write_text(text.replace(f"url: {SITE}/masterplan-industriestadt-berlin/",
-                                     f"url: {SITE}/aktuelles/foerdercall/"), encoding="utf-8")
+    campaign.write_text(
+        text.replace(f"url: {SITE}/masterplan-industriestadt-berlin/", f"url: {SITE}/aktuelles/foerdercall/"),
+        encoding="utf-8",
+    )
     shown = "campaigns/newsletter-2023-2.yaml"
     assert findings(mpi) == [
         f"error {shown}:{line_of(mpi, shown, 'url:')}: sections[5].cta.url: dead link {SITE}/aktuelles/foerdercall/: "
@@ -430,9 +539,11 @@ def test_strict_turns_warnings_into_errors(run, mpi):
     message = f"{shown}:{line}: body: link text 'hier' says nothing out of context (→ https://example.org/) — {VAGUE}"
     result = run(mpi, "--now", NOW, "lint")
     assert result.exit_code == 0, result.output
-    assert result.stdout == (f"warning {message}\n✓ {items(mpi)} items, 5 campaigns and 0 generated HTML files "
-                             "linted: 0 errors, 1 warning\n")
+    assert result.stdout == (
+        f"warning {message}\n✓ {items(mpi)} items, 5 campaigns and 0 generated HTML files linted: 0 errors, 1 warning\n"
+    )
     result = run(mpi, "--now", NOW, "lint", "--strict")
     assert result.exit_code == 1
-    assert result.stdout == (f"error {message}\n✗ {items(mpi)} items, 5 campaigns and 0 generated HTML files "
-                             "linted: 1 error, 0 warnings\n")
+    assert result.stdout == (
+        f"error {message}\n✗ {items(mpi)} items, 5 campaigns and 0 generated HTML files linted: 1 error, 0 warnings\n"
+    )

@@ -10,9 +10,9 @@ import os
 from html.parser import HTMLParser
 
 import pytest
+from conftest import FIXTURES
 
 from commsflow.markdown import to_html, to_text
-from conftest import FIXTURES
 
 GOLDEN = FIXTURES / "markdown"
 
@@ -124,7 +124,7 @@ def test_dangerous_link_targets_never_reach_the_output(markdown):
     html = to_html(markdown)
     found = elements(html)
     assert found, html  # still a paragraph with a link or image, not swallowed
-    for tag, attrs in found:
+    for _tag, attrs in found:
         for name in ("href", "src"):
             if name in attrs:
                 assert _scheme(attrs[name]) not in ("javascript", "vbscript", "data"), html
@@ -151,10 +151,7 @@ def test_safe_links_keep_their_targets():
 
 def test_gfm_table_renders_with_header_and_alignment():
     html = to_html(
-        "| Handlungsfeld | Projekte |\n"
-        "|:--------------|---------:|\n"
-        "| Innovation | 14 |\n"
-        "| Kompetenzen | 9 |\n"
+        "| Handlungsfeld | Projekte |\n|:--------------|---------:|\n| Innovation | 14 |\n| Kompetenzen | 9 |\n"
     )
     found = elements(html)
     tags = [tag for tag, _ in found]
@@ -277,15 +274,9 @@ def test_to_text_does_not_unescape_twice(markdown, expected):
 
 def test_to_text_hard_line_breaks_give_clean_lines():
     text = to_text(
-        "Senatsverwaltung für Wirtschaft, Energie und Betriebe  \n"
-        "Martin-Luther-Straße 105  \n"
-        "10825 Berlin\n"
+        "Senatsverwaltung für Wirtschaft, Energie und Betriebe  \nMartin-Luther-Straße 105  \n10825 Berlin\n"
     )
-    assert text == (
-        "Senatsverwaltung für Wirtschaft, Energie und Betriebe\n"
-        "Martin-Luther-Straße 105\n"
-        "10825 Berlin\n"
-    )
+    assert text == ("Senatsverwaltung für Wirtschaft, Energie und Betriebe\nMartin-Luther-Straße 105\n10825 Berlin\n")
 
 
 def test_to_text_code_block_keeps_its_lines():

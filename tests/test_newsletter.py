@@ -16,7 +16,6 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-
 from conftest import FIXTURES
 
 NOW = ("--now", "2024-03-01 10:00")
@@ -126,7 +125,12 @@ def test_shipped_issue_html_structure(run, mpi):
     assert page.html_lang == "de"
     assert page.headings["h1"] == ["MPI-Newsletter 1/2024"]
     assert page.headings["h2"] == [
-        "Termine", "Fördercall Circular Economy", "Rückblick", "Aus dem Blog", "Gesichter des MPI", "Aus den Projekten"
+        "Termine",
+        "Fördercall Circular Economy",
+        "Rückblick",
+        "Aus dem Blog",
+        "Gesichter des MPI",
+        "Aus den Projekten",
     ]
     # Only approved items: the AMBER news (review) and the Deep Dive (review) stay out.
     assert "MPI Deep Dive zum zirkulären Bauen" not in page.headings["h3"]
@@ -160,8 +164,11 @@ def test_utm_parameters_only_on_own_content_links_in_the_email(run, mpi):
         if href in service or href.endswith(".ics"):
             assert "utm_source" not in query, (href, text)
         elif href.startswith(OWN):
-            assert query == {"utm_source": ["newsletter"], "utm_medium": ["email"],
-                             "utm_campaign": ["newsletter-2024-1"]}, href
+            assert query == {
+                "utm_source": ["newsletter"],
+                "utm_medium": ["email"],
+                "utm_campaign": ["newsletter-2024-1"],
+            }, href
     texts = {text for _, text in links}
     assert {"Im Browser lesen", "In den Kalender", "Newsletter abbestellen", "Impressum"} <= texts
     ics = [href for href, text in links if text == "In den Kalender"]
@@ -195,7 +202,9 @@ def test_eml_is_multipart_alternative_with_list_headers(run, mpi):
     text, html = [part for part in message.iter_parts()]
     assert text.get_content_type() == "text/plain" and text.get_content_charset() == "utf-8"
     assert html.get_content_type() == "text/html" and html.get_content_charset() == "utf-8"
-    assert text.get_content().replace("\r\n", "\n") == (outputs(mpi, "newsletter-2024-1") / "email.txt").read_text(encoding="utf-8")
+    assert text.get_content().replace("\r\n", "\n") == (outputs(mpi, "newsletter-2024-1") / "email.txt").read_text(
+        encoding="utf-8"
+    )
     assert "Rückblick" in html.get_content()
 
 
@@ -219,8 +228,10 @@ def test_event_calendar_files_and_archive_page(run, mpi):
     assert "DTSTART;VALUE=DATE:20231128" in all_day and "DTEND;VALUE=DATE:20231129" in all_day
     archive = Page((mpi / "build" / "newsletter" / "index.html").read_text(encoding="utf-8"))
     assert archive.html_lang == "de"
-    assert archive.links == [("newsletter-2024-1/web.html", "MPI-Newsletter 1/2024"),
-                             ("newsletter-2023-2/web.html", "MPI-Newsletter 2/2023")]
+    assert archive.links == [
+        ("newsletter-2024-1/web.html", "MPI-Newsletter 1/2024"),
+        ("newsletter-2023-2/web.html", "MPI-Newsletter 2/2023"),
+    ]
 
 
 def test_build_without_issue_takes_the_latest_and_lists_the_paths(run, mpi):
@@ -277,7 +288,11 @@ def test_an_item_appears_in_one_section_only_and_explicit_items_win(run, mpi):
 
 def test_selection_window_is_half_open_sorted_and_limited(run, mpi):
     # Send time equals the meet-up's start: "from: send" includes it, "until: send" does not.
-    write_campaign(mpi, "fenster", SMALL.replace("send_at: 2024-04-04 10:00", "send_at: 2024-04-25 16:00").format(sections="""\
+    write_campaign(
+        mpi,
+        "fenster",
+        SMALL.replace("send_at: 2024-04-04 10:00", "send_at: 2024-04-25 16:00").format(
+            sections="""\
   - title: Vorher
     select: {type: event, from: 2023-01-01, until: send}
   - title: Ab Versand
@@ -286,7 +301,9 @@ def test_selection_window_is_half_open_sorted_and_limited(run, mpi):
     select: {type: post, from: 2024-03-01, until: 2024-03-13, limit: 2}
   - title: Nach Titel
     select: {type: post, from: 2024-03-01, until: 2024-03-13, sort: title}
-"""))
+"""
+        ),
+    )
     result = build(run, mpi, "fenster")
     assert result.exit_code == 0, result.output
     text = (outputs(mpi, "fenster") / "email.txt").read_text(encoding="utf-8")
@@ -302,12 +319,18 @@ def test_selection_window_is_half_open_sorted_and_limited(run, mpi):
 
 
 def test_item_summary_can_be_worded_for_the_issue(run, mpi):
-    write_campaign(mpi, "teaser", SMALL.format(sections="""\
+    write_campaign(
+        mpi,
+        "teaser",
+        SMALL.format(
+            sections="""\
   - title: Termine
     items:
       - item: mpi-meet-up-2024
         summary: Eigener Teaser für diese Ausgabe.
-"""))
+"""
+        ),
+    )
     assert build(run, mpi, "teaser").exit_code == 0
     text = (outputs(mpi, "teaser") / "email.txt").read_text(encoding="utf-8")
     assert "Eigener Teaser für diese Ausgabe." in text
@@ -318,17 +341,27 @@ def test_item_summary_can_be_worded_for_the_issue(run, mpi):
 
 
 def test_hostile_content_is_escaped(run, mpi):
-    write_post(mpi, "2024-03-15-boese", """\
+    write_post(
+        mpi,
+        "2024-03-15-boese",
+        """\
 title: "<script>alert('x')</script> Rock & Roll „zitiert“"
 status: approved
 category: Aktuelles
 date: 2024-03-15
 summary: "<img src=x onerror=alert(1)> <b>fett</b>"
-""")
-    write_campaign(mpi, "boese", SMALL.format(sections="""\
+""",
+    )
+    write_campaign(
+        mpi,
+        "boese",
+        SMALL.format(
+            sections="""\
   - title: "<i>Abschnitt</i>"
     items: [2024-03-15-boese]
-"""))
+"""
+        ),
+    )
     result = build(run, mpi, "boese")
     assert result.exit_code == 0, result.output
     html = (outputs(mpi, "boese") / "email.html").read_text(encoding="utf-8")
@@ -343,32 +376,50 @@ summary: "<img src=x onerror=alert(1)> <b>fett</b>"
 
 
 def test_external_item_links_are_left_alone(run, mpi):
-    write_post(mpi, "2024-03-15-extern", """\
+    write_post(
+        mpi,
+        "2024-03-15-extern",
+        """\
 title: Partnerbeitrag
 status: approved
 category: Aktuelles
 date: 2024-03-15
 summary: Ein Beitrag auf einer Partnerseite.
 url: https://www.berlin-partner.de/news/amber?ref=mpi
-""")
-    write_campaign(mpi, "extern", SMALL.format(sections="""\
+""",
+    )
+    write_campaign(
+        mpi,
+        "extern",
+        SMALL.format(
+            sections="""\
   - title: Extern
     items: [2024-03-15-extern]
-"""))
+"""
+        ),
+    )
     assert build(run, mpi, "extern").exit_code == 0
     links = Page((outputs(mpi, "extern") / "email.html").read_text(encoding="utf-8")).links
     assert ("https://www.berlin-partner.de/news/amber?ref=mpi", "Zum Artikel") in links
 
 
 def test_intro_links_get_utm_when_own_and_keep_their_query(run, mpi):
-    write_campaign(mpi, "intro", SMALL.replace(
-        "intro: Hallo.",
-        "intro: 'Siehe [Blog](https://www.berlin.de/industriestadt/blog/?seite=2#neu) und [Partner](https://example.org/a).'",
-    ).format(sections="  - title: Termine\n    items: [mpi-meet-up-2024]\n"))
+    write_campaign(
+        mpi,
+        "intro",
+        SMALL.replace(
+            "intro: Hallo.",
+            "intro: 'Siehe [Blog](https://www.berlin.de/industriestadt/blog/?seite=2#neu) und [Partner](https://example.org/a).'",
+        ).format(sections="  - title: Termine\n    items: [mpi-meet-up-2024]\n"),
+    )
     assert build(run, mpi, "intro").exit_code == 0
-    links = dict((text, href) for href, text in Page((outputs(mpi, "intro") / "email.html").read_text(encoding="utf-8")).links)
-    assert links["Blog"] == ("https://www.berlin.de/industriestadt/blog/?seite=2&utm_source=newsletter"
-                             "&utm_medium=email&utm_campaign=intro#neu")
+    links = dict(
+        (text, href) for href, text in Page((outputs(mpi, "intro") / "email.html").read_text(encoding="utf-8")).links
+    )
+    assert links["Blog"] == (
+        "https://www.berlin.de/industriestadt/blog/?seite=2&utm_source=newsletter"
+        "&utm_medium=email&utm_campaign=intro#neu"
+    )
     assert links["Partner"] == "https://example.org/a"
     web = Page((outputs(mpi, "intro") / "web.html").read_text(encoding="utf-8")).links
     assert ("https://www.berlin.de/industriestadt/blog/?seite=2#neu", "Blog") in web
@@ -376,14 +427,18 @@ def test_intro_links_get_utm_when_own_and_keep_their_query(run, mpi):
 
 def test_featured_image_from_a_relative_path_is_copied_and_linked_absolutely(run, mpi):
     (mpi / "content" / "posts" / "bild.png").write_bytes(b"\x89PNG\r\n\x1a\n")
-    write_post(mpi, "2024-03-15-bild", """\
+    write_post(
+        mpi,
+        "2024-03-15-bild",
+        """\
 title: Mit Bild
 status: approved
 category: Aktuelles
 date: 2024-03-15
 summary: Ein Beitrag mit Bild.
 image: {src: bild.png, alt: "Werkhalle im Modell-Campus ringberlin", credit: "Bild: KOIMO"}
-""")
+""",
+    )
     write_campaign(mpi, "bild", SMALL.format(sections="  - title: Bild\n    featured: 2024-03-15-bild\n"))
     result = build(run, mpi, "bild")
     assert result.exit_code == 0, result.output
@@ -411,38 +466,59 @@ def test_unknown_item_is_an_error_with_suggestion(run, mpi):
     path = write_campaign(mpi, "fehler", SMALL.format(sections="  - title: Termine\n    items: [mpi-meetup-2024]\n"))
     result = _fails_without_writing(run, mpi, "fehler")
     line = path.read_text().splitlines().index("    items: [mpi-meetup-2024]") + 1
-    assert (f"campaigns/fehler.yaml:{line}: sections[0].items[0]: no item 'mpi-meetup-2024' in the content "
-            "library — did you mean 'mpi-meet-up-2024'?") in result.stdout
+    assert (
+        f"campaigns/fehler.yaml:{line}: sections[0].items[0]: no item 'mpi-meetup-2024' in the content "
+        "library — did you mean 'mpi-meet-up-2024'?"
+    ) in result.stdout
 
 
 def test_unapproved_explicit_item_is_an_error_without_drafts(run, mpi):
-    write_campaign(mpi, "entwurf", SMALL.format(
-        sections="  - title: Gesichter\n    featured: 2024-02-21-gesichter-des-mpi-amber-koordinierungsstelle\n"))
+    write_campaign(
+        mpi,
+        "entwurf",
+        SMALL.format(
+            sections="  - title: Gesichter\n    featured: 2024-02-21-gesichter-des-mpi-amber-koordinierungsstelle\n"
+        ),
+    )
     result = _fails_without_writing(run, mpi, "entwurf")
-    assert ("sections[0].featured: '2024-02-21-gesichter-des-mpi-amber-koordinierungsstelle' is draft, not approved "
-            "— approve content/posts/2024-02-21-gesichter-des-mpi-amber-koordinierungsstelle.md (status: approved) "
-            "or preview with --drafts") in result.stdout
+    assert (
+        "sections[0].featured: '2024-02-21-gesichter-des-mpi-amber-koordinierungsstelle' is draft, not approved "
+        "— approve content/posts/2024-02-21-gesichter-des-mpi-amber-koordinierungsstelle.md (status: approved) "
+        "or preview with --drafts"
+    ) in result.stdout
     assert build(run, mpi, "entwurf", "--drafts").exit_code == 0
 
 
 def test_item_named_twice_is_an_error(run, mpi):
-    write_campaign(mpi, "doppelt", SMALL.format(sections="""\
+    write_campaign(
+        mpi,
+        "doppelt",
+        SMALL.format(
+            sections="""\
   - title: Eins
     items: [mpi-meet-up-2024]
   - title: Zwei
     featured: mpi-meet-up-2024
-"""))
+"""
+        ),
+    )
     result = _fails_without_writing(run, mpi, "doppelt")
     assert "'mpi-meet-up-2024' is already in the issue (at sections[0].items[0])" in result.stdout
 
 
 def test_empty_section_and_missing_preheader_are_warnings(run, mpi):
-    write_campaign(mpi, "leer", SMALL.replace("preheader: Vorschau\n", "").format(sections="""\
+    write_campaign(
+        mpi,
+        "leer",
+        SMALL.replace("preheader: Vorschau\n", "").format(
+            sections="""\
   - title: Termine
     items: [mpi-meet-up-2024]
   - title: Nichts
     select: {type: event, from: 2030-01-01, until: 2031-01-01}
-"""))
+"""
+        ),
+    )
     result = build(run, mpi, "leer")
     assert result.exit_code == 0, result.output
     assert "campaigns/leer.yaml:1: preheader: no preheader — add 'preheader:'" in result.stdout
@@ -451,47 +527,75 @@ def test_empty_section_and_missing_preheader_are_warnings(run, mpi):
     assert "Nichts" not in Page((outputs(mpi, "leer") / "email.html").read_text(encoding="utf-8")).headings["h2"]
 
 
-@pytest.mark.parametrize("link, why", [
-    ("/industriestadt/blog/", "is relative; mail clients cannot resolve it"),
-    ("blog.html", "is relative; mail clients cannot resolve it"),
-    ("ftp://example.org/datei", "uses ftp:, not http(s)"),
-])
+@pytest.mark.parametrize(
+    "link, why",
+    [
+        ("/industriestadt/blog/", "is relative; mail clients cannot resolve it"),
+        ("blog.html", "is relative; mail clients cannot resolve it"),
+        ("ftp://example.org/datei", "uses ftp:, not http(s)"),
+    ],
+)
 def test_relative_or_non_http_links_are_errors(run, mpi, link, why):
-    write_campaign(mpi, "links", SMALL.replace("intro: Hallo.", f"intro: 'Siehe [hier]({link}).'").format(
-        sections="  - title: Termine\n    items: [mpi-meet-up-2024]\n"))
+    write_campaign(
+        mpi,
+        "links",
+        SMALL.replace("intro: Hallo.", f"intro: 'Siehe [hier]({link}).'").format(
+            sections="  - title: Termine\n    items: [mpi-meet-up-2024]\n"
+        ),
+    )
     result = _fails_without_writing(run, mpi, "links")
     assert f"campaigns/links.yaml:7: intro: link '{link}' {why} — write the full address" in result.stdout
 
 
 def test_intro_image_without_alt_text_is_an_error(run, mpi):
-    write_campaign(mpi, "alt", SMALL.replace("intro: Hallo.", "intro: '![](https://www.berlin.de/industriestadt/a.png)'")
-                   .format(sections="  - title: Termine\n    items: [mpi-meet-up-2024]\n"))
+    write_campaign(
+        mpi,
+        "alt",
+        SMALL.replace("intro: Hallo.", "intro: '![](https://www.berlin.de/industriestadt/a.png)'").format(
+            sections="  - title: Termine\n    items: [mpi-meet-up-2024]\n"
+        ),
+    )
     result = _fails_without_writing(run, mpi, "alt")
-    assert "campaigns/alt.yaml:7: intro: image 'https://www.berlin.de/industriestadt/a.png' has no alt text" in result.stdout
+    assert (
+        "campaigns/alt.yaml:7: intro: image 'https://www.berlin.de/industriestadt/a.png' has no alt text"
+        in result.stdout
+    )
 
 
 def test_missing_image_file_is_an_error(run, mpi):
-    write_post(mpi, "2024-03-15-bild", """\
+    write_post(
+        mpi,
+        "2024-03-15-bild",
+        """\
 title: Mit Bild
 status: approved
 category: Aktuelles
 date: 2024-03-15
 image: {src: fehlt.png, alt: Beschreibung}
-""")
+""",
+    )
     write_campaign(mpi, "bild", SMALL.format(sections="  - title: Bild\n    featured: 2024-03-15-bild\n"))
     result = _fails_without_writing(run, mpi, "bild")
     assert "content/posts/2024-03-15-bild.md: image.src: image 'fehlt.png' not found" in result.stdout
 
 
-@pytest.mark.parametrize("kilobytes, exit_code, message", [
-    (95, 0, "close to Gmail's clipping at 102 KB"),
-    (110, 1, "Gmail clips messages over 102 KB"),
-])
+@pytest.mark.parametrize(
+    "kilobytes, exit_code, message",
+    [
+        (95, 0, "close to Gmail's clipping at 102 KB"),
+        (110, 1, "Gmail clips messages over 102 KB"),
+    ],
+)
 def test_gmail_clipping_threshold(run, mpi, kilobytes, exit_code, message):
     # The issue around it (one event, header, footer) is about 16 KB of HTML.
     words = " ".join(["Industriestadt"] * ((kilobytes - 16) * 1024 // 15))
-    write_campaign(mpi, "gross", SMALL.replace("intro: Hallo.", f"intro: '{words}'")
-                   .format(sections="  - title: Termine\n    items: [mpi-meet-up-2024]\n"))
+    write_campaign(
+        mpi,
+        "gross",
+        SMALL.replace("intro: Hallo.", f"intro: '{words}'").format(
+            sections="  - title: Termine\n    items: [mpi-meet-up-2024]\n"
+        ),
+    )
     result = build(run, mpi, "gross")
     assert result.exit_code == exit_code, result.output
     assert message in result.stdout
@@ -503,7 +607,9 @@ def test_failed_build_keeps_the_previous_outputs(run, mpi):
     folder = outputs(mpi, "newsletter-2024-1")
     before = {path.name: path.read_bytes() for path in folder.iterdir()}
     campaign = mpi / "campaigns" / "newsletter-2024-1.yaml"
-    campaign.write_text(campaign.read_text().replace("featured: 2024-03-06-foerdercall", "featured: 2024-03-06-gibtsnicht"))
+    campaign.write_text(
+        campaign.read_text().replace("featured: 2024-03-06-foerdercall", "featured: 2024-03-06-gibtsnicht")
+    )
     assert build(run, mpi, "newsletter-2024-1").exit_code == 1
     assert {path.name: path.read_bytes() for path in folder.iterdir()} == before
     assert not [path for path in folder.iterdir() if path.name.endswith(".tmp")]
@@ -535,7 +641,8 @@ def test_missing_templates_are_a_clear_error(run, mpi):
 
 def test_event_card_with_end_time_registration_and_multi_day(run, mpi):
     events = mpi / "content" / "events"
-    (events / "werkstatt-2024.md").write_text("""\
+    (events / "werkstatt-2024.md").write_text(
+        """\
 ---
 title: MPI Dialogformat Werkstatt
 status: approved
@@ -548,8 +655,11 @@ registration: https://www.berlin.de/industriestadt/anmeldung/werkstatt/
 summary: Eine Werkstatt für die MPI-Community.
 ---
 Text.
-""", encoding="utf-8")
-    (events / "tage-2024.md").write_text("""\
+""",
+        encoding="utf-8",
+    )
+    (events / "tage-2024.md").write_text(
+        """\
 ---
 title: Zwei Tage Industrie
 status: approved
@@ -560,11 +670,19 @@ organiser: mpi
 registration: https://partner.example.org/tickets
 ---
 Text.
-""", encoding="utf-8")
-    write_campaign(mpi, "termine", SMALL.format(sections="""\
+""",
+        encoding="utf-8",
+    )
+    write_campaign(
+        mpi,
+        "termine",
+        SMALL.format(
+            sections="""\
   - title: Termine
     select: {type: event, from: send, until: send + 10 weeks, tags: [], projects: []}
-"""))
+"""
+        ),
+    )
     assert build(run, mpi, "termine").exit_code == 0
     text = (outputs(mpi, "termine") / "email.txt").read_text(encoding="utf-8")
     assert "Dienstag, 14. Mai 2024, 09:30–13:00 Uhr\nImpact Hub Berlin, Rollbergstraße 28A, Berlin" in text
@@ -581,12 +699,18 @@ Text.
 
 
 def test_selection_by_tags_and_projects(run, mpi):
-    write_campaign(mpi, "themen", SMALL.format(sections="""\
+    write_campaign(
+        mpi,
+        "themen",
+        SMALL.format(
+            sections="""\
   - title: Metaverse
     select: {type: [event, post], tags: [Metaverse], from: 2023-01-01, until: 2025-01-01}
   - title: Ringberlin
     select: {type: [news, post], projects: [modell-campus-ringberlin], from: 2023-01-01, until: 2025-01-01}
-"""))
+"""
+        ),
+    )
     assert build(run, mpi, "themen").exit_code == 0
     page = Page((outputs(mpi, "themen") / "email.html").read_text(encoding="utf-8"))
     assert "MPI Meet-up im Bosch IoT Campus" in page.headings["h3"]

@@ -21,7 +21,6 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-
 from conftest import REPO
 
 try:
@@ -43,8 +42,7 @@ def _chromium() -> str | None:
 CHROMIUM = _chromium()
 if CHROMIUM is None:
     pytest.skip(
-        "Chromium not found (install Debian's chromium, or set COMMSFLOW_CHROMIUM)"
-        " — browser tests skipped",
+        "Chromium not found (install Debian's chromium, or set COMMSFLOW_CHROMIUM) — browser tests skipped",
         allow_module_level=True,
     )
 
@@ -155,24 +153,15 @@ def test_email_in_chromium(browser, built, width):
         page.screenshot(path=str(ARTIFACTS / f"{case}-{width}.png"), full_page=True)
 
         # Nothing from the internet except images from the own site; no web fonts, no trackers.
-        foreign = [
-            (kind, url) for kind, url in attempted
-            if kind != "image" or urlsplit(url).hostname != OWN_HOST
-        ]
+        foreign = [(kind, url) for kind, url in attempted if kind != "image" or urlsplit(url).hostname != OWN_HOST]
         assert not foreign, f"the e-mail asks for third-party or non-image resources: {foreign}"
 
         assert page.evaluate("document.documentElement.lang") == "de"
 
-        scroll_width, inner_width = page.evaluate(
-            "[document.documentElement.scrollWidth, window.innerWidth]"
-        )
-        assert scroll_width <= inner_width, (
-            f"scrolls sideways at {width}px: content is {scroll_width}px wide"
-        )
+        scroll_width, inner_width = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+        assert scroll_width <= inner_width, f"scrolls sideways at {width}px: content is {scroll_width}px wide"
 
-        images = page.eval_on_selector_all(
-            "img", "els => els.map(e => [e.getAttribute('src'), e.getAttribute('alt')])"
-        )
+        images = page.eval_on_selector_all("img", "els => els.map(e => [e.getAttribute('src'), e.getAttribute('alt')])")
         missing = [src for src, alt in images if not (alt or "").strip()]
         assert not missing, f"images without alt text: {missing}"
 

@@ -23,8 +23,9 @@ from conftest import REPO
 
 NOW = "2024-03-01 10:00"
 ISSUE = "newsletter-2024-1"
-SUBJECT = ("[Test] MPI-Newsletter: Einladung zum MPI Meet-up, 42 Projekte im Monitoring "
-           "und der Fördercall Circular Economy")
+SUBJECT = (
+    "[Test] MPI-Newsletter: Einladung zum MPI Meet-up, 42 Projekte im Monitoring und der Fördercall Circular Economy"
+)
 USER = "redaktion"
 PASSWORD = "geheim-Ü-123!"
 RECIPIENTS = ("redaktion@example.org", "leitung@example.org")
@@ -52,9 +53,11 @@ class RecordingHandler:
 
 
 def authenticate(server, session, envelope, mechanism, auth_data):
-    ok = (isinstance(auth_data, LoginPassword)
-          and auth_data.login == USER.encode("utf-8")
-          and auth_data.password == PASSWORD.encode("utf-8"))
+    ok = (
+        isinstance(auth_data, LoginPassword)
+        and auth_data.login == USER.encode("utf-8")
+        and auth_data.password == PASSWORD.encode("utf-8")
+    )
     # handled=False: aiosmtpd answers 235/535 itself (the default, True, means "already answered").
     return AuthResult(success=ok, handled=False)
 
@@ -94,9 +97,27 @@ def certificate(tmp_path_factory) -> tuple[Path, Path]:
     folder = tmp_path_factory.mktemp("tls")
     cert, key = folder / "cert.pem", folder / "key.pem"
     done = subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
-         "-days", "1", "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"],
-        capture_output=True, text=True, check=False,
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+            "-days",
+            "1",
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1,DNS:localhost",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if done.returncode != 0:
         pytest.skip(f"openssl cannot make a certificate: {done.stderr.strip()}")
@@ -246,10 +267,13 @@ def test_latest_issue_is_the_default_and_message_ids_are_fresh(run, project, smt
 
 
 def test_starttls_with_login(run, project, smtp_server, smtp_env, certificate):
-    handler, port = smtp_server(tls_context=server_context(certificate), require_starttls=True,
-                                authenticator=authenticate, auth_require_tls=True)
-    smtp_env(HOST="127.0.0.1", PORT=port, SECURITY="starttls", USER=USER, PASSWORD=PASSWORD,
-             CAFILE=certificate[0])
+    handler, port = smtp_server(
+        tls_context=server_context(certificate),
+        require_starttls=True,
+        authenticator=authenticate,
+        auth_require_tls=True,
+    )
+    smtp_env(HOST="127.0.0.1", PORT=port, SECURITY="starttls", USER=USER, PASSWORD=PASSWORD, CAFILE=certificate[0])
 
     result = send_test(run, project, ISSUE)
 
@@ -278,10 +302,10 @@ def test_starttls_refuses_an_unknown_certificate(run, project, smtp_server, smtp
 
 def test_implicit_ssl_with_login(run, project, smtp_server, smtp_env, certificate):
     # aiosmtpd counts only STARTTLS as TLS; on an implicit-TLS port it must be told not to insist.
-    handler, port = smtp_server(ssl_context=server_context(certificate), authenticator=authenticate,
-                                auth_require_tls=False)
-    smtp_env(HOST="127.0.0.1", PORT=port, SECURITY="ssl", USER=USER, PASSWORD=PASSWORD,
-             CAFILE=certificate[0])
+    handler, port = smtp_server(
+        ssl_context=server_context(certificate), authenticator=authenticate, auth_require_tls=False
+    )
+    smtp_env(HOST="127.0.0.1", PORT=port, SECURITY="ssl", USER=USER, PASSWORD=PASSWORD, CAFILE=certificate[0])
 
     result = send_test(run, project, ISSUE)
 
@@ -310,12 +334,14 @@ WRONG_PASSWORDS = ["falsch-Ö-456?", "plain-ascii-wrong"]
 
 @pytest.mark.parametrize("wrong", WRONG_PASSWORDS)
 @pytest.mark.parametrize("verbose", [False, True], ids=["quiet", "verbose"])
-def test_wrong_password_is_refused_and_never_shown(run, project, smtp_server, smtp_env, certificate,
-                                                   wrong, verbose):
-    handler, port = smtp_server(tls_context=server_context(certificate), require_starttls=True,
-                                authenticator=authenticate, auth_require_tls=True)
-    smtp_env(HOST="127.0.0.1", PORT=port, SECURITY="starttls", USER=USER, PASSWORD=wrong,
-             CAFILE=certificate[0])
+def test_wrong_password_is_refused_and_never_shown(run, project, smtp_server, smtp_env, certificate, wrong, verbose):
+    handler, port = smtp_server(
+        tls_context=server_context(certificate),
+        require_starttls=True,
+        authenticator=authenticate,
+        auth_require_tls=True,
+    )
+    smtp_env(HOST="127.0.0.1", PORT=port, SECURITY="starttls", USER=USER, PASSWORD=wrong, CAFILE=certificate[0])
 
     result = send_test(run, project, ISSUE, before=("-v",) if verbose else ())
 
@@ -380,11 +406,14 @@ def test_password_without_user_is_not_shown(run, project, smtp_server, smtp_env)
     assert handler.received == []
 
 
-@pytest.mark.parametrize("name,value,expected", [
-    ("SECURITY", "tls", "COMMSFLOW_SMTP_SECURITY='tls' is not known"),
-    ("PORT", "fünf", "must be numbers"),
-    ("TIMEOUT", "lang", "must be numbers"),
-])
+@pytest.mark.parametrize(
+    "name,value,expected",
+    [
+        ("SECURITY", "tls", "COMMSFLOW_SMTP_SECURITY='tls' is not known"),
+        ("PORT", "fünf", "must be numbers"),
+        ("TIMEOUT", "lang", "must be numbers"),
+    ],
+)
 def test_bad_settings(run, project, smtp_env, name, value, expected):
     smtp_env(HOST="127.0.0.1", **{name: value})
 
@@ -439,16 +468,19 @@ def test_drafts_are_marked(run, project, smtp_server, smtp_env):
 
 
 def test_a_server_reply_that_echoes_the_password_is_scrubbed(run, project, smtp_server, smtp_env, certificate):
-    handler, port = smtp_server(tls_context=server_context(certificate), require_starttls=True,
-                                authenticator=authenticate, auth_require_tls=True)
+    handler, port = smtp_server(
+        tls_context=server_context(certificate),
+        require_starttls=True,
+        authenticator=authenticate,
+        auth_require_tls=True,
+    )
     echo = base64.b64encode(PASSWORD.encode()).decode()
 
     async def refuse(server, session, envelope):
         return f"554 5.7.1 rejected for {PASSWORD} ({echo})"
 
     handler.handle_DATA = refuse
-    smtp_env(HOST="127.0.0.1", PORT=port, SECURITY="starttls", USER=USER, PASSWORD=PASSWORD,
-             CAFILE=certificate[0])
+    smtp_env(HOST="127.0.0.1", PORT=port, SECURITY="starttls", USER=USER, PASSWORD=PASSWORD, CAFILE=certificate[0])
 
     result = send_test(run, project, ISSUE, before=("-v",))
 

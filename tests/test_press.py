@@ -11,13 +11,12 @@ import html
 import io
 import os
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import docx
 import icalendar
 import pytest
-
 from conftest import FIXTURES
 
 NOW = ("--now", "2024-03-01 10:00")
@@ -27,16 +26,20 @@ GOLDEN = FIXTURES / "press"
 
 # From the seed release (shared/seeds), verbatim.
 SEED_QUOTES = [
-    ("Berlin soll ein zukunftsfähiger Produktionsstandort bleiben, wir wollen weiterhin Vorreiter sein bei der "
-     "Entwicklung, Produktion und Anwendung von Schlüsseltechnologien. Hardtech-Startups stehen genau dafür. "
-     "Damit sind sie auch ein wesentlicher Treiber unseres innovationsorientierten Ansatzes in der Industriepolitik",
-     "Dr. Jane Ulle, Senatsverwaltung für Wirtschaft, Energie und Betriebe"),
-    ("Berlin hat eine starke Industrie. Wir wollen darauf aufbauen und Berlin zu einem der bedeutendsten "
-     "Wirtschaft- und Innovationsstandorte Europas machen. Das wird nur gelingen, wenn die Unternehmen unserer "
-     "Stadt die notwendige Transformation in Richtung Digitalisierung und Dekarbonisierung schaffen. Mit dem "
-     "Masterplan Industriestadt Berlin und auch mit unserem Sondervermögen Klimaschutz, Transformation und "
-     "Resilienz unterstützen wir diese Entwicklung unserer Unternehmen",
-     "Franziska Giffey, Senatorin für Wirtschaft, Energie und Betriebe und Bürgermeisterin von Berlin"),
+    (
+        "Berlin soll ein zukunftsfähiger Produktionsstandort bleiben, wir wollen weiterhin Vorreiter sein bei der "
+        "Entwicklung, Produktion und Anwendung von Schlüsseltechnologien. Hardtech-Startups stehen genau dafür. "
+        "Damit sind sie auch ein wesentlicher Treiber unseres innovationsorientierten Ansatzes in der Industriepolitik",
+        "Dr. Jane Ulle, Senatsverwaltung für Wirtschaft, Energie und Betriebe",
+    ),
+    (
+        "Berlin hat eine starke Industrie. Wir wollen darauf aufbauen und Berlin zu einem der bedeutendsten "
+        "Wirtschaft- und Innovationsstandorte Europas machen. Das wird nur gelingen, wenn die Unternehmen unserer "
+        "Stadt die notwendige Transformation in Richtung Digitalisierung und Dekarbonisierung schaffen. Mit dem "
+        "Masterplan Industriestadt Berlin und auch mit unserem Sondervermögen Klimaschutz, Transformation und "
+        "Resilienz unterstützen wir diese Entwicklung unserer Unternehmen",
+        "Franziska Giffey, Senatorin für Wirtschaft, Energie und Betriebe und Bürgermeisterin von Berlin",
+    ),
 ]
 SEED_FACTS = [
     "Der 1. MPI Deep Dive „Hardtech-Startups in der Industriestadt“ fand am 27.09.2023 statt",
@@ -65,13 +68,15 @@ def paragraphs(path: Path) -> list[tuple[str, str]]:
 
 def set_layout(root: Path, layout: str) -> None:
     config = root / "commsflow.toml"
-    config.write_text(config.read_text(encoding="utf-8").replace('layout = "classic"', f'layout = "{layout}"'),
-                      encoding="utf-8")
+    config.write_text(
+        config.read_text(encoding="utf-8").replace('layout = "classic"', f'layout = "{layout}"'), encoding="utf-8"
+    )
 
 
 def write_event(root: Path, slug: str, front: str) -> None:
-    (root / "content" / "events" / f"{slug}.md").write_text(f"---\n{front.strip()}\n---\n\nEin Satz zur Veranstaltung.\n",
-                                                           encoding="utf-8")
+    (root / "content" / "events" / f"{slug}.md").write_text(
+        f"---\n{front.strip()}\n---\n\nEin Satz zur Veranstaltung.\n", encoding="utf-8"
+    )
 
 
 def test_press_build_builds_every_marked_item(run, mpi):
@@ -81,7 +86,11 @@ def test_press_build_builds_every_marked_item(run, mpi):
     assert f"✓ {SEED} (announcement, classic)" in result.stdout
     for slug in (SEED, KONFERENZ):
         assert sorted(p.name for p in folder(mpi, slug).iterdir()) == [
-            "release.docx", "release.html", "release.md", "release.txt"]
+            "release.docx",
+            "release.html",
+            "release.md",
+            "release.txt",
+        ]
     assert (mpi / "build" / "events" / f"{KONFERENZ}.ics").is_file()
 
 
@@ -121,8 +130,10 @@ def test_word_file_has_real_styles_and_german_language(run, mpi):
     path = folder(mpi, KONFERENZ) / "release.docx"
     found = paragraphs(path)
     assert found[0] == ("Title", "MPI Konferenz: Circular Economy als Chance für die Berliner Industrie")
-    assert found[1] == ("Subtitle", "Rund 100 Teilnehmende im Impact Hub – Senatorin Franziska Giffey eröffnet "
-                                    "die 1. MPI Konferenz")
+    assert found[1] == (
+        "Subtitle",
+        "Rund 100 Teilnehmende im Impact Hub – Senatorin Franziska Giffey eröffnet die 1. MPI Konferenz",
+    )
     assert found[2][0] == "Normal" and found[2][1].startswith("Berlin, 29. November 2023 – Wie gestalten")
     assert ("Heading 1", "Programm") in found
     assert ("List Bullet", "Datum: Dienstag, 28. November 2023") in found
@@ -161,13 +172,18 @@ def test_invitation_has_the_event_facts(run, mpi):
     assert "registration: no registration link for the invitation" in result.stdout  # a warning
     text = (folder(mpi, "mpi-meet-up-2024") / "release.txt").read_text(encoding="utf-8")
     assert "Berlin, 1. März 2024 –" in text  # no press date: the release is dated today
-    assert ("Termin\n------\n\n– Datum: Donnerstag, 25. April 2024\n– Uhrzeit: 16:00 Uhr\n"
-            "– Ort: Bosch IoT Campus, Berlin\n– Kalender: https://www.berlin.de/industriestadt/events/"
-            "mpi-meet-up-2024.ics") in text
+    assert (
+        "Termin\n------\n\n– Datum: Donnerstag, 25. April 2024\n– Uhrzeit: 16:00 Uhr\n"
+        "– Ort: Bosch IoT Campus, Berlin\n– Kalender: https://www.berlin.de/industriestadt/events/"
+        "mpi-meet-up-2024.ics"
+    ) in text
 
 
 def test_hostile_text_stays_literal(run, mpi):
-    write_event(mpi, "boese-2024", """\
+    write_event(
+        mpi,
+        "boese-2024",
+        """\
 title: "<script>alert(1)</script> *Fett* [Link](javascript:alert(1)) & Co"
 status: approved
 format: Workshop
@@ -175,7 +191,8 @@ start: 2024-05-02 10:00
 organiser: mpi
 venue: {name: "Raum <b>1</b>", city: Berlin}
 press: {lead: "Ein Workshop."}
-""")
+""",
+    )
     assert press(run, mpi, "boese-2024").exit_code == 0
     page = (folder(mpi, "boese-2024") / "release.html").read_text(encoding="utf-8")
     assert "<script" not in page and "<b>" not in page and 'href="javascript:' not in page
@@ -197,18 +214,26 @@ def _fails(run, root: Path, *args: str):
 
 
 def test_invitation_without_venue_or_time(run, mpi):
-    write_event(mpi, "ohne-ort-2024", """\
+    write_event(
+        mpi,
+        "ohne-ort-2024",
+        """\
 title: Ohne Ort
 status: approved
 format: Workshop
 start: 2024-05-02
 organiser: mpi
-""")
+""",
+    )
     result = _fails(run, mpi, "ohne-ort-2024", SEED)
-    assert ("content/events/ohne-ort-2024.md:1: venue: an invitation needs the venue — add venue: {name: …, city: …} "
-            "to the event") in result.stdout
-    assert ("content/events/ohne-ort-2024.md:5: start: an invitation needs the start time — write the time with "
-            "the date, e.g. '2024-04-25 16:00'") in result.stdout
+    assert (
+        "content/events/ohne-ort-2024.md:1: venue: an invitation needs the venue — add venue: {name: …, city: …} "
+        "to the event"
+    ) in result.stdout
+    assert (
+        "content/events/ohne-ort-2024.md:5: start: an invitation needs the start time — write the time with "
+        "the date, e.g. '2024-04-25 16:00'"
+    ) in result.stdout
     assert "no release was written" in result.stderr
 
 
@@ -237,8 +262,9 @@ def test_unknown_or_unapproved_item(run, mpi):
 
 def test_template_mistake_names_template_and_line(run, mpi):
     template = mpi / "templates" / "press" / "release.md"
-    template.write_text(template.read_text(encoding="utf-8").replace("release.headline|md", "release.headlin|md", 1),
-                        encoding="utf-8")
+    template.write_text(
+        template.read_text(encoding="utf-8").replace("release.headline|md", "release.headlin|md", 1), encoding="utf-8"
+    )
     result = _fails(run, mpi, SEED)
     assert f"{template}:" in result.stderr and "has no attribute 'headlin'" in result.stderr
 
@@ -254,7 +280,7 @@ def test_every_event_gets_a_calendar_file_with_stable_uid(run, mpi):
     first = icalendar.Calendar.from_ical(path.read_bytes())
     event = first.walk("VEVENT")[0]
     assert str(event["UID"]) == "mpi-meet-up-2024@www.berlin.de"
-    assert event.decoded("DTSTART") == datetime(2024, 4, 25, 14, 0, tzinfo=timezone.utc)
+    assert event.decoded("DTSTART") == datetime(2024, 4, 25, 14, 0, tzinfo=UTC)
     assert str(event["LOCATION"]) == "Bosch IoT Campus, Berlin"
     assert str(event["URL"]) == "https://www.berlin.de/industriestadt/veranstaltungen/mpi-meet-up-2024/"
     assert "industrielle Metaverse" in str(event["DESCRIPTION"])
@@ -264,14 +290,20 @@ def test_every_event_gets_a_calendar_file_with_stable_uid(run, mpi):
     assert again["UID"] == event["UID"]
 
 
-@pytest.mark.parametrize("start, end, utc_start, utc_end", [
-    # spring forward: 02:00 → 03:00 on 31 March 2024
-    ("2024-03-30 22:00", "2024-03-31 05:00", datetime(2024, 3, 30, 21, 0), datetime(2024, 3, 31, 3, 0)),
-    # fall back: 03:00 → 02:00 on 27 October 2024
-    ("2024-10-26 22:00", "2024-10-27 05:00", datetime(2024, 10, 26, 20, 0), datetime(2024, 10, 27, 4, 0)),
-])
+@pytest.mark.parametrize(
+    "start, end, utc_start, utc_end",
+    [
+        # spring forward: 02:00 → 03:00 on 31 March 2024
+        ("2024-03-30 22:00", "2024-03-31 05:00", datetime(2024, 3, 30, 21, 0), datetime(2024, 3, 31, 3, 0)),
+        # fall back: 03:00 → 02:00 on 27 October 2024
+        ("2024-10-26 22:00", "2024-10-27 05:00", datetime(2024, 10, 26, 20, 0), datetime(2024, 10, 27, 4, 0)),
+    ],
+)
 def test_calendar_times_across_the_dst_change(run, mpi, start, end, utc_start, utc_end):
-    write_event(mpi, "nachtschicht-2024", f"""\
+    write_event(
+        mpi,
+        "nachtschicht-2024",
+        f"""\
 title: Lange Nacht der Industrie
 status: approved
 format: Netzwerktreffen
@@ -279,12 +311,13 @@ start: {start}
 end: {end}
 organiser: mpi
 venue: {{name: Werkhalle, city: Berlin}}
-""")
+""",
+    )
     assert run(mpi, *NOW, "ics", "nachtschicht-2024").exit_code == 0
     raw = (mpi / "build" / "events" / "nachtschicht-2024.ics").read_bytes()
     event = icalendar.Calendar.from_ical(raw).walk("VEVENT")[0]
-    assert event.decoded("DTSTART").astimezone(timezone.utc) == utc_start.replace(tzinfo=timezone.utc)
-    assert event.decoded("DTEND").astimezone(timezone.utc) == utc_end.replace(tzinfo=timezone.utc)
+    assert event.decoded("DTSTART").astimezone(UTC) == utc_start.replace(tzinfo=UTC)
+    assert event.decoded("DTEND").astimezone(UTC) == utc_end.replace(tzinfo=UTC)
     assert f"DTSTART;TZID=Europe/Berlin:{start[:10].replace('-', '')}T{start[11:].replace(':', '')}00".encode() in raw
 
 

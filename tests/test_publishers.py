@@ -28,6 +28,7 @@ from commsflow.errors import CommsflowError
 from commsflow.publishers import outbox as outbox_module
 from commsflow.publishers.base import Payload, Permanent, PublishError, Receipt, Transient
 from commsflow.publishers.email import SmtpSettings
+from commsflow.publishers.http import retry_after
 from commsflow.publishers.linkedin import LinkedInPublisher, LinkedInSettings
 from commsflow.publishers.mastodon import (
     MastodonPublisher,
@@ -39,13 +40,14 @@ from commsflow.publishers.mastodon import (
 from commsflow.publishers.newsletter_mail import NewsletterPublisher, NewsletterSettings
 from commsflow.publishers.outbox import OutboxPublisher, OutboxSettings, safe_name
 from commsflow.publishers.registry import PUBLISHERS, publisher_for
-from commsflow.publishers.http import retry_after
 from commsflow.publishers.webhook import WebhookPublisher, WebhookSettings
 
 TOKEN = "tok-7Hq2-Zm9xPw4LkV8sR3nB6cD1fG5hJ0"  # never to be shown anywhere
 LIST = "verteiler@lists.example.org"
-LINK = ("https://www.berlin.de/industriestadt/veranstaltungen/mpi-meet-up-2024/"
-        "?utm_source=linkedin&utm_medium=social&utm_campaign=mpi-meet-up-2024")
+LINK = (
+    "https://www.berlin.de/industriestadt/veranstaltungen/mpi-meet-up-2024/"
+    "?utm_source=linkedin&utm_medium=social&utm_campaign=mpi-meet-up-2024"
+)
 URN = "urn:li:share:7181234567890123456"
 JOB = "mpi-meet-up-2024/save-the-date/2024-03-14T10:00+01:00"
 
@@ -79,8 +81,10 @@ in der Industriepolitik“
 Den vollständigen Beitrag lesen Sie in unserem Blog – Link unten.
 
 #IndustriestadtBerlin #MasterplanIndustriestadt #Startups #Hardtech #Deeptech"""
-ARTICLE_LINK = ("https://www.berlin.de/industriestadt/blog/2023-10-04-rueckblick-mpi-deep-dive-hardtech-startups/"
-                "?utm_source=linkedin&utm_medium=social&utm_campaign=2023-10-04-rueckblick-mpi-deep-dive-hardtech-startups")
+ARTICLE_LINK = (
+    "https://www.berlin.de/industriestadt/blog/2023-10-04-rueckblick-mpi-deep-dive-hardtech-startups/"
+    "?utm_source=linkedin&utm_medium=social&utm_campaign=2023-10-04-rueckblick-mpi-deep-dive-hardtech-startups"
+)
 
 FIGURES = """\
 42 Projekte in vier Handlungsfeldern: Das ist der Masterplan Industriestadt Berlin, Stand 1. März 2024.
@@ -103,27 +107,44 @@ LINKEDIN_BODY = {
     "commentary": SAVE_THE_DATE.replace("#", "\\#").replace("\\#IndustriestadtBerlin", "#IndustriestadtBerlin"),
     "visibility": "PUBLIC",
     "distribution": {"feedDistribution": "MAIN_FEED", "targetEntities": [], "thirdPartyDistributionChannels": []},
-    "content": {"article": {"source": LINK, "title": "MPI Meet-up im Bosch IoT Campus",
-                            "description": "Trends und Potenziale rund um das industrielle Metaverse"}},
+    "content": {
+        "article": {
+            "source": LINK,
+            "title": "MPI Meet-up im Bosch IoT Campus",
+            "description": "Trends und Potenziale rund um das industrielle Metaverse",
+        }
+    },
     "lifecycleState": "PUBLISHED",
     "isReshareDisabledByAuthor": False,
 }
 
 
-def payload(channel="linkedin", *, job=JOB, text=SAVE_THE_DATE, link=LINK, body=None, message=None,
-            files=None) -> Payload:
-    return Payload(job_id=job, channel=channel, item="mpi-meet-up-2024", kind="save-the-date",
-                   title="MPI Meet-up im Bosch IoT Campus", text=text, link=link, body=body,
-                   message=message, files=files or {})
+def payload(
+    channel="linkedin", *, job=JOB, text=SAVE_THE_DATE, link=LINK, body=None, message=None, files=None
+) -> Payload:
+    return Payload(
+        job_id=job,
+        channel=channel,
+        item="mpi-meet-up-2024",
+        kind="save-the-date",
+        title="MPI Meet-up im Bosch IoT Campus",
+        text=text,
+        link=link,
+        body=body,
+        message=message,
+        files=files or {},
+    )
 
 
 @pytest.fixture(scope="module")
 def config():
     base = load_config(FIXTURES / "minimal")
-    return base.model_copy(update={
-        "newsletter": base.newsletter.model_copy(update={"list_address": LIST}),
-        "social": base.social.model_copy(update={"mastodon_account": "@industriestadt@social.example"}),
-    })
+    return base.model_copy(
+        update={
+            "newsletter": base.newsletter.model_copy(update={"list_address": LIST}),
+            "social": base.social.model_copy(update={"mastodon_account": "@industriestadt@social.example"}),
+        }
+    )
 
 
 def free_port() -> int:
@@ -162,8 +183,12 @@ def assert_secret_hidden(secret: str, error: BaseException | None, capsys, caplo
 # ============================================================================ LinkedIn
 
 
-LINKEDIN_HEADERS = {"Authorization": f"Bearer {TOKEN}", "LinkedIn-Version": "202411",
-                    "X-Restli-Protocol-Version": "2.0.0", "Content-Type": "application/json"}
+LINKEDIN_HEADERS = {
+    "Authorization": f"Bearer {TOKEN}",
+    "LinkedIn-Version": "202411",
+    "X-Restli-Protocol-Version": "2.0.0",
+    "Content-Type": "application/json",
+}
 
 
 @pytest.fixture
@@ -172,8 +197,7 @@ def linkedin(httpserver):
 
 
 def expect_post(httpserver):
-    return httpserver.expect_oneshot_request("/rest/posts", method="POST", headers=LINKEDIN_HEADERS,
-                                             json=LINKEDIN_BODY)
+    return httpserver.expect_oneshot_request("/rest/posts", method="POST", headers=LINKEDIN_HEADERS, json=LINKEDIN_BODY)
 
 
 def test_linkedin_posts_the_body_unchanged_and_returns_the_urn(httpserver, linkedin):
@@ -183,7 +207,7 @@ def test_linkedin_posts_the_body_unchanged_and_returns_the_urn(httpserver, linke
 
     httpserver.check_assertions()
     assert receipt == Receipt("linkedin", URN, url=f"https://www.linkedin.com/feed/update/{URN}/")
-    (request, _), = httpserver.log
+    ((request, _),) = httpserver.log
     assert json.loads(request.get_data()) == LINKEDIN_BODY
     assert b"Bosch IoT Campus" in request.get_data()
     assert linkedin.deduplicates is True
@@ -191,8 +215,13 @@ def test_linkedin_posts_the_body_unchanged_and_returns_the_urn(httpserver, linke
 
 def test_linkedin_duplicate_counts_as_already_posted(httpserver, linkedin):
     expect_post(httpserver).respond_with_json(
-        {"errorDetailType": "com.linkedin.common.error.BadRequest",
-         "message": f"Content is a duplicate of {URN}", "status": 422}, status=422)
+        {
+            "errorDetailType": "com.linkedin.common.error.BadRequest",
+            "message": f"Content is a duplicate of {URN}",
+            "status": 422,
+        },
+        status=422,
+    )
 
     receipt = linkedin.publish(payload(body=LINKEDIN_BODY))
 
@@ -208,13 +237,16 @@ def test_linkedin_duplicate_without_urn(httpserver, linkedin):
     assert receipt.id == "" and "already posted" in receipt.note
 
 
-@pytest.mark.parametrize("status,message,expected", [
-    (422, "/commentary: ERROR :: /commentary :: length exceeds 3000", "rejected the post (422)"),
-    (400, "Unpermitted fields present in REQUEST_BODY", "rejected the post (400)"),
-    (401, f"Invalid access token {TOKEN}", "lacks w_organization_social"),
-    (403, "Not enough permissions to access: partnerApiPostsExternal.CREATE", "lacks w_organization_social"),
-    (426, "Requested version 20220101 is not active", "COMMSFLOW_LINKEDIN_VERSION"),
-])
+@pytest.mark.parametrize(
+    "status,message,expected",
+    [
+        (422, "/commentary: ERROR :: /commentary :: length exceeds 3000", "rejected the post (422)"),
+        (400, "Unpermitted fields present in REQUEST_BODY", "rejected the post (400)"),
+        (401, f"Invalid access token {TOKEN}", "lacks w_organization_social"),
+        (403, "Not enough permissions to access: partnerApiPostsExternal.CREATE", "lacks w_organization_social"),
+        (426, "Requested version 20220101 is not active", "COMMSFLOW_LINKEDIN_VERSION"),
+    ],
+)
 def test_linkedin_permanent_failures(httpserver, linkedin, capsys, caplog, status, message, expected):
     expect_post(httpserver).respond_with_json({"message": message, "status": status}, status=status)
 
@@ -225,16 +257,20 @@ def test_linkedin_permanent_failures(httpserver, linkedin, capsys, caplog, statu
     assert_secret_hidden(TOKEN, error, capsys, caplog)
 
 
-@pytest.mark.parametrize("headers,expected", [
-    ({"Retry-After": "120"}, 120),
-    ({"Retry-After": "in 90 s as an HTTP date"}, 90),
-    ({}, None),
-])
+@pytest.mark.parametrize(
+    "headers,expected",
+    [
+        ({"Retry-After": "120"}, 120),
+        ({"Retry-After": "in 90 s as an HTTP date"}, 90),
+        ({}, None),
+    ],
+)
 def test_linkedin_rate_limit_is_transient_with_retry_after(httpserver, linkedin, headers, expected):
     if headers.get("Retry-After", "").startswith("in 90 s"):
         headers = {"Retry-After": format_datetime(datetime.now(UTC) + timedelta(seconds=90), usegmt=True)}
-    expect_post(httpserver).respond_with_json({"message": "Resource level throttle limit", "status": 429},
-                                              status=429, headers=headers)
+    expect_post(httpserver).respond_with_json(
+        {"message": "Resource level throttle limit", "status": 429}, status=429, headers=headers
+    )
 
     error = failure(linkedin, payload(body=LINKEDIN_BODY), Transient)
 
@@ -282,8 +318,9 @@ def test_linkedin_settings_from_the_environment(config):
     assert "geheim" not in str(caught.value)
     with pytest.raises(CommsflowError, match="is not a version"):
         LinkedInPublisher.from_env(config, {"COMMSFLOW_LINKEDIN_TOKEN": TOKEN, "COMMSFLOW_LINKEDIN_VERSION": "2024"})
-    publisher = LinkedInPublisher.from_env(config, {"COMMSFLOW_LINKEDIN_TOKEN": TOKEN,
-                                                    "COMMSFLOW_LINKEDIN_VERSION": "202503"})
+    publisher = LinkedInPublisher.from_env(
+        config, {"COMMSFLOW_LINKEDIN_TOKEN": TOKEN, "COMMSFLOW_LINKEDIN_VERSION": "202503"}
+    )
     assert (publisher.settings.api, publisher.settings.version) == ("https://api.linkedin.com", "202503")
     assert TOKEN not in repr(publisher) and TOKEN not in repr(publisher.settings)
 
@@ -291,9 +328,13 @@ def test_linkedin_settings_from_the_environment(config):
 # ============================================================================ Mastodon
 
 
-INSTANCE = {"domain": "social.example", "configuration": {
-    "urls": {"streaming": "wss://social.example"},
-    "statuses": {"max_characters": 500, "max_media_attachments": 4, "characters_reserved_per_url": 23}}}
+INSTANCE = {
+    "domain": "social.example",
+    "configuration": {
+        "urls": {"streaming": "wss://social.example"},
+        "statuses": {"max_characters": 500, "max_media_attachments": 4, "characters_reserved_per_url": 23},
+    },
+}
 
 
 @pytest.fixture
@@ -303,24 +344,30 @@ def mastodon(httpserver):
 
 def expect_status(httpserver, job=JOB, status=None):
     return httpserver.expect_request(
-        "/api/v1/statuses", method="POST",
+        "/api/v1/statuses",
+        method="POST",
         headers={"Authorization": f"Bearer {TOKEN}", "Idempotency-Key": idempotency_key(job)},
-        json={"status": status or status_text(SAVE_THE_DATE, LINK, 500, 23), "visibility": "public",
-              "language": "de"})
+        json={"status": status or status_text(SAVE_THE_DATE, LINK, 500, 23), "visibility": "public", "language": "de"},
+    )
 
 
 def test_mastodon_reads_the_limits_once_and_posts_with_an_idempotency_key(httpserver, mastodon):
     httpserver.expect_request("/api/v2/instance", method="GET").respond_with_json(INSTANCE)
     expect_status(httpserver).respond_with_json(
-        {"id": "112233445566", "url": "https://social.example/@industriestadt/112233445566",
-         "uri": "https://social.example/users/industriestadt/statuses/112233445566"})
+        {
+            "id": "112233445566",
+            "url": "https://social.example/@industriestadt/112233445566",
+            "uri": "https://social.example/users/industriestadt/statuses/112233445566",
+        }
+    )
 
     first = mastodon.publish(payload("mastodon"))
     again = mastodon.publish(payload("mastodon"))  # after a crash: same key, Mastodon answers the same status
 
     httpserver.check_assertions()
-    assert first == again == Receipt("mastodon", "112233445566",
-                                     url="https://social.example/@industriestadt/112233445566")
+    assert (
+        first == again == Receipt("mastodon", "112233445566", url="https://social.example/@industriestadt/112233445566")
+    )
     paths = [request.path for request, _ in httpserver.log]
     assert paths == ["/api/v2/instance", "/api/v1/statuses", "/api/v1/statuses"]
     sent = json.loads(httpserver.log[1][0].get_data())["status"]
@@ -334,7 +381,8 @@ def test_mastodon_fits_the_instance_limit(httpserver, mastodon):
     instance = {"configuration": {"statuses": {"max_characters": 280, "characters_reserved_per_url": 30}}}
     httpserver.expect_request("/api/v2/instance").respond_with_json(instance)
     expect_status(httpserver, status=status_text(SAVE_THE_DATE, LINK, 280, 30)).respond_with_json(
-        {"id": "7", "url": "https://social.example/@industriestadt/7"})
+        {"id": "7", "url": "https://social.example/@industriestadt/7"}
+    )
 
     assert mastodon.publish(payload("mastodon")).id == "7"
     sent = json.loads(httpserver.log[1][0].get_data())["status"]
@@ -348,11 +396,14 @@ def test_mastodon_without_v2_instance_uses_the_defaults(httpserver, mastodon):
     assert mastodon.publish(payload("mastodon")) == Receipt("mastodon", "8", url="https://social.example/s/8")
 
 
-@pytest.mark.parametrize("status,answer,expected", [
-    (401, {"error": "The access token is invalid"}, "refused the token"),
-    (403, {"error": "This action is outside the authorized scopes"}, "refused the token"),
-    (422, {"error": "Validation failed: Text character limit of 500 exceeded"}, "rejected the status (422)"),
-])
+@pytest.mark.parametrize(
+    "status,answer,expected",
+    [
+        (401, {"error": "The access token is invalid"}, "refused the token"),
+        (403, {"error": "This action is outside the authorized scopes"}, "refused the token"),
+        (422, {"error": "Validation failed: Text character limit of 500 exceeded"}, "rejected the status (422)"),
+    ],
+)
 def test_mastodon_permanent_failures(httpserver, mastodon, capsys, caplog, status, answer, expected):
     httpserver.expect_request("/api/v2/instance").respond_with_json(INSTANCE)
     expect_status(httpserver).respond_with_json(answer, status=status)
@@ -372,10 +423,13 @@ def test_mastodon_refused_token_already_on_the_instance_request(httpserver, mast
     assert [request.path for request, _ in httpserver.log] == ["/api/v2/instance"]
 
 
-@pytest.mark.parametrize("headers,expected", [
-    ({"Retry-After": "30"}, 30),
-    ({"X-RateLimit-Limit": "300", "X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "in 5 minutes"}, 300),
-])
+@pytest.mark.parametrize(
+    "headers,expected",
+    [
+        ({"Retry-After": "30"}, 30),
+        ({"X-RateLimit-Limit": "300", "X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "in 5 minutes"}, 300),
+    ],
+)
 def test_mastodon_rate_limit_is_transient(httpserver, mastodon, headers, expected):
     if headers.get("X-RateLimit-Reset") == "in 5 minutes":  # as Mastodon writes it: ISO 8601, UTC, ms
         reset = (datetime.now(UTC) + timedelta(minutes=5)).isoformat(timespec="milliseconds")
@@ -405,8 +459,9 @@ def test_mastodon_settings_from_the_environment(config):
         MastodonPublisher.from_env(config, {})
     derived = MastodonPublisher.from_env(config, {"COMMSFLOW_MASTODON_TOKEN": TOKEN})
     assert derived.settings.instance == "https://social.example" and derived.settings.language == "de"
-    given = MastodonPublisher.from_env(config, {"COMMSFLOW_MASTODON_TOKEN": TOKEN,
-                                                "COMMSFLOW_MASTODON_INSTANCE": "https://social.bund.de/"})
+    given = MastodonPublisher.from_env(
+        config, {"COMMSFLOW_MASTODON_TOKEN": TOKEN, "COMMSFLOW_MASTODON_INSTANCE": "https://social.bund.de/"}
+    )
     assert given.settings.instance == "https://social.bund.de"
     no_account = config.model_copy(update={"social": config.social.model_copy(update={"mastodon_account": None})})
     with pytest.raises(CommsflowError, match="no instance") as caught:
@@ -442,8 +497,11 @@ def test_a_long_text_is_cut_after_a_word_and_keeps_link_and_hashtags():
 
 
 @pytest.mark.parametrize("limit", [500, 400, 300, 200, 120, 80, 60])
-@pytest.mark.parametrize("text,link", [(SAVE_THE_DATE, LINK), (ARTICLE, ARTICLE_LINK), (FIGURES, LINK)],
-                         ids=["save-the-date", "article", "figures"])
+@pytest.mark.parametrize(
+    "text,link",
+    [(SAVE_THE_DATE, LINK), (ARTICLE, ARTICLE_LINK), (FIGURES, LINK)],
+    ids=["save-the-date", "article", "figures"],
+)
 def test_every_status_fits_and_keeps_the_link(text, link, limit):
     status = status_text(text, link, limit, 23)
 
@@ -483,8 +541,10 @@ def test_the_link_is_not_repeated_and_no_link_is_added():
     assert cut.endswith(f" Ein …\n\n{LINK}") and cut.count(LINK) == 1  # cut off, added again
     assert status_length(cut) <= 200
     assert status_text("Kurz und gut. #IndustriestadtBerlin", None, 500, 23) == "Kurz und gut. #IndustriestadtBerlin"
-    assert status_text("Ein langer Satz über die Industriestadt Berlin und ihre Projekte", None, 30, 23) \
+    assert (
+        status_text("Ein langer Satz über die Industriestadt Berlin und ihre Projekte", None, 30, 23)
         == "Ein langer Satz über die …"
+    )
 
 
 def test_tiny_limits_keep_only_the_link():
@@ -512,11 +572,21 @@ def hook_secrets(webhook) -> list[str]:
 
 
 def expect_hook(httpserver):
-    return httpserver.expect_request(HOOK_PATH, method="POST", query_string="token=abcdef123456",
-                                     headers={"Content-Type": "application/json; charset=utf-8"},
-                                     json={"job": JOB, "channel": "linkedin", "item": "mpi-meet-up-2024",
-                                           "kind": "save-the-date", "title": "MPI Meet-up im Bosch IoT Campus",
-                                           "text": SAVE_THE_DATE, "link": LINK})
+    return httpserver.expect_request(
+        HOOK_PATH,
+        method="POST",
+        query_string="token=abcdef123456",
+        headers={"Content-Type": "application/json; charset=utf-8"},
+        json={
+            "job": JOB,
+            "channel": "linkedin",
+            "item": "mpi-meet-up-2024",
+            "kind": "save-the-date",
+            "title": "MPI Meet-up im Bosch IoT Campus",
+            "text": SAVE_THE_DATE,
+            "link": LINK,
+        },
+    )
 
 
 @pytest.mark.parametrize("status", [200, 201, 204])
@@ -530,20 +600,27 @@ def test_webhook_posts_the_job_as_json(httpserver, webhook, status):
     assert webhook.deduplicates is False
 
 
-@pytest.mark.parametrize("status,kind,expected", [
-    (400, Permanent, "rejected the message"),
-    (401, Permanent, "revoked or expired"),
-    (404, Permanent, "revoked or expired"),
-    (422, Permanent, "rejected the message"),
-    (302, Permanent, "redirect"),
-    (429, Transient, "tried again"),
-    (500, Transient, "tried again"),
-    (502, Transient, "tried again"),
-])
-def test_webhook_failures_are_classified_and_hide_the_address(httpserver, webhook, capsys, caplog,
-                                                             status, kind, expected):
-    answer = Response(f"no such hook: {HOOK_PATH}?token=abcdef123456", status=status,
-                      headers={"Location": "https://elsewhere.example/", "Retry-After": "5"})
+@pytest.mark.parametrize(
+    "status,kind,expected",
+    [
+        (400, Permanent, "rejected the message"),
+        (401, Permanent, "revoked or expired"),
+        (404, Permanent, "revoked or expired"),
+        (422, Permanent, "rejected the message"),
+        (302, Permanent, "redirect"),
+        (429, Transient, "tried again"),
+        (500, Transient, "tried again"),
+        (502, Transient, "tried again"),
+    ],
+)
+def test_webhook_failures_are_classified_and_hide_the_address(
+    httpserver, webhook, capsys, caplog, status, kind, expected
+):
+    answer = Response(
+        f"no such hook: {HOOK_PATH}?token=abcdef123456",
+        status=status,
+        headers={"Location": "https://elsewhere.example/", "Retry-After": "5"},
+    )
     expect_hook(httpserver).respond_with_response(answer)
 
     error = failure(webhook, payload(), kind)
@@ -658,7 +735,7 @@ def test_newsletter_goes_to_the_list_address(config, smtp_server):
     receipt = newsletter(port, user=USER, password=PASSWORD).publish(payload("newsletter", message=message))
 
     assert receipt == Receipt("newsletter", message["Message-ID"])
-    (recipients, content), = mailbox.received
+    ((recipients, content),) = mailbox.received
     assert recipients == [LIST]
     received = email.message_from_bytes(content, policy=email.policy.default)
     assert received["Message-ID"].strip() == message["Message-ID"] and "Fördercall" in str(received["Subject"])
@@ -668,20 +745,24 @@ def test_newsletter_goes_to_the_list_address(config, smtp_server):
 def test_newsletter_refused_login_is_permanent_and_hides_the_password(config, smtp_server, capsys, caplog):
     mailbox, port = smtp_server(authenticator=authenticate, auth_require_tls=False)
 
-    error = failure(newsletter(port, user=USER, password="falsch-Ö-456?"),
-                    payload("newsletter", message=issue(config)), Permanent)
+    error = failure(
+        newsletter(port, user=USER, password="falsch-Ö-456?"), payload("newsletter", message=issue(config)), Permanent
+    )
 
     assert str(error).startswith("newsletter: ") and "login" in str(error) and "COMMSFLOW_SMTP_PASSWORD" in str(error)
     assert_secret_hidden("falsch-Ö-456?", error, capsys, caplog)
     assert mailbox.received == []
 
 
-@pytest.mark.parametrize("rcpt,answer,kind", [
-    ("450 4.2.0 Greylisted, please try again later", "250 OK", Transient),
-    ("550 5.1.1 No such user", "250 OK", Permanent),
-    (None, "451 4.3.0 Temporary local problem", Transient),
-    (None, "554 5.7.1 Message rejected as spam", Permanent),
-])
+@pytest.mark.parametrize(
+    "rcpt,answer,kind",
+    [
+        ("450 4.2.0 Greylisted, please try again later", "250 OK", Transient),
+        ("550 5.1.1 No such user", "250 OK", Permanent),
+        (None, "451 4.3.0 Temporary local problem", Transient),
+        (None, "554 5.7.1 Message rejected as spam", Permanent),
+    ],
+)
 def test_newsletter_server_replies_are_classified(config, smtp_server, rcpt, answer, kind):
     mailbox, port = smtp_server()
     mailbox.rcpt_answer, mailbox.answer = rcpt, answer
@@ -739,11 +820,22 @@ def test_outbox_writes_a_complete_folder_and_logs_once(outbox, config):
     assert receipt.channel == "linkedin" and receipt.note is None
     assert receipt.id == f"linkedin/{safe_name(JOB)}" and "/" not in safe_name(JOB)
     assert sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()) == [
-        "draft.md", "media/bild.png", "message.eml", "payload.json", "text.txt"]
+        "draft.md",
+        "media/bild.png",
+        "message.eml",
+        "payload.json",
+        "text.txt",
+    ]
     assert (folder / "text.txt").read_text(encoding="utf-8") == SAVE_THE_DATE + "\n"
     assert json.loads((folder / "payload.json").read_text(encoding="utf-8")) == {
-        "job_id": JOB, "channel": "linkedin", "item": "mpi-meet-up-2024", "kind": "save-the-date",
-        "title": "MPI Meet-up im Bosch IoT Campus", "link": LINK, "body": LINKEDIN_BODY}
+        "job_id": JOB,
+        "channel": "linkedin",
+        "item": "mpi-meet-up-2024",
+        "kind": "save-the-date",
+        "title": "MPI Meet-up im Bosch IoT Campus",
+        "link": LINK,
+        "body": LINKEDIN_BODY,
+    }
     eml = email.message_from_bytes((folder / "message.eml").read_bytes(), policy=email.policy.default)
     assert eml["Message-ID"].strip() == message["Message-ID"]
     assert (folder / "media/bild.png").read_bytes() == b"\x89PNG"
@@ -816,13 +908,21 @@ def test_outbox_names_are_safe_and_distinct(outbox):
 
 
 def test_registry_builds_each_publisher(config, tmp_path):
-    env = {"COMMSFLOW_LINKEDIN_TOKEN": TOKEN, "COMMSFLOW_MASTODON_TOKEN": TOKEN,
-           "COMMSFLOW_SMTP_HOST": "127.0.0.1", "COMMSFLOW_WEBHOOK_URL": f"https://chat.example{HOOK_PATH}"}
+    env = {
+        "COMMSFLOW_LINKEDIN_TOKEN": TOKEN,
+        "COMMSFLOW_MASTODON_TOKEN": TOKEN,
+        "COMMSFLOW_SMTP_HOST": "127.0.0.1",
+        "COMMSFLOW_WEBHOOK_URL": f"https://chat.example{HOOK_PATH}",
+    }
     built = {name: publisher_for(name, config, tmp_path / "state", env) for name in PUBLISHERS}
 
     assert {name: type(p).__name__ for name, p in built.items()} == {
-        "outbox": "OutboxPublisher", "linkedin": "LinkedInPublisher", "mastodon": "MastodonPublisher",
-        "email": "NewsletterPublisher", "webhook": "WebhookPublisher"}
+        "outbox": "OutboxPublisher",
+        "linkedin": "LinkedInPublisher",
+        "mastodon": "MastodonPublisher",
+        "email": "NewsletterPublisher",
+        "webhook": "WebhookPublisher",
+    }
     assert all(p.name == name for name, p in built.items())
     assert built["outbox"].settings.folder == tmp_path / "state" / "outbox"
     assert publisher_for("outbox", config, None, {}).settings.folder == config.path("state") / "outbox"

@@ -76,7 +76,8 @@ def set_publishing(root: Path, text: str) -> None:
 
 
 def one_off(root: Path, slug: str, when: str, channels: str, status: str = "approved") -> None:
-    (root / "content" / "posts" / f"{slug}.md").write_text(f"""\
+    (root / "content" / "posts" / f"{slug}.md").write_text(
+        f"""\
 ---
 title: Ein Beitrag für {slug}
 status: {status}
@@ -88,7 +89,9 @@ channels: {channels}
 ---
 
 Text.
-""", encoding="utf-8")
+""",
+        encoding="utf-8",
+    )
 
 
 # --- the calendar ------------------------------------------------------------------------------
@@ -107,7 +110,10 @@ def test_calendar_of_the_shipped_plan(run, mpi):
 
 
 def test_calendar_conflicts(run, mpi):
-    write_campaign(mpi, "dicht", """\
+    write_campaign(
+        mpi,
+        "dicht",
+        """\
 kind: event
 event: mpi-meet-up-2024
 steps:
@@ -115,7 +121,8 @@ steps:
   - {name: zwei, at: -2 days, time: "11:00", channel: linkedin, template: reminder}
   - {name: samstag, at: -5 days, time: "10:00", channel: mastodon, template: reminder}
   - {name: feiertag, at: +6 days, time: "10:00", channel: mastodon, template: recap}
-""")
+""",
+    )
     one_off(mpi, "2024-03-02-noch-entwurf", "2024-03-03 10:00", "[linkedin]", status="draft")
     result = run(mpi, "--now", NOW, "calendar", "--to", "2024-05-31")
     assert result.exit_code == 0, result.output
@@ -138,23 +145,40 @@ def test_calendar_exports_ics_for_outlook(run, mpi, tmp_path):
 
 
 def test_unknown_event_in_a_campaign_is_reported_by_check(run, mpi):
-    write_campaign(mpi, "falsch", "kind: event\nevent: mpi-meetup-2024\nsteps:\n"
-                   "  - {name: a, at: -1 week, channel: linkedin, template: reminder}\n")
+    write_campaign(
+        mpi,
+        "falsch",
+        "kind: event\nevent: mpi-meetup-2024\nsteps:\n"
+        "  - {name: a, at: -1 week, channel: linkedin, template: reminder}\n",
+    )
     result = run(mpi, "check")
     assert result.exit_code == 1
-    assert "campaigns/falsch.yaml:2: event: no event 'mpi-meetup-2024' — did you mean 'mpi-meet-up-2024'?" in result.stdout
+    assert (
+        "campaigns/falsch.yaml:2: event: no event 'mpi-meetup-2024' — did you mean 'mpi-meet-up-2024'?" in result.stdout
+    )
 
 
-@pytest.mark.parametrize("text, message", [
-    ("  - {name: a, at: -6 wochen, channel: linkedin, template: reminder}",
-     "steps[0].at: '-6 wochen' is not an offset — write e.g. '-6 weeks', '-1 week' or '+1 day'"),
-    ("  - {name: a, at: -1 week, channel: linkedin, template: einladung}",
-     "steps[0]: linkedin has no template 'einladung' — use one of"),
-    ("  - {name: a, at: -1 week, channel: press, template: invitaton}",
-     "steps[0]: press has no template 'invitaton' — did you mean 'invitation'?"),
-    ("  - {name: a, at: -1 week, time: '25:00', channel: linkedin, template: reminder}",
-     "steps[0].time: '25:00' is not a time of day"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        (
+            "  - {name: a, at: -6 wochen, channel: linkedin, template: reminder}",
+            "steps[0].at: '-6 wochen' is not an offset — write e.g. '-6 weeks', '-1 week' or '+1 day'",
+        ),
+        (
+            "  - {name: a, at: -1 week, channel: linkedin, template: einladung}",
+            "steps[0]: linkedin has no template 'einladung' — use one of",
+        ),
+        (
+            "  - {name: a, at: -1 week, channel: press, template: invitaton}",
+            "steps[0]: press has no template 'invitaton' — did you mean 'invitation'?",
+        ),
+        (
+            "  - {name: a, at: -1 week, time: '25:00', channel: linkedin, template: reminder}",
+            "steps[0].time: '25:00' is not a time of day",
+        ),
+    ],
+)
 def test_bad_event_campaign_steps(run, mpi, text, message):
     write_campaign(mpi, "schritte", f"kind: event\nevent: mpi-meet-up-2024\nsteps:\n{text}\n")
     result = run(mpi, "check")
@@ -216,15 +240,21 @@ def test_a_second_scheduler_on_the_same_ledger_is_refused(run, mpi):
     assert sent_log(mpi) == []
 
 
-@pytest.mark.parametrize("day, expected", [
-    ("2024-03-31", "2024-03-31T03:30:00+02:00"),  # 02:30 does not exist: clocks jump 02:00 → 03:00
-    ("2024-10-27", "2024-10-27T02:30:00+02:00"),  # 02:30 happens twice: the first one
-])
+@pytest.mark.parametrize(
+    "day, expected",
+    [
+        ("2024-03-31", "2024-03-31T03:30:00+02:00"),  # 02:30 does not exist: clocks jump 02:00 → 03:00
+        ("2024-10-27", "2024-10-27T02:30:00+02:00"),  # 02:30 happens twice: the first one
+    ],
+)
 def test_a_job_in_the_dst_change_night_runs_exactly_once(run, mpi, day, expected):
     for path in (mpi / "campaigns").glob("*.yaml"):
         path.unlink()
     set_publishing(mpi, "require_signoff = false")  # the slot picks a post the shipped plan has not signed off
-    write_campaign(mpi, "nachts", f"""\
+    write_campaign(
+        mpi,
+        "nachts",
+        f"""\
 kind: slot
 every: sunday
 time: "02:30"
@@ -232,7 +262,8 @@ start: {day}
 end: {day}
 channel: linkedin
 type: post
-""")
+""",
+    )
     result = run(mpi, "run", "--simulate", f"{day[:8]}01..{day}")
     assert result.exit_code == 0, result.output
     log = (mpi / ".commsflow" / "outbox" / "sent.log").read_text().splitlines()
@@ -259,7 +290,8 @@ def test_transient_failures_are_retried_with_backoff(run, webhook_project, https
     root = webhook_project
     httpserver.expect_ordered_request("/hooks/geheim-123", method="POST").respond_with_data("busy", status=500)
     httpserver.expect_ordered_request("/hooks/geheim-123", method="POST").respond_with_data(
-        "slow down", status=429, headers={"Retry-After": "120"})
+        "slow down", status=429, headers={"Retry-After": "120"}
+    )
     httpserver.expect_ordered_request("/hooks/geheim-123", method="POST").respond_with_json({"ok": True})
     first = run(root, "--now", "2024-03-05 10:00", "run", "--once")
     assert "✗ failed  webhook article 2024-03-04-hinweis" in first.stdout and "next at 10:01" in first.stdout
@@ -298,10 +330,15 @@ def test_a_job_interrupted_while_sending(run, webhook_project, httpserver):
     assert db is None
     run(root, "--now", "2024-03-05 09:00", "run", "--once")  # creates the ledger, nothing due
     db = sqlite3.connect(root / ".commsflow" / "ledger.sqlite")
-    for job, channel, item in (("einzeln/webhook/2024-03-04-hinweis@2024-03-05T10:00+01:00", "webhook", "2024-03-04-hinweis"),
-                               ("einzeln/linkedin/2024-03-04-outbox@2024-03-05T10:00+01:00", "linkedin", "2024-03-04-outbox")):
-        db.execute("INSERT INTO jobs (id, channel, item, planned, state, attempts, updated) VALUES "
-                   "(?, ?, ?, '2024-03-05T10:00:00+01:00', 'sending', 1, '2024-03-05T10:00:00+01:00')", (job, channel, item))
+    for job, channel, item in (
+        ("einzeln/webhook/2024-03-04-hinweis@2024-03-05T10:00+01:00", "webhook", "2024-03-04-hinweis"),
+        ("einzeln/linkedin/2024-03-04-outbox@2024-03-05T10:00+01:00", "linkedin", "2024-03-04-outbox"),
+    ):
+        db.execute(
+            "INSERT INTO jobs (id, channel, item, planned, state, attempts, updated) VALUES "
+            "(?, ?, ?, '2024-03-05T10:00:00+01:00', 'sending', 1, '2024-03-05T10:00:00+01:00')",
+            (job, channel, item),
+        )
     db.commit()
     db.close()
     result = run(root, "--now", "2024-03-05 10:02", "run", "--once")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from conftest import REPO
 
 REPORT_DATE = "2024-03-01 10:00"

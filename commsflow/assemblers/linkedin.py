@@ -60,8 +60,9 @@ def starts(item: Item, zone) -> datetime:
     return datetime(start.year, start.month, start.day, tzinfo=zone)
 
 
-def plan(library: Library, now: datetime, zone, *, slugs: list[str] | None = None,
-         drafts: bool = False) -> list[Planned]:
+def plan(
+    library: Library, now: datetime, zone, *, slugs: list[str] | None = None, drafts: bool = False
+) -> list[Planned]:
     """The drafts to build: for the items named by ``slugs`` (``zahlen`` for the figures
     post), or for every item. Naming an unknown item, a project or (without ``drafts``)
     an item not signed off is an error; choosing all simply leaves those out."""
@@ -90,12 +91,17 @@ def _check_names(library: Library, wanted: list[str], drafts: bool) -> None:
             guess = closest(slug, [*library.by_slug, FIGURES_ID])
             raise CommsflowError(
                 f"no item {slug!r} in the content library",
-                f"did you mean {guess!r}?" if guess
+                f"did you mean {guess!r}?"
+                if guess
                 else f"use the item's slug (its file name without .md), or {FIGURES_ID!r} for the figures post",
             )
         if item.kind == "project":
-            raise CommsflowError(f"{slug!r} is a project; projects get no LinkedIn drafts",
-                                 f"name a post, news item or event, or {FIGURES_ID!r} for the figures post")
+            raise CommsflowError(
+                f"{slug!r} is a project; projects get no LinkedIn drafts",
+                f"name a post, news item or event, or {FIGURES_ID!r} for the figures post",
+            )
         if item.status not in SIGNED_OFF and not drafts:
-            raise CommsflowError(f"{slug!r} is {item.status}, not approved",
-                                 f"approve {item.path} (status: approved) or preview with --drafts")
+            raise CommsflowError(
+                f"{slug!r} is {item.status}, not approved",
+                f"approve {item.path} (status: approved) or preview with --drafts",
+            )

@@ -56,20 +56,28 @@ def previous_issue(campaign: Campaign, campaigns: CampaignSet) -> Campaign | Non
     return max(earlier, key=lambda c: c.spec.send_at, default=None)
 
 
-def assemble(campaign: Campaign, campaigns: CampaignSet, library: Library, zone, *, drafts: bool = False) -> AssembledIssue:
+def assemble(
+    campaign: Campaign, campaigns: CampaignSet, library: Library, zone, *, drafts: bool = False
+) -> AssembledIssue:
     spec = campaign.spec
     problems: list[Problem] = []
 
     def problem(loc: tuple, message: str, hint: str | None = None, severity=Severity.ERROR):
-        problems.append(Problem(campaign.path, message, line=campaign.line_of(loc), field=field_path(loc),
-                                hint=hint, severity=severity))
+        problems.append(
+            Problem(
+                campaign.path, message, line=campaign.line_of(loc), field=field_path(loc), hint=hint, severity=severity
+            )
+        )
 
     previous = previous_issue(campaign, campaigns)
     if spec.previous and previous is None:
         known = [c.id for c in campaigns.of_kind("newsletter") if c.id != campaign.id]
         guess = closest(spec.previous, known)
-        problem(("previous",), f"no newsletter issue {spec.previous!r}",
-                f"did you mean {guess!r}?" if guess else "name the id of an earlier issue, or remove 'previous'")
+        problem(
+            ("previous",),
+            f"no newsletter issue {spec.previous!r}",
+            f"did you mean {guess!r}?" if guess else "name the id of an earlier issue, or remove 'previous'",
+        )
 
     sections = [AssembledSection(section, index) for index, section in enumerate(spec.sections)]
     placed: dict[str, tuple] = {}
@@ -78,17 +86,26 @@ def assemble(campaign: Campaign, campaigns: CampaignSet, library: Library, zone,
         item = library.get(slug)
         if item is None:
             guess = closest(slug, library.by_slug)
-            problem(loc, f"no item {slug!r} in the content library",
-                    f"did you mean {guess!r}?" if guess else "use the item's slug (its file name without .md)")
+            problem(
+                loc,
+                f"no item {slug!r} in the content library",
+                f"did you mean {guess!r}?" if guess else "use the item's slug (its file name without .md)",
+            )
             return None
         if item.status not in SIGNED_OFF:
             if not drafts:
-                problem(loc, f"{slug!r} is {item.status}, not approved",
-                        f"approve {item.path} (status: approved) or preview with --drafts")
+                problem(
+                    loc,
+                    f"{slug!r} is {item.status}, not approved",
+                    f"approve {item.path} (status: approved) or preview with --drafts",
+                )
                 return None
         if slug in placed:
-            problem(loc, f"{slug!r} is already in the issue (at {_where(placed[slug])})",
-                    "an item appears in at most one section; remove one of the two")
+            problem(
+                loc,
+                f"{slug!r} is already in the issue (at {_where(placed[slug])})",
+                "an item appears in at most one section; remove one of the two",
+            )
             return None
         placed[slug] = loc
         return item
@@ -118,10 +135,16 @@ def assemble(campaign: Campaign, campaigns: CampaignSet, library: Library, zone,
         for name, text in (("after", rule.from_), ("before", rule.until)):
             if text is None:
                 text = "period.start" if name == "after" else "period.end"
-            window[name] = resolve_bound(text, send=spec.send_at, previous=previous.spec.send_at if previous else None,
-                                         period=spec.period, zone=zone)
+            window[name] = resolve_bound(
+                text,
+                send=spec.send_at,
+                previous=previous.spec.send_at if previous else None,
+                period=spec.period,
+                zone=zone,
+            )
         found = [
-            item for item in library.query(rule.kinds, status=statuses, category=rule.category)
+            item
+            for item in library.query(rule.kinds, status=statuses, category=rule.category)
             if item.slug not in placed
             and (not rule.tags or set(rule.tags) & set(item.meta.tags))
             and (not rule.projects or set(rule.projects) & set(item.projects))
@@ -136,17 +159,29 @@ def assemble(campaign: Campaign, campaigns: CampaignSet, library: Library, zone,
 
     for section in sections:
         if not section.entries and section.spec.cta is None:
-            problem(("sections", section.index), f"section {section.spec.title!r} is empty",
-                    "widen its 'select' rule (from/until, type, tags) or name items; empty sections are left out",
-                    severity=Severity.WARNING)
+            problem(
+                ("sections", section.index),
+                f"section {section.spec.title!r} is empty",
+                "widen its 'select' rule (from/until, type, tags) or name items; empty sections are left out",
+                severity=Severity.WARNING,
+            )
         if drafts:
             for entry in section.entries:
                 if entry.draft:
-                    problem(("sections", section.index), f"{entry.item.slug!r} is {entry.item.status} "
-                            "— shown marked as Entwurf", "approve it before sending", severity=Severity.WARNING)
+                    problem(
+                        ("sections", section.index),
+                        f"{entry.item.slug!r} is {entry.item.status} — shown marked as Entwurf",
+                        "approve it before sending",
+                        severity=Severity.WARNING,
+                    )
     if not spec.preheader:
-        problem(("preheader",), "no preheader", "add 'preheader:' — the inbox shows it after the subject;"
-                " without it, mail clients show the first words of the e-mail", severity=Severity.WARNING)
+        problem(
+            ("preheader",),
+            "no preheader",
+            "add 'preheader:' — the inbox shows it after the subject;"
+            " without it, mail clients show the first words of the e-mail",
+            severity=Severity.WARNING,
+        )
     return AssembledIssue(campaign, previous, sections, problems, drafts)
 
 
@@ -171,6 +206,8 @@ def _within(item: Item, after: datetime, before: datetime, zone) -> bool:
 def _sorted(items: list[Item], order: str) -> list[Item]:
     if order == "title":
         return sorted(items, key=lambda item: item.title.casefold())
-    items = sorted(items, key=lambda item: (_aware(item.when, zone=None).replace(tzinfo=None)
-                                            if item.when else datetime.min, item.slug))
+    items = sorted(
+        items,
+        key=lambda item: (_aware(item.when, zone=None).replace(tzinfo=None) if item.when else datetime.min, item.slug),
+    )
     return list(reversed(items)) if order == "-date" else items

@@ -41,8 +41,11 @@ def default_kind(item: Item, now: datetime) -> str | None:
     if meta.press and meta.press.kind:
         return meta.press.kind
     if item.kind == "event":
-        start = meta.start if isinstance(meta.start, datetime) else datetime(
-            meta.start.year, meta.start.month, meta.start.day, tzinfo=now.tzinfo)
+        start = (
+            meta.start
+            if isinstance(meta.start, datetime)
+            else datetime(meta.start.year, meta.start.month, meta.start.day, tzinfo=now.tzinfo)
+        )
         return "invitation" if start > now else "recap"
     if item.kind == "post":
         return "funding-call" if set(meta.tags) & set(FUNDING_TAGS) else "announcement"
@@ -58,31 +61,49 @@ def assemble(item: Item, root, now: datetime, kind: str | None = None) -> Releas
     problems: list[Problem] = []
 
     def problem(field_name: str, message: str, hint: str, severity=Severity.ERROR):
-        problems.append(Problem(item.path, message, line=_line(root, item, field_name), field=field_name,
-                                hint=hint, severity=severity))
+        problems.append(
+            Problem(
+                item.path, message, line=_line(root, item, field_name), field=field_name, hint=hint, severity=severity
+            )
+        )
 
     kind = kind or default_kind(item, now)
     if kind is None:
-        problem("press", f"a {item.kind} cannot be the subject of a press release",
-                "write a post about the project and mark that for the press")
+        problem(
+            "press",
+            f"a {item.kind} cannot be the subject of a press release",
+            "write a post about the project and mark that for the press",
+        )
         kind = "announcement"
     if kind in ("invitation", "recap") and item.kind != "event":
-        problem("press.kind", f"a {kind} is about an event, and this is a {item.kind}",
-                "use kind: announcement or funding-call, or mark the event itself")
+        problem(
+            "press.kind",
+            f"a {kind} is about an event, and this is a {item.kind}",
+            "use kind: announcement or funding-call, or mark the event itself",
+        )
     if kind == "invitation" and item.kind == "event":
         if meta.venue is None:
             problem("venue", "an invitation needs the venue", "add venue: {name: …, city: …} to the event")
         if meta.all_day:
-            problem("start", "an invitation needs the start time", "write the time with the date, e.g. '2024-04-25 16:00'")
+            problem(
+                "start", "an invitation needs the start time", "write the time with the date, e.g. '2024-04-25 16:00'"
+            )
         if meta.registration is None:
-            problem("registration", "no registration link for the invitation",
-                    "add registration: https://… if guests must register", severity=Severity.WARNING)
+            problem(
+                "registration",
+                "no registration link for the invitation",
+                "add registration: https://… if guests must register",
+                severity=Severity.WARNING,
+            )
     # The body's opening paragraph is its lead; press.lead words it for the press instead.
     opening, rest = _split_lead(_body(root, item))
     lead = (press.lead if press and press.lead else None) or opening
     if not lead:
-        problem("press.lead", "no lead paragraph", "add press: {lead: …} (who, what, when, where, why) "
-                "or start the body with a paragraph")
+        problem(
+            "press.lead",
+            "no lead paragraph",
+            "add press: {lead: …} (who, what, when, where, why) or start the body with a paragraph",
+        )
         lead = ""
     day = (press.date if press and press.date else None) or getattr(meta, "date", None) or now.date()
     return Release(

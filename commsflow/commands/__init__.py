@@ -12,6 +12,8 @@ def load_or_stop(workspace, output: str):
     loaded = workspace.load()
     if loaded.errors:
         print_problems(loaded.errors)
-        raise CommsflowError(f"{plural(len(loaded.errors), 'error')} in the content",
-                             f"fix them first (commsflow check) — a broken item could be missing from {output}")
+        raise CommsflowError(
+            f"{plural(len(loaded.errors), 'error')} in the content",
+            f"fix them first (commsflow check) — a broken item could be missing from {output}",
+        )
     return loaded

@@ -25,8 +25,9 @@ def _opened(workspace: Workspace):
     approvals = opened.signoffs.approvals
     if approvals.broken:
         print_problems(approvals.problems)
-        raise CommsflowError(f"{approvals.shown} has errors",
-                             "fix them first (commsflow check) — approving rewrites the file")
+        raise CommsflowError(
+            f"{approvals.shown} has errors", "fix them first (commsflow check) — approving rewrites the file"
+        )
     return opened
 
 
@@ -34,10 +35,15 @@ def _opened(workspace: Workspace):
 @click.argument("items", nargs=-1, metavar="[ITEM]...")
 @click.option("--by", "by", required=True, metavar="NAME", help="Who signs off, e.g. 'Dana Schulz' or 'Redaktion MPI'.")
 @click.option("--note", metavar="TEXT", help="A remark kept with the approval.")
-@click.option("--all-planned", is_flag=True,
-              help="Sign off every item and newsletter issue that has a job in the calendar (those not yet "
-                   "approved are skipped).")
-@click.option("--now", "now", metavar="DATETIME", help="The time recorded, e.g. '2024-03-01 10:00' (as the global --now).")
+@click.option(
+    "--all-planned",
+    is_flag=True,
+    help="Sign off every item and newsletter issue that has a job in the calendar (those not yet "
+    "approved are skipped).",
+)
+@click.option(
+    "--now", "now", metavar="DATETIME", help="The time recorded, e.g. '2024-03-01 10:00' (as the global --now)."
+)
 @click.pass_obj
 def approve(obj: dict, items: tuple[str, ...], by: str, note: str | None, all_planned: bool, now: str | None) -> None:
     """Sign off items or newsletter issues as they are now; recorded in approvals.yaml.
@@ -81,8 +87,12 @@ def approve(obj: dict, items: tuple[str, ...], by: str, note: str | None, all_pl
                 continue  # the figures draft ("zahlen") is made from all content, not from one item
             if error:
                 status = getattr(subject, "status", None)
-                skipped.append((key, f"status {status}, not approved yet" if status and not signed_off_status(subject)
-                                else error[0]))
+                skipped.append(
+                    (
+                        key,
+                        f"status {status}, not approved yet" if status and not signed_off_status(subject) else error[0],
+                    )
+                )
             else:
                 chosen.append(subject)
     if errors:
@@ -97,23 +107,33 @@ def approve(obj: dict, items: tuple[str, ...], by: str, note: str | None, all_pl
     for subject in chosen:
         key = subject.id if isinstance(subject, Campaign) else subject.slug
         before = opened.signoffs.get(key)
-        record = Record.model_validate({
-            "item": key, "kind": kind_of(subject), "by": by, "at": now, "note": note,
-            "fingerprint": fingerprints.of(subject),
-            "renditions": renditions(key, jobs, config, library, campaigns),
-        }, context={"zone": config.zone})
+        record = Record.model_validate(
+            {
+                "item": key,
+                "kind": kind_of(subject),
+                "by": by,
+                "at": now,
+                "note": note,
+                "fingerprint": fingerprints.of(subject),
+                "renditions": renditions(key, jobs, config, library, campaigns),
+            },
+            context={"zone": config.zone},
+        )
         approvals.put(record)
         again = ""
         if before is not None and before.record is not None:
             again = " again" if before.state == "current" else f" again (was stale: approved by {before.record.by})"
-        console.print(f"[green]✓[/] {escape(key)} ({record.kind}) signed off{again} by {escape(by)} — "
-                      f"{record.fingerprint[:19]}…")
+        console.print(
+            f"[green]✓[/] {escape(key)} ({record.kind}) signed off{again} by {escape(by)} — {record.fingerprint[:19]}…"
+        )
     approvals.save(config.zone)
     for key, reason in skipped:
         console.print(f"[yellow]–[/] {escape(key)} skipped: {escape(reason)}")
-    console.print(f"{plural(len(chosen), 'sign-off')} written to {escape(approvals.shown)}"
-                  + (f", {len(skipped)} skipped" if skipped else "")
-                  + f" — as of {now:%Y-%m-%d %H:%M}")
+    console.print(
+        f"{plural(len(chosen), 'sign-off')} written to {escape(approvals.shown)}"
+        + (f", {len(skipped)} skipped" if skipped else "")
+        + f" — as of {now:%Y-%m-%d %H:%M}"
+    )
 
 
 def _subject(key: str, fingerprints, library, campaigns, config):
@@ -124,22 +144,32 @@ def _subject(key: str, fingerprints, library, campaigns, config):
     if item is None and issue is None:
         known = [i.slug for i in library] + [c.id for c in campaigns.of_kind("newsletter")]
         guess = closest(key, known)
-        return None, (f"no item or newsletter issue {key!r}",
-                      f"did you mean {guess!r}?" if guess else "give an item's slug (its file name without .md) "
-                      "or a newsletter issue's id (commsflow newsletter list)")
+        return None, (
+            f"no item or newsletter issue {key!r}",
+            f"did you mean {guess!r}?"
+            if guess
+            else "give an item's slug (its file name without .md) "
+            "or a newsletter issue's id (commsflow newsletter list)",
+        )
     if item is not None and issue is not None:
-        return item, (f"{key!r} names both an item ({item.path}) and a newsletter issue ({issue.path})",
-                      "rename one of them; a sign-off must say which it is")
+        return item, (
+            f"{key!r} names both an item ({item.path}) and a newsletter issue ({issue.path})",
+            "rename one of them; a sign-off must say which it is",
+        )
     if item is not None:
         if not signed_off_status(item):
-            return item, (f"{key} is {item.status}: only approved or published items can be signed off",
-                          f"set 'status: approved' in {item.path} first")
+            return item, (
+                f"{key} is {item.status}: only approved or published items can be signed off",
+                f"set 'status: approved' in {item.path} first",
+            )
         return item, None
     assembled = assemble(issue, campaigns, library, config.zone)
     errors = [p for p in assembled.problems if p.is_error]
     if errors:
-        return issue, (f"{key} cannot be signed off: {errors[0].format()}",
-                       "fix the issue first (commsflow newsletter build)")
+        return issue, (
+            f"{key} cannot be signed off: {errors[0].format()}",
+            "fix the issue first (commsflow newsletter build)",
+        )
     return issue, None
 
 
@@ -185,9 +215,16 @@ def review(obj: dict) -> None:
     # One line each (no table): the reasons are long, and a line stays whole when piped or grepped.
     width = max(len(job.channel) for job, *_ in rows if job) if any(job for job, *_ in rows) else 1
     for job, key, kind, reason in rows:
-        when = (f"{dates.weekday_date(job.planned)[:2]} {dates.numeric_date(job.planned)} "
-                f"{dates.hour_minute(job.planned)}") if job else "–"
+        when = (
+            (
+                f"{dates.weekday_date(job.planned)[:2]} {dates.numeric_date(job.planned)} "
+                f"{dates.hour_minute(job.planned)}"
+            )
+            if job
+            else "–"
+        )
         channel = job.channel if job else "–"
         console.print(f"{when:<19}  {channel:<{width}}  {escape(key)} ({kind}) — {escape(reason)}")
-    console.print(f"{plural(len(rows), 'item')} waiting for sign-off — {as_of}; "
-                  "sign off with: commsflow approve ITEM… --by NAME")
+    console.print(
+        f"{plural(len(rows), 'item')} waiting for sign-off — {as_of}; sign off with: commsflow approve ITEM… --by NAME"
+    )

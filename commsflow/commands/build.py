@@ -22,18 +22,33 @@ def build_all(workspace: Workspace, show_progress: bool = False) -> BuildReport:
     campaigns = workspace.campaigns
     builder = Builder(workspace, loaded)
     units = builder.units()
-    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                  console=error_console, transient=True, disable=not show_progress) as progress:
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        console=error_console,
+        transient=True,
+        disable=not show_progress,
+    ) as progress:
         task = progress.add_task("building", total=len(units) + 1)
 
         def step(label: str) -> None:
             progress.update(task, advance=1, description=label)
 
         report = builder.run(step)
-    report.problems = unique_problems(loaded.problems + campaigns.problems + report.problems
-                                      + lint.lint(workspace, loaded))
-    dashboard = render_dashboard(workspace.config, loaded.library, campaigns, builder.calendar, report.outputs,
-                                 report.problems, now=workspace.now, signoff=builder.signoffs)
+    report.problems = unique_problems(
+        loaded.problems + campaigns.problems + report.problems + lint.lint(workspace, loaded)
+    )
+    dashboard = render_dashboard(
+        workspace.config,
+        loaded.library,
+        campaigns,
+        builder.calendar,
+        report.outputs,
+        report.problems,
+        now=workspace.now,
+        signoff=builder.signoffs,
+    )
     write_atomic(workspace.config.path("build") / "index.html", dashboard)
     return report
 
@@ -52,9 +67,10 @@ def command(obj: dict, strict: bool) -> None:
     build = workspace.config.path("build")
     shown = build.relative_to(workspace.root) if build.is_relative_to(workspace.root) else build
     failed = bool(report.errors) or (strict and bool(report.warnings))
-    console.print(("[red]✗[/] " if failed else "[green]✓[/] ")
-                  + f"{len(report.built)} built, {len(report.unchanged)} unchanged, "
-                  f"{plural(len(report.warnings), 'warning')}, {plural(len(report.errors), 'error')}")
+    console.print(
+        ("[red]✗[/] " if failed else "[green]✓[/] ") + f"{len(report.built)} built, {len(report.unchanged)} unchanged, "
+        f"{plural(len(report.warnings), 'warning')}, {plural(len(report.errors), 'error')}"
+    )
     if report.failed:
         console.print(f"not built: {escape(', '.join(report.failed))}")
     console.print(f"Preview: {escape(str(shown / 'index.html'))} (open it in a browser, or: commsflow preview)")

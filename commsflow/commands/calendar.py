@@ -10,12 +10,12 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-from commsflow import dates
 from commsflow import calendar as planning
+from commsflow import dates
 from commsflow.approvals import SignOffs, load_approvals
 from commsflow.campaigns import CampaignSet
-from commsflow.errors import CommsflowError
 from commsflow.commands import load_or_stop
+from commsflow.errors import CommsflowError
 from commsflow.files import write_atomic
 from commsflow.ledger import Ledger
 from commsflow.output import console, plural, print_problems
@@ -23,8 +23,15 @@ from commsflow.renderers.ics import calendar_ics
 from commsflow.scheduler import ledger_path
 from commsflow.workspace import Loaded, Workspace
 
-_STYLES = {"planned": "", "blocked": "yellow", "due": "bold", "sending": "cyan", "done": "green",
-           "failed": "red", "missed": "red"}
+_STYLES = {
+    "planned": "",
+    "blocked": "yellow",
+    "due": "bold",
+    "sending": "cyan",
+    "done": "green",
+    "failed": "red",
+    "missed": "red",
+}
 
 
 def _day(text: str | None, zone, what: str) -> datetime | None:
@@ -75,10 +82,17 @@ def load_calendar(workspace: Workspace) -> planning.Calendar:
 @click.command("calendar")
 @click.option("--from", "start", metavar="DATE", help="First day shown.")
 @click.option("--to", "end", metavar="DATE", help="Last day shown.")
-@click.option("--channel", type=click.Choice(["linkedin", "mastodon", "newsletter", "press", "webhook"]),
-              help="Only this channel.")
-@click.option("--ics", "ics_file", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write the calendar as an .ics file (for Outlook) instead of printing it.")
+@click.option(
+    "--channel",
+    type=click.Choice(["linkedin", "mastodon", "newsletter", "press", "webhook"]),
+    help="Only this channel.",
+)
+@click.option(
+    "--ics",
+    "ics_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the calendar as an .ics file (for Outlook) instead of printing it.",
+)
 @click.pass_obj
 def command(obj: dict, start: str | None, end: str | None, channel: str | None, ics_file: Path | None) -> None:
     """The publishing calendar: every planned job with channel, item, state and conflicts
@@ -102,15 +116,26 @@ def command(obj: dict, start: str | None, end: str | None, channel: str | None, 
     for column in ("when", "channel", "item", "template", "state", "conflicts"):
         table.add_column(column, overflow="fold", no_wrap=column in ("when", "state"))
     for job in jobs:
-        when = f"{dates.weekday_date(job.planned)[:2]} {dates.numeric_date(job.planned)} {dates.hour_minute(job.planned)}"
+        when = (
+            f"{dates.weekday_date(job.planned)[:2]} {dates.numeric_date(job.planned)} {dates.hour_minute(job.planned)}"
+        )
         style = _STYLES.get(job.state, "")
-        conflicts = "; ".join(f"[red]{escape(text)}[/]" if text == job.embargo else escape(text)
-                              for text in job.conflicts)
-        table.add_row(when, job.channel, escape(job.item), job.template,
-                      f"[{style}]{job.state}[/]" if style else job.state, conflicts)
+        conflicts = "; ".join(
+            f"[red]{escape(text)}[/]" if text == job.embargo else escape(text) for text in job.conflicts
+        )
+        table.add_row(
+            when,
+            job.channel,
+            escape(job.item),
+            job.template,
+            f"[{style}]{job.state}[/]" if style else job.state,
+            conflicts,
+        )
     console.print(table)
     flagged = sum(1 for job in jobs if job.conflicts)
-    console.print(f"{plural(len(jobs), 'job')}, {plural(flagged, 'conflict')}"
-                  + (f" — as of {workspace.now:%Y-%m-%d %H:%M}" if jobs else ""))
+    console.print(
+        f"{plural(len(jobs), 'job')}, {plural(flagged, 'conflict')}"
+        + (f" — as of {workspace.now:%Y-%m-%d %H:%M}" if jobs else "")
+    )
     if any(problem.is_error for problem in problems):
         raise click.exceptions.Exit(1)

@@ -13,12 +13,12 @@ from rich.table import Table
 from commsflow import dates
 from commsflow.errors import CommsflowError, Problem, Severity, closest
 from commsflow.feeds.config import Feed, FeedList, FetchSettings, check_feed_url, feeds_path, load_feeds
+from commsflow.feeds.fetch import Fetcher, user_agent
 from commsflow.feeds.news import Importer, project_slugs
 from commsflow.feeds.run import Outcome, fetch_concurrently, run_fetch
 from commsflow.feeds.state import SeenReader, read_state, state_path
 from commsflow.output import console, error_console, plural, print_problems
 from commsflow.slugs import slugify
-from commsflow.feeds.fetch import Fetcher, user_agent
 from commsflow.workspace import Workspace
 
 
@@ -33,8 +33,9 @@ def _feed_list(workspace: Workspace) -> FeedList:
     feeds = load_feeds(workspace.root, feeds_path(config), project_slugs(config.path("content")))
     if feeds.errors:
         print_problems(feeds.problems)
-        raise CommsflowError(f"{plural(len(feeds.errors), 'problem')} in {feeds.path}",
-                             "fix the feed list first; nothing was fetched")
+        raise CommsflowError(
+            f"{plural(len(feeds.errors), 'problem')} in {feeds.path}", "fix the feed list first; nothing was fetched"
+        )
     print_problems(feeds.problems)  # warnings
     return feeds
 
@@ -70,8 +71,12 @@ def status(obj: dict) -> None:
     states = read_state(state_path(config.path("state")))
     table = Table(box=None, pad_edge=False, header_style="bold")
     for column in ("feed", "last fetch", "HTTP", "result", "new", "imported", "note"):
-        table.add_column(column, overflow="fold", no_wrap=column not in ("note",),
-                         justify="right" if column in ("new", "imported") else "left")
+        table.add_column(
+            column,
+            overflow="fold",
+            no_wrap=column not in ("note",),
+            justify="right" if column in ("new", "imported") else "left",
+        )
     for feed in feeds.feeds:
         state = states.get(feed.name)
         if state is None or state.url != feed.url or state.checked is None:
@@ -88,8 +93,15 @@ def status(obj: dict) -> None:
         if not feed.enabled:
             notes.append("enabled: false")
         checked = _when(state.checked, config.zone)
-        table.add_row(feed.name, checked, str(state.http or "–"), state.outcome or "–", str(state.new),
-                      str(state.imported), escape("; ".join(notes)))
+        table.add_row(
+            feed.name,
+            checked,
+            str(state.http or "–"),
+            state.outcome or "–",
+            str(state.new),
+            str(state.imported),
+            escape("; ".join(notes)),
+        )
     console.print(table)
 
 
@@ -107,11 +119,14 @@ def _select(feeds: FeedList, names: tuple[str, ...]) -> list[Feed]:
         if feed is None:
             guess = closest(name, [f.name for f in feeds.feeds])
             known = ", ".join(f.name for f in feeds.feeds) or "none"
-            raise CommsflowError(f"no feed {name!r} in {feeds.path}",
-                                 f"did you mean {guess!r}?" if guess else f"known feeds: {known}")
+            raise CommsflowError(
+                f"no feed {name!r} in {feeds.path}", f"did you mean {guess!r}?" if guess else f"known feeds: {known}"
+            )
         if not feed.enabled:
-            raise CommsflowError(f"feed {name!r} is disabled in {feeds.path} (enabled: false)",
-                                 "check its address with `commsflow feeds try URL`, then set enabled: true")
+            raise CommsflowError(
+                f"feed {name!r} is disabled in {feeds.path} (enabled: false)",
+                "check its address with `commsflow feeds try URL`, then set enabled: true",
+            )
         if feed not in chosen:
             chosen.append(feed)
     return chosen
@@ -138,15 +153,22 @@ def fetch(obj: dict, names: tuple[str, ...]) -> None:
             console.print("  hint: check a feed's address with `commsflow feeds try URL`, then set enabled: true")
         return
     columns = (TextColumn("fetching feeds"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=error_console, transient=True,
-                  disable=not error_console.is_terminal) as progress:
+    with Progress(*columns, console=error_console, transient=True, disable=not error_console.is_terminal) as progress:
         task = progress.add_task("fetch", total=len(selected))
         outcomes = run_fetch(
-            selected, retry_gone=set(names), settings=feeds.settings, agent=user_agent(config.organisation.website),
-            state_file=state_path(config.path("state")), root=workspace.root, content_dir=config.path("content"),
-            context=workspace.validation_context(), zone=config.zone, now=workspace.now,
+            selected,
+            retry_gone=set(names),
+            settings=feeds.settings,
+            agent=user_agent(config.organisation.website),
+            state_file=state_path(config.path("state")),
+            root=workspace.root,
+            content_dir=config.path("content"),
+            context=workspace.validation_context(),
+            zone=config.zone,
+            now=workspace.now,
             started=lambda count: progress.update(task, total=count),
-            done=lambda name: progress.advance(task))
+            done=lambda name: progress.advance(task),
+        )
     _report(outcomes)
 
 
@@ -159,18 +181,28 @@ def _report(outcomes: list[Outcome]) -> None:
     for column in ("feed", "HTTP", "new", "duplicates", "warnings", "errors"):
         table.add_column(column, justify="left" if column in ("feed", "HTTP") else "right", no_wrap=True)
     for outcome in outcomes:
-        table.add_row(outcome.feed.name, "skipped" if outcome.skipped else outcome.http, str(len(outcome.new)),
-                      str(outcome.duplicates), str(outcome.warnings), str(outcome.errors))
+        table.add_row(
+            outcome.feed.name,
+            "skipped" if outcome.skipped else outcome.http,
+            str(len(outcome.new)),
+            str(outcome.duplicates),
+            str(outcome.warnings),
+            str(outcome.errors),
+        )
     console.print(table)
     new = sum(len(o.new) for o in outcomes)
     duplicates = sum(o.duplicates for o in outcomes)
     failed = [o for o in outcomes if o.errors]
     fetched = [o for o in outcomes if not o.skipped]
-    summary = (f"{plural(len(fetched), 'feed')} fetched: {plural(new, 'new news item')} for review, "
-               f"{plural(duplicates, 'duplicate')}")
+    summary = (
+        f"{plural(len(fetched), 'feed')} fetched: {plural(new, 'new news item')} for review, "
+        f"{plural(duplicates, 'duplicate')}"
+    )
     if failed:
-        console.print(f"[red]✗[/] {summary}; {len(failed)} of {plural(len(outcomes), 'feed')} failed: "
-                      f"{escape(', '.join(o.feed.name for o in failed))}")
+        console.print(
+            f"[red]✗[/] {summary}; {len(failed)} of {plural(len(outcomes), 'feed')} failed: "
+            f"{escape(', '.join(o.feed.name for o in failed))}"
+        )
         raise click.exceptions.Exit(1)
     console.print(f"[green]✓[/] {summary}")
 
@@ -196,22 +228,38 @@ def try_feed(obj: dict, url: str, project: str | None) -> None:
     projects = project_slugs(config.path("content"))
     if project is not None and project not in projects:
         guess = closest(project, projects)
-        raise CommsflowError(f"--project {project!r} is not a project in the library",
-                             f"did you mean {guess!r}?" if guess else "name a project slug (a file name in content/projects/)")
+        raise CommsflowError(
+            f"--project {project!r} is not a project in the library",
+            f"did you mean {guess!r}?" if guess else "name a project slug (a file name in content/projects/)",
+        )
     settings, configured = _try_settings(workspace, url)
     name = configured.name if configured else (slugify(urlsplit(url).hostname or "") or "feed")
-    feed = Feed(name=name, url=url, project=project or (configured.project if configured else "projekt"),
-                tags=configured.tags if configured else [])
-    with Fetcher(user_agent(config.organisation.website), timeout=settings.timeout, max_bytes=settings.max_bytes,
-                 workers=1) as fetcher:
-        [(_, fetched, read)] = list(fetch_concurrently(fetcher, [(name, url, None)], 1, zone=config.zone,
-                                                       now=workspace.now))
+    feed = Feed(
+        name=name,
+        url=url,
+        project=project or (configured.project if configured else "projekt"),
+        tags=configured.tags if configured else [],
+    )
+    with Fetcher(
+        user_agent(config.organisation.website), timeout=settings.timeout, max_bytes=settings.max_bytes, workers=1
+    ) as fetcher:
+        [(_, fetched, read)] = list(
+            fetch_concurrently(fetcher, [(name, url, None)], 1, zone=config.zone, now=workspace.now)
+        )
     if fetched.error:
         print_problems([Problem(name, fetched.error, hint=fetched.hint)])
         raise click.exceptions.Exit(1)
     if fetched.moved_to:
-        print_problems([Problem(name, f"moved permanently to {fetched.moved_to}",
-                                hint="use the new address in the feed list", severity=Severity.WARNING)])
+        print_problems(
+            [
+                Problem(
+                    name,
+                    f"moved permanently to {fetched.moved_to}",
+                    hint="use the new address in the feed list",
+                    severity=Severity.WARNING,
+                )
+            ]
+        )
     if read.failed:
         print_problems(read.problems)
         raise click.exceptions.Exit(1)
@@ -239,10 +287,13 @@ def _show_entries(workspace, feed: Feed, fetched, read, seen, *, has_project: bo
     importer = Importer(workspace.root, config.path("content"), seen, workspace.validation_context())
     where = fetched.final_url or fetched.url
     kind = {"rss20": "RSS 2.0", "rss10": "RSS 1.0", "atom10": "Atom 1.0", "atom03": "Atom 0.3"}.get(
-        read.version or "", read.version or "unknown format")
+        read.version or "", read.version or "unknown format"
+    )
     title = f"{escape(read.title)} — " if read.title else ""
-    console.print(f"[bold]{title}{escape(kind)}, {plural(len(read.entries), 'entry', 'entries')}[/] "
-                  f"from {escape(where)} (HTTP {fetched.status})")
+    console.print(
+        f"[bold]{title}{escape(kind)}, {plural(len(read.entries), 'entry', 'entries')}[/] "
+        f"from {escape(where)} (HTTP {fetched.status})"
+    )
     new = duplicates = 0
     for number, entry in enumerate(read.entries, 1):
         console.print()
@@ -266,5 +317,7 @@ def _show_entries(workspace, feed: Feed, fetched, read, seen, *, has_project: bo
     console.print()
     print_problems(read.problems)
     project = f" for project {feed.project}" if has_project else " (give --project SLUG to name the project)"
-    console.print(f"{plural(len(read.entries), 'entry', 'entries')}: {new} would be imported{project}, "
-                  f"{plural(duplicates, 'duplicate')}; nothing was written")
+    console.print(
+        f"{plural(len(read.entries), 'entry', 'entries')}: {new} would be imported{project}, "
+        f"{plural(duplicates, 'duplicate')}; nothing was written"
+    )

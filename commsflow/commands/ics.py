@@ -6,8 +6,8 @@ import click
 from rich.markup import escape
 
 from commsflow.assemblers.newsletter import SIGNED_OFF
-from commsflow.errors import CommsflowError, closest
 from commsflow.commands import load_or_stop
+from commsflow.errors import CommsflowError, closest
 from commsflow.files import write_all
 from commsflow.links import item_url
 from commsflow.output import console, plural
@@ -30,14 +30,18 @@ def command(obj: dict, events: tuple[str, ...], drafts: bool) -> None:
         for slug in events:
             if slug not in known:
                 guess = closest(slug, known)
-                raise CommsflowError(f"no event {slug!r}",
-                                     f"did you mean {guess!r}?" if guess else "use the event's slug (its file name)")
+                raise CommsflowError(
+                    f"no event {slug!r}",
+                    f"did you mean {guess!r}?" if guess else "use the event's slug (its file name)",
+                )
         chosen = [known[slug] for slug in events]
     else:
         chosen = [item for item in known.values() if drafts or item.status in SIGNED_OFF]
     folder = config.path("build") / "events"
-    files = {folder / f"{item.slug}.ics": renderer.event_ics(item, config, stamp=workspace.now,
-                                                            url=item_url(item, config)) for item in chosen}
+    files = {
+        folder / f"{item.slug}.ics": renderer.event_ics(item, config, stamp=workspace.now, url=item_url(item, config))
+        for item in chosen
+    }
     write_all(files)
     shown = folder.relative_to(workspace.root) if folder.is_relative_to(workspace.root) else folder
     console.print(f"[green]✓[/] {plural(len(files), 'calendar file')} in {escape(str(shown))}/")

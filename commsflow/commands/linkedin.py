@@ -7,8 +7,8 @@ from rich.markup import escape
 
 from commsflow import stats
 from commsflow.assemblers import linkedin as assembler
-from commsflow.config import CONFIG_FILE
 from commsflow.commands import load_or_stop
+from commsflow.config import CONFIG_FILE
 from commsflow.errors import CommsflowError
 from commsflow.files import write_all
 from commsflow.output import console, plural, print_problems
@@ -29,8 +29,7 @@ def _render(workspace: Workspace, items: list[str], drafts: bool) -> renderer.Re
     loaded = load_or_stop(workspace, "the drafts")
     planned = assembler.plan(loaded.library, workspace.now, config.zone, slugs=items or None, drafts=drafts)
     vocabularies = config.vocabularies
-    figures = stats.compute(loaded.library, workspace.now, vocabularies.fields_of_action,
-                            vocabularies.blog_categories)
+    figures = stats.compute(loaded.library, workspace.now, vocabularies.fields_of_action, vocabularies.blog_categories)
     return renderer.render_drafts(planned, loaded.library, config, figures, now=workspace.now)
 
 
@@ -43,8 +42,9 @@ def _shown(workspace: Workspace, path) -> str:
 
 @command.command("build")
 @click.argument("items", metavar="[ITEM]...", nargs=-1)
-@click.option("--drafts", is_flag=True,
-              help="Include items not yet approved, marked 'Entwurf' (Markdown only, no API request).")
+@click.option(
+    "--drafts", is_flag=True, help="Include items not yet approved, marked 'Entwurf' (Markdown only, no API request)."
+)
 @click.pass_obj
 def build(obj: dict, items: tuple[str, ...], drafts: bool) -> None:
     """Build the LinkedIn drafts of the ITEMs (slugs; 'zahlen' for the figures post;
@@ -58,21 +58,28 @@ def build(obj: dict, items: tuple[str, ...], drafts: bool) -> None:
     rendered = _render(workspace, list(items), drafts)
     if rendered.errors:
         print_problems(rendered.problems)
-        raise CommsflowError(f"{plural(len(rendered.errors), 'error')} in the LinkedIn drafts; nothing was written",
-                             "fix the errors above")
+        raise CommsflowError(
+            f"{plural(len(rendered.errors), 'error')} in the LinkedIn drafts; nothing was written",
+            "fix the errors above",
+        )
     files = renderer.output_files(rendered, config, now=workspace.now)
     write_all(files)
     print_problems(rendered.problems)
-    console.print(f"[green]✓[/] {plural(len(rendered.drafts), 'LinkedIn draft')} built"
-                  f"{' with drafts' if drafts else ''}: {plural(len(rendered.problems), 'warning')}")
+    console.print(
+        f"[green]✓[/] {plural(len(rendered.drafts), 'LinkedIn draft')} built"
+        f"{' with drafts' if drafts else ''}: {plural(len(rendered.problems), 'warning')}"
+    )
     for path in files:
         console.print(f"  {escape(_shown(workspace, path))}")
 
 
 @command.command("show")
 @click.argument("item_id", metavar="ITEM")
-@click.option("--kind", type=click.Choice(assembler.KINDS),
-              help="Show only this draft of the item (an event has a save-the-date and a reminder).")
+@click.option(
+    "--kind",
+    type=click.Choice(assembler.KINDS),
+    help="Show only this draft of the item (an event has a save-the-date and a reminder).",
+)
 @click.pass_obj
 def show(obj: dict, item_id: str, kind: str | None) -> None:
     """Show the drafts of ITEM (a slug, or 'zahlen') as they will read on LinkedIn, with
@@ -117,9 +124,12 @@ def _print_draft(draft: renderer.Draft) -> None:
     count = len(draft.text)
     hashtags = draft.hashtags
     cut = f"„…mehr“ after character {draft.cut}" if draft.cut else "shown in full, no „…mehr“"
-    console.print(f"{count:,} characters of {renderer.COMMENTARY_LIMIT:,} · {cut} · "
-                  f"{plural(len(hashtags), 'hashtag')}{': ' + ' '.join(hashtags) if hashtags else ''}",
-                  markup=False, emoji=False)
+    console.print(
+        f"{count:,} characters of {renderer.COMMENTARY_LIMIT:,} · {cut} · "
+        f"{plural(len(hashtags), 'hashtag')}{': ' + ' '.join(hashtags) if hashtags else ''}",
+        markup=False,
+        emoji=False,
+    )
 
 
 def with_cut(text: str) -> str:

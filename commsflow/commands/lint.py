@@ -26,8 +26,10 @@ def command(obj: dict, strict: bool) -> None:
     loaded = workspace.load()
     if loaded.errors:
         print_problems(loaded.errors)
-        raise CommsflowError(f"{plural(len(loaded.errors), 'error')} in the content",
-                             "fix them first (commsflow check) — lint reads only valid items")
+        raise CommsflowError(
+            f"{plural(len(loaded.errors), 'error')} in the content",
+            "fix them first (commsflow check) — lint reads only valid items",
+        )
     problems = lint(workspace, loaded)
     if strict:
         problems = [replace(p, severity=Severity.ERROR) if not p.is_error else p for p in problems]

@@ -36,8 +36,10 @@ def _find(workspace: Workspace, issue_id: str | None) -> Campaign:
     if issue_id is None:
         if not issues:
             print_problems(broken)
-            raise CommsflowError(f"no newsletter issue in {workspace.config.paths.campaigns}/",
-                                 "add a campaign file with 'kind: newsletter' (see README)")
+            raise CommsflowError(
+                f"no newsletter issue in {workspace.config.paths.campaigns}/",
+                "add a campaign file with 'kind: newsletter' (see README)",
+            )
         chosen = issues[-1]
         console.print(f"Latest issue: [bold]{chosen.id}[/] ({escape(chosen.path)})")
         return chosen
@@ -47,8 +49,9 @@ def _find(workspace: Workspace, issue_id: str | None) -> Campaign:
     print_problems(broken)  # the issue may be in a file that did not load
     guess = closest(issue_id, [c.id for c in issues])
     known = ", ".join(c.id for c in issues) or "none"
-    raise CommsflowError(f"no newsletter issue {issue_id!r}",
-                         f"did you mean {guess!r}?" if guess else f"known issues: {known}")
+    raise CommsflowError(
+        f"no newsletter issue {issue_id!r}", f"did you mean {guess!r}?" if guess else f"known issues: {known}"
+    )
 
 
 def _render(workspace: Workspace, campaign: Campaign, drafts: bool) -> renderer.RenderedIssue:
@@ -61,8 +64,7 @@ def _render(workspace: Workspace, campaign: Campaign, drafts: bool) -> renderer.
     rendered = renderer.render_issue(issue, workspace.config, now=workspace.now)
     if rendered.errors:
         print_problems(rendered.problems)
-        raise CommsflowError(f"{campaign.path}: the issue cannot be built; nothing was written",
-                             "fix the errors above")
+        raise CommsflowError(f"{campaign.path}: the issue cannot be built; nothing was written", "fix the errors above")
     return rendered
 
 
@@ -79,8 +81,14 @@ def list_issues(obj: dict) -> None:
     for campaign in issues:
         spec = campaign.spec
         built = (renderer.issue_folder(config, campaign.id) / "email.html").is_file()
-        table.add_row(campaign.id, f"{dates.numeric_date(spec.send_at)} {dates.clock_time(spec.send_at)}",
-                      escape(spec.title), str(len(spec.sections)), "yes" if built else "–", escape(campaign.path))
+        table.add_row(
+            campaign.id,
+            f"{dates.numeric_date(spec.send_at)} {dates.clock_time(spec.send_at)}",
+            escape(spec.title),
+            str(len(spec.sections)),
+            "yes" if built else "–",
+            escape(campaign.path),
+        )
     console.print(table)
     console.print(plural(len(issues), "issue"))
     if workspace.campaigns.problems:
@@ -109,13 +117,17 @@ def build(obj: dict, issue_id: str | None, drafts: bool) -> None:
     print_problems(rendered.problems)
     folder = renderer.issue_folder(config, campaign.id)
     size = len(rendered.email_html.encode("utf-8")) / 1024
-    console.print(f"[green]✓[/] {escape(campaign.id)} built{' with drafts' if drafts else ''}: "
-                  f"{plural(len(rendered.problems), 'warning')}, e-mail HTML {size:.0f} KB")
+    console.print(
+        f"[green]✓[/] {escape(campaign.id)} built{' with drafts' if drafts else ''}: "
+        f"{plural(len(rendered.problems), 'warning')}, e-mail HTML {size:.0f} KB"
+    )
     for name in ("email.html", "web.html", "email.txt", "issue.eml"):
         console.print(f"  {escape(_shown(workspace, folder / name))}")
     if rendered.ics_files:
-        console.print(f"  {escape(_shown(workspace, config.path('build') / 'events'))}/ "
-                      f"({plural(len(rendered.ics_files), 'calendar file')})")
+        console.print(
+            f"  {escape(_shown(workspace, config.path('build') / 'events'))}/ "
+            f"({plural(len(rendered.ics_files), 'calendar file')})"
+        )
     console.print(f"  {escape(_shown(workspace, archive))} (archive)")
 
 
@@ -138,8 +150,9 @@ def _shown(workspace: Workspace, path) -> str:
 
 @command.command("send-test")
 @click.argument("issue_id", metavar="[ISSUE]", required=False)
-@click.option("--to", "recipients", multiple=True, required=True, metavar="ADDRESS",
-              help="Recipient; repeat for several.")
+@click.option(
+    "--to", "recipients", multiple=True, required=True, metavar="ADDRESS", help="Recipient; repeat for several."
+)
 @click.option("--drafts", is_flag=True, help="Include items not yet approved, marked 'Entwurf'.")
 @click.pass_obj
 def send_test(obj: dict, issue_id: str | None, recipients: tuple[str, ...], drafts: bool) -> None:
@@ -155,12 +168,18 @@ def send_test(obj: dict, issue_id: str | None, recipients: tuple[str, ...], draf
     rendered = _render(workspace, campaign, drafts)
     print_problems(rendered.problems)
     message = renderer.build_message(
-        config, f"[Test] {campaign.spec.subject}", rendered.email_html, rendered.text,
-        date=datetime.now(config.zone), message_id=renderer.fresh_message_id(config, campaign.id),
+        config,
+        f"[Test] {campaign.spec.subject}",
+        rendered.email_html,
+        rendered.text,
+        date=datetime.now(config.zone),
+        message_id=renderer.fresh_message_id(config, campaign.id),
         to=list(recipients),
     )
     message_id = smtp.send(message, list(recipients), settings)
-    console.print(f"[green]✓[/] test of {escape(campaign.id)} sent to {escape(', '.join(recipients))} "
-                  f"via {escape(settings.where)}: Message-ID {escape(message_id)}")
+    console.print(
+        f"[green]✓[/] test of {escape(campaign.id)} sent to {escape(', '.join(recipients))} "
+        f"via {escape(settings.where)}: Message-ID {escape(message_id)}"
+    )
     if drafts:
         error_console.print("note: the test contains drafts; approve them before the real send")

@@ -7,8 +7,8 @@ from rich.markup import escape
 
 from commsflow.assemblers import press as assembler
 from commsflow.assemblers.newsletter import SIGNED_OFF
-from commsflow.errors import CommsflowError, Problem, closest
 from commsflow.commands import load_or_stop
+from commsflow.errors import CommsflowError, Problem, closest
 from commsflow.files import write_all
 from commsflow.output import console, plural, print_problems
 from commsflow.renderers import press as renderer
@@ -41,14 +41,18 @@ def build(obj: dict, items: tuple[str, ...], drafts: bool) -> None:
             item = library.get(slug)
             if item is None:
                 guess = closest(slug, library.by_slug)
-                raise CommsflowError(f"no item {slug!r} in the content library",
-                                     f"did you mean {guess!r}?" if guess else "use the item's slug (its file name)")
+                raise CommsflowError(
+                    f"no item {slug!r} in the content library",
+                    f"did you mean {guess!r}?" if guess else "use the item's slug (its file name)",
+                )
             chosen.append(item)
     else:
         chosen = [item for item in library if item.meta.press is not None]
         if not chosen:
-            raise CommsflowError("no item is marked for a press release",
-                                 "add a `press:` block to an item's front matter, or name items: press build ITEM")
+            raise CommsflowError(
+                "no item is marked for a press release",
+                "add a `press:` block to an item's front matter, or name items: press build ITEM",
+            )
     problems, files, built = [], {}, []
     for item in chosen:
         if item.status not in SIGNED_OFF and not drafts:
@@ -69,11 +73,17 @@ def build(obj: dict, items: tuple[str, ...], drafts: bool) -> None:
     for item, release in built:
         folder = config.path("build") / "press" / item.slug
         shown = folder.relative_to(workspace.root) if folder.is_relative_to(workspace.root) else folder
-        console.print(f"[green]✓[/] {escape(item.slug)} ({release.kind}, {config.press.layout}): "
-                      f"{escape(str(shown))}/release.{{md,html,docx,txt}}")
+        console.print(
+            f"[green]✓[/] {escape(item.slug)} ({release.kind}, {config.press.layout}): "
+            f"{escape(str(shown))}/release.{{md,html,docx,txt}}"
+        )
     console.print(f"{plural(len(built), 'release')} built, {plural(len(problems), 'warning')}")
 
 
 def _not_approved(item):
-    return Problem(item.path, f"{item.slug!r} is {item.status}, not approved", field="status",
-                   hint="approve it (status: approved), or build a sign-off copy with --drafts")
+    return Problem(
+        item.path,
+        f"{item.slug!r} is {item.status}, not approved",
+        field="status",
+        hint="approve it (status: approved), or build a sign-off copy with --drafts",
+    )

@@ -39,8 +39,9 @@ def serve(folder: Path, port: int) -> ThreadingHTTPServer:
     try:
         server = ThreadingHTTPServer(("127.0.0.1", port), handler)
     except OSError as exc:
-        raise CommsflowError(f"cannot listen on 127.0.0.1:{port} ({exc.strerror})",
-                             "choose another port with --port") from None
+        raise CommsflowError(
+            f"cannot listen on 127.0.0.1:{port} ({exc.strerror})", "choose another port with --port"
+        ) from None
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server
 
@@ -48,8 +49,10 @@ def serve(folder: Path, port: int) -> ThreadingHTTPServer:
 def _rebuild(workspace: Workspace) -> None:
     fresh = Workspace(workspace.root, workspace.now_text, workspace.use_cache)
     report = build_all(fresh)
-    console.print(f"rebuilt: {len(report.built)} built, {len(report.unchanged)} unchanged, "
-                  f"{plural(len(report.warnings), 'warning')}, {plural(len(report.errors), 'error')}")
+    console.print(
+        f"rebuilt: {len(report.built)} built, {len(report.unchanged)} unchanged, "
+        f"{plural(len(report.warnings), 'warning')}, {plural(len(report.errors), 'error')}"
+    )
 
 
 @click.command("preview")
@@ -63,8 +66,10 @@ def command(obj: dict, port: int, interval: float) -> None:
     _rebuild(workspace)
     folder = workspace.config.path("build")
     server = serve(folder, port)
-    console.print(f"Preview at [bold]http://127.0.0.1:{server.server_address[1]}/[/] "
-                  f"(serving {escape(str(folder))}) — Ctrl-C to stop")
+    console.print(
+        f"Preview at [bold]http://127.0.0.1:{server.server_address[1]}/[/] "
+        f"(serving {escape(str(folder))}) — Ctrl-C to stop"
+    )
     seen = sources_signature(workspace)
     try:
         while True:

@@ -13,15 +13,24 @@ from commsflow.output import console, error_console, plural, print_problems
 from commsflow.scheduler import Outcome, Scheduler
 from commsflow.workspace import Workspace
 
-_MARKS = {"done": "[green]✓[/]", "failed": "[red]✗[/]", "missed": "[red]![/]", "blocked": "[yellow]–[/]",
-          "waiting": "[yellow]…[/]", "skipped": "·", "error": "[red]✗[/]"}
+_MARKS = {
+    "done": "[green]✓[/]",
+    "failed": "[red]✗[/]",
+    "missed": "[red]![/]",
+    "blocked": "[yellow]–[/]",
+    "waiting": "[yellow]…[/]",
+    "skipped": "·",
+    "error": "[red]✗[/]",
+}
 
 
 def _say(outcome: Outcome) -> None:
     job = outcome.job
     when = f"{dates.numeric_date(outcome.at)} {dates.hour_minute(outcome.at)}"
-    console.print(f"{when} {_MARKS.get(outcome.state, outcome.state)} {outcome.state:<7} "
-                  f"{escape(job.channel)} {escape(job.template)} {escape(job.item)} — {escape(outcome.detail)}")
+    console.print(
+        f"{when} {_MARKS.get(outcome.state, outcome.state)} {outcome.state:<7} "
+        f"{escape(job.channel)} {escape(job.template)} {escape(job.item)} — {escape(outcome.detail)}"
+    )
 
 
 def _loader(workspace: Workspace):
@@ -48,8 +57,10 @@ def _period(text: str, zone) -> tuple[datetime, datetime]:
         raise CommsflowError(f"--simulate {text!r}: {exc}", "write it as 2024-01-01..2024-12-31") from None
     if not sep or end < start:
         raise CommsflowError(f"--simulate {text!r} is not a period", "write it as 2024-01-01..2024-12-31")
-    return (datetime(start.year, start.month, start.day, tzinfo=zone),
-            datetime(end.year, end.month, end.day, tzinfo=zone) + timedelta(days=1))
+    return (
+        datetime(start.year, start.month, start.day, tzinfo=zone),
+        datetime(end.year, end.month, end.day, tzinfo=zone) + timedelta(days=1),
+    )
 
 
 @click.command("run")
@@ -69,8 +80,9 @@ def command(obj: dict, once: bool, dry_run: bool, simulate: str | None) -> None:
     if simulate:
         start, end = _period(simulate, config.zone)
         box = [start]
-        scheduler = Scheduler(config, _loader(workspace), dry_run=dry_run, outbox_only=True, report=_say,
-                              clock=lambda: box[0])
+        scheduler = Scheduler(
+            config, _loader(workspace), dry_run=dry_run, outbox_only=True, report=_say, clock=lambda: box[0]
+        )
         outcomes = scheduler.simulate(start, end, box)
         _summary(outcomes)
         return

@@ -33,8 +33,13 @@ def command(obj: dict, as_json: bool) -> None:
             f"{figures.funded} mit bewilligter Förderung ({figures.funded_running} davon laufend)"
         )
         table = Table(box=None, pad_edge=False, header_style="bold")
-        for column, justify in (("Handlungsfeld", "left"), ("Projekte", "right"), ("laufend", "right"),
-                                ("abgeschlossen", "right"), ("beteiligt", "right")):
+        for column, justify in (
+            ("Handlungsfeld", "left"),
+            ("Projekte", "right"),
+            ("laufend", "right"),
+            ("abgeschlossen", "right"),
+            ("beteiligt", "right"),
+        ):
             table.add_column(column, justify=justify)
         for row in figures.by_field:
             table.add_row(row.name, str(row.projects), str(row.running), str(row.completed), str(row.involved))

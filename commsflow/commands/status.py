@@ -34,13 +34,17 @@ def command(obj: dict, show_all: bool) -> None:
     if attention:
         console.print("[bold red]Needs a person[/]")
         for row in attention:
-            console.print(f"  {_when(row['planned'])} {row['state']:<6} {escape(row['channel'])} "
-                          f"{escape(row['item'])} — {escape(row['note'] or '')}")
+            console.print(
+                f"  {_when(row['planned'])} {row['state']:<6} {escape(row['channel'])} "
+                f"{escape(row['item'])} — {escape(row['note'] or '')}"
+            )
     if waiting:
         console.print("[bold yellow]Retrying[/]")
         for row in waiting:
-            console.print(f"  {_when(row['planned'])} {escape(row['channel'])} {escape(row['item'])} — attempt "
-                          f"{row['attempts']}, next {_when(row['retry_at'])}: {escape(row['note'] or '')}")
+            console.print(
+                f"  {_when(row['planned'])} {escape(row['channel'])} {escape(row['item'])} — attempt "
+                f"{row['attempts']}, next {_when(row['retry_at'])}: {escape(row['note'] or '')}"
+            )
     if sending:
         console.print("[bold]Being sent[/] (or interrupted — the next run decides)")
         for row in sending:
@@ -49,8 +53,10 @@ def command(obj: dict, show_all: bool) -> None:
     if shown:
         console.print("[bold green]Sent[/]")
         for row in shown:
-            console.print(f"  {_when(row['planned'])} {escape(row['channel'])} {escape(row['item'])} — "
-                          f"{escape(row['url'] or row['receipt'] or '')}")
+            console.print(
+                f"  {_when(row['planned'])} {escape(row['channel'])} {escape(row['item'])} — "
+                f"{escape(row['url'] or row['receipt'] or '')}"
+            )
     console.print(f"{len(done)} sent, {len(waiting)} retrying, {len(attention)} need a person")
     if attention:
         raise click.exceptions.Exit(1)

@@ -90,8 +90,9 @@ def load_feeds(root: Path, path: Path, projects: set[str] | None) -> FeedList:
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
-        raise CommsflowError(f"{shown}: no feed list found",
-                             "create it with the partner feeds (see README, section Partner feeds)") from None
+        raise CommsflowError(
+            f"{shown}: no feed list found", "create it with the partner feeds (see README, section Partner feeds)"
+        ) from None
     except OSError as exc:
         raise CommsflowError(f"{shown}: cannot read ({exc.strerror})", "check the file's permissions") from None
     result = FeedList(shown)
@@ -113,20 +114,39 @@ def load_feeds(root: Path, path: Path, projects: set[str] | None) -> FeedList:
     for index, feed in enumerate(spec.feeds):
         if feed.name in seen_names:
             first = seen_names[feed.name]
-            result.problems.append(Problem(
-                shown, f"feed name {feed.name!r} is already used by feeds[{first}] (line {line_of(('feeds', first, 'name'))})",
-                line=line_of(("feeds", index, "name")), field=f"feeds[{index}].name", hint="give each feed its own name"))
+            result.problems.append(
+                Problem(
+                    shown,
+                    f"feed name {feed.name!r} is already used by feeds[{first}] (line {line_of(('feeds', first, 'name'))})",
+                    line=line_of(("feeds", index, "name")),
+                    field=f"feeds[{index}].name",
+                    hint="give each feed its own name",
+                )
+            )
         seen_names.setdefault(feed.name, index)
         if feed.url in seen_urls:
-            result.problems.append(Problem(
-                shown, f"the same address as feeds[{seen_urls[feed.url]}]", line=line_of(("feeds", index, "url")),
-                field=f"feeds[{index}].url", hint="its entries are imported once, for the first feed only",
-                severity=Severity.WARNING))
+            result.problems.append(
+                Problem(
+                    shown,
+                    f"the same address as feeds[{seen_urls[feed.url]}]",
+                    line=line_of(("feeds", index, "url")),
+                    field=f"feeds[{index}].url",
+                    hint="its entries are imported once, for the first feed only",
+                    severity=Severity.WARNING,
+                )
+            )
         seen_urls.setdefault(feed.url, index)
         if projects is not None and feed.project not in projects:
             guess = closest(feed.project, projects)
-            result.problems.append(Problem(
-                shown, f"unknown project {feed.project!r}", line=line_of(("feeds", index, "project")),
-                field=f"feeds[{index}].project",
-                hint=f"did you mean {guess!r}?" if guess else "name a project slug (a file name in content/projects/)"))
+            result.problems.append(
+                Problem(
+                    shown,
+                    f"unknown project {feed.project!r}",
+                    line=line_of(("feeds", index, "project")),
+                    field=f"feeds[{index}].project",
+                    hint=f"did you mean {guess!r}?"
+                    if guess
+                    else "name a project slug (a file name in content/projects/)",
+                )
+            )
     return result

@@ -17,7 +17,7 @@ import io
 import re
 import time
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone, tzinfo
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from html.parser import HTMLParser
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
@@ -35,8 +35,10 @@ from commsflow.feeds.sanitize import clean_html, plain_text, shorten_html, tease
 # feed moves. Ids are names, not addresses: keep them as written.
 _FeedParserMixin.can_be_relative_uri = set(_FeedParserMixin.can_be_relative_uri) - {"id"}
 
-ACCEPT = ("application/rss+xml, application/atom+xml, application/rdf+xml;q=0.9, "
-          "application/xml;q=0.8, text/xml;q=0.8, */*;q=0.5")
+ACCEPT = (
+    "application/rss+xml, application/atom+xml, application/rdf+xml;q=0.9, "
+    "application/xml;q=0.8, text/xml;q=0.8, */*;q=0.5"
+)
 SUMMARY_HTML_LIMIT = 2000  # characters of cleaned HTML kept from a long article
 TITLE_LIMIT = 200
 _PERMANENT = (301, 308)
@@ -112,9 +114,11 @@ class Fetcher:
                     self._read(response, result, start)
                     result.etag = response.headers.get("ETag")
                     result.last_modified = response.headers.get("Last-Modified")
-                elif response.headers.get("Content-Length", "").isdigit() and \
-                        int(response.headers["Content-Length"]) <= 65536:
-                    response.content  # an empty 304 or a short error page: read it, keep the connection
+                elif (
+                    response.headers.get("Content-Length", "").isdigit()
+                    and int(response.headers["Content-Length"]) <= 65536
+                ):
+                    _ = response.content  # an empty 304 or a short error page: read it, keep the connection
         except requests.exceptions.SSLError as exc:
             result.error = f"secure connection to {host} failed ({_reason(exc)})"
             result.hint = "the site's certificate is not valid; tell the partner"
@@ -170,8 +174,11 @@ class _TooSlow(Exception):
 
 def _reason(exc: Exception) -> str:
     text = str(exc.args[0] if exc.args else exc)
-    match = re.search(r"\[Errno -?\d+\] ([^'\")]+)|(Connection refused|Name or service not known|"
-                      r"certificate verify failed[^'\")]*)", text)
+    match = re.search(
+        r"\[Errno -?\d+\] ([^'\")]+)|(Connection refused|Name or service not known|"
+        r"certificate verify failed[^'\")]*)",
+        text,
+    )
     if match:
         return (match[1] or match[2]).strip().rstrip(".")
     return text[:120]
@@ -188,10 +195,22 @@ def _permanent_target(url: str, response: requests.Response) -> str | None:
     return target if target and target != url else None
 
 
-_REASONS = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed",
-            406: "Not Acceptable", 408: "Request Timeout", 410: "Gone", 429: "Too Many Requests",
-            451: "Unavailable For Legal Reasons", 500: "Internal Server Error", 502: "Bad Gateway",
-            503: "Service Unavailable", 504: "Gateway Timeout"}
+_REASONS = {
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    406: "Not Acceptable",
+    408: "Request Timeout",
+    410: "Gone",
+    429: "Too Many Requests",
+    451: "Unavailable For Legal Reasons",
+    500: "Internal Server Error",
+    502: "Bad Gateway",
+    503: "Service Unavailable",
+    504: "Gateway Timeout",
+}
 
 
 def _status_error(result: Fetched) -> tuple[str | None, str | None]:
@@ -202,8 +221,10 @@ def _status_error(result: Fetched) -> tuple[str | None, str | None]:
     where = result.final_url or result.url
     label = f"HTTP {status}{' ' + reason if reason else ''} at {where}"
     if status == 410:
-        return (f"{label}: the feed was removed; it is disabled and no longer fetched",
-                "remove it from the feed list, or give it its new url")
+        return (
+            f"{label}: the feed was removed; it is disabled and no longer fetched",
+            "remove it from the feed list, or give it its new url",
+        )
     if status == 429:
         return label, "the server asks for fewer requests; the feed is tried again on the next fetch"
     if status is not None and status >= 500:
@@ -261,23 +282,29 @@ def read_entries(name: str, fetched: Fetched, *, zone: tzinfo, now: datetime) ->
     read = FeedRead()
 
     def problem(message: str, hint: str | None = None, error: bool = False) -> None:
-        read.problems.append(Problem(name, message, hint=hint,
-                                     severity=Severity.ERROR if error else Severity.WARNING))
+        read.problems.append(Problem(name, message, hint=hint, severity=Severity.ERROR if error else Severity.WARNING))
 
     body = fetched.body
     where = fetched.final_url or fetched.url
     if not body.strip():
-        problem(f"{where} answered with an empty page (HTTP {fetched.status}, no content); nothing was imported",
-                "check the address in the feed list", error=True)
+        problem(
+            f"{where} answered with an empty page (HTTP {fetched.status}, no content); nothing was imported",
+            "check the address in the feed list",
+            error=True,
+        )
         return read
     if _looks_like_html(body):
         problem(*_html_page_problem(where, body), error=True)
         return read
-    headers = {key: value for key, value in fetched.headers.items()
-               if key not in ("content-encoding", "content-length", "transfer-encoding")}
+    headers = {
+        key: value
+        for key, value in fetched.headers.items()
+        if key not in ("content-encoding", "content-length", "transfer-encoding")
+    }
     headers.setdefault("content-location", where)
-    parsed = feedparser.parse(io.BytesIO(body), response_headers=headers, sanitize_html=False,
-                              resolve_relative_uris=True)
+    parsed = feedparser.parse(
+        io.BytesIO(body), response_headers=headers, sanitize_html=False, resolve_relative_uris=True
+    )
     read.version = parsed.get("version") or None
     read.title = plain_text(parsed.feed.get("title", "")) or None
     raw_entries = parsed.get("entries") or []
@@ -286,8 +313,10 @@ def read_entries(name: str, fetched: Fetched, *, zone: tzinfo, now: datetime) ->
         # "declared as us-ascii" is RFC 3023's default for text/xml without a charset, which
         # nobody means; any other override decoded the feed in an encoding it did not declare.
         if "declared as us-ascii" not in str(bozo):
-            problem(f"the feed's declared encoding is wrong ({bozo}); read as well as possible",
-                    "check umlauts in its news; tell the partner")
+            problem(
+                f"the feed's declared encoding is wrong ({bozo}); read as well as possible",
+                "check umlauts in its news; tell the partner",
+            )
         bozo = None
     if bozo is not None and not isinstance(bozo, _HARMLESS_BOZO):
         reason = _bozo_reason(bozo)
@@ -295,12 +324,17 @@ def read_entries(name: str, fetched: Fetched, *, zone: tzinfo, now: datetime) ->
             if "text/html" in fetched.headers.get("content-type", ""):
                 problem(*_html_page_problem(where, body), error=True)
             else:
-                problem(f"{where} is not a readable feed ({reason})",
-                        "check the address; it should lead to an RSS or Atom feed", error=True)
+                problem(
+                    f"{where} is not a readable feed ({reason})",
+                    "check the address; it should lead to an RSS or Atom feed",
+                    error=True,
+                )
             return read
         recovered = f"{len(raw_entries)} {'entry' if len(raw_entries) == 1 else 'entries'} recovered"
-        problem(f"the feed is not well-formed XML ({reason}); {recovered}",
-                "the entries were read as well as possible; tell the partner")
+        problem(
+            f"the feed is not well-formed XML ({reason}); {recovered}",
+            "the entries were read as well as possible; tell the partner",
+        )
     elif not read.version and not raw_entries:
         problem(f"{where} is not an RSS or Atom feed", "check the address in the feed list", error=True)
         return read
@@ -351,10 +385,8 @@ def _html_page_problem(where: str, body: bytes) -> tuple[str, str]:
     for href in finder.found:
         address = canonical_link(href, where)
         if address:
-            return (f"{where} is an HTML page, not a feed",
-                    f"use the feed address the page names: {address}")
-    return (f"{where} is an HTML page, not a feed",
-            "find the feed's address on the site (often …/feed/ or …/rss.xml)")
+            return (f"{where} is an HTML page, not a feed", f"use the feed address the page names: {address}")
+    return (f"{where} is an HTML page, not a feed", "find the feed's address on the site (often …/feed/ or …/rss.xml)")
 
 
 def canonical_link(url: str | None, base: str) -> str | None:
@@ -419,24 +451,38 @@ def _entry(raw, base: str, zone: tzinfo, now: datetime, problem) -> Entry | None
     label = title if len(title) <= 60 else title[:59] + "…"
     link = canonical_link(raw.get("link"), base)
     if raw.get("link") and link is None:
-        problem(f"entry {label!r} has no web address as its link; imported without a link",
-                "add the original's address before approving")
+        problem(
+            f"entry {label!r} has no web address as its link; imported without a link",
+            "add the original's address before approving",
+        )
     stamp = raw.get("published_parsed") or raw.get("updated_parsed")
     moment = None
     if stamp:
         try:
-            moment = datetime(*stamp[:6], tzinfo=timezone.utc).astimezone(zone)
+            moment = datetime(*stamp[:6], tzinfo=UTC).astimezone(zone)
         except (TypeError, ValueError):
             moment = None
     assumed = moment is None
     if assumed:
         written = raw.get("published") or raw.get("updated")
         reason = f"its date {plain_text(str(written))[:40]!r} cannot be read" if written else "it has no date"
-        problem(f"entry {label!r}: {reason}; dated with the day of the fetch (date_assumed: true)",
-                "check the date before approving")
+        problem(
+            f"entry {label!r}: {reason}; dated with the day of the fetch (date_assumed: true)",
+            "check the date before approving",
+        )
     elif moment > now + timedelta(days=1):
-        problem(f"entry {label!r} is dated in the future ({moment.date().isoformat()})",
-                "check the date before approving")
+        problem(
+            f"entry {label!r} is dated in the future ({moment.date().isoformat()})", "check the date before approving"
+        )
     day = (moment or now).date()
-    return Entry(title=title, day=day, date_assumed=assumed, link=link, guid=_guid(raw.get("id")),
-                 summary=summary, summary_html=summary_html, digest=content_digest(title, text), moment=moment)
+    return Entry(
+        title=title,
+        day=day,
+        date_assumed=assumed,
+        link=link,
+        guid=_guid(raw.get("id")),
+        summary=summary,
+        summary_html=summary_html,
+        digest=content_digest(title, text),
+        moment=moment,
+    )

@@ -21,13 +21,12 @@ from pydantic import ValidationError
 from commsflow import frontmatter, markdown
 from commsflow.errors import Problem, Severity
 from commsflow.feeds.config import Feed
+from commsflow.feeds.fetch import Entry, canonical_link, content_digest
+from commsflow.feeds.sanitize import plain_text
 from commsflow.files import write_atomic
 from commsflow.model import TYPES, NewsMeta
-from commsflow.feeds.sanitize import plain_text
 from commsflow.slugs import slugify
-from commsflow.feeds.fetch import Entry, canonical_link, content_digest
 from commsflow.validation import problems_from_validation_error
-
 
 # The safe dumper (plain data only, no Python tags), in libyaml's C version when present:
 # the same output as yaml.safe_dump, ten times faster.
@@ -190,15 +189,24 @@ class Importer:
 
 
 def _skipped(feed: Feed, entry: Entry, reason: str) -> Problem:
-    return Problem(feed.name, f"entry {entry.title[:60]!r} cannot be stored as news ({reason}); skipped",
-                   hint="report this with the feed's address", severity=Severity.WARNING)
+    return Problem(
+        feed.name,
+        f"entry {entry.title[:60]!r} cannot be stored as news ({reason}); skipped",
+        hint="report this with the feed's address",
+        severity=Severity.WARNING,
+    )
 
 
 def render_news(feed: Feed, entry: Entry) -> str:
     """The news file: YAML front matter written by the YAML library, the plain-text
     summary as the body (escaped, so it stays literal text)."""
-    data: dict = {"title": entry.title, "status": "review", "date": entry.day, "projects": [feed.project],
-                  "source": feed.name}
+    data: dict = {
+        "title": entry.title,
+        "status": "review",
+        "date": entry.day,
+        "projects": [feed.project],
+        "source": feed.name,
+    }
     if entry.link:
         data["link"] = entry.link
     if entry.guid:
@@ -211,8 +219,9 @@ def render_news(feed: Feed, entry: Entry) -> str:
         data["summary"] = entry.summary
     if entry.summary_html:
         data["summary_html"] = entry.summary_html
-    front = yaml.dump(data, Dumper=_DUMPER, allow_unicode=True, sort_keys=False, width=1_000_000,
-                      default_flow_style=False)
+    front = yaml.dump(
+        data, Dumper=_DUMPER, allow_unicode=True, sort_keys=False, width=1_000_000, default_flow_style=False
+    )
     body = markdown.escape(entry.summary) + "\n" if entry.summary else ""
     return f"---\n{front}---\n{body}"
 

@@ -8,17 +8,17 @@ that feed alone — the others carry on, and the command reports each one.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Callable, Iterator
 
 from commsflow.errors import Problem, Severity
 from commsflow.feeds.config import Feed, FetchSettings
+from commsflow.feeds.fetch import FeedRead, Fetched, Fetcher, read_entries
 from commsflow.feeds.news import Importer, write_new
 from commsflow.feeds.state import FeedState, StateStore
-from commsflow.feeds.fetch import Fetched, FeedRead, Fetcher, read_entries
 
 
 @dataclass
@@ -41,17 +41,24 @@ class Outcome:
         return sum(not p.is_error for p in self.problems)
 
 
-def fetch_concurrently(fetcher: Fetcher, jobs: list[tuple[str, str, FeedState | None]], workers: int, *,
-                       zone, now: datetime, done: Callable[[str], None] | None = None
-                       ) -> Iterator[tuple[str, Fetched, FeedRead | None]]:
+def fetch_concurrently(
+    fetcher: Fetcher,
+    jobs: list[tuple[str, str, FeedState | None]],
+    workers: int,
+    *,
+    zone,
+    now: datetime,
+    done: Callable[[str], None] | None = None,
+) -> Iterator[tuple[str, Fetched, FeedRead | None]]:
     """Fetch (conditionally, if a state is given) and read each ``(name, address, state)``,
     at most ``workers`` at a time; yields the results in the order of ``jobs``, each as
     soon as it is there, so that importing one feed overlaps fetching the next ones.
     ``done(name)`` is called (from a worker thread) as each one finishes."""
 
     def one(name: str, address: str, state: FeedState | None):
-        fetched = fetcher.get(address, etag=state.etag if state else None,
-                              last_modified=state.last_modified if state else None)
+        fetched = fetcher.get(
+            address, etag=state.etag if state else None, last_modified=state.last_modified if state else None
+        )
         read = read_entries(name, fetched, zone=zone, now=now) if fetched.status == 200 and not fetched.error else None
         if done:
             done(name)
@@ -69,10 +76,21 @@ def fetch_concurrently(fetcher: Fetcher, jobs: list[tuple[str, str, FeedState | 
                 future.cancel()
 
 
-def run_fetch(feeds: list[Feed], *, retry_gone: set[str], settings: FetchSettings, agent: str, state_file: Path,
-              root: Path, content_dir: Path, context: dict, zone, now: datetime,
-              started: Callable[[int], None] | None = None, done: Callable[[str], None] | None = None
-              ) -> list[Outcome]:
+def run_fetch(
+    feeds: list[Feed],
+    *,
+    retry_gone: set[str],
+    settings: FetchSettings,
+    agent: str,
+    state_file: Path,
+    root: Path,
+    content_dir: Path,
+    context: dict,
+    zone,
+    now: datetime,
+    started: Callable[[int], None] | None = None,
+    done: Callable[[str], None] | None = None,
+) -> list[Outcome]:
     """Fetch ``feeds`` and write their new entries as news. Feeds disabled by a 410 are
     skipped unless named in ``retry_gone``."""
     stamp = now.isoformat(timespec="seconds")
@@ -84,26 +102,41 @@ def run_fetch(feeds: list[Feed], *, retry_gone: set[str], settings: FetchSetting
             if state.gone and feed.name not in retry_gone:
                 outcome = outcomes[feed.name]
                 outcome.skipped = True
-                outcome.problems.append(Problem(
-                    feed.name, f"disabled since the server answered 410 Gone ({state.gone[:10]}); not fetched",
-                    hint=f"remove it from the feed list, give it a new url, or try it again with "
-                         f"`commsflow feeds fetch {feed.name}`", severity=Severity.WARNING))
+                outcome.problems.append(
+                    Problem(
+                        feed.name,
+                        f"disabled since the server answered 410 Gone ({state.gone[:10]}); not fetched",
+                        hint=f"remove it from the feed list, give it a new url, or try it again with "
+                        f"`commsflow feeds fetch {feed.name}`",
+                        severity=Severity.WARNING,
+                    )
+                )
                 continue
             jobs.append((feed.name, state.address, state))
         if started:
             started(len(jobs))
         importer = Importer(root, content_dir, store, context)
-        with Fetcher(agent, timeout=settings.timeout, max_bytes=settings.max_bytes, workers=settings.workers) as fetcher:
-            for name, fetched, read in fetch_concurrently(fetcher, jobs, settings.workers, zone=zone, now=now,
-                                                          done=done):
+        with Fetcher(
+            agent, timeout=settings.timeout, max_bytes=settings.max_bytes, workers=settings.workers
+        ) as fetcher:
+            for name, fetched, read in fetch_concurrently(
+                fetcher, jobs, settings.workers, zone=zone, now=now, done=done
+            ):
                 outcome = outcomes[name]
                 _apply(outcome, store.feed(name, outcome.feed.url), fetched, read, importer, store, stamp)
         store.commit()
     return [outcomes[feed.name] for feed in feeds]
 
 
-def _apply(outcome: Outcome, state: FeedState, fetched: Fetched, read: FeedRead | None, importer: Importer,
-           store: StateStore, stamp: str) -> None:
+def _apply(
+    outcome: Outcome,
+    state: FeedState,
+    fetched: Fetched,
+    read: FeedRead | None,
+    importer: Importer,
+    store: StateStore,
+    stamp: str,
+) -> None:
     feed = outcome.feed
     state.checked, state.http, state.new = stamp, fetched.status, 0
     outcome.http = str(fetched.status) if fetched.status is not None else "–"
@@ -111,9 +144,14 @@ def _apply(outcome: Outcome, state: FeedState, fetched: Fetched, read: FeedRead 
         outcome.http = f"301 → {fetched.status}"
         if fetched.moved_to != state.moved_to:
             state.moved_to = fetched.moved_to if fetched.moved_to != feed.url else None
-            outcome.problems.append(Problem(
-                feed.name, f"moved permanently to {fetched.moved_to}; fetched from there from now on",
-                hint="update its url in the feed list", severity=Severity.WARNING))
+            outcome.problems.append(
+                Problem(
+                    feed.name,
+                    f"moved permanently to {fetched.moved_to}; fetched from there from now on",
+                    hint="update its url in the feed list",
+                    severity=Severity.WARNING,
+                )
+            )
     if fetched.gone:
         state.gone, state.outcome, state.message = stamp, "gone", fetched.error
         state.etag = state.last_modified = None
@@ -146,8 +184,9 @@ def _apply(outcome: Outcome, state: FeedState, fetched: Fetched, read: FeedRead 
         if planned is None:
             continue
         if not write_new(planned):
-            outcome.problems.append(Problem(feed.name, f"{planned.shown} appeared meanwhile; left as it is",
-                                            severity=Severity.WARNING))
+            outcome.problems.append(
+                Problem(feed.name, f"{planned.shown} appeared meanwhile; left as it is", severity=Severity.WARNING)
+            )
             continue
         importer.take(feed.name, entry, planned.shown)
         store.remember(feed.name, keys, planned.shown, stamp)

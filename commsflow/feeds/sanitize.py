@@ -18,20 +18,37 @@ TAGS = {"p", "br", "a", "ul", "ol", "li", "strong", "em", "b", "i", "blockquote"
 ATTRIBUTES = {"a": {"href", "title"}}
 SCHEMES = {"http", "https", "mailto"}
 # Removed together with everything inside them (an iframe's "content" is fallback markup).
-DROPPED_WITH_CONTENT = {"script", "style", "iframe", "object", "embed", "noscript", "template", "svg",
-                        "math", "select", "textarea", "title", "frameset", "noembed", "noframes"}
+DROPPED_WITH_CONTENT = {
+    "script",
+    "style",
+    "iframe",
+    "object",
+    "embed",
+    "noscript",
+    "template",
+    "svg",
+    "math",
+    "select",
+    "textarea",
+    "title",
+    "frameset",
+    "noembed",
+    "noframes",
+}
 
 # WordPress appends "The post X appeared first on Y." to excerpts and content.
 _WORDPRESS_FOOTER = re.compile(
     r"<p>\s*(?:Der Beitrag|The post)\b.{0,600}?\b(?:erschien zuerst auf|appeared first on)\b.{0,300}?</p>",
     re.IGNORECASE | re.DOTALL,
 )
-_BLOCK_END = re.compile(r"<br\s*/?>|</(?:p|li|h[1-6]|blockquote|div|tr|td|th|ul|ol|section|article|pre|dd|dt)>",
-                        re.IGNORECASE)
+_BLOCK_END = re.compile(
+    r"<br\s*/?>|</(?:p|li|h[1-6]|blockquote|div|tr|td|th|ul|ol|section|article|pre|dd|dt)>", re.IGNORECASE
+)
 # What is left of markup after unescaping text a CMS escaped twice ("&amp;lt;b&amp;gt;").
 _TAG_LIKE = re.compile(r"<\s*/?\s*[a-zA-Z!?][^<>]*>")
-_MORE = re.compile(r"\s*(?:\[(?:…|\.\.\.)\]|\((?:…|\.\.\.)\)|(?:Weiterlesen|Read more)\s*[»→…]?|mehr\s*[»→])\s*$",
-                   re.IGNORECASE)
+_MORE = re.compile(
+    r"\s*(?:\[(?:…|\.\.\.)\]|\((?:…|\.\.\.)\)|(?:Weiterlesen|Read more)\s*[»→…]?|mehr\s*[»→])\s*$", re.IGNORECASE
+)
 _SPACE = re.compile(r"\s+")
 _BLOCK_START = re.compile(r"<(?:p|ul|ol|blockquote|h2|h3|h4)>")
 # A sentence ends at . ! ? followed by space and an upper-case letter, digit or opening quote …
@@ -73,8 +90,9 @@ def clean_html(raw: str) -> str:
     if cleaned and not _BLOCK_START.match(cleaned):
         # Text without paragraphs (an excerpt, plain text): one paragraph; html5ever
         # closes it again before any block that follows.
-        cleaned = nh3.clean(f"<p>{cleaned}</p>", tags=TAGS, attributes=ATTRIBUTES, url_schemes=SCHEMES,
-                            link_rel="noopener noreferrer")
+        cleaned = nh3.clean(
+            f"<p>{cleaned}</p>", tags=TAGS, attributes=ATTRIBUTES, url_schemes=SCHEMES, link_rel="noopener noreferrer"
+        )
     # Paragraphs that held only an image or an iframe are empty now.
     return re.sub(r"<p>\s*(?:<br>\s*)*</p>", "", cleaned).strip()
 
@@ -97,10 +115,10 @@ def plain_text(raw: str) -> str:
 def _sentences(text: str) -> list[str]:
     parts, start = [], 0
     for match in _SENTENCE_END.finditer(text):
-        candidate = text[start:match.start()].rstrip()
+        candidate = text[start : match.start()].rstrip()
         if _NOT_AN_END.search(candidate.rstrip("\"'“”»)")):
             continue
-        parts.append(text[start:match.end()].strip())
+        parts.append(text[start : match.end()].strip())
         start = match.end()
     parts.append(text[start:].strip())
     return [part for part in parts if part]

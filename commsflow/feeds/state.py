@@ -67,7 +67,7 @@ class FeedState:
 
 
 def seen_key(kind: str, value: str) -> str:
-    return hashlib.blake2b(f"{kind}\n{value}".encode("utf-8"), digest_size=16).hexdigest()
+    return hashlib.blake2b(f"{kind}\n{value}".encode(), digest_size=16).hexdigest()
 
 
 def state_path(state_folder: Path) -> Path:
@@ -75,9 +75,10 @@ def state_path(state_folder: Path) -> Path:
 
 
 def _broken(path: Path, exc: Exception) -> CommsflowError:
-    return CommsflowError(f"{path}: the feed state cannot be read ({exc})",
-                          f"delete {path.parent} to start afresh — news already in the content folder "
-                          "are still recognised")
+    return CommsflowError(
+        f"{path}: the feed state cannot be read ({exc})",
+        f"delete {path.parent} to start afresh — news already in the content folder are still recognised",
+    )
 
 
 class StateStore:
@@ -93,8 +94,10 @@ class StateStore:
             self._db.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
             if "locked" in str(exc) or "busy" in str(exc):
-                raise CommsflowError("another `commsflow feeds fetch` is running (the feed state is locked)",
-                                     "wait until it has finished, then run again") from None
+                raise CommsflowError(
+                    "another `commsflow feeds fetch` is running (the feed state is locked)",
+                    "wait until it has finished, then run again",
+                ) from None
             raise _broken(path, exc) from None
         except sqlite3.DatabaseError as exc:
             raise _broken(path, exc) from None
@@ -118,13 +121,31 @@ class StateStore:
         return None if row is None else (row[0] or "")
 
     def remember(self, feed: str, keys: list[tuple[str, str]], path: str | None, when: str) -> None:
-        self._db.executemany("INSERT OR IGNORE INTO seen VALUES (?, ?, ?, ?)",
-                             [(seen_key(kind, value), feed, path, when) for kind, value in keys])
+        self._db.executemany(
+            "INSERT OR IGNORE INTO seen VALUES (?, ?, ?, ?)",
+            [(seen_key(kind, value), feed, path, when) for kind, value in keys],
+        )
 
     def commit(self) -> None:
         """Write every feed's state and end the run's transaction."""
-        rows = [(s.name, s.url, s.moved_to, s.etag, s.last_modified, s.gone, s.checked, s.http, s.outcome,
-                 s.message, s.new, s.imported, s.last_new) for s in self.feeds.values()]
+        rows = [
+            (
+                s.name,
+                s.url,
+                s.moved_to,
+                s.etag,
+                s.last_modified,
+                s.gone,
+                s.checked,
+                s.http,
+                s.outcome,
+                s.message,
+                s.new,
+                s.imported,
+                s.last_new,
+            )
+            for s in self.feeds.values()
+        ]
         self._db.executemany(f"INSERT OR REPLACE INTO feeds VALUES ({', '.join('?' * 13)})", rows)
         self._db.execute("COMMIT")
         self._open = False

@@ -41,8 +41,9 @@ class SmtpError(CommsflowError):
     out), ``True`` when the server took it and only saying goodbye failed.
     """
 
-    def __init__(self, message: str, hint: str | None = None, *, transient: bool = False,
-                 delivered: bool | None = False):
+    def __init__(
+        self, message: str, hint: str | None = None, *, transient: bool = False, delivered: bool | None = False
+    ):
         super().__init__(message, hint)
         self.transient = transient
         self.delivered = delivered
@@ -62,25 +63,31 @@ class SmtpSettings:
     def from_env(cls, environ=os.environ) -> SmtpSettings:
         host = environ.get("COMMSFLOW_SMTP_HOST", "").strip()
         if not host:
-            raise CommsflowError("no SMTP server configured (COMMSFLOW_SMTP_HOST is not set)",
-                                 "set COMMSFLOW_SMTP_HOST, and COMMSFLOW_SMTP_USER/COMMSFLOW_SMTP_PASSWORD "
-                                 "if the server needs a login")
+            raise CommsflowError(
+                "no SMTP server configured (COMMSFLOW_SMTP_HOST is not set)",
+                "set COMMSFLOW_SMTP_HOST, and COMMSFLOW_SMTP_USER/COMMSFLOW_SMTP_PASSWORD if the server needs a login",
+            )
         security = environ.get("COMMSFLOW_SMTP_SECURITY", "starttls").strip().lower()
         if security not in _DEFAULT_PORTS:
-            raise CommsflowError(f"COMMSFLOW_SMTP_SECURITY={security!r} is not known",
-                                 "use starttls (port 587), ssl (port 465) or none (local relays only)")
+            raise CommsflowError(
+                f"COMMSFLOW_SMTP_SECURITY={security!r} is not known",
+                "use starttls (port 587), ssl (port 465) or none (local relays only)",
+            )
         port_text = environ.get("COMMSFLOW_SMTP_PORT", "").strip()
         try:
             port = int(port_text) if port_text else _DEFAULT_PORTS[security]
             timeout = float(environ.get("COMMSFLOW_SMTP_TIMEOUT", "30"))
         except ValueError:
-            raise CommsflowError("COMMSFLOW_SMTP_PORT and COMMSFLOW_SMTP_TIMEOUT must be numbers",
-                                 "e.g. COMMSFLOW_SMTP_PORT=587") from None
+            raise CommsflowError(
+                "COMMSFLOW_SMTP_PORT and COMMSFLOW_SMTP_TIMEOUT must be numbers", "e.g. COMMSFLOW_SMTP_PORT=587"
+            ) from None
         user = environ.get("COMMSFLOW_SMTP_USER") or None
         password = environ.get("COMMSFLOW_SMTP_PASSWORD") or None
         if bool(user) != bool(password):
-            raise CommsflowError("COMMSFLOW_SMTP_USER and COMMSFLOW_SMTP_PASSWORD must be set together",
-                                 "set both for a server that needs a login, or neither")
+            raise CommsflowError(
+                "COMMSFLOW_SMTP_USER and COMMSFLOW_SMTP_PASSWORD must be set together",
+                "set both for a server that needs a login, or neither",
+            )
         return cls(host, port, security, user, password, timeout, environ.get("COMMSFLOW_SMTP_CAFILE") or None)
 
     @property
@@ -150,8 +157,10 @@ def send(message: EmailMessage, recipients: list[str], settings: SmtpSettings) -
     try:
         context = ssl.create_default_context(cafile=settings.cafile)
     except (OSError, ssl.SSLError) as exc:
-        raise SmtpError(f"COMMSFLOW_SMTP_CAFILE: cannot read {settings.cafile} ({exc.strerror or exc})",
-                        "point COMMSFLOW_SMTP_CAFILE at a PEM file with the server's CA certificate") from None
+        raise SmtpError(
+            f"COMMSFLOW_SMTP_CAFILE: cannot read {settings.cafile} ({exc.strerror or exc})",
+            "point COMMSFLOW_SMTP_CAFILE at a PEM file with the server's CA certificate",
+        ) from None
     delivered: bool | None = False  # None while the message is being handed over, True once it was taken
     try:
         if settings.security == "ssl":
@@ -167,41 +176,61 @@ def send(message: EmailMessage, recipients: list[str], settings: SmtpSettings) -
             refused = client.send_message(message, to_addrs=recipients)
             delivered = True
     except smtplib.SMTPAuthenticationError as exc:
-        raise SmtpError(f"{settings.where}: login as {settings.user!r} refused ({exc.smtp_code})",
-                        "check COMMSFLOW_SMTP_USER and COMMSFLOW_SMTP_PASSWORD",
-                        transient=_temporary(exc.smtp_code)) from None
+        raise SmtpError(
+            f"{settings.where}: login as {settings.user!r} refused ({exc.smtp_code})",
+            "check COMMSFLOW_SMTP_USER and COMMSFLOW_SMTP_PASSWORD",
+            transient=_temporary(exc.smtp_code),
+        ) from None
     except smtplib.SMTPNotSupportedError:
-        raise SmtpError(f"{settings.where}: the server does not offer STARTTLS or login",
-                        "set COMMSFLOW_SMTP_SECURITY to match the server (ssl on port 465?)") from None
+        raise SmtpError(
+            f"{settings.where}: the server does not offer STARTTLS or login",
+            "set COMMSFLOW_SMTP_SECURITY to match the server (ssl on port 465?)",
+        ) from None
     except smtplib.SMTPRecipientsRefused as exc:
         # Every recipient refused: nothing was sent. 4xx for all of them (greylisting) passes.
         codes = [answer[0] for answer in exc.recipients.values() if isinstance(answer, tuple)]
-        raise SmtpError(f"{settings.where}: recipients refused: {', '.join(exc.recipients)}",
-                        "check the addresses",
-                        transient=bool(codes) and all(_temporary(code) for code in codes)) from None
+        raise SmtpError(
+            f"{settings.where}: recipients refused: {', '.join(exc.recipients)}",
+            "check the addresses",
+            transient=bool(codes) and all(_temporary(code) for code in codes),
+        ) from None
     except smtplib.SMTPResponseException as exc:
         # A reply is definite: until the server took the message, it did not send it.
-        reply = _scrub(exc.smtp_error.decode("utf-8", "replace") if isinstance(exc.smtp_error, bytes)
-                       else str(exc.smtp_error), settings)
-        raise SmtpError(f"{settings.where}: the server answered {exc.smtp_code} {reply}",
-                        "check the sender address and the server's rules",
-                        transient=_temporary(exc.smtp_code), delivered=delivered is True) from None
+        reply = _scrub(
+            exc.smtp_error.decode("utf-8", "replace") if isinstance(exc.smtp_error, bytes) else str(exc.smtp_error),
+            settings,
+        )
+        raise SmtpError(
+            f"{settings.where}: the server answered {exc.smtp_code} {reply}",
+            "check the sender address and the server's rules",
+            transient=_temporary(exc.smtp_code),
+            delivered=delivered is True,
+        ) from None
     except ssl.SSLError as exc:
-        raise SmtpError(f"{settings.where}: TLS failed ({exc.reason or exc})",
-                        "check COMMSFLOW_SMTP_SECURITY and the port; for an in-house certificate "
-                        "set COMMSFLOW_SMTP_CAFILE", delivered=delivered) from None
+        raise SmtpError(
+            f"{settings.where}: TLS failed ({exc.reason or exc})",
+            "check COMMSFLOW_SMTP_SECURITY and the port; for an in-house certificate set COMMSFLOW_SMTP_CAFILE",
+            delivered=delivered,
+        ) from None
     except TimeoutError:
-        raise SmtpError(f"{settings.where}: no answer within {settings.timeout:g} s",
-                        "check host and port, or raise COMMSFLOW_SMTP_TIMEOUT",
-                        transient=True, delivered=delivered) from None
+        raise SmtpError(
+            f"{settings.where}: no answer within {settings.timeout:g} s",
+            "check host and port, or raise COMMSFLOW_SMTP_TIMEOUT",
+            transient=True,
+            delivered=delivered,
+        ) from None
     except (OSError, smtplib.SMTPException) as exc:
         reason = _scrub(getattr(exc, "strerror", None) or str(exc) or type(exc).__name__, settings)
-        raise SmtpError(f"{settings.where}: cannot send ({reason})",
-                        "check COMMSFLOW_SMTP_HOST and COMMSFLOW_SMTP_PORT",
-                        transient=True, delivered=delivered) from None
+        raise SmtpError(
+            f"{settings.where}: cannot send ({reason})",
+            "check COMMSFLOW_SMTP_HOST and COMMSFLOW_SMTP_PORT",
+            transient=True,
+            delivered=delivered,
+        ) from None
     if refused:
-        raise SmtpError(f"{settings.where}: recipients refused: {', '.join(refused)}", "check the addresses",
-                        delivered=True)
+        raise SmtpError(
+            f"{settings.where}: recipients refused: {', '.join(refused)}", "check the addresses", delivered=True
+        )
     return message["Message-ID"]
 
 

@@ -45,8 +45,9 @@ def http_url(value: str, variable: str) -> str:
     value = value.strip().rstrip("/")
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise CommsflowError(f"{variable} is not an http(s) address",
-                             f"set {variable} to an address like https://example.org")
+        raise CommsflowError(
+            f"{variable} is not an http(s) address", f"set {variable} to an address like https://example.org"
+        )
     return value
 
 
@@ -56,8 +57,10 @@ def token_from(environ, variable: str, channel: str, hint: str) -> str:
     if not token:
         raise CommsflowError(f"{channel}: no access token ({variable} is not set)", hint)
     if not token.isascii() or not token.isprintable() or any(c.isspace() for c in token):
-        raise CommsflowError(f"{channel}: {variable} has characters no access token has "
-                             "(spaces, line breaks, non-ASCII)", f"copy the token again; {hint}")
+        raise CommsflowError(
+            f"{channel}: {variable} has characters no access token has (spaces, line breaks, non-ASCII)",
+            f"copy the token again; {hint}",
+        )
     return token
 
 
@@ -82,8 +85,9 @@ def new_session() -> requests.Session:
     return session
 
 
-def request(session: requests.Session, method: str, url: str, *, channel: str, timeout: float,
-            hint: str, **kwargs) -> requests.Response:
+def request(
+    session: requests.Session, method: str, url: str, *, channel: str, timeout: float, hint: str, **kwargs
+) -> requests.Response:
     """One HTTP request; no answer → :class:`Transient` that names only the server's origin.
 
     Redirects are not followed: a POST must not turn into a GET somewhere else.
@@ -96,18 +100,23 @@ def request(session: requests.Session, method: str, url: str, *, channel: str, t
     except requests.exceptions.SSLError:
         error: PublishError = Permanent(
             f"{channel}: TLS with {where} failed (certificate not trusted?) — check the address; "
-            "for an in-house certificate set REQUESTS_CA_BUNDLE to its CA file")
+            "for an in-house certificate set REQUESTS_CA_BUNDLE to its CA file"
+        )
     except requests.Timeout:
-        error = Transient(f"{channel}: {where} did not answer within {timeout:g} s — "
-                          f"it will be tried again; {hint}")
+        error = Transient(f"{channel}: {where} did not answer within {timeout:g} s — it will be tried again; {hint}")
     except requests.ConnectionError:
         error = Transient(f"{channel}: cannot connect to {where} — it will be tried again; {hint}")
-    except (requests.exceptions.InvalidURL, requests.exceptions.InvalidSchema,
-            requests.exceptions.MissingSchema, requests.exceptions.InvalidHeader):
+    except (
+        requests.exceptions.InvalidURL,
+        requests.exceptions.InvalidSchema,
+        requests.exceptions.MissingSchema,
+        requests.exceptions.InvalidHeader,
+    ):
         error = Permanent(f"{channel}: the request to {where} is malformed — {hint}")
     except requests.RequestException as exc:
-        error = Transient(f"{channel}: the request to {where} failed ({type(exc).__name__}) — "
-                          f"it will be tried again; {hint}")
+        error = Transient(
+            f"{channel}: the request to {where} failed ({type(exc).__name__}) — it will be tried again; {hint}"
+        )
     raise error
 
 

@@ -42,8 +42,10 @@ DEFAULT_API = "https://api.linkedin.com"
 DEFAULT_VERSION = "202411"
 _VERSION = re.compile(r"^\d{6}(\.\d{2})?$")
 _URN = re.compile(r"urn:li:(?:share|ugcPost|activity):\d+")
-TOKEN_HINT = ("create a new access token with the w_organization_social scope for an admin of "
-              "the page (tokens expire after 60 days) and set COMMSFLOW_LINKEDIN_TOKEN")
+TOKEN_HINT = (
+    "create a new access token with the w_organization_social scope for an admin of "
+    "the page (tokens expire after 60 days) and set COMMSFLOW_LINKEDIN_TOKEN"
+)
 
 
 @dataclass(frozen=True)
@@ -59,8 +61,9 @@ class LinkedInSettings:
         api = http_url(environ.get("COMMSFLOW_LINKEDIN_API", "") or DEFAULT_API, "COMMSFLOW_LINKEDIN_API")
         version = environ.get("COMMSFLOW_LINKEDIN_VERSION", "").strip() or DEFAULT_VERSION
         if not _VERSION.match(version):
-            raise CommsflowError(f"linkedin: COMMSFLOW_LINKEDIN_VERSION={version!r} is not a version",
-                                 "write it as YYYYMM, e.g. 202411")
+            raise CommsflowError(
+                f"linkedin: COMMSFLOW_LINKEDIN_VERSION={version!r} is not a version", "write it as YYYYMM, e.g. 202411"
+            )
         return cls(token=token, api=api, version=version)
 
 
@@ -86,17 +89,26 @@ class LinkedInPublisher:
     def publish(self, payload: Payload) -> Receipt:
         channel = payload.channel
         if not payload.body:
-            raise Permanent(f"{channel}: no LinkedIn request body for {payload.item} — "
-                            "set [social] linkedin_author and build the drafts")
+            raise Permanent(
+                f"{channel}: no LinkedIn request body for {payload.item} — "
+                "set [social] linkedin_author and build the drafts"
+            )
         settings = self.settings
         where = origin(settings.api)
         response = request(
-            self._session, "POST", f"{settings.api}/rest/posts", channel=channel, timeout=settings.timeout,
+            self._session,
+            "POST",
+            f"{settings.api}/rest/posts",
+            channel=channel,
+            timeout=settings.timeout,
             hint="check COMMSFLOW_LINKEDIN_API and the network",
             auth=BearerAuth(settings.token),
             data=json.dumps(payload.body, ensure_ascii=False).encode("utf-8"),
-            headers={"LinkedIn-Version": settings.version, "X-Restli-Protocol-Version": "2.0.0",
-                     "Content-Type": "application/json"},
+            headers={
+                "LinkedIn-Version": settings.version,
+                "X-Restli-Protocol-Version": "2.0.0",
+                "Content-Type": "application/json",
+            },
         )
         status = response.status_code
         if 200 <= status < 300:
@@ -108,24 +120,38 @@ class LinkedInPublisher:
         if status == 422 and "duplicate" in said.lower():
             match = _URN.search(said)
             if match:
-                return Receipt(channel, match[0], url=post_url(match[0]),
-                               note="already posted (LinkedIn answered 422 duplicate)")
+                return Receipt(
+                    channel, match[0], url=post_url(match[0]), note="already posted (LinkedIn answered 422 duplicate)"
+                )
             return Receipt(channel, "", note="already posted (LinkedIn answered 422 duplicate)")
         said = f": {said}" if said else ""
         if status in (401, 403):
-            raise Permanent(f"{channel}: LinkedIn ({where}) answered {status}{said} — the token was refused "
-                            f"or lacks w_organization_social; {TOKEN_HINT}", status=status)
+            raise Permanent(
+                f"{channel}: LinkedIn ({where}) answered {status}{said} — the token was refused "
+                f"or lacks w_organization_social; {TOKEN_HINT}",
+                status=status,
+            )
         if status == 429:
-            raise Transient(f"{channel}: LinkedIn ({where}) answered 429 (rate limit){said} — "
-                            "it will be tried again later",
-                            retry_after=retry_after(response.headers.get("Retry-After")), status=status)
+            raise Transient(
+                f"{channel}: LinkedIn ({where}) answered 429 (rate limit){said} — it will be tried again later",
+                retry_after=retry_after(response.headers.get("Retry-After")),
+                status=status,
+            )
         if status >= 500:
-            raise Transient(f"{channel}: LinkedIn ({where}) answered {status}{said} — "
-                            "it will be tried again later",
-                            retry_after=retry_after(response.headers.get("Retry-After")), status=status)
+            raise Transient(
+                f"{channel}: LinkedIn ({where}) answered {status}{said} — it will be tried again later",
+                retry_after=retry_after(response.headers.get("Retry-After")),
+                status=status,
+            )
         if status == 426:
-            raise Permanent(f"{channel}: LinkedIn ({where}) does not accept version {settings.version}{said} — "
-                            "set COMMSFLOW_LINKEDIN_VERSION to a current YYYYMM", status=status)
-        raise Permanent(f"{channel}: LinkedIn ({where}) rejected the post ({status}){said} — "
-                        "check the draft's request body (commsflow linkedin build) and [social] "
-                        "linkedin_author", status=status)
+            raise Permanent(
+                f"{channel}: LinkedIn ({where}) does not accept version {settings.version}{said} — "
+                "set COMMSFLOW_LINKEDIN_VERSION to a current YYYYMM",
+                status=status,
+            )
+        raise Permanent(
+            f"{channel}: LinkedIn ({where}) rejected the post ({status}){said} — "
+            "check the draft's request body (commsflow linkedin build) and [social] "
+            "linkedin_author",
+            status=status,
+        )

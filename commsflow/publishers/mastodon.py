@@ -40,8 +40,10 @@ from commsflow.publishers.http import (
 
 DEFAULT_MAX_CHARACTERS = 500
 DEFAULT_URL_LENGTH = 23
-TOKEN_HINT = ("create an access token with the write:statuses scope (Einstellungen → Entwicklung) "
-              "and set COMMSFLOW_MASTODON_TOKEN")
+TOKEN_HINT = (
+    "create an access token with the write:statuses scope (Einstellungen → Entwicklung) "
+    "and set COMMSFLOW_MASTODON_TOKEN"
+)
 
 # --- the status text --------------------------------------------------------------------------
 
@@ -94,8 +96,9 @@ def _cut(words: list[str], count: int) -> str:
     return text + _ELLIPSIS + closing
 
 
-def status_text(text: str, link: str | None, max_characters: int = DEFAULT_MAX_CHARACTERS,
-                url_length: int = DEFAULT_URL_LENGTH) -> str:
+def status_text(
+    text: str, link: str | None, max_characters: int = DEFAULT_MAX_CHARACTERS, url_length: int = DEFAULT_URL_LENGTH
+) -> str:
     """The status for ``text`` and ``link`` within ``max_characters`` as Mastodon counts them.
 
     The text comes first, then the link (unless the text already has it), then the
@@ -123,8 +126,7 @@ def status_text(text: str, link: str | None, max_characters: int = DEFAULT_MAX_C
         return compose(body, tags)
     words = re.split(r"(\s+)", body)  # words at even places, whitespace at odd ones
     total = (len(words) + 1) // 2
-    keep = min(status_length(body, url_length),
-               (max_characters - status_length(compose("", []), url_length)) // 2)
+    keep = min(status_length(body, url_length), (max_characters - status_length(compose("", []), url_length)) // 2)
     for count in range(len(tags), -1, -1):
         kept = tags[:count]
         if fits(compose(body, kept)):
@@ -175,8 +177,11 @@ class MastodonSettings:
         account = config.social.mastodon_account if config else None
         instance = environ.get("COMMSFLOW_MASTODON_INSTANCE", "").strip() or instance_of(account)
         if not instance:
-            hint = ("write [social] mastodon_account as '@name@host'" if account else
-                    "set [social] mastodon_account = '@name@host' in commsflow.toml or COMMSFLOW_MASTODON_INSTANCE")
+            hint = (
+                "write [social] mastodon_account as '@name@host'"
+                if account
+                else "set [social] mastodon_account = '@name@host' in commsflow.toml or COMMSFLOW_MASTODON_INSTANCE"
+            )
             raise CommsflowError("mastodon: no instance to post to", hint)
         language = config.organisation.locale if config else "de"
         return cls(http_url(instance, "COMMSFLOW_MASTODON_INSTANCE"), token, language)
@@ -217,8 +222,10 @@ class MastodonPublisher:
                     statuses = response.json()["configuration"]["statuses"]
                 except (ValueError, KeyError, TypeError):
                     statuses = {}
-                self._limits = Limits(_positive(statuses, "max_characters", DEFAULT_MAX_CHARACTERS),
-                                      _positive(statuses, "characters_reserved_per_url", DEFAULT_URL_LENGTH))
+                self._limits = Limits(
+                    _positive(statuses, "max_characters", DEFAULT_MAX_CHARACTERS),
+                    _positive(statuses, "characters_reserved_per_url", DEFAULT_URL_LENGTH),
+                )
         return self._limits
 
     def publish(self, payload: Payload) -> Receipt:
@@ -226,12 +233,14 @@ class MastodonPublisher:
         limits = self.limits(channel)
         status = status_text(payload.text, payload.link, limits.max_characters, limits.url_length)
         if not status:
-            raise Permanent(f"{channel}: nothing to post for {payload.item} (no text, no link) — "
-                            "check the draft")
-        response = self._call("POST", "/api/v1/statuses", channel,
-                              json={"status": status, "visibility": self.settings.visibility,
-                                    "language": self.settings.language},
-                              headers={"Idempotency-Key": idempotency_key(payload.job_id)})
+            raise Permanent(f"{channel}: nothing to post for {payload.item} (no text, no link) — check the draft")
+        response = self._call(
+            "POST",
+            "/api/v1/statuses",
+            channel,
+            json={"status": status, "visibility": self.settings.visibility, "language": self.settings.language},
+            headers={"Idempotency-Key": idempotency_key(payload.job_id)},
+        )
         self._check(response, channel, "posting")
         try:
             data = response.json()
@@ -241,9 +250,16 @@ class MastodonPublisher:
         return Receipt(channel, status_id, url=data.get("url") or data.get("uri"))
 
     def _call(self, method: str, path: str, channel: str, **kwargs) -> requests.Response:
-        return request(self._session, method, self.settings.instance + path, channel=channel,
-                       timeout=self.settings.timeout, auth=BearerAuth(self.settings.token),
-                       hint="check COMMSFLOW_MASTODON_INSTANCE and the network", **kwargs)
+        return request(
+            self._session,
+            method,
+            self.settings.instance + path,
+            channel=channel,
+            timeout=self.settings.timeout,
+            auth=BearerAuth(self.settings.token),
+            hint="check COMMSFLOW_MASTODON_INSTANCE and the network",
+            **kwargs,
+        )
 
     def _check(self, response: requests.Response, channel: str, doing: str) -> None:
         status = response.status_code
@@ -253,23 +269,33 @@ class MastodonPublisher:
         said = server_says(response, [self.settings.token])
         said = f": {said}" if said else ""
         if status in (401, 403):
-            raise Permanent(f"{channel}: {where} refused the token while {doing} ({status}){said} — {TOKEN_HINT}",
-                            status=status)
+            raise Permanent(
+                f"{channel}: {where} refused the token while {doing} ({status}){said} — {TOKEN_HINT}", status=status
+            )
         if status == 429:
             wait = retry_after(response.headers.get("Retry-After"))
             if wait is None:  # Mastodon itself sends only X-RateLimit-Reset, an ISO 8601 time
                 wait = retry_after(response.headers.get("X-RateLimit-Reset"))
-            raise Transient(f"{channel}: {where} answered 429 (rate limit) while {doing}{said} — "
-                            "it will be tried again later", retry_after=wait, status=status)
+            raise Transient(
+                f"{channel}: {where} answered 429 (rate limit) while {doing}{said} — it will be tried again later",
+                retry_after=wait,
+                status=status,
+            )
         if status >= 500:
-            raise Transient(f"{channel}: {where} answered {status} while {doing}{said} — "
-                            "it will be tried again later",
-                            retry_after=retry_after(response.headers.get("Retry-After")), status=status)
+            raise Transient(
+                f"{channel}: {where} answered {status} while {doing}{said} — it will be tried again later",
+                retry_after=retry_after(response.headers.get("Retry-After")),
+                status=status,
+            )
         if status == 422:
-            raise Permanent(f"{channel}: {where} rejected the status ({status}){said} — "
-                            "check the draft's text and link", status=status)
-        raise Permanent(f"{channel}: {where} answered {status} while {doing}{said} — "
-                        "check COMMSFLOW_MASTODON_INSTANCE", status=status)
+            raise Permanent(
+                f"{channel}: {where} rejected the status ({status}){said} — check the draft's text and link",
+                status=status,
+            )
+        raise Permanent(
+            f"{channel}: {where} answered {status} while {doing}{said} — check COMMSFLOW_MASTODON_INSTANCE",
+            status=status,
+        )
 
 
 def _positive(data: dict, key: str, default: int) -> int:

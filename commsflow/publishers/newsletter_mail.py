@@ -36,8 +36,9 @@ class NewsletterPublisher:
     def from_env(cls, config: Config, environ=os.environ) -> NewsletterPublisher:
         address = config.newsletter.list_address
         if not address:
-            raise CommsflowError("email: no list address to send newsletter issues to",
-                                 "set [newsletter] list_address in commsflow.toml")
+            raise CommsflowError(
+                "email: no list address to send newsletter issues to", "set [newsletter] list_address in commsflow.toml"
+            )
         return cls(NewsletterSettings(smtp.SmtpSettings.from_env(environ), address))
 
     def __repr__(self) -> str:
@@ -46,11 +47,15 @@ class NewsletterPublisher:
     def publish(self, payload: Payload) -> Receipt:
         channel, message = payload.channel, payload.message
         if message is None:
-            raise Permanent(f"{channel}: {payload.item} has no e-mail to send — build the issue "
-                            "(commsflow newsletter build) before it is due")
+            raise Permanent(
+                f"{channel}: {payload.item} has no e-mail to send — build the issue "
+                "(commsflow newsletter build) before it is due"
+            )
         if not message["Message-ID"]:
-            raise Permanent(f"{channel}: the e-mail of {payload.item} has no Message-ID — "
-                            "build it with commsflow's newsletter renderer")
+            raise Permanent(
+                f"{channel}: the e-mail of {payload.item} has no Message-ID — "
+                "build it with commsflow's newsletter renderer"
+            )
         try:
             message_id = smtp.send(message, [self.settings.list_address], self.settings.smtp)
         except smtp.SmtpError as exc:
@@ -58,12 +63,17 @@ class NewsletterPublisher:
         else:
             return Receipt(channel, str(message_id))
         if error.delivered:
-            return Receipt(channel, str(message["Message-ID"]),
-                           note=f"accepted by the server; closing the connection failed ({error.message})")
+            return Receipt(
+                channel,
+                str(message["Message-ID"]),
+                note=f"accepted by the server; closing the connection failed ({error.message})",
+            )
         if error.delivered is None:
-            raise Permanent(f"{channel}: the connection broke while {payload.item} was being handed over: "
-                            f"{error.message} — it may have gone out to {self.settings.list_address}; "
-                            "check the list's archive or a subscriber's inbox before sending it again")
+            raise Permanent(
+                f"{channel}: the connection broke while {payload.item} was being handed over: "
+                f"{error.message} — it may have gone out to {self.settings.list_address}; "
+                "check the list's archive or a subscriber's inbox before sending it again"
+            )
         if error.transient:
             raise Transient(f"{channel}: {error.message} — it will be tried again later; {error.hint}")
         raise Permanent(f"{channel}: {error}")

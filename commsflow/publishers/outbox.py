@@ -60,8 +60,14 @@ class OutboxPublisher:
         self.settings = settings
 
     @classmethod
-    def from_env(cls, config: Config, environ=os.environ, *, state_dir: Path | None = None,
-                 clock: Callable[[], datetime] | None = None) -> OutboxPublisher:
+    def from_env(
+        cls,
+        config: Config,
+        environ=os.environ,
+        *,
+        state_dir: Path | None = None,
+        clock: Callable[[], datetime] | None = None,
+    ) -> OutboxPublisher:
         """The outbox in the state folder (``[paths] state``, or ``state_dir``). Needs no secrets."""
         folder = Path(state_dir if state_dir is not None else config.path("state")) / OUTBOX
         return cls(OutboxSettings(folder, clock or _utc_now))
@@ -90,8 +96,10 @@ class OutboxPublisher:
                 shutil.rmtree(stale, ignore_errors=True)
             temporary = Path(tempfile.mkdtemp(prefix=f".{target.name}~", suffix=".tmp", dir=parent))
         except OSError as exc:
-            raise Permanent(f"{payload.channel}: cannot write the outbox folder {parent} ({exc.strerror}) — "
-                            "check its permissions and free disk space") from None
+            raise Permanent(
+                f"{payload.channel}: cannot write the outbox folder {parent} ({exc.strerror}) — "
+                "check its permissions and free disk space"
+            ) from None
         try:
             for name, data in files.items():
                 write_atomic(temporary / name, data)
@@ -102,8 +110,10 @@ class OutboxPublisher:
             if target.is_dir():  # written meanwhile by another process
                 return self._already(payload, receipt_id)
             reason = exc.message if isinstance(exc, CommsflowError) else exc.strerror
-            raise Permanent(f"{payload.channel}: cannot write {target} ({reason}) — "
-                            "check the outbox folder's permissions and free disk space") from None
+            raise Permanent(
+                f"{payload.channel}: cannot write {target} ({reason}) — "
+                "check the outbox folder's permissions and free disk space"
+            ) from None
         problem = self._log(payload)
         return Receipt(payload.channel, receipt_id, note=problem)
 
@@ -114,8 +124,14 @@ class OutboxPublisher:
         return Receipt(payload.channel, receipt_id, note=note)
 
     def _files(self, payload: Payload) -> dict[str, bytes | str]:
-        record = {"job_id": payload.job_id, "channel": payload.channel, "item": payload.item,
-                  "kind": payload.kind, "title": payload.title, "link": payload.link}
+        record = {
+            "job_id": payload.job_id,
+            "channel": payload.channel,
+            "item": payload.item,
+            "kind": payload.kind,
+            "title": payload.title,
+            "link": payload.link,
+        }
         if payload.body is not None:
             record["body"] = payload.body
         files: dict[str, bytes | str] = {
@@ -126,19 +142,29 @@ class OutboxPublisher:
             files["message.eml"] = payload.message.as_bytes()
         for name, data in payload.files.items():
             path = PurePosixPath(name)
-            if (not name or path.is_absolute() or ".." in path.parts or "\\" in name
-                    or path.as_posix() in RESERVED or path.as_posix() in ("", ".")):
-                raise Permanent(f"{payload.channel}: the rendered file name {name!r} of {payload.item} cannot "
-                                "go in the outbox — use a plain relative name other than "
-                                f"{', '.join(sorted(RESERVED))}")
+            if (
+                not name
+                or path.is_absolute()
+                or ".." in path.parts
+                or "\\" in name
+                or path.as_posix() in RESERVED
+                or path.as_posix() in ("", ".")
+            ):
+                raise Permanent(
+                    f"{payload.channel}: the rendered file name {name!r} of {payload.item} cannot "
+                    "go in the outbox — use a plain relative name other than "
+                    f"{', '.join(sorted(RESERVED))}"
+                )
             files[path.as_posix()] = data
         return files
 
     def _log(self, payload: Payload) -> str | None:
         """Append the job's line to sent.log; a problem is returned for the receipt, not raised:
         the job is in the outbox all the same."""
-        line = (f"{self.settings.clock().isoformat(timespec='seconds')}\t{_field(payload.job_id)}"
-                f"\t{_field(payload.channel)}\n")
+        line = (
+            f"{self.settings.clock().isoformat(timespec='seconds')}\t{_field(payload.job_id)}"
+            f"\t{_field(payload.channel)}\n"
+        )
         try:
             with open(self.log, "a", encoding="utf-8") as log:  # one short append: one line, whole
                 log.write(line)

@@ -31,8 +31,10 @@ def publisher_for(name: str, config: Config, state_dir: Path | None = None, envi
         module, cls = PUBLISHERS[name]
     except KeyError:
         guess = closest(name, PUBLISHERS)
-        raise CommsflowError(f"unknown publisher {name!r}" + (f" (did you mean {guess!r}?)" if guess else ""),
-                             f"use one of: {', '.join(PUBLISHERS)}") from None
+        raise CommsflowError(
+            f"unknown publisher {name!r}" + (f" (did you mean {guess!r}?)" if guess else ""),
+            f"use one of: {', '.join(PUBLISHERS)}",
+        ) from None
     publisher = getattr(importlib.import_module(module), cls)
     if name == "outbox":
         return publisher.from_env(config, environ, state_dir=state_dir)

@@ -17,8 +17,7 @@ import requests
 from commsflow.config import Config
 from commsflow.errors import CommsflowError
 from commsflow.publishers.base import Payload, Permanent, Receipt, Transient
-
-from commsflow.publishers.http import (DEFAULT_TIMEOUT, http_url, new_session, origin, request, retry_after, server_says)
+from commsflow.publishers.http import DEFAULT_TIMEOUT, http_url, new_session, origin, request, retry_after, server_says
 
 
 def _url_secrets(url: str) -> list[str]:
@@ -60,22 +59,37 @@ class WebhookPublisher:
     def from_env(cls, config: Config | None = None, environ=os.environ) -> WebhookPublisher:
         url = environ.get("COMMSFLOW_WEBHOOK_URL", "").strip()
         if not url:
-            raise CommsflowError("webhook: no address configured (COMMSFLOW_WEBHOOK_URL is not set)",
-                                 "set COMMSFLOW_WEBHOOK_URL to the chat's incoming-webhook address")
+            raise CommsflowError(
+                "webhook: no address configured (COMMSFLOW_WEBHOOK_URL is not set)",
+                "set COMMSFLOW_WEBHOOK_URL to the chat's incoming-webhook address",
+            )
         return cls(WebhookSettings(http_url(url, "COMMSFLOW_WEBHOOK_URL")))
 
     def __repr__(self) -> str:
         return f"WebhookPublisher({self.settings.where})"
 
     def publish(self, payload: Payload) -> Receipt:
-        body = {"job": payload.job_id, "channel": payload.channel, "item": payload.item,
-                "kind": payload.kind, "title": payload.title, "text": payload.text, "link": payload.link}
+        body = {
+            "job": payload.job_id,
+            "channel": payload.channel,
+            "item": payload.item,
+            "kind": payload.kind,
+            "title": payload.title,
+            "text": payload.text,
+            "link": payload.link,
+        }
         channel, where = payload.channel, self.settings.where
         hint = "check COMMSFLOW_WEBHOOK_URL and that the service is up"
-        response = request(self._session, "POST", self.settings.url, channel=f"{channel} (webhook)",
-                           timeout=self.settings.timeout, hint=hint,
-                           data=json.dumps(body, ensure_ascii=False).encode("utf-8"),
-                           headers={"Content-Type": "application/json; charset=utf-8"})
+        response = request(
+            self._session,
+            "POST",
+            self.settings.url,
+            channel=f"{channel} (webhook)",
+            timeout=self.settings.timeout,
+            hint=hint,
+            data=json.dumps(body, ensure_ascii=False).encode("utf-8"),
+            headers={"Content-Type": "application/json; charset=utf-8"},
+        )
         status = response.status_code
         if 200 <= status < 300:
             return Receipt(channel=channel, id=payload.job_id)
@@ -83,18 +97,31 @@ class WebhookPublisher:
         said = f": {said}" if said else ""
         if status == 429:
             wait = retry_after(response.headers.get("Retry-After"))
-            raise Transient(f"{channel} (webhook): {where} answered 429 (too many requests){said} — "
-                            "it will be tried again later", retry_after=wait, status=status)
+            raise Transient(
+                f"{channel} (webhook): {where} answered 429 (too many requests){said} — it will be tried again later",
+                retry_after=wait,
+                status=status,
+            )
         if status >= 500:
-            raise Transient(f"{channel} (webhook): {where} answered {status}{said} — "
-                            "it will be tried again later", retry_after=retry_after(response.headers.get("Retry-After")),
-                            status=status)
+            raise Transient(
+                f"{channel} (webhook): {where} answered {status}{said} — it will be tried again later",
+                retry_after=retry_after(response.headers.get("Retry-After")),
+                status=status,
+            )
         if 300 <= status < 400:
-            raise Permanent(f"{channel} (webhook): {where} answered {status} (a redirect) — "
-                            "set COMMSFLOW_WEBHOOK_URL to the final address", status=status)
+            raise Permanent(
+                f"{channel} (webhook): {where} answered {status} (a redirect) — "
+                "set COMMSFLOW_WEBHOOK_URL to the final address",
+                status=status,
+            )
         if status in (401, 403, 404, 410):
-            raise Permanent(f"{channel} (webhook): {where} answered {status}{said} — the address is wrong, "
-                            "revoked or expired; create a new webhook and set COMMSFLOW_WEBHOOK_URL",
-                            status=status)
-        raise Permanent(f"{channel} (webhook): {where} answered {status}{said} — "
-                        "the service rejected the message; check what it expects", status=status)
+            raise Permanent(
+                f"{channel} (webhook): {where} answered {status}{said} — the address is wrong, "
+                "revoked or expired; create a new webhook and set COMMSFLOW_WEBHOOK_URL",
+                status=status,
+            )
+        raise Permanent(
+            f"{channel} (webhook): {where} answered {status}{said} — "
+            "the service rejected the message; check what it expects",
+            status=status,
+        )

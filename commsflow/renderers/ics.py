@@ -7,7 +7,7 @@ DATE from its first day to the day after its last.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from urllib.parse import urlsplit
 
 import icalendar
@@ -25,7 +25,7 @@ def event_ics(item: Item, config: Config, *, stamp: datetime, url: str | None) -
     calendar.add("method", "PUBLISH")
     event = icalendar.Event()
     event.add("uid", f"{item.slug}@{urlsplit(config.links.public_url).hostname}")
-    event.add("dtstamp", stamp.astimezone(timezone.utc))
+    event.add("dtstamp", stamp.astimezone(UTC))
     event.add("summary", meta.title)
     if isinstance(meta.start, datetime):
         event.add("dtstart", meta.start)
@@ -36,7 +36,9 @@ def event_ics(item: Item, config: Config, *, stamp: datetime, url: str | None) -
         last: date = meta.end or meta.start
         event.add("dtend", last + timedelta(days=1))
     if meta.venue:
-        event.add("location", ", ".join(part for part in (meta.venue.name, meta.venue.address, meta.venue.city) if part))
+        event.add(
+            "location", ", ".join(part for part in (meta.venue.name, meta.venue.address, meta.venue.city) if part)
+        )
     description = "\n\n".join(part for part in (meta.summary, url) if part)
     if description:
         event.add("description", description)
@@ -58,7 +60,7 @@ def calendar_ics(jobs, config: Config, *, now: datetime) -> bytes:
     for job in jobs:
         event = icalendar.Event()
         event.add("uid", f"{job.id}@commsflow")
-        event.add("dtstamp", now.astimezone(timezone.utc))
+        event.add("dtstamp", now.astimezone(UTC))
         event.add("dtstart", job.planned)
         event.add("dtend", job.planned + timedelta(minutes=15))
         event.add("summary", f"{job.channel}: {job.template} – {job.item}")
@@ -69,6 +71,7 @@ def calendar_ics(jobs, config: Config, *, now: datetime) -> bytes:
         cal.add_component(event)
     if jobs:
         years = [job.planned.year for job in jobs]
-        cal.add_missing_timezones(first_date=datetime(min(years), 1, 1).date(),
-                                  last_date=datetime(max(years) + 1, 1, 1).date())
+        cal.add_missing_timezones(
+            first_date=datetime(min(years), 1, 1).date(), last_date=datetime(max(years) + 1, 1, 1).date()
+        )
     return cal.to_ical()

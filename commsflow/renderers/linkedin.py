@@ -58,7 +58,7 @@ def escape_little_text(text: str) -> str:
     (``@[Name](urn:li:organization:123)``), which LinkedIn is meant to read as such."""
     parts, last = [], 0
     for match in _KEPT.finditer(text):
-        parts.append(_RESERVED.sub(r"\\\g<0>", text[last:match.start()]))
+        parts.append(_RESERVED.sub(r"\\\g<0>", text[last : match.start()]))
         parts.append(match[0])
         last = match.end()
     parts.append(_RESERVED.sub(r"\\\g<0>", text[last:]))
@@ -200,28 +200,43 @@ class _Checks:
         return self._lines(loc)
 
 
-def render_drafts(planned: list[Planned], library: Library, config: Config, figures: Figures, *,
-                  now: datetime) -> RenderedDrafts:
+def render_drafts(
+    planned: list[Planned], library: Library, config: Config, figures: Figures, *, now: datetime
+) -> RenderedDrafts:
     env = environment(config)
     problems: list[Problem] = []
     drafts = [_render_one(plan, library, config, figures, now, env, problems) for plan in planned]
     author = config.social.linkedin_author
     if author is None and drafts:
-        problems.append(Problem(
-            CONFIG_FILE, "no LinkedIn author configured: the Markdown drafts are written, the JSON request "
-            "bodies for the Posts API are not", field="social.linkedin_author",
-            hint='set linkedin_author = "urn:li:organization:…" under [social] (the id of the '
-            "organisation's LinkedIn page)", severity=Severity.WARNING))
+        problems.append(
+            Problem(
+                CONFIG_FILE,
+                "no LinkedIn author configured: the Markdown drafts are written, the JSON request "
+                "bodies for the Posts API are not",
+                field="social.linkedin_author",
+                hint='set linkedin_author = "urn:li:organization:…" under [social] (the id of the '
+                "organisation's LinkedIn page)",
+                severity=Severity.WARNING,
+            )
+        )
     unapproved = {draft.source: draft for draft in drafts if draft.draft}
     for draft in unapproved.values():
-        problems.append(Problem(draft.source, f"{draft.planned.item_id!r} is {draft.status} — its drafts are "
-                                "marked as Entwurf and get no JSON request body", field="status",
-                                hint="approve it before it is planned", severity=Severity.WARNING))
+        problems.append(
+            Problem(
+                draft.source,
+                f"{draft.planned.item_id!r} is {draft.status} — its drafts are "
+                "marked as Entwurf and get no JSON request body",
+                field="status",
+                hint="approve it before it is planned",
+                severity=Severity.WARNING,
+            )
+        )
     return RenderedDrafts(drafts, problems, author)
 
 
-def _render_one(plan: Planned, library: Library, config: Config, figures: Figures, now: datetime, env,
-                problems: list[Problem]) -> Draft:
+def _render_one(
+    plan: Planned, library: Library, config: Config, figures: Figures, now: datetime, env, problems: list[Problem]
+) -> Draft:
     item = plan.item
     template = f"{TEMPLATES}/{plan.kind}.txt"
     shown_template = str(Path(config.paths.templates) / template)
@@ -236,9 +251,12 @@ def _render_one(plan: Planned, library: Library, config: Config, figures: Figure
     own_text, own_field = _own_wording(plan.kind, settings)
     present = hashtags_in(own_text) if own_text else []
     if len(present) > HASHTAG_LIMIT:
-        check(own_field, f"the text has {len(present)} hashtags; a draft carries at most {HASHTAG_LIMIT}",
-              f"keep the {HASHTAG_LIMIT} that matter most (configured and tag hashtags are only added "
-              "while there is room)")
+        check(
+            own_field,
+            f"the text has {len(present)} hashtags; a draft carries at most {HASHTAG_LIMIT}",
+            f"keep the {HASHTAG_LIMIT} that matter most (configured and tag hashtags are only added "
+            "while there is room)",
+        )
     tags = [config.social.hashtags]
     if item:
         tags += [settings.hashtags if settings else [], item.meta.tags]
@@ -260,26 +278,48 @@ def _render_one(plan: Planned, library: Library, config: Config, figures: Figure
     if item is None:
         # The figures post has no item: its template sets what an item's front matter gives.
         exported = env.get_template(template).make_module(context)
-        title, claim, description = (_exported(exported, name, shown_template)
-                                     for name in ("title", "claim", "description"))
+        title, claim, description = (
+            _exported(exported, name, shown_template) for name in ("title", "claim", "description")
+        )
     else:
         title = item.meta.title
         claim = (settings.claim if settings else None) or title
         description = item.meta.summary or _teaser(item.html) or None
-    draft = Draft(plan, text, title, description, url, _image(item, config, check) if item else None,
-                  unicodedata.normalize("NFC", claim), item.path if item else None, item.status if item else None)
+    draft = Draft(
+        plan,
+        text,
+        title,
+        description,
+        url,
+        _image(item, config, check) if item else None,
+        unicodedata.normalize("NFC", claim),
+        item.path if item else None,
+        item.status if item else None,
+    )
 
     if len(text) > COMMENTARY_LIMIT:
-        hint = ("shorten it" if own_field else
-                "shorten the summary, or write a shorter text of your own under linkedin.text" if item else
-                "shorten the template's text")
-        check(own_field or ("linkedin.text" if item else None),
-              f"the text is {len(text):,} characters; LinkedIn allows {COMMENTARY_LIMIT:,}", hint)
+        hint = (
+            "shorten it"
+            if own_field
+            else "shorten the summary, or write a shorter text of your own under linkedin.text"
+            if item
+            else "shorten the template's text"
+        )
+        check(
+            own_field or ("linkedin.text" if item else None),
+            f"the text is {len(text):,} characters; LinkedIn allows {COMMENTARY_LIMIT:,}",
+            hint,
+        )
     total = draft.hashtags
     if len(total) > HASHTAG_LIMIT and len(present) <= HASHTAG_LIMIT:  # hashtags written into the template
-        problems.append(Problem(shown_template, f"the {plan.name} text has {len(total)} hashtags; a draft carries "
-                                f"at most {HASHTAG_LIMIT}", hint="remove the hashtags written into the template; "
-                                "[social] hashtags and the items' tags are added to every draft"))
+        problems.append(
+            Problem(
+                shown_template,
+                f"the {plan.name} text has {len(total)} hashtags; a draft carries at most {HASHTAG_LIMIT}",
+                hint="remove the hashtags written into the template; "
+                "[social] hashtags and the items' tags are added to every draft",
+            )
+        )
     if draft.claim.casefold() not in text[:FEED_CUT].casefold():
         if own_field:
             where, hint = own_field, "say it in the opening, or set linkedin.claim to what the opening says"
@@ -288,8 +328,12 @@ def _render_one(plan: Planned, library: Library, config: Config, figures: Figure
             hint = "shorten it, set linkedin.claim to what the opening says, or write your own text under linkedin.text"
         else:
             where, hint = None, f"start {shown_template} with the claim it sets"
-        check(where, f"the first {FEED_CUT} characters (what the feed shows before „…mehr“) do not contain "
-              f"{draft.claim!r}", hint, severity=Severity.WARNING)
+        check(
+            where,
+            f"the first {FEED_CUT} characters (what the feed shows before „…mehr“) do not contain {draft.claim!r}",
+            hint,
+            severity=Severity.WARNING,
+        )
     return draft
 
 
@@ -309,8 +353,10 @@ def _own_wording(kind: str, settings) -> tuple[str | None, str | None]:
 def _exported(module, name: str, shown: str) -> str:
     value = getattr(module, name, None)
     if not isinstance(value, str) or not value.strip():
-        raise CommsflowError(f"{shown}: the template sets no {name!r}",
-                             f"add {{% set {name} = \"…\" %}} at its top: the figures post needs it")
+        raise CommsflowError(
+            f"{shown}: the template sets no {name!r}",
+            f'add {{% set {name} = "…" %}} at its top: the figures post needs it',
+        )
     return " ".join(value.split())
 
 
@@ -369,21 +415,26 @@ def _event(item: Item, library: Library, config: Config, link) -> dict:
     }
 
 
-
 def _image(item: Item, config: Config, check) -> dict | None:
     image = item.meta.image
     if image is None:
         return None
     alt = (image.alt or "").strip()
     if not alt:
-        check("image.alt", "the image has no alt text", "describe the image under image.alt; LinkedIn shows it "
-              "to people using screen readers")
+        check(
+            "image.alt",
+            "the image has no alt text",
+            "describe the image under image.alt; LinkedIn shows it to people using screen readers",
+        )
     src = image.src
     if not urlsplit(src).scheme:
         source = (config.root / item.path).parent / src
         if not source.is_file():
-            check("image.src", f"image {src!r} not found (looked for {source})",
-                  "put the file next to the Markdown file or give a full https:// address")
+            check(
+                "image.src",
+                f"image {src!r} not found (looked for {source})",
+                "put the file next to the Markdown file or give a full https:// address",
+            )
         else:
             src = source.relative_to(config.root).as_posix()
     elif link_problem(src):
@@ -420,23 +471,28 @@ def draft_markdown(draft: Draft, config: Config, *, now: datetime) -> str:
     fence = "```"
     while fence in draft.text:
         fence += "`"
-    return render(env, f"{TEMPLATES}/draft.md", draft={
-        "kind": draft.kind,
-        "item": draft.planned.item_id,
-        "source": draft.source,
-        "title": draft.title,
-        "planned": None,  # the scheduler fills it in
-        "status": draft.status,
-        "draft": draft.draft,
-        "link": draft.link,
-        "image": draft.image,
-        "hashtags": draft.hashtags,
-        "characters": len(draft.text),
-        "limit": COMMENTARY_LIMIT,
-        "cut": draft.cut,
-        "text": draft.text,
-        "fence": fence,
-    }, now=now)
+    return render(
+        env,
+        f"{TEMPLATES}/draft.md",
+        draft={
+            "kind": draft.kind,
+            "item": draft.planned.item_id,
+            "source": draft.source,
+            "title": draft.title,
+            "planned": None,  # the scheduler fills it in
+            "status": draft.status,
+            "draft": draft.draft,
+            "link": draft.link,
+            "image": draft.image,
+            "hashtags": draft.hashtags,
+            "characters": len(draft.text),
+            "limit": COMMENTARY_LIMIT,
+            "cut": draft.cut,
+            "text": draft.text,
+            "fence": fence,
+        },
+        now=now,
+    )
 
 
 def output_files(rendered: RenderedDrafts, config: Config, *, now: datetime) -> dict[Path, str]:

@@ -95,8 +95,14 @@ def render_issue(issue: AssembledIssue, config: Config, *, now: datetime) -> Ren
 
     events = [entry.item for entry in issue.entries if entry.item.kind == "event"]
     ics_files = {item.slug: ics.event_ics(item, config, stamp=now, url=item_url(item, config)) for item in events}
-    message = build_message(config, campaign.spec.subject, email_html, text,
-                            date=campaign.spec.send_at, message_id=_stable_id(issue_id, email_html, text, config))
+    message = build_message(
+        config,
+        campaign.spec.subject,
+        email_html,
+        text,
+        date=campaign.spec.send_at,
+        message_id=_stable_id(issue_id, email_html, text, config),
+    )
     return RenderedIssue(issue_id, email_html, web_html, text, message, ics_files, media, problems)
 
 
@@ -105,8 +111,10 @@ def compile_mjml(source: str, name: str) -> str:
         # fonts={} — no <link> to Google Fonts: opening the mail must not contact a third party.
         return mjml2html(source, disable_comments=True, fonts={})
     except ValueError as exc:
-        raise CommsflowError(f"{name}: the rendered MJML does not compile: {exc}",
-                             "check the tags the template writes (mjml-python/MRML)") from None
+        raise CommsflowError(
+            f"{name}: the rendered MJML does not compile: {exc}",
+            "check the tags the template writes (mjml-python/MRML)",
+        ) from None
 
 
 def _context(issue: AssembledIssue, config: Config, link, mode: str, media: dict, problems: list) -> dict:
@@ -118,13 +126,15 @@ def _context(issue: AssembledIssue, config: Config, link, mode: str, media: dict
             continue
         section_intro = markdown.to_html(section.spec.intro) if section.spec.intro else ""
         cta = section.spec.cta
-        sections.append({
-            "title": section.spec.title,
-            "intro_html": Markup(rewrite_hrefs(section_intro, link)),
-            "intro_text": markdown.html_to_text(section_intro).strip(),
-            "entries": [_card(entry, issue, config, link, media, problems) for entry in section.entries],
-            "cta": {"text": cta.text, "url": link(cta.url)} if cta else None,
-        })
+        sections.append(
+            {
+                "title": section.spec.title,
+                "intro_html": Markup(rewrite_hrefs(section_intro, link)),
+                "intro_text": markdown.html_to_text(section_intro).strip(),
+                "entries": [_card(entry, issue, config, link, media, problems) for entry in section.entries],
+                "cta": {"text": cta.text, "url": link(cta.url)} if cta else None,
+            }
+        )
     letter = config.newsletter
     return {
         "mode": mode,
@@ -186,7 +196,6 @@ def _card(entry: Entry, issue: AssembledIssue, config: Config, link, media: dict
     return card
 
 
-
 def _start(start, config: Config) -> datetime:
     if isinstance(start, datetime):
         return start
@@ -209,15 +218,27 @@ def _image(item, config: Config, media: dict, problems: list) -> dict | None:
     if not urlsplit(src).scheme:
         source = (config.root / item.path).parent / src
         if not source.is_file():
-            problems.append(Problem(item.path, f"image {src!r} not found (looked for {source})", field="image.src",
-                                    hint="put the file next to the Markdown file or give a full https:// address"))
+            problems.append(
+                Problem(
+                    item.path,
+                    f"image {src!r} not found (looked for {source})",
+                    field="image.src",
+                    hint="put the file next to the Markdown file or give a full https:// address",
+                )
+            )
             return None
         public = f"media/{item.slug}/{source.name}"
         media[public] = source
         src = config.links.public_url + public
     elif link_problem(src):
-        problems.append(Problem(item.path, f"image address {src!r} {link_problem(src)}", field="image.src",
-                                hint="give a full https:// address"))
+        problems.append(
+            Problem(
+                item.path,
+                f"image address {src!r} {link_problem(src)}",
+                field="image.src",
+                hint="give a full https:// address",
+            )
+        )
         return None
     return {"src": src, "alt": image.alt, "credit": image.credit}
 
@@ -230,14 +251,28 @@ def _check_intro_links(issue: AssembledIssue) -> list[Problem]:
     ]
     problems = []
     for loc, text in texts:
-        for tag, attribute, url, attributes in references(markdown.to_html(text)):
+        for tag, _attribute, url, attributes in references(markdown.to_html(text)):
             why = link_problem(url)
             if why:
-                problems.append(Problem(campaign.path, f"link {url!r} {why}", line=campaign.line_of(loc),
-                                        field=field_path(loc), hint="write the full address, starting with https://"))
+                problems.append(
+                    Problem(
+                        campaign.path,
+                        f"link {url!r} {why}",
+                        line=campaign.line_of(loc),
+                        field=field_path(loc),
+                        hint="write the full address, starting with https://",
+                    )
+                )
             if tag == "img" and not (attributes.get("alt") or "").strip():
-                problems.append(Problem(campaign.path, f"image {url!r} has no alt text", line=campaign.line_of(loc),
-                                        field=field_path(loc), hint="describe the image: ![Beschreibung](adresse)"))
+                problems.append(
+                    Problem(
+                        campaign.path,
+                        f"image {url!r} has no alt text",
+                        line=campaign.line_of(loc),
+                        field=field_path(loc),
+                        hint="describe the image: ![Beschreibung](adresse)",
+                    )
+                )
     return problems
 
 
@@ -246,19 +281,34 @@ def check_html(html: str, config: Config, *, shown: str) -> list[Problem]:
     problems = []
     size = len(html.encode("utf-8"))
     if size > CLIP_LIMIT:
-        problems.append(Problem(shown, f"the e-mail HTML is {size / 1024:.0f} KB; Gmail clips messages over "
-                                f"{CLIP_LIMIT // 1024} KB and hides the rest, unsubscribe link included",
-                                hint="shorten the issue: fewer items per section, shorter summaries"))
+        problems.append(
+            Problem(
+                shown,
+                f"the e-mail HTML is {size / 1024:.0f} KB; Gmail clips messages over "
+                f"{CLIP_LIMIT // 1024} KB and hides the rest, unsubscribe link included",
+                hint="shorten the issue: fewer items per section, shorter summaries",
+            )
+        )
     elif size > CLIP_WARNING:
-        problems.append(Problem(shown, f"the e-mail HTML is {size / 1024:.0f} KB, close to Gmail's clipping at "
-                                f"{CLIP_LIMIT // 1024} KB", hint="keep the next additions short",
-                                severity=Severity.WARNING))
+        problems.append(
+            Problem(
+                shown,
+                f"the e-mail HTML is {size / 1024:.0f} KB, close to Gmail's clipping at {CLIP_LIMIT // 1024} KB",
+                hint="keep the next additions short",
+                severity=Severity.WARNING,
+            )
+        )
     own_hosts = {urlsplit(url).hostname for url in (*config.own_site, config.links.public_url)}
     for tag, attribute, url, attributes in references(html):
         why = link_problem(url)
         if why:
-            problems.append(Problem(shown, f"<{tag} {attribute}={url!r}> {why}",
-                                    hint="every address in an e-mail must be absolute (https://…); check the templates"))
+            problems.append(
+                Problem(
+                    shown,
+                    f"<{tag} {attribute}={url!r}> {why}",
+                    hint="every address in an e-mail must be absolute (https://…); check the templates",
+                )
+            )
             continue
         if tag == "img" and not (attributes.get("alt") or "").strip() and attributes.get("role") != "presentation":
             problems.append(Problem(shown, f"image {url!r} has no alt text", hint="add alt text to the image"))
@@ -266,14 +316,21 @@ def check_html(html: str, config: Config, *, shown: str) -> list[Problem]:
             host = urlsplit(url).hostname
             if host not in own_hosts:
                 severity = Severity.WARNING if tag == "img" else Severity.ERROR
-                problems.append(Problem(shown, f"<{tag}> loads {url!r} from {host} when the e-mail is opened",
-                                        hint="serve it from the organisation's own site (a relative image path "
-                                        "is copied to the build folder)", severity=severity))
+                problems.append(
+                    Problem(
+                        shown,
+                        f"<{tag}> loads {url!r} from {host} when the e-mail is opened",
+                        hint="serve it from the organisation's own site (a relative image path "
+                        "is copied to the build folder)",
+                        severity=severity,
+                    )
+                )
     return problems
 
 
-def build_message(config: Config, subject: str, html: str, text: str, *, date: datetime, message_id: str,
-                  to: list[str] | None = None) -> EmailMessage:
+def build_message(
+    config: Config, subject: str, html: str, text: str, *, date: datetime, message_id: str, to: list[str] | None = None
+) -> EmailMessage:
     letter = config.newsletter
     message = EmailMessage(policy=SMTP)
     message["From"] = formataddr((letter.sender_name, letter.sender_address))
@@ -322,7 +379,6 @@ def output_files(rendered: RenderedIssue, config: Config) -> dict[Path, bytes | 
     for public, source in rendered.media.items():
         files[build / public] = source.read_bytes()
     return files
-
 
 
 def render_archive(config: Config, issues: list[dict]) -> str:

@@ -18,8 +18,8 @@ from pathlib import Path
 
 from docx import Document
 from docx.enum.text import WD_ALIGN_PARAGRAPH
-from docx.oxml.ns import qn
 from docx.oxml import OxmlElement
+from docx.oxml.ns import qn
 from docx.shared import Cm, Pt
 from markupsafe import Markup
 
@@ -95,12 +95,17 @@ def render_release(release: Release, config: Config, *, now: datetime) -> Render
     }
     text_md = render(env, f"{TEMPLATES}/release.md", **context)
     body_html = markdown.to_html(text_md)
-    html = render(env, f"{TEMPLATES}/release.html", body=Markup(body_html), title=release.headline,
-                  organisation=config.organisation.model_dump())
+    html = render(
+        env,
+        f"{TEMPLATES}/release.html",
+        body=Markup(body_html),
+        title=release.headline,
+        organisation=config.organisation.model_dump(),
+    )
     calendar = ics.event_ics(item, config, stamp=now, url=item_url(item, config)) if event else None
-    return RenderedRelease(item.slug, text_md, html, markdown.html_to_text(body_html), to_docx(body_html, release, config),
-                           calendar)
-
+    return RenderedRelease(
+        item.slug, text_md, html, markdown.html_to_text(body_html), to_docx(body_html, release, config), calendar
+    )
 
 
 def output_files(rendered: RenderedRelease, config: Config) -> dict[Path, bytes | str]:
@@ -118,8 +123,15 @@ def output_files(rendered: RenderedRelease, config: Config) -> dict[Path, bytes 
 
 # --- Word ------------------------------------------------------------------------------------
 
-_BLOCK_STYLES = {"h1": "Title", "h2": "Subtitle", "h3": "Heading 1", "h4": "Heading 2", "h5": "Heading 3",
-                 "h6": "Heading 4", "p": "Normal"}
+_BLOCK_STYLES = {
+    "h1": "Title",
+    "h2": "Subtitle",
+    "h3": "Heading 1",
+    "h4": "Heading 2",
+    "h5": "Heading 3",
+    "h6": "Heading 4",
+    "p": "Normal",
+}
 
 
 class _DocxWriter(HTMLParser):

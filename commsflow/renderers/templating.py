@@ -62,8 +62,9 @@ def wrap(text: str, width: int = 72) -> str:
     for line in str(text).split("\n"):
         marker = _LIST_MARKER.match(line)
         hang = " " * len(marker[0]) if marker else ""
-        lines.append(textwrap.fill(line, width=width, subsequent_indent=hang,
-                                   break_long_words=False, break_on_hyphens=False))
+        lines.append(
+            textwrap.fill(line, width=width, subsequent_indent=hang, break_long_words=False, break_on_hyphens=False)
+        )
     return "\n".join(lines)
 
 
@@ -78,12 +79,14 @@ def render(env: jinja2.Environment, name: str, **context) -> str:
             f"commsflow expects its templates in {folder}; copy the templates/ folder from commsflow's repository",
         ) from None
     except jinja2.TemplateSyntaxError as exc:
-        raise CommsflowError(f"{exc.filename or name}:{exc.lineno}: template error: {exc.message}",
-                             "fix the Jinja2 syntax on that line") from None
+        raise CommsflowError(
+            f"{exc.filename or name}:{exc.lineno}: template error: {exc.message}", "fix the Jinja2 syntax on that line"
+        ) from None
     except jinja2.UndefinedError as exc:
         where = _template_frame(sys.exc_info()[2], folder) or name
-        raise CommsflowError(f"{where}: {exc.message}",
-                             "the template uses a value that is not there; check the name") from None
+        raise CommsflowError(
+            f"{where}: {exc.message}", "the template uses a value that is not there; check the name"
+        ) from None
 
 
 def _template_frame(trace, folder: Path) -> str | None:

@@ -205,8 +205,15 @@ def load_content(
         item, problems = validate(parsed, root, context)
         results[parsed.name] = item, problems
         if cache is not None:
-            record = (parsed.mtime_ns, parsed.size, parsed.digest, item and item.kind, item and item.slug,
-                      item.refs if item else {}, problems)
+            record = (
+                parsed.mtime_ns,
+                parsed.size,
+                parsed.digest,
+                item and item.kind,
+                item and item.slug,
+                item.refs if item else {},
+                problems,
+            )
             cache.put(parsed.name, record, parsed.data if item else None, parsed.html if item else None)
 
     for name, _, _ in files:
