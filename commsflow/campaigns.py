@@ -16,7 +16,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError, field_validator, model_validator
 
-from commsflow import dates, frontmatter
+from commsflow import channels, dates, frontmatter
 from commsflow.errors import Problem, closest
 from commsflow.fields import Day, HttpUrl, Moment, Slug, Text
 from commsflow.model import TYPE_NAMES
@@ -169,13 +169,14 @@ _OFFSET = re.compile(r"^\s*([+-])\s*(\d+)\s*(days?|weeks?)\s*$")
 _CLOCK = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _WEEKDAYS_DE = ("montag", "dienstag", "mittwoch", "donnerstag", "freitag", "samstag", "sonntag")
-# Which draft or release kinds each channel can send.
-CHANNEL_TEMPLATES = {
-    "linkedin": ("article", "funding-call", "news", "save-the-date", "reminder", "recap", "figures"),
-    "mastodon": ("article", "funding-call", "news", "save-the-date", "reminder", "recap", "figures"),
-    "press": ("invitation", "recap", "announcement", "funding-call"),
-    "webhook": ("article", "funding-call", "news", "save-the-date", "reminder", "recap", "figures"),
-}
+# The channels a step or a slot may name, from the channel registry.
+StepChannel = Literal[channels.names(steps=True)]  # type: ignore[valid-type]
+SlotChannel = Literal[channels.names(slots=True)]  # type: ignore[valid-type]
+
+
+def channel_kinds(channel: str) -> tuple[str, ...]:
+    """Which draft or release kinds a channel can send."""
+    return channels.get(channel).kinds
 
 
 def _clock(value: object) -> str:
@@ -193,7 +194,7 @@ class Step(_Strict):
     name: Slug = Field(description="Names the step in job ids and the ledger.")
     at: str = Field(description="Days or weeks before (-) or after (+) the event's start, e.g. '-6 weeks'.")
     time: str = Field("10:00", description="Time of day, e.g. '10:00'.")
-    channel: Literal["linkedin", "mastodon", "press", "webhook"]
+    channel: StepChannel
     template: Text = Field(description="Draft or release kind, e.g. save-the-date, invitation, recap.")
 
     _clock = field_validator("time", mode="before")(classmethod(lambda cls, v: _clock(v)))
@@ -207,7 +208,7 @@ class Step(_Strict):
 
     @model_validator(mode="after")
     def _template_fits(self):
-        allowed = CHANNEL_TEMPLATES[self.channel]
+        allowed = channel_kinds(self.channel)
         if self.template not in allowed:
             guess = closest(self.template, allowed)
             raise ValueError(
@@ -248,8 +249,10 @@ class SlotCampaign(_Strict):
     time: str = Field("10:00", description="Time of day.")
     start: Day = Field(description="First day of the slot.")
     end: Day = Field(description="Last day of the slot.")
-    channel: Literal["linkedin", "mastodon", "webhook"]
-    template: Text = Field("article")
+    channel: SlotChannel
+    template: Text | None = Field(
+        None, description="Kind of post; default: each item's own (funding-call for a Fördercall post, news for news)."
+    )
     type: Literal["post", "news"] = Field("post", description="What the slot posts.")
     category: Text | None = None
     items_from: Day | None = Field(None, description="Only items dated on or after this day.")
@@ -273,8 +276,9 @@ class SlotCampaign(_Strict):
     def _ordered(self):
         if self.end < self.start:
             raise ValueError(f"end ({self.end}) is before start ({self.start}) — check both")
-        if self.template not in CHANNEL_TEMPLATES[self.channel]:
-            raise ValueError(f"{self.channel} has no template {self.template!r}")
+        allowed = channel_kinds(self.channel)
+        if self.template is not None and self.template not in allowed:
+            raise ValueError(f"{self.channel} has no template {self.template!r} — use one of: {', '.join(allowed)}")
         return self
 
 

@@ -25,9 +25,11 @@ from pydantic import (
     PositiveInt,
     StringConstraints,
     ValidationError,
+    create_model,
     field_validator,
 )
 
+from commsflow import channels
 from commsflow.errors import CommsflowError, Problem
 from commsflow.fields import Email, HttpUrl, Slug, Text
 from commsflow.validation import problems_from_validation_error
@@ -137,18 +139,9 @@ def _duration(value: object) -> timedelta:
 
 
 Duration = Annotated[timedelta, BeforeValidator(_duration)]
-PUBLISHERS = ("outbox", "linkedin", "mastodon", "email", "webhook")
-CHANNELS = ("linkedin", "mastodon", "newsletter", "press", "webhook")
 
 
-class Publishing(_Section):
-    linkedin: Literal["outbox", "linkedin"] = Field("outbox", description="Publisher of the linkedin channel.")
-    mastodon: Literal["outbox", "mastodon"] = Field("outbox", description="Publisher of the mastodon channel.")
-    newsletter: Literal["outbox", "email"] = Field("outbox", description="Publisher of newsletter issues.")
-    press: Literal["outbox", "email"] = Field(
-        "outbox", description="Publisher of press releases (outbox: a person sends them to the press list)."
-    )
-    webhook: Literal["outbox", "webhook"] = Field("outbox", description="Publisher of the webhook channel.")
+class _PublishingTimes(_Section):
     grace: Duration = Field(
         timedelta(hours=6),
         description="After downtime, jobs due within this window are caught up; older ones are reported as missed.",
@@ -181,6 +174,20 @@ class Publishing(_Section):
 
     def publisher(self, channel: str) -> str:
         return getattr(self, channel)
+
+
+def _publishing_model() -> type[_PublishingTimes]:
+    """``[publishing]``: one field per scheduled channel naming its publisher (the choices
+    come from the channel registry), plus the timings above."""
+    fields = {}
+    for name, channel in channels.registry().items():
+        if channel.scheduled:
+            choice = Literal[channel.publishers]  # type: ignore[valid-type]
+            fields[name] = (choice, Field(channel.publishers[0], description=f"Publisher of the {name} channel."))
+    return create_model("Publishing", __base__=_PublishingTimes, **fields)
+
+
+Publishing = _publishing_model()
 
 
 class Vocabularies(_Section):

@@ -13,10 +13,15 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, field_validator, model_validator
 
+from commsflow.channels import names as channel_names
 from commsflow.fields import Day, HttpUrl, Moment, Slug, Text, vocabulary
 
 STATUSES = ("draft", "review", "approved", "published")
 Status = Literal["draft", "review", "approved", "published"]
+
+
+# The channels an item's own `channels:` may name, from the channel registry.
+OneOffChannel = Literal[channel_names(one_off=True)]  # type: ignore[valid-type]
 
 
 class _Strict(BaseModel):
@@ -105,9 +110,7 @@ class Common(_Strict):
     linkedin: LinkedIn | None = Field(None, description="Own wording for LinkedIn drafts.")
     press: Press | None = Field(None, description="Press release for this item.")
     publish_at: Moment | None = Field(None, description="A one-off publication: when (with 'channels').")
-    channels: list[Literal["linkedin", "mastodon", "press", "webhook"]] = Field(
-        default_factory=list, description="Where the one-off publication goes."
-    )
+    channels: list[OneOffChannel] = Field(default_factory=list, description="Where the one-off publication goes.")
     embargo: Moment | None = Field(
         None, description="Not to be published, or linked from anything published, before this date and time."
     )

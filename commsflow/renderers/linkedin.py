@@ -466,7 +466,9 @@ def request_body(draft: Draft, author: str) -> dict:
     return body
 
 
-def draft_markdown(draft: Draft, config: Config, *, now: datetime) -> str:
+def draft_markdown(
+    draft: Draft, config: Config, *, now: datetime, planned: datetime | None = None, channel: str | None = None
+) -> str:
     env = environment(config)
     fence = "```"
     while fence in draft.text:
@@ -479,7 +481,8 @@ def draft_markdown(draft: Draft, config: Config, *, now: datetime) -> str:
             "item": draft.planned.item_id,
             "source": draft.source,
             "title": draft.title,
-            "planned": None,  # the scheduler fills it in
+            "planned": planned,  # the job's time; None for a preview no campaign plans
+            "channel": channel,
             "status": draft.status,
             "draft": draft.draft,
             "link": draft.link,

@@ -1,0 +1,75 @@
+"""What the text channels share: a post rendered from the LinkedIn templates
+(``templates/linkedin/``), previewed as ``build/<channel>/<item>--<kind>.md``."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from commsflow.channels.base import Channel, RenderContext, Rendition, missing_item
+
+POST_KINDS = ("article", "funding-call", "news", "save-the-date", "reminder", "recap", "figures")
+
+
+class SocialChannel(Channel):
+    templates = "linkedin"
+    kinds = POST_KINDS
+    steps = slots = one_off = True
+    request_body = False  # the LinkedIn Posts API body goes with the payload and the preview
+
+    def default_kind(self, item, moment: datetime) -> str | None:
+        from commsflow.assemblers import linkedin as plan
+
+        if item.kind == "event":
+            return "save-the-date" if plan.starts(item, moment.tzinfo) > moment else "recap"
+        kinds = plan.kinds_for(item, moment, moment.tzinfo)
+        return kinds[0] if kinds else None
+
+    def sources(self, job, context: RenderContext) -> tuple[str, ...] | None:
+        from commsflow.assemblers import linkedin as plan
+
+        if job.item == plan.FIGURES_ID:
+            return None
+        item = context.library.get(job.item)
+        if item is None:
+            return ()
+        slugs = [item.slug, *item.refs.get("projects", ()), *item.refs.get("events", ())]
+        if item.refs.get("organiser"):
+            slugs.append(item.refs["organiser"])
+        return tuple(other.path for slug in dict.fromkeys(slugs) if (other := context.library.get(slug)))
+
+    def render(self, job, context: RenderContext) -> Rendition:
+        from commsflow.assemblers import linkedin as plan
+        from commsflow.publishers.base import Payload
+        from commsflow.renderers import linkedin as renderer
+
+        config = context.config
+        item = None if job.item == plan.FIGURES_ID else context.library.get(job.item)
+        if item is None and job.item != plan.FIGURES_ID:
+            return Rendition(job, None, problems=[missing_item(job)])
+        draft_only = job.campaign == DRAFT_CAMPAIGN
+        planned = plan.Planned(item, job.template, draft=item is not None and item.status not in plan.SIGNED_OFF)
+        figures = context.figures(job.planned) if item is None else None
+        rendered = renderer.render_drafts([planned], context.library, config, figures, now=job.planned)
+        draft = rendered.drafts[0]
+        body = None
+        if self.request_body and rendered.with_request(draft):
+            body = renderer.request_body(draft, rendered.author)
+        problems = [p for p in rendered.problems if self.request_body or p.field != "social.linkedin_author"]
+        payload = None
+        if not rendered.errors:
+            payload = Payload(
+                job.id, self.name, job.item, job.template, draft.title, draft.text, link=draft.link, body=body
+            )
+        header = renderer.draft_markdown(
+            draft, config, now=job.planned, planned=None if draft_only else job.planned, channel=self.title
+        )
+        name = f"{self.name}/{draft.name}"
+        files: dict[str, bytes | str] = {f"{name}.md": header}
+        if body is not None:
+            import json
+
+            files[f"{name}.json"] = json.dumps(body, ensure_ascii=False, indent=2) + "\n"
+        return Rendition(job, payload, files, draft.text, problems, self.sources(job, context) or ())
+
+
+DRAFT_CAMPAIGN = "entwurf"  # the campaign of a draft job: an item's preview no campaign plans yet

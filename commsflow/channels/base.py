@@ -1,0 +1,149 @@
+"""What a channel is: a name, a template folder, the kinds of step it accepts, and how a
+job becomes the exact payload its publisher sends, with the files a person previews.
+
+A rendition is a pure function of content, templates, configuration and the job's
+planned time; ``build`` writes it, sign-offs bind its digest, and the scheduler renders
+it again at send time and compares.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from commsflow.errors import Problem
+
+if TYPE_CHECKING:  # the types only: channel modules stay cheap to import
+    from commsflow.calendar import Job
+    from commsflow.campaigns import CampaignSet
+    from commsflow.config import Config
+    from commsflow.library import Library
+    from commsflow.model import Item
+    from commsflow.publishers.base import Payload
+
+
+class RenderFailed(Exception):
+    """The job's output has errors (an item changed since it was planned): a person must look."""
+
+
+@dataclass
+class Rendition:
+    """One job rendered: the payload the publisher gets, the files shown for review
+    (paths relative to the build folder), the text a person signs off, its problems."""
+
+    job: Job
+    payload: Payload | None  # None when the job cannot be rendered (see problems)
+    files: dict[str, bytes | str] = field(default_factory=dict)
+    review: str = ""  # the text version a sign-off keeps, to say what changed
+    problems: list[Problem] = field(default_factory=list)
+    sources: tuple[str, ...] = ()  # the files (relative to the project) it is made of
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.is_error]
+
+    @property
+    def digest(self) -> str | None:
+        return payload_digest(self.payload) if self.payload is not None else None
+
+    def raise_errors(self) -> None:
+        if self.errors or self.payload is None:
+            errors = self.errors or [Problem(self.job.source, "nothing to send")]
+            raise RenderFailed("; ".join(p.format() for p in errors[:3]))
+
+
+# Files whose bytes carry the moment they were written (a .docx is a zip with file times);
+# they are made from the same release text as the other files, which the digest covers.
+_UNSTABLE = (".docx",)
+
+
+def payload_digest(payload: Payload) -> str:
+    """sha256 over everything a payload sends: title, text, link, API body and files."""
+    digest = hashlib.sha256()
+    head = {
+        "channel": payload.channel,
+        "item": payload.item,
+        "kind": payload.kind,
+        "title": payload.title,
+        "link": payload.link,
+        "body": payload.body,
+    }
+    for part in (json.dumps(head, sort_keys=True, ensure_ascii=False).encode(), payload.text.encode()):
+        digest.update(len(part).to_bytes(8, "big") + part)
+    for name in sorted(payload.files):
+        if name.endswith(_UNSTABLE):
+            continue
+        data = payload.files[name]
+        data = data.encode() if isinstance(data, str) else data
+        digest.update(name.encode() + b"\0" + hashlib.sha256(data).digest())
+    return "sha256:" + digest.hexdigest()
+
+
+def missing_item(job: Job) -> Problem:
+    return Problem(
+        job.source,
+        f"{job.item!r} is planned on {job.channel} but is no longer in the content",
+        hint="restore the item, or take it out of the campaign",
+    )
+
+
+class RenderContext:
+    """What every rendition reads: configuration, library and campaigns, with the costly
+    shared parts (the programme figures at a moment) worked out once."""
+
+    def __init__(self, config: Config, library: Library, campaigns: CampaignSet):
+        self.config = config
+        self.library = library
+        self.campaigns = campaigns
+        self._figures: dict[datetime, object] = {}
+
+    @property
+    def root(self) -> Path:
+        return self.config.root
+
+    def figures(self, moment: datetime):
+        if moment not in self._figures:
+            from commsflow import stats
+
+            vocabularies = self.config.vocabularies
+            self._figures[moment] = stats.compute(
+                self.library, moment, vocabularies.fields_of_action, vocabularies.blog_categories
+            )
+        return self._figures[moment]
+
+
+class Channel:
+    """One channel. Subclasses set the attributes and implement :meth:`render`."""
+
+    name: str = ""
+    title: str = ""  # as people call it: „LinkedIn“, „Newsletter“
+    templates: str = ""  # the folder under templates/ its texts come from
+    kinds: tuple[str, ...] = ()  # the templates a campaign step on it may name
+    publishers: tuple[str, ...] = ("outbox",)  # who can send it; the first is the default
+    steps: bool = False  # event campaigns may plan steps on it
+    slots: bool = False  # recurring slots may post on it
+    one_off: bool = False  # an item's own `channels:` may name it
+    scheduled: bool = True  # False: files for reference only (calendar files), never a job
+
+    def default_kind(self, item: Item, moment: datetime) -> str | None:
+        """The kind an item goes out as when nothing names one (one-off jobs, slots)."""
+        return None
+
+    def draft_kinds(self, item: Item, now: datetime) -> tuple[str, ...]:
+        """What ``build`` previews for an item no job of this channel plans yet."""
+        return ()
+
+    def render(self, job: Job, context: RenderContext) -> Rendition:
+        raise NotImplementedError
+
+    def sources(self, job: Job, context: RenderContext) -> tuple[str, ...] | None:
+        """The files a rendition reads besides templates and settings (for the build's
+        incremental check); None: everything in the library."""
+        return None
+
+    def __repr__(self) -> str:
+        return f"<channel {self.name}>"
