@@ -1,11 +1,12 @@
 """Sign-offs bound to the exact text: ``approvals.yaml`` at the project root.
 
-``commsflow approve ITEM --by NAME`` records who approved which version of an item or
-a newsletter issue. The version is a fingerprint over everything its renditions are
-made from: the item's file (for an issue: the campaign file and every item in the
-assembled issue), the template folders of the channels it can go to, and the
-settings that shape the text. Any later change to one of them turns the approval
-*stale*: the calendar blocks the job and the scheduler does not publish it.
+``commsflow approve ITEM --by NAME`` records who approved which renditions of an item
+or a newsletter issue: for every job the calendar plans for it (or, with none planned
+yet, every preview ``build`` makes of it) the digest of the exact payload its channel
+would send, and the text a person read. A job whose payload, rendered again, is not
+among the approved digests is held back — whatever changed: the item, an item it
+names, a template, a setting, the figures — and ``review`` shows the difference as a
+unified diff against the approved text.
 
 The file is written by commsflow, one record per item or issue (a new approval
 replaces the older one), and is meant to be committed: the team's git history of it
@@ -14,8 +15,7 @@ is the audit log.
 
 from __future__ import annotations
 
-import hashlib
-import json
+import difflib
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -25,34 +25,50 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
 
 from commsflow import dates, frontmatter
-from commsflow.assemblers.newsletter import SIGNED_OFF, assemble
-from commsflow.campaigns import Campaign, CampaignSet
+from commsflow.assemblers.newsletter import SIGNED_OFF
+from commsflow.campaigns import Campaign
 from commsflow.config import Config
 from commsflow.errors import Problem
 from commsflow.fields import Moment, Text
 from commsflow.files import write_atomic
-from commsflow.library import Library
 from commsflow.model import Item
 from commsflow.validation import problems_from_validation_error, register_pattern_hint
 
 STATES = ("current", "stale", "missing")
-# The template folders behind each kind of output: an item goes out as a LinkedIn draft
-# (also on Mastodon and the webhook, whose texts derive from it) or as a press release.
-ITEM_TEMPLATES = ("linkedin", "press")
-ISSUE_TEMPLATES = ("newsletter",)
-# Settings that never change a text: who sends a channel, timings, where files live.
-_NOT_IN_TEXT = {"publishing", "paths"}
 _FINGERPRINT = r"^sha256:[0-9a-f]{64}$"
 register_pattern_hint(
     _FINGERPRINT, "fingerprints are written by commsflow approve — approve the item again instead of editing the file"
 )
 
 _HEADER = """\
-# Sign-offs: who approved which version of an item or newsletter issue.
+# Sign-offs: who approved which texts of an item or newsletter issue.
 # Written by `commsflow approve ITEM --by NAME` — do not edit by hand. Commit it with the
-# content: the git history of this file is the audit log. A record whose fingerprint no
-# longer matches the item, its templates or the settings is stale (commsflow review).
+# content: the git history of this file is the audit log. A job whose text, rendered
+# again, is not among the approved digests is held back (commsflow review shows the diff).
 """
+
+
+class _Dumper(yaml.SafeDumper):
+    """Texts of several lines as literal blocks (``|``), so the file reads like the posts."""
+
+
+def _text(dumper: yaml.SafeDumper, value: str):
+    style = "|" if "\n" in value and not any(line != line.rstrip() for line in value.split("\n")) else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(str, _text)
+
+
+class Approved(BaseModel):
+    """One rendition as it was signed off."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    job: Text = Field(description="Channel and kind, e.g. 'linkedin save-the-date'.")
+    planned: Text | None = Field(None, description="When the job was planned at the time (for information).")
+    digest: Annotated[str, StringConstraints(pattern=_FINGERPRINT)]
+    text: str = Field("", description="The text as approved: what a later diff compares with.")
 
 
 class Record(BaseModel):
@@ -64,11 +80,20 @@ class Record(BaseModel):
     kind: Literal["post", "news", "event", "project", "newsletter"]
     by: Text = Field(description="Who signed it off.")
     at: Moment = Field(description="When, with time.")
-    fingerprint: Annotated[str, StringConstraints(pattern=_FINGERPRINT)]
     note: Text | None = None
-    renditions: dict[str, str] = Field(
-        default_factory=dict, description="For information: sha256 of each text as it would go out."
+    fingerprint: Annotated[str, StringConstraints(pattern=_FINGERPRINT)] | None = Field(
+        None, description="Written by earlier versions of commsflow; no longer read."
     )
+    renditions: list[Approved] = Field(default_factory=list, description="Every rendition signed off.")
+
+    @field_validator("renditions", mode="before")
+    @classmethod
+    def _earlier_form(cls, value):
+        # Earlier versions kept {"linkedin article": "sha256:…"} without the text: such a record
+        # matches nothing now, and approving again records the texts.
+        if isinstance(value, dict):
+            return [{"job": name, "digest": digest} for name, digest in value.items()]
+        return [] if value is None else value
 
     @field_validator("at")
     @classmethod
@@ -76,6 +101,10 @@ class Record(BaseModel):
         if not isinstance(value, datetime):
             raise ValueError(f"{value} has no time — approve the item again (commsflow approve)")
         return value
+
+    @property
+    def digests(self) -> frozenset[str]:
+        return frozenset(approved.digest for approved in self.renditions)
 
 
 class _File(BaseModel):
@@ -121,14 +150,12 @@ class Approvals:
                 "kind": record.kind,
                 "by": record.by,
                 "at": record.at.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
-                "fingerprint": record.fingerprint,
             }
             if record.note:
                 entry["note"] = record.note
-            if record.renditions:
-                entry["renditions"] = dict(sorted(record.renditions.items()))
+            entry["renditions"] = [approved.model_dump(exclude_none=True) for approved in record.renditions]
             entries.append(entry)
-        body = yaml.safe_dump({"approvals": entries}, allow_unicode=True, sort_keys=False, width=1000)
+        body = yaml.dump({"approvals": entries}, Dumper=_Dumper, allow_unicode=True, sort_keys=False, width=1000)
         return _HEADER + body
 
     def save(self, zone) -> None:
@@ -197,93 +224,16 @@ def _prefixed(problem: Problem, index: int) -> Problem:
     return Problem(problem.path, problem.message, problem.line, where, problem.hint, problem.severity)
 
 
-# --- fingerprints ----------------------------------------------------------------------------
-
-
-def settings_text(config: Config) -> str:
-    """The configuration as far as it shapes a text (not who sends it, or when)."""
-    return json.dumps(config.model_dump(mode="json", exclude=_NOT_IN_TEXT), sort_keys=True, ensure_ascii=False)
-
-
-def _digest(parts: list[bytes]) -> str:
-    digest = hashlib.sha256()
-    for part in parts:
-        digest.update(len(part).to_bytes(8, "big"))
-        digest.update(part)
-    return "sha256:" + digest.hexdigest()
-
-
-class Fingerprints:
-    """Fingerprints of items and newsletter issues, read from the files as they are now
-    (template folders are hashed once per instance)."""
-
-    def __init__(self, config: Config, library: Library, campaigns: CampaignSet):
-        self.config = config
-        self.library = library
-        self.campaigns = campaigns
-        self._settings = settings_text(config).encode("utf-8")
-        self._folders: dict[str, bytes] = {}
-
-    def subject(self, key: str) -> Item | Campaign | None:
-        return self.library.get(key) or self.campaigns.get(key, "newsletter")
-
-    def of(self, subject: Item | Campaign) -> str:
-        if isinstance(subject, Campaign):
-            return self.of_issue(subject)
-        return self.of_item(subject)
-
-    def of_item(self, item: Item) -> str:
-        return _digest(
-            [
-                b"item",
-                item.slug.encode(),
-                self._file(item.path),
-                *(self._folder(name) for name in ITEM_TEMPLATES),
-                self._settings,
-            ]
-        )
-
-    def of_issue(self, campaign: Campaign) -> str:
-        issue = assemble(campaign, self.campaigns, self.library, self.config.zone)
-        parts = [b"newsletter", campaign.id.encode(), self._file(campaign.path)]
-        for entry in issue.entries:
-            parts += [entry.item.slug.encode(), self._file(entry.item.path)]
-        parts += [self._folder(name) for name in ISSUE_TEMPLATES]
-        return _digest([*parts, self._settings])
-
-    def _file(self, relative: str) -> bytes:
-        try:
-            return (self.config.root / relative).read_bytes()
-        except OSError:
-            return b"\0unreadable"  # matches no approval: blocked until it can be read and approved
-
-    def _folder(self, name: str) -> bytes:
-        if name not in self._folders:
-            folder = self.config.path("templates") / name
-            digest = hashlib.sha256()
-            files = (
-                sorted(path for path in folder.rglob("*") if path.is_file() and not _scratch(path))
-                if folder.is_dir()
-                else []
-            )
-            for path in files:
-                digest.update(path.relative_to(folder).as_posix().encode() + b"\0")
-                digest.update(hashlib.sha256(path.read_bytes()).digest())
-            self._folders[name] = digest.digest()
-        return self._folders[name]
-
-
-def _scratch(path: Path) -> bool:
-    """Editor leftovers (hidden files, backups) are no templates."""
-    return path.name.startswith(".") or path.name.endswith("~")
-
-
-def fingerprint(subject: Item | Campaign, config: Config, library: Library, campaigns: CampaignSet) -> str:
-    """The fingerprint of an item or a newsletter issue as the files are now."""
-    return Fingerprints(config, library, campaigns).of(subject)
-
-
 # --- sign-off states -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Change:
+    """One rendition that differs from what was signed off."""
+
+    label: str  # "linkedin save-the-date"
+    planned: datetime
+    diff: str  # unified diff against the approved text, or a sentence when there is none to compare
 
 
 @dataclass(frozen=True)
@@ -291,7 +241,7 @@ class SignOff:
     key: str
     state: str  # current, stale, missing
     record: Record | None
-    fingerprint: str | None  # None: not worked out (nothing to compare with, and not required)
+    changes: tuple[Change, ...] = ()
     broken: bool = False  # the approvals file has errors: a missing record may be an unreadable one
     zone: object = None
 
@@ -300,11 +250,9 @@ class SignOff:
 
     def reason(self) -> str | None:
         if self.state == "stale":
-            record = self.record
-            at = record.at.astimezone(self.zone) if self.zone else record.at
+            what = ", ".join(dict.fromkeys(change.label for change in self.changes)) or "its text"
             return (
-                f"approval stale: changed since {record.by} approved it on "
-                f"{dates.numeric_date(at)} {dates.hour_minute(at)}"
+                f"approval stale: {what} changed since {self.record.by} approved it on {_when(self.record, self.zone)}"
             )
         if self.state == "missing":
             if self.broken:
@@ -313,44 +261,101 @@ class SignOff:
         return None
 
 
+def _when(record: Record, zone) -> str:
+    at = record.at.astimezone(zone) if zone else record.at
+    return f"{dates.numeric_date(at)} {dates.hour_minute(at)}"
+
+
+def label(job) -> str:
+    return job.channel if job.channel == job.template else f"{job.channel} {job.template}"
+
+
 class SignOffs:
-    """The sign-off state of every item and newsletter issue, worked out when first asked.
+    """The sign-off state of items and newsletter issues against their renditions.
 
-    ``get(key)`` gives a :class:`SignOff` (None for a key that names nothing); calling the
-    object gives just the state. The calendar takes it as its ``approvals``."""
+    ``renditions(key)`` gives the renditions a sign-off of ``key`` covers (the plan's jobs
+    for it, or its previews); ``render(job)`` one job's rendition. Both come from
+    :mod:`commsflow.plan`, which renders each job once."""
 
-    def __init__(self, config: Config, library: Library, campaigns: CampaignSet, approvals: Approvals):
+    def __init__(self, config: Config, approvals: Approvals, renditions, render):
         self.config = config
         self.approvals = approvals
         self.required = config.publishing.require_signoff
-        self.fingerprints = Fingerprints(config, library, campaigns)
-        self._known: dict[str, SignOff | None] = {}
+        self._renditions = renditions
+        self._render = render
+        self._known: dict[str, SignOff] = {}
 
-    def get(self, key: str) -> SignOff | None:
+    def hold(self, job) -> str | None:
+        """Why the sign-off holds ``job`` back, or None. Renders only when there is a
+        record to compare with."""
+        record = self.approvals.records.get(job.item)
+        if record is None:
+            if self.required or self.approvals.broken:
+                return SignOff(job.item, "missing", None, broken=self.approvals.broken).reason()
+            return None
+        rendition = self._render(job)
+        if rendition.digest in record.digests:
+            return None
+        change = _change(rendition, record, self.config.zone)
+        return SignOff(job.item, "stale", record, (change,), zone=self.config.zone).reason()
+
+    def get(self, key: str) -> SignOff:
         if key not in self._known:
-            self._known[key] = self._work_out(key)
+            record = self.approvals.records.get(key)
+            if record is None:
+                found = SignOff(key, "missing", None, broken=self.approvals.broken, zone=self.config.zone)
+            else:
+                changes = tuple(
+                    _change(rendition, record, self.config.zone)
+                    for rendition in self._renditions(key)
+                    if rendition.digest not in record.digests
+                )
+                found = SignOff(key, "stale" if changes else "current", record, changes, zone=self.config.zone)
+            self._known[key] = found
         return self._known[key]
 
     def __call__(self, key: str) -> str | None:
-        found = self.get(key)
-        return found.state if found else None
+        return self.get(key).state
 
-    def _work_out(self, key: str) -> SignOff | None:
-        subject = self.fingerprints.subject(key)
-        if subject is None:
-            return None
-        record = self.approvals.records.get(key)
-        broken = self.approvals.broken
-        if record is None and not (self.required or broken):
-            return SignOff(key, "missing", None, None, broken, self.config.zone)  # nothing to compare: no hashing
-        current = self.fingerprints.of(subject)
-        return SignOff(key, self.approvals.state(key, current), record, current, broken, self.config.zone)
+    def record(self, key: str, kind: str, by: str, at: datetime, note: str | None) -> Record:
+        """A new sign-off of everything ``key``'s renditions say now."""
+        approved = []
+        for rendition in self._renditions(key):
+            if rendition.digest is None:
+                continue
+            planned = rendition.job.planned.astimezone(self.config.zone).strftime("%Y-%m-%d %H:%M")
+            approved.append(
+                {"job": label(rendition.job), "planned": planned, "digest": rendition.digest, "text": rendition.review}
+            )
+        data = {"item": key, "kind": kind, "by": by, "at": at, "note": note, "renditions": approved}
+        return Record.model_validate(data, context={"zone": self.config.zone})
 
 
-def signoff_states(workspace, loaded) -> SignOffs:
-    """Sign-off states for a loaded workspace (``build``'s dashboard, ``review``)."""
-    config = workspace.config
-    return SignOffs(config, loaded.library, workspace.campaigns, load_approvals(workspace.root, config))
+def _change(rendition, record: Record, zone) -> Change:
+    job = rendition.job
+    name = label(job)
+    if rendition.digest is None:
+        errors = "; ".join(p.format() for p in rendition.errors[:2]) or "nothing to send"
+        return Change(name, job.planned, f"cannot be rendered now: {errors}")
+    before = [approved for approved in record.renditions if approved.job == name and approved.text]
+    if not before:
+        return Change(name, job.planned, f"{name} was not part of what {record.by} signed off")
+    # Of several approved texts of the same kind, compare with the closest.
+    old = min(before, key=lambda approved: _distance(approved.text, rendition.review))
+    if old.text == rendition.review:
+        return Change(name, job.planned, "the text is the same; what changed is sent with it (link, request, files)")
+    diff = difflib.unified_diff(
+        old.text.splitlines(keepends=True),
+        rendition.review.splitlines(keepends=True),
+        fromfile=f"{name} — signed off by {record.by}, {_when(record, zone)}",
+        tofile=f"{name} — now",
+        n=1,
+    )
+    return Change(name, job.planned, "".join(line if line.endswith("\n") else line + "\n" for line in diff))
+
+
+def _distance(old: str, new: str) -> float:
+    return 1 - difflib.SequenceMatcher(None, old, new, autojunk=False).quick_ratio()
 
 
 def kind_of(subject: Item | Campaign) -> str:
@@ -359,22 +364,3 @@ def kind_of(subject: Item | Campaign) -> str:
 
 def signed_off_status(subject: Item | Campaign) -> bool:
     return isinstance(subject, Campaign) or subject.status in SIGNED_OFF
-
-
-def renditions(key: str, jobs, config: Config, library: Library, campaigns: CampaignSet) -> dict[str, str]:
-    """For information: sha256 of each text the key's jobs would send, rendered for the
-    job's planned time (``channel template`` → hash). Jobs that cannot be rendered are left out."""
-    from commsflow.dispatch import RenderFailed, render_payload
-    from commsflow.errors import CommsflowError
-
-    found: dict[str, str] = {}
-    for job in jobs:
-        name = job.channel if job.channel == "newsletter" else f"{job.channel} {job.template}"
-        if job.item != key or name in found:
-            continue
-        try:
-            payload = render_payload(job, config, library, campaigns, job.planned)
-        except (RenderFailed, CommsflowError):
-            continue
-        found[name] = "sha256:" + hashlib.sha256(payload.text.encode("utf-8")).hexdigest()
-    return found

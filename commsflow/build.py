@@ -1,12 +1,14 @@
-"""``commsflow build``: every output in one run, incrementally.
+"""``commsflow build``: the plan rendered, incrementally.
 
-The work is cut into units — one per newsletter issue, per item's LinkedIn drafts,
-per press release, per event's calendar file, plus the calendar export, the
-archive and the dashboard. A unit's inputs (the item files it reads, the templates
-of its kind, the configuration, commsflow's own code and, where the output names
-the date, the day) are hashed; when the hash and the files on disk match the last
-build (``.commsflow/build/manifest.json``), the unit does no work. A unit that fails
-is reported and the others go on.
+Every job of the calendar that may still go out is rendered once — the exact payload
+the scheduler would send, with the files a person previews — and so is a preview of
+every signed-off item no campaign plans yet (``commsflow.plan``). A rendition's
+inputs (the files it is made of, its channel's templates, the configuration,
+commsflow's own code, the job and its planned time) are hashed; when the hash and the
+files on disk match the last build (``.commsflow/build/manifest.json``), the job is
+not rendered again and what the manifest kept of it stands. A job that fails is
+reported and the others go on. ``build/jobs.json`` lists every rendered job with its
+files and the digest of its payload.
 """
 
 from __future__ import annotations
@@ -17,30 +19,28 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from commsflow import calendar as planning
-from commsflow import stats
-from commsflow.approvals import signoff_states
-from commsflow.assemblers import linkedin as linkedin_plan
-from commsflow.assemblers import press as press_assembler
-from commsflow.assemblers.newsletter import SIGNED_OFF, assemble
+from commsflow import channels
 from commsflow.cache import code_fingerprint
-from commsflow.errors import CommsflowError, Problem, Severity
+from commsflow.calendar import Job
+from commsflow.channels import Rendition
+from commsflow.errors import Problem, Severity
 from commsflow.files import write_atomic
-from commsflow.links import item_url
+from commsflow.plan import Plan, is_draft, unique
 from commsflow.renderers import ics
-from commsflow.renderers import linkedin as linkedin_renderer
 from commsflow.renderers import newsletter as newsletter_renderer
-from commsflow.renderers import press as press_renderer
-from commsflow.workspace import Loaded, Workspace
 
 
 @dataclass
-class Unit:
-    key: str  # e.g. "newsletter/newsletter-2024-1"
-    kind: str  # newsletter, linkedin, press, ics, calendar
-    inputs: str  # hash of everything the unit reads
-    render: Callable[[], tuple[dict[Path, bytes | str], list[Problem]]]
-    label: str = ""
+class Built:
+    """What the build keeps of one rendition: enough for the dashboard, lint and sign-offs."""
+
+    job: Job
+    files: list[str]  # relative to the build folder
+    title: str
+    review: str
+    digest: str | None
+    problems: list[Problem]
+    link: str | None = None
 
 
 @dataclass
@@ -49,7 +49,7 @@ class BuildReport:
     unchanged: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
-    outputs: dict[str, list[str]] = field(default_factory=dict)  # unit key → files (relative to build/)
+    renditions: list[Built] = field(default_factory=list)
 
     @property
     def errors(self) -> list[Problem]:
@@ -58,6 +58,10 @@ class BuildReport:
     @property
     def warnings(self) -> list[Problem]:
         return [p for p in self.problems if not p.is_error]
+
+    @property
+    def outputs(self) -> dict[str, list[str]]:
+        return {built.job.id: built.files for built in self.renditions}
 
 
 def _digest(*parts: bytes | str) -> str:
@@ -81,167 +85,124 @@ def _folder_digest(folder: Path) -> str:
 
 
 class Builder:
-    def __init__(self, workspace: Workspace, loaded: Loaded):
-        self.workspace = workspace
-        self.config = workspace.config
-        self.loaded = loaded
-        self.library = loaded.library
-        self.campaigns = workspace.campaigns
-        self.now = workspace.now
+    """Set up with ``open_plan(…, prepare=Builder)``: the plan then recalls unchanged
+    renditions from the last build instead of rendering them again."""
+
+    def __init__(self, plan: Plan):
+        self.plan = plan
+        plan.recall = self.recall
+        self.config = plan.config
         self.build_dir = self.config.path("build")
         self.manifest_path = self.config.path("state") / "build" / "manifest.json"
         templates = self.config.path("templates")
         self.base = _digest(self.config.fingerprint, code_fingerprint())
-        self.templates = {name: _folder_digest(templates / name) for name in ("newsletter", "linkedin", "press")}
-        self.everything = _digest(
-            *(f"{item.slug}:{item.digest}" for item in sorted(self.library, key=lambda i: i.slug))
+        self._templates = {
+            folder: _folder_digest(templates / folder)
+            for folder in {channel.templates for channel in channels.registry().values()}
+            if folder
+        }
+        self._files: dict[str, str] = {item.path: item.digest for item in plan.library}
+        self._everything: str | None = None
+        self._manifest = self._read_manifest()
+        self._inputs: dict[str, str] = {}
+
+    def recall(self, job: Job) -> Rendition | None:
+        previous = self._manifest.get(job.id)
+        if not previous or previous["inputs"] != self.inputs(job):
+            return None
+        if not all((self.build_dir / name).is_file() for name in previous["files"]):
+            return None
+        built = _from_manifest(job, previous)
+        return Rendition(
+            job, None, review=built.review, problems=built.problems, title=built.title, known_digest=built.digest
         )
-        self.day = self.now.date().isoformat()
-        self.signoffs = signoff_states(workspace, loaded)
 
-    # --- units -----------------------------------------------------------------------------
+    def everything(self) -> str:
+        """Every item and campaign file: for renditions that select from the whole library."""
+        if self._everything is None:
+            parts = sorted(f"{path}:{digest}" for path, digest in self._files.items())
+            for campaign in self.plan.campaigns.campaigns:
+                parts.append(f"{campaign.path}:{self._file(campaign.path)}")
+            self._everything = _digest(*parts)
+        return self._everything
 
-    def units(self) -> list[Unit]:
-        units: list[Unit] = []
-        for campaign in sorted(self.campaigns.of_kind("newsletter"), key=lambda c: c.spec.send_at):
-            raw = (self.config.root / campaign.path).read_bytes()
-            units.append(
-                Unit(
-                    f"newsletter/{campaign.id}",
-                    "newsletter",
-                    _digest(self.base, self.templates["newsletter"], raw, self.everything),
-                    lambda c=campaign: self._newsletter(c),
-                    campaign.id,
-                )
-            )
-        figures_inputs = _digest(self.base, self.templates["linkedin"], self.everything, self.day)
-        for item in sorted(self.library, key=lambda i: (i.kind, i.slug)):
-            if item.status not in SIGNED_OFF:
-                continue
-            if item.kind in ("post", "news", "event"):
-                units.append(
-                    Unit(
-                        f"linkedin/{item.slug}",
-                        "linkedin",
-                        _digest(self.base, self.templates["linkedin"], item.digest, self._refs(item), self.day),
-                        lambda i=item: self._linkedin(i),
-                        item.slug,
-                    )
-                )
-            if item.meta.press is not None:
-                units.append(
-                    Unit(
-                        f"press/{item.slug}",
-                        "press",
-                        _digest(self.base, self.templates["press"], item.digest, self.day),
-                        lambda i=item: self._press(i),
-                        item.slug,
-                    )
-                )
-            if item.kind == "event":
-                units.append(
-                    Unit(
-                        f"events/{item.slug}",
-                        "ics",
-                        _digest(self.base, item.digest),
-                        lambda i=item: self._ics(i),
-                        item.slug,
-                    )
-                )
-        units.append(Unit("linkedin/zahlen", "linkedin", figures_inputs, lambda: self._linkedin(None), "zahlen"))
-        return units
+    def _file(self, path: str) -> str:
+        if path not in self._files:
+            try:
+                self._files[path] = _digest((self.config.root / path).read_bytes())
+            except OSError:
+                self._files[path] = "-"
+        return self._files[path]
 
-    def _refs(self, item) -> str:
-        """Digests of the items an item's text names (an event's organiser project, …)."""
-        slugs = [*item.refs.get("projects", ()), *item.refs.get("events", ())]
-        if item.refs.get("organiser"):
-            slugs.append(item.refs["organiser"])
-        return _digest(*(f"{slug}:{self.library.get(slug).digest}" for slug in slugs if self.library.get(slug)))
+    def inputs(self, job: Job) -> str:
+        if job.id not in self._inputs:
+            self._inputs[job.id] = self._work_out_inputs(job)
+        return self._inputs[job.id]
 
-    def _newsletter(self, campaign):
-        issue = assemble(campaign, self.campaigns, self.library, self.config.zone)
-        if any(p.is_error for p in issue.problems):
-            return {}, issue.problems
-        rendered = newsletter_renderer.render_issue(issue, self.config, now=self.now)
-        if rendered.errors:
-            return {}, rendered.problems
-        return newsletter_renderer.output_files(rendered, self.config), rendered.problems
-
-    def _linkedin(self, item):
-        if item is None:
-            planned = [linkedin_plan.Planned(None, "figures")]
-        else:
-            planned = [
-                linkedin_plan.Planned(item, kind) for kind in linkedin_plan.kinds_for(item, self.now, self.config.zone)
-            ]
-        vocabularies = self.config.vocabularies
-        figures = stats.compute(self.library, self.now, vocabularies.fields_of_action, vocabularies.blog_categories)
-        rendered = linkedin_renderer.render_drafts(planned, self.library, self.config, figures, now=self.now)
-        if rendered.errors:
-            return {}, rendered.problems
-        return linkedin_renderer.output_files(rendered, self.config, now=self.now), rendered.problems
-
-    def _press(self, item):
-        release = press_assembler.assemble(item, self.config.root, self.now)
-        if release.errors:
-            return {}, release.problems
-        rendered = press_renderer.render_release(release, self.config, now=self.now)
-        return press_renderer.output_files(rendered, self.config), release.problems
-
-    def _ics(self, item):
-        path = self.build_dir / "events" / f"{item.slug}.ics"
-        return {path: ics.event_ics(item, self.config, stamp=self.now, url=item_url(item, self.config))}, []
+    def _work_out_inputs(self, job: Job) -> str:
+        channel = channels.get(job.channel)
+        sources = channel.sources(job, self.plan.context)
+        made_of = self.everything() if sources is None else _digest(*(f"{p}:{self._file(p)}" for p in sources))
+        return _digest(
+            self.base,
+            self._templates.get(channel.templates, "-"),
+            job.id,
+            job.template,
+            job.planned.isoformat(),
+            job.source if is_draft(job) else self._file(job.source),
+            made_of,
+        )
 
     # --- running -----------------------------------------------------------------------------
 
     def run(self, progress: Callable[[str], None] = lambda label: None) -> BuildReport:
         report = BuildReport()
-        manifest = self._read_manifest()
+        manifest = self._manifest
         fresh: dict[str, dict] = {}
-        for unit in self.units():
-            progress(unit.key)
-            previous = manifest.get(unit.key)
+        taken: dict[str, str] = {}  # file → the job that wrote it in this build
+        for job in self.plan.renderable():
+            progress(job.id)
+            inputs = self.inputs(job)
+            previous = manifest.get(job.id)
             if (
                 previous
-                and previous["inputs"] == unit.inputs
+                and previous["inputs"] == inputs
                 and all((self.build_dir / name).is_file() for name in previous["files"])
             ):
-                report.unchanged.append(unit.key)
-                report.problems += [Problem(**_problem_args(p)) for p in previous.get("warnings", [])]
-                report.outputs[unit.key] = previous["files"]
-                fresh[unit.key] = previous
-                continue
-            try:
-                files, problems = unit.render()
-            except CommsflowError as exc:
-                files, problems = {}, [Problem(unit.key, exc.message, hint=exc.hint)]
-            report.problems += problems
-            if any(p.is_error for p in problems) or (not files and problems):
-                report.failed.append(unit.key)
-                continue
-            for path, data in files.items():
-                write_atomic(path, data)
-            names = sorted(str(path.relative_to(self.build_dir)) for path in files)
-            report.built.append(unit.key)
-            report.outputs[unit.key] = names
-            fresh[unit.key] = {
-                "inputs": unit.inputs,
-                "files": names,
-                "warnings": [_problem_dict(p) for p in problems if not p.is_error],
-            }
+                built = _from_manifest(job, previous)
+                report.unchanged.append(job.id)
+            else:
+                rendition = self.plan.render(job)
+                files = _unique_names(rendition, taken)
+                if rendition.errors or rendition.payload is None:
+                    report.failed.append(job.id)
+                    report.problems += rendition.problems
+                    continue
+                for name, data in files.items():
+                    write_atomic(self.build_dir / name, data)
+                built = Built(
+                    job, sorted(files), rendition.title, rendition.review, rendition.digest, rendition.problems,
+                    rendition.payload.link,
+                )  # fmt: skip
+                report.built.append(job.id)
+            for name in built.files:
+                taken[name] = job.id
+            report.problems += built.problems
+            report.renditions.append(built)
+            fresh[job.id] = _to_manifest(built, inputs)
         progress("calendar")
-        report.problems += self._calendar_outputs(report)
+        self._remove_gone(manifest, fresh)
+        self._calendar_outputs(report)
         write_atomic(self.manifest_path, json.dumps(fresh, indent=1, sort_keys=True, ensure_ascii=False))
-        report.problems = unique_problems(report.problems)
+        report.problems = unique(report.problems)
         return report
 
-    def _calendar_outputs(self, report: BuildReport) -> list[Problem]:
-        """The calendar export and the newsletter archive: cheap, always written."""
-        calendar = planning.build(self.config, self.campaigns, self.library, self.now, approvals=self.signoffs)
-        self.calendar = calendar
-        write_atomic(self.build_dir / "calendar.ics", ics.calendar_ics(calendar.jobs, self.config, now=self.now))
+    def _calendar_outputs(self, report: BuildReport) -> None:
+        """The calendar export, the newsletter archive and the list of jobs: cheap, always written."""
+        plan = self.plan
+        write_atomic(self.build_dir / "calendar.ics", ics.calendar_ics(plan.jobs, self.config, now=plan.now))
         issues = []
-        for campaign in sorted(self.campaigns.of_kind("newsletter"), key=lambda c: c.spec.send_at, reverse=True):
+        for campaign in sorted(plan.campaigns.of_kind("newsletter"), key=lambda c: c.spec.send_at, reverse=True):
             if (newsletter_renderer.issue_folder(self.config, campaign.id) / "web.html").is_file():
                 spec = campaign.spec
                 issues.append(
@@ -250,13 +211,64 @@ class Builder:
         write_atomic(
             self.build_dir / "newsletter" / "index.html", newsletter_renderer.render_archive(self.config, issues)
         )
-        return calendar.problems
+        listing = [
+            {
+                "job": built.job.id,
+                "channel": built.job.channel,
+                "template": built.job.template,
+                "item": built.job.item,
+                "planned": None if is_draft(built.job) else built.job.planned.isoformat(),
+                "state": built.job.state,
+                "title": built.title,
+                "digest": built.digest,
+                "files": built.files,
+            }
+            for built in report.renditions
+        ]
+        write_atomic(self.build_dir / "jobs.json", json.dumps(listing, indent=1, ensure_ascii=False) + "\n")
+
+    def _remove_gone(self, manifest: dict, fresh: dict) -> None:
+        """Files the last build wrote for jobs that no longer render them (a job moved, a kind
+        changed): a preview left behind would show what will not go out."""
+        kept = {name for data in fresh.values() for name in data["files"]}
+        for data in manifest.values():
+            for name in data.get("files", ()):
+                if name not in kept:
+                    (self.build_dir / name).unlink(missing_ok=True)
 
     def _read_manifest(self) -> dict:
         try:
             return json.loads(self.manifest_path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return {}  # no manifest, or a damaged one: everything is built again
+
+
+def _unique_names(rendition: Rendition, taken: dict[str, str]) -> dict[str, bytes | str]:
+    """The rendition's files; where another job of this build wrote the same name (the same
+    item and kind twice on a channel), the planned day goes into the name."""
+    job = rendition.job
+    if not any(name in taken for name in rendition.files):
+        return rendition.files
+    mark = f"{job.item}--{job.template}"
+    day = job.planned.strftime("%Y-%m-%d-%H%M")
+    return {name.replace(mark, f"{mark}@{day}", 1): data for name, data in rendition.files.items()}
+
+
+def _to_manifest(built: Built, inputs: str) -> dict:
+    return {
+        "inputs": inputs,
+        "files": built.files,
+        "title": built.title,
+        "review": built.review,
+        "digest": built.digest,
+        "link": built.link,
+        "problems": [_problem_dict(p) for p in built.problems],
+    }
+
+
+def _from_manifest(job: Job, data: dict) -> Built:
+    problems = [Problem(**{**p, "severity": Severity(p["severity"])}) for p in data.get("problems", [])]
+    return Built(job, data["files"], data["title"], data["review"], data["digest"], problems, data.get("link"))
 
 
 def _problem_dict(problem: Problem) -> dict:
@@ -266,18 +278,9 @@ def _problem_dict(problem: Problem) -> dict:
         "line": problem.line,
         "field": problem.field,
         "hint": problem.hint,
+        "severity": problem.severity.value,
     }
 
 
-def _problem_args(data: dict) -> dict:
-    return {**data, "severity": Severity.WARNING}
-
-
 def unique_problems(problems: list[Problem]) -> list[Problem]:
-    seen, out = set(), []
-    for problem in problems:
-        key = problem.format(), problem.severity
-        if key not in seen:
-            seen.add(key)
-            out.append(problem)
-    return sorted(out, key=Problem.sort_key)
+    return unique(problems)

@@ -18,14 +18,14 @@ the night they fall back is the first of the two — one job either way.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 
 import holidays
 
-from commsflow import dates, frontmatter
+from commsflow import channels, dates, frontmatter
 from commsflow.assemblers.newsletter import SIGNED_OFF, assemble
-from commsflow.assemblers.press import default_kind
 from commsflow.campaigns import WEEKDAYS, Campaign, CampaignSet
 from commsflow.config import Config
 from commsflow.errors import Problem, closest
@@ -85,10 +85,15 @@ def job_id(campaign: str, step: str, item: str, planned: datetime) -> str:
 
 
 def build(
-    config: Config, campaigns: CampaignSet, library: Library, now: datetime, ledger: dict | None = None, approvals=None
+    config: Config,
+    campaigns: CampaignSet,
+    library: Library,
+    now: datetime,
+    ledger: dict | None = None,
+    signoff: Callable[[Job], str | None] | None = None,
 ) -> Calendar:
-    """``approvals``: the sign-offs (``approvals.SignOffs``, anything with ``get(key)``
-    giving a ``SignOff`` or None); without it sign-offs are not looked at."""
+    """``signoff(job)``: why the sign-off holds the job back (stale, missing), or None;
+    without it sign-offs are not looked at (``commsflow.plan`` passes the sign-offs)."""
     zone = config.zone
     jobs: list[Job] = []
     problems: list[Problem] = []
@@ -111,7 +116,7 @@ def build(
         _with_hold(
             job,
             contents[job.id] if job.id in contents else linked_items(library.get(job.item), library),
-            approvals,
+            signoff,
             config,
         )
         for job in jobs
@@ -168,17 +173,13 @@ def _at(moment: datetime, zone) -> str:
     return f"{dates.numeric_date(local)} {dates.hour_minute(local)}"
 
 
-def _with_hold(job: Job, items: list[Item], approvals, config: Config) -> Job:
+def _with_hold(job: Job, items: list[Item], signoff, config: Config) -> Job:
     found = embargoes(items, job.planned)
     embargo = "; ".join(f"embargo until {_at(until, config.zone)} ({item.slug})" for item, until in found) or None
-    signoff = None
-    if approvals is not None and job.approved:
-        state = approvals.get(job.item)
-        if state is not None and state.blocks(config.publishing.require_signoff):
-            signoff = state.reason()
-    if embargo is None and signoff is None:
+    held = signoff(job) if signoff is not None and job.approved else None
+    if embargo is None and held is None:
         return job
-    return replace(job, embargo=embargo, signoff=signoff)
+    return replace(job, embargo=embargo, signoff=held)
 
 
 def _embargo_problem(job: Job, campaigns: CampaignSet, library: Library, config: Config) -> Problem:
@@ -275,14 +276,6 @@ def _event_jobs(campaign: Campaign, library: Library, zone, problems: list) -> l
     return jobs
 
 
-def default_template(item: Item) -> str:
-    if item.kind == "event":
-        return "save-the-date"
-    if item.kind == "news":
-        return "news"
-    return "funding-call" if "Fördercall" in item.meta.tags else "article"
-
-
 def _one_off_jobs(library: Library, zone) -> list[Job]:
     jobs = []
     for item in library:
@@ -291,9 +284,7 @@ def _one_off_jobs(library: Library, zone) -> list[Job]:
             continue
         planned = meta.publish_at.astimezone(zone)
         for channel in meta.channels:
-            template = default_template(item)
-            if channel == "press":
-                template = default_kind(item, planned) or "announcement"
+            template = channels.get(channel).default_kind(item, planned) or "article"
             jobs.append(
                 Job(
                     job_id("einzeln", channel, item.slug, planned),
@@ -336,7 +327,7 @@ def _slot_jobs(campaign: Campaign, library: Library, zone, taken: set, held: dic
                     campaign.id,
                     "slot",
                     spec.channel,
-                    spec.template,
+                    spec.template or channels.get(spec.channel).default_kind(item, planned) or "article",
                     item.slug,
                     planned,
                     campaign.path,

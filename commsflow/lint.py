@@ -35,10 +35,9 @@ from functools import cached_property
 from pathlib import Path, PurePosixPath
 from urllib.parse import unquote, urlsplit
 
-from commsflow import calendar as planning
-from commsflow import dates, frontmatter, markdown, stats
+from commsflow import dates, frontmatter, markdown
 from commsflow.assemblers import linkedin as linkedin_plan
-from commsflow.assemblers.newsletter import SIGNED_OFF, assemble
+from commsflow.assemblers.newsletter import SIGNED_OFF
 from commsflow.campaigns import Campaign
 from commsflow.config import Config
 from commsflow.errors import CommsflowError, Problem, Severity, closest
@@ -46,7 +45,6 @@ from commsflow.library import Library
 from commsflow.links import is_own, item_url
 from commsflow.model import Item
 from commsflow.renderers import linkedin as linkedin_renderer
-from commsflow.renderers import newsletter as newsletter_renderer
 from commsflow.validation import field_path
 
 WARNING = Severity.WARNING
@@ -169,24 +167,26 @@ _HTML_TAG = re.compile(r"<html\b([^>]*)>", re.IGNORECASE)
 _LANG = re.compile(r"""(?<![\w:-])lang\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>"']+))""", re.IGNORECASE)
 
 
-def lint(workspace, loaded) -> list[Problem]:
-    """Every editorial and accessibility finding in the workspace, sorted; nothing is written.
+def lint(plan, rendered: list[Problem] | None = None) -> list[Problem]:
+    """Every editorial and accessibility finding in the plan, sorted; nothing is written.
 
-    ``workspace`` is a :class:`commsflow.workspace.Workspace`, ``loaded`` what its
-    ``load()`` returned (only valid items are linted: content errors are ``check``'s)."""
-    config = workspace.config
-    library = loaded.library
-    campaigns = workspace.campaigns
-    context = _Context(workspace.root, config, library)
+    ``plan`` is a :class:`commsflow.plan.Plan` (only valid items are linted: content
+    errors are ``check``'s); ``rendered`` the problems of what ``build`` rendered of it —
+    without them, the plan's jobs and previews are rendered here, once each."""
+    config = plan.config
+    library = plan.library
+    campaigns = plan.campaigns
+    if rendered is None:
+        rendered = [problem for job in plan.renderable() for problem in plan.render(job).problems]
+    context = _Context(config.root, config, library)
     problems: list[Problem] = []
     for item in library:
         problems += _item(item, context)
     for campaign in campaigns.of_kind("newsletter"):
         problems += _newsletter_texts(campaign, context)
-    problems += generated_html_problems(config, workspace.root)
-    problems += _linkedin_claims(workspace, library)
-    problems += _newsletter_sizes(workspace, library)
-    problems += _past_events(workspace, library)
+    problems += generated_html_problems(config, config.root)
+    problems += _rendition_checks(rendered)
+    problems += _past_events(plan)
     return sorted(dict.fromkeys(problems), key=Problem.sort_key)
 
 
@@ -779,49 +779,22 @@ def _not_checked(path: str, what: str, exc: CommsflowError) -> Problem:
     return Problem(path, f"{what} not checked: {exc.message}", hint=exc.hint, severity=WARNING)
 
 
-def _linkedin_claims(workspace, library) -> list[Problem]:
-    """6. The LinkedIn renderer's claim check, for the drafts of every signed-off item."""
-    config = workspace.config
-    now = workspace.now
-    try:
-        planned = linkedin_plan.plan(library, now, config.zone)
-        vocabularies = config.vocabularies
-        figures = stats.compute(library, now, vocabularies.fields_of_action, vocabularies.blog_categories)
-        rendered = linkedin_renderer.render_drafts(planned, library, config, figures, now=now)
-    except CommsflowError as exc:
-        return [_not_checked(str(Path(config.paths.templates) / "linkedin"), "the LinkedIn drafts' openings", exc)]
+def _rendition_checks(rendered: list[Problem]) -> list[Problem]:
+    """6. and 7. The renderers' own checks, as build rendered each job: a post's claim in
+    the first 210 characters, each newsletter issue's e-mail HTML (size against Gmail's
+    clipping, addresses, alt texts, third-party requests)."""
     claim = f"the first {linkedin_renderer.FEED_CUT} characters"
-    return [problem for problem in rendered.problems if problem.message.startswith(claim)]
-
-
-def _newsletter_sizes(workspace, library) -> list[Problem]:
-    """7. Each newsletter issue rendered as it would go out now, and its e-mail HTML checked
-    (size against Gmail's clipping, addresses, alt texts, third-party requests)."""
-    config = workspace.config
-    campaigns = workspace.campaigns
-    problems = []
-    for campaign in campaigns.of_kind("newsletter"):
-        try:
-            issue = assemble(campaign, campaigns, library, config.zone)
-            rendered = newsletter_renderer.render_issue(issue, config, now=workspace.now)
-        except CommsflowError as exc:
-            problems.append(_not_checked(campaign.path, "the e-mail's size", exc))
-            continue
-        problems += newsletter_renderer.check_html(rendered.email_html, config, shown=campaign.path)
-    return problems
+    return [p for p in rendered if p.path.endswith("/email.html") or p.message.startswith(claim)]
 
 
 # --- events promoted too late -------------------------------------------------------------------------
 
 
-def _past_events(workspace, library) -> list[Problem]:
+def _past_events(plan) -> list[Problem]:
     """8. Jobs that promote an event after it has started."""
-    config = workspace.config
-    campaigns = workspace.campaigns
-    now = workspace.now
-    calendar = planning.build(config, campaigns, library, now)
+    config, campaigns, library, now = plan.config, plan.campaigns, plan.library, plan.now
     problems = []
-    for job in calendar.jobs:
+    for job in plan.jobs:
         if job.template not in PROMOTING:
             continue
         event = library.get(job.item)
@@ -830,7 +803,7 @@ def _past_events(workspace, library) -> list[Problem]:
         start = linkedin_plan.starts(event, config.zone)
         started = _moment(event.meta.start)
         what = f"the {job.template} on {job.channel} planned for {_moment(job.planned)}"
-        path, line, field, one_off = _job_location(job, campaigns, workspace.root)
+        path, line, field, one_off = _job_location(job, campaigns, config.root)
         if job.planned >= start and job.state in ("planned", "due", "blocked"):
             hint = (
                 "set publish_at before the event's start, or remove publish_at and channels"

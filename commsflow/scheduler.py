@@ -10,11 +10,15 @@ window is claimed (``sending``, committed), rendered, published and recorded ``d
 with its receipt or ``failed`` with the reason; older ones become ``missed``. A
 transient failure is retried with backoff up to ``[publishing] retries``.
 
-Every plan reads the sign-offs (``approvals.yaml``) afresh: a job whose approval is
-stale (or missing, with ``[publishing] require_signoff``) or that an embargo holds back
-is not published, and the outcome says why. Right before a job is sent, its item's
-fingerprint is worked out again from the files: if anything changed since the plan,
-the job waits for the next plan instead of going out unreviewed.
+Every plan (``commsflow.plan``) reads content, campaigns and sign-offs afresh and
+renders each job once: a job whose payload is not the one signed off (or has no
+sign-off, with ``[publishing] require_signoff``), or that an embargo holds back, is not
+published, and the outcome says why. Right before a job is sent, the files its
+rendition was made from are read again: if one changed since the plan, the job waits
+for the next plan instead of going out unreviewed.
+
+A simulation (``run --simulate``) and a dry run work in ``.commsflow/simulation/`` on a
+copy of the ledger: the real ledger and outbox stay as they are.
 """
 
 from __future__ import annotations
@@ -27,15 +31,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from commsflow import calendar as planning
-from commsflow.approvals import Fingerprints, SignOffs, load_approvals
+from commsflow.cache import digest_of
 from commsflow.calendar import Job
-from commsflow.campaigns import CampaignSet
-from commsflow.config import Config
-from commsflow.dispatch import RenderFailed, render_payload
+from commsflow.channels import RenderFailed
+from commsflow.config import CONFIG_FILE, Config
 from commsflow.errors import CommsflowError
 from commsflow.ledger import Ledger, backoff, exclusive
-from commsflow.library import Library
+from commsflow.plan import Plan
 from commsflow.publishers.base import Publisher, PublishError
 from commsflow.publishers.outbox import OutboxPublisher
 from commsflow.publishers.registry import publisher_for
@@ -56,26 +58,54 @@ def ledger_path(config: Config) -> Path:
     return config.path("state") / "ledger.sqlite"
 
 
+def simulation_folder(config: Config) -> Path:
+    """Where simulations and dry runs keep their throwaway ledger and outbox."""
+    return config.path("state") / "simulation"
+
+
+def throwaway_state(config: Config) -> Path:
+    """A fresh simulation folder holding a copy of the real ledger (what was sent stays
+    sent in the simulation); the real ledger is only read."""
+    import shutil
+    import sqlite3
+
+    folder = simulation_folder(config)
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    real = ledger_path(config)
+    if real.exists():
+        source = sqlite3.connect(f"{real.as_uri()}?mode=ro", uri=True)
+        target = sqlite3.connect(folder / "ledger.sqlite")
+        try:
+            source.backup(target)
+        finally:
+            source.close()
+            target.close()
+    return folder
+
+
 class Scheduler:
     def __init__(
         self,
         config: Config,
-        load: Callable[[], tuple[Library, CampaignSet]],
+        load: Callable[[datetime], Plan],
         *,
         dry_run: bool = False,
         outbox_only: bool = False,
         report: Callable[[Outcome], None] = lambda o: None,
         clock: Callable[[], datetime] | None = None,
         environ=None,
+        state: Path | None = None,
     ):
         self.config = config
-        self.load = load  # reads content and campaigns afresh
+        self.load = load  # opens the plan afresh at a moment
         self.dry_run = dry_run
         self.outbox_only = outbox_only  # --simulate: every channel goes to the outbox
         self.report = report
         self.clock = clock or (lambda: datetime.now(config.zone))
         self.environ = environ
-        self.ledger = Ledger(ledger_path(config))
+        self.state = state or config.path("state")  # the simulation folder for --simulate and --dry-run
+        self.ledger = Ledger(self.state / "ledger.sqlite")
         self.publishers: dict[str, Publisher | CommsflowError] = {}
         self.jobs: list[Job] = []
         self._times: list[datetime] = []
@@ -87,11 +117,9 @@ class Scheduler:
     # --- planning ----------------------------------------------------------------------------
 
     def plan(self, now: datetime) -> None:
-        self.library, self.campaigns = self.load()
-        approvals = load_approvals(self.config.root, self.config)
-        self.signoffs = SignOffs(self.config, self.library, self.campaigns, approvals)
-        calendar = planning.build(self.config, self.campaigns, self.library, now, approvals=self.signoffs)
-        self.jobs = calendar.jobs
+        self.current = self.load(now)
+        self.jobs = self.current.jobs
+        self._digests = {item.path: item.digest for item in self.current.library}
         self._times = [job.planned for job in self.jobs]
         self._cursor = 0
         self._planned_at = wallclock.monotonic()
@@ -109,18 +137,23 @@ class Scheduler:
         return min((t for t in (upcoming, retries) if t is not None), default=None)
 
     def _files_signature(self) -> tuple:
-        root = self.config.root
-        folders = [self.config.path("campaigns"), self.config.path("templates")]
-        content = self.config.path("content")
-        folders += [content / name for name in ("posts", "news", "events", "projects")]
-        folders.append(self.config.path("approvals"))
+        """Cheap to take every tick: the content folders (a file added, removed or replaced
+        by an editor), every template file, the configuration and the sign-offs."""
+        config = self.config
+        content = config.path("content")
+        paths = [config.path("campaigns"), *(content / name for name in ("posts", "news", "events", "projects"))]
+        templates = config.path("templates")
+        if templates.is_dir():
+            paths += sorted(path for path in templates.rglob("*") if path.is_file())
+        paths += [config.path("approvals"), config.root / CONFIG_FILE]
         signature = []
-        for folder in folders:
+        for path in paths:
             try:
-                signature.append(folder.stat().st_mtime_ns)
+                stat = path.stat()
+                signature.append((stat.st_mtime_ns, stat.st_size))
             except OSError:
                 signature.append(None)
-        return (str(root), *signature)
+        return (str(config.root), *signature)
 
     # --- passes ------------------------------------------------------------------------------
 
@@ -200,8 +233,9 @@ class Scheduler:
             return None
         self._retry.pop(job.id, None)
         try:
-            payload = render_payload(job, self.config, self.library, self.campaigns, now)
-            receipt = publisher.publish(payload)
+            rendition = self.current.render(job)
+            rendition.raise_errors()
+            receipt = publisher.publish(rendition.payload)
         except RenderFailed as exc:
             self.ledger.failed(job.id, now, f"cannot be rendered: {exc}", permanent=True)
             return Outcome(job, "failed", f"cannot be rendered: {exc}", now)
@@ -223,21 +257,28 @@ class Scheduler:
         return Outcome(job, "done", receipt.note or receipt.url or receipt.id, now)
 
     def _changed_since_plan(self, job: Job) -> str | None:
-        """What the team signed off is what is sent: the job's item (or issue), its
-        templates and settings must still be as they were when the job was planned."""
-        signoff = self.signoffs.get(job.item)
-        if signoff is None or signoff.fingerprint is None:
-            return None  # nothing signed off to compare with, and no sign-off required
-        subject = self.signoffs.fingerprints.subject(job.item)
-        now = Fingerprints(self.config, self.library, self.campaigns).of(subject)
-        return None if now == signoff.fingerprint else f"{job.item} changed since it was planned"
+        """What the team signed off is what is sent: the files the job's rendition was
+        made from must still be as they were when the job was planned."""
+        rendition = self.current.render(job)
+        for path in rendition.sources:
+            if path not in self._digests:
+                continue  # campaign files: the folder signature notices them
+            try:
+                now = digest_of((self.config.root / path).read_bytes())
+            except OSError:
+                now = None
+            if now != self._digests[path]:
+                return f"{path} changed since it was planned"
+        return None
 
     def _publisher(self, channel: str) -> Publisher | CommsflowError:
         if channel not in self.publishers:
             name = "outbox" if self.outbox_only else self.config.publishing.publisher(channel)
             try:
                 if name == "outbox":
-                    self.publishers[channel] = OutboxPublisher.from_env(self.config, clock=self.clock)
+                    self.publishers[channel] = OutboxPublisher.from_env(
+                        self.config, state_dir=self.state, clock=self.clock
+                    )
                 else:
                     self.publishers[channel] = publisher_for(name, self.config, environ=self.environ or os.environ)
             except CommsflowError as exc:
@@ -258,7 +299,7 @@ class Scheduler:
 
     def once(self) -> list[Outcome]:
         now = self.clock()
-        with exclusive(self.config.path("state")):
+        with exclusive(self.state):
             self.plan(now)
             if not self.dry_run:
                 self.recover(now)
@@ -268,7 +309,7 @@ class Scheduler:
     def forever(self, stop: Callable[[], bool] = lambda: False) -> None:
         import schedule
 
-        with exclusive(self.config.path("state")):
+        with exclusive(self.state):
             now = self.clock()
             self.plan(now)
             self.recover(now)
@@ -292,7 +333,7 @@ class Scheduler:
         """Run from ``start`` to ``end`` on a virtual clock: a pass at every moment
         something falls due (planned times and retries)."""
         outcomes = []
-        with exclusive(self.config.path("state")):
+        with exclusive(self.state):
             clock_box[0] = start
             self.plan(start)
             self.recover(start)

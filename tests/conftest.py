@@ -33,13 +33,17 @@ def run(monkeypatch):
     return invoke
 
 
+# The MPI 2024 plan as a fixture: a snapshot of the shipped configuration, content,
+# campaigns and sign-offs, so that the team's own posts and campaigns in content/ and
+# campaigns/ never break a test. Templates are the real ones: they are the product.
+# (tests/test_shipped_content.py alone checks the shipped content itself.)
+MPI_2024 = FIXTURES / "mpi2024"
+
+
 @pytest.fixture
 def mpi(tmp_path: Path) -> Path:
-    """A copy of the shipped MPI project: configuration, content, campaigns and templates."""
+    """A copy of the MPI 2024 project (tests/fixtures/mpi2024) with the real templates."""
     target = tmp_path / "mpi"
-    target.mkdir()
-    shutil.copy(REPO / "commsflow.toml", target)
-    shutil.copy(REPO / "approvals.yaml", target)  # the sign-offs of the shipped plan
-    for folder in ("content", "campaigns", "templates"):
-        shutil.copytree(REPO / folder, target / folder)
+    shutil.copytree(MPI_2024, target)
+    shutil.copytree(REPO / "templates", target / "templates")
     return target

@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 
 import yaml
-from conftest import REPO
+from conftest import MPI_2024, REPO
 
 from commsflow import approvals
 from commsflow import calendar as planning
@@ -269,7 +269,7 @@ def test_the_shipped_plan_is_signed_off_as_it_is():
 
 
 def test_the_shipped_file_is_what_the_command_writes(run, mpi):
-    shipped = (REPO / "approvals.yaml").read_bytes()
+    shipped = (MPI_2024 / "approvals.yaml").read_bytes()
     result = run(mpi, "approve", "--all-planned", "--by", SHIPPED_BY, "--now", NOW)  # = REAPPROVE
     assert result.exit_code == 0, result.output
     assert "9 sign-offs written to approvals.yaml, 1 skipped" in result.stdout

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
-from conftest import REPO
+from conftest import MPI_2024, REPO
 
 NOW = "2024-03-01 10:00"
 ISSUE = "newsletter-2024-1"
@@ -139,9 +139,10 @@ def project(tmp_path: Path) -> Path:
     """The shipped project (configuration, content, campaigns, templates) in a temporary folder."""
     root = tmp_path / "project"
     root.mkdir()
-    shutil.copy(REPO / "commsflow.toml", root / "commsflow.toml")
-    for folder in ("content", "campaigns", "templates"):
-        shutil.copytree(REPO / folder, root / folder)
+    shutil.copy(MPI_2024 / "commsflow.toml", root / "commsflow.toml")
+    for folder in ("content", "campaigns"):
+        shutil.copytree(MPI_2024 / folder, root / folder)
+    shutil.copytree(REPO / "templates", root / "templates")
     return root
 
 

@@ -69,7 +69,7 @@ class SocialChannel(Channel):
             import json
 
             files[f"{name}.json"] = json.dumps(body, ensure_ascii=False, indent=2) + "\n"
-        return Rendition(job, payload, files, draft.text, problems, self.sources(job, context) or ())
+        return Rendition(job, payload, files, draft.text, problems, self.sources(job, context) or (), draft.title)
 
 
 DRAFT_CAMPAIGN = "entwurf"  # the campaign of a draft job: an item's preview no campaign plans yet

@@ -41,6 +41,8 @@ class Rendition:
     review: str = ""  # the text version a sign-off keeps, to say what changed
     problems: list[Problem] = field(default_factory=list)
     sources: tuple[str, ...] = ()  # the files (relative to the project) it is made of
+    title: str = ""  # what the payload is called: post title, subject, headline
+    known_digest: str | None = None  # a rendition read back from the build (no payload): its digest
 
     @property
     def errors(self) -> list[Problem]:
@@ -48,7 +50,9 @@ class Rendition:
 
     @property
     def digest(self) -> str | None:
-        return payload_digest(self.payload) if self.payload is not None else None
+        if self.known_digest is None and self.payload is not None:
+            self.known_digest = payload_digest(self.payload)
+        return self.known_digest
 
     def raise_errors(self) -> None:
         if self.errors or self.payload is None:

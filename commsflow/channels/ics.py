@@ -34,7 +34,7 @@ class Ics(Channel):
         payload = Payload(
             job.id, self.name, item.slug, job.template, item.title, item.title, files={f"{item.slug}.ics": data}
         )
-        return Rendition(job, payload, {f"events/{item.slug}.ics": data}, "", [], (item.path,))
+        return Rendition(job, payload, {f"events/{item.slug}.ics": data}, "", [], (item.path,), item.title)
 
 
 CHANNEL = Ics()

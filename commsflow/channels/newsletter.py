@@ -49,7 +49,7 @@ class Newsletter(Channel):
             path.relative_to(build).as_posix(): data for path, data in renderer.output_files(rendered, config).items()
         }
         sources = (campaign.path, *(entry.item.path for entry in issue.entries))
-        return Rendition(job, payload, files, f"Betreff: {subject}\n\n{rendered.text}", problems, sources)
+        return Rendition(job, payload, files, f"Betreff: {subject}\n\n{rendered.text}", problems, sources, subject)
 
 
 CHANNEL = Newsletter()

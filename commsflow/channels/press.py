@@ -58,7 +58,9 @@ class Press(Channel):
         payload = Payload(job.id, self.name, job.item, job.template, release.headline, rendered.text, files=attachments)
         folder = release_folder(item.slug, job.template)
         files: dict[str, bytes | str] = {f"{folder}/{name}": data for name, data in attachments.items()}
-        return Rendition(job, payload, files, rendered.markdown, list(release.problems), self.sources(job, context))
+        return Rendition(
+            job, payload, files, rendered.markdown, list(release.problems), self.sources(job, context), release.headline
+        )
 
 
 def release_folder(slug: str, kind: str) -> str:

@@ -17,3 +17,16 @@ def load_or_stop(workspace, output: str):
             f"fix them first (commsflow check) — a broken item could be missing from {output}",
         )
     return loaded
+
+
+def plan_or_stop(workspace, output: str, *, ledger: bool = True):
+    """The workspace's plan (``commsflow.plan``), or the content and campaign errors
+    printed and one message: a plan from broken files could silently miss a job."""
+    from commsflow.plan import open_plan
+
+    loaded = load_or_stop(workspace, output)
+    campaigns = workspace.campaigns
+    if any(p.is_error for p in campaigns.problems):
+        print_problems(campaigns.problems)
+        raise CommsflowError("the campaign files have errors", "fix them first (commsflow check)")
+    return open_plan(workspace, ledger=ledger, loaded=loaded)

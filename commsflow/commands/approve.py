@@ -8,11 +8,11 @@ import click
 from rich.markup import escape
 
 from commsflow import dates
-from commsflow.approvals import Record, kind_of, renditions, signed_off_status
+from commsflow.approvals import kind_of, label, signed_off_status
 from commsflow.assemblers.newsletter import assemble
 from commsflow.campaigns import Campaign
 from commsflow.clock import check_now
-from commsflow.commands.calendar import open_calendar
+from commsflow.commands import plan_or_stop
 from commsflow.errors import CommsflowError, closest
 from commsflow.output import console, error_console, plural, print_problems
 from commsflow.workspace import Workspace
@@ -21,8 +21,8 @@ _PENDING = ("planned", "blocked", "due")  # jobs that may still go out
 
 
 def _opened(workspace: Workspace):
-    opened = open_calendar(workspace, ledger=False)
-    approvals = opened.signoffs.approvals
+    opened = plan_or_stop(workspace, "the calendar")
+    approvals = opened.approvals
     if approvals.broken:
         print_problems(approvals.problems)
         raise CommsflowError(
@@ -64,16 +64,15 @@ def approve(obj: dict, items: tuple[str, ...], by: str, note: str | None, all_pl
     if not items and not all_planned:
         raise click.UsageError("name the items or newsletter issues to sign off, or use --all-planned")
     opened = _opened(workspace)
-    config, library, campaigns = workspace.config, opened.loaded.library, opened.campaigns
-    fingerprints = opened.signoffs.fingerprints
-    approvals = opened.signoffs.approvals
-    jobs = opened.calendar.jobs
+    config, library, campaigns = workspace.config, opened.library, opened.campaigns
+    approvals = opened.approvals
+    jobs = opened.jobs
 
     keys = list(dict.fromkeys(items))
     planned = list(dict.fromkeys(job.item for job in jobs))
     errors, skipped, chosen = [], [], []
     for key in keys:
-        subject, error = _subject(key, fingerprints, library, campaigns, config)
+        subject, error = _subject(key, library, campaigns, config)
         if error:
             errors.append(error)
         else:
@@ -82,7 +81,7 @@ def approve(obj: dict, items: tuple[str, ...], by: str, note: str | None, all_pl
         for key in planned:
             if key in keys:
                 continue
-            subject, error = _subject(key, fingerprints, library, campaigns, config)
+            subject, error = _subject(key, library, campaigns, config)
             if subject is None:
                 continue  # the figures draft ("zahlen") is made from all content, not from one item
             if error:
@@ -107,25 +106,17 @@ def approve(obj: dict, items: tuple[str, ...], by: str, note: str | None, all_pl
     for subject in chosen:
         key = subject.id if isinstance(subject, Campaign) else subject.slug
         before = opened.signoffs.get(key)
-        record = Record.model_validate(
-            {
-                "item": key,
-                "kind": kind_of(subject),
-                "by": by,
-                "at": now,
-                "note": note,
-                "fingerprint": fingerprints.of(subject),
-                "renditions": renditions(key, jobs, config, library, campaigns),
-            },
-            context={"zone": config.zone},
-        )
+        record = opened.signoffs.record(key, kind_of(subject), by, now, note)
         approvals.put(record)
         again = ""
-        if before is not None and before.record is not None:
+        if before.record is not None:
             again = " again" if before.state == "current" else f" again (was stale: approved by {before.record.by})"
         console.print(
-            f"[green]✓[/] {escape(key)} ({record.kind}) signed off{again} by {escape(by)} — {record.fingerprint[:19]}…"
+            f"[green]✓[/] {escape(key)} ({record.kind}) signed off{again} by {escape(by)}: "
+            + (", ".join(escape(f"{a.job} {_short(a.planned)}") for a in record.renditions) or "nothing planned yet")
         )
+        for change in before.changes:
+            _print_change(change)
     approvals.save(config.zone)
     for key, reason in skipped:
         console.print(f"[yellow]–[/] {escape(key)} skipped: {escape(reason)}")
@@ -136,7 +127,26 @@ def approve(obj: dict, items: tuple[str, ...], by: str, note: str | None, all_pl
     )
 
 
-def _subject(key: str, fingerprints, library, campaigns, config):
+def _short(planned: str | None) -> str:
+    return f"({planned})" if planned else ""
+
+
+def _print_change(change) -> None:
+    """What changed since the last sign-off: the unified diff, coloured like git's."""
+    for line in change.diff.splitlines():
+        style = (
+            "green"
+            if line.startswith("+")
+            else "red"
+            if line.startswith("-")
+            else "cyan"
+            if line.startswith("@@")
+            else ""
+        )
+        console.print(f"    [{style}]{escape(line)}[/]" if style else f"    {escape(line)}", highlight=False)
+
+
+def _subject(key: str, library, campaigns, config):
     """The item or issue ``key`` names and whether it can be signed off: (subject, None)
     or (subject or None, (message, hint))."""
     item = library.get(key)
@@ -174,14 +184,22 @@ def _subject(key: str, fingerprints, library, campaigns, config):
 
 
 @click.command("review")
+@click.argument("items", nargs=-1, metavar="[ITEM]...")
 @click.pass_obj
-def review(obj: dict) -> None:
+def review(obj: dict, items: tuple[str, ...]) -> None:
     """What waits for sign-off: items and newsletter issues with jobs ahead whose approval
-    is missing or stale, and items in review; with the next job and the reason."""
+    is missing or stale (with a diff of what changed since), and items in review; with
+    the next job and the reason.
+
+    With ITEMs: every text a sign-off of each would cover, exactly as it goes out.
+    """
     workspace: Workspace = obj["workspace"]
-    opened = open_calendar(workspace)
-    print_problems(opened.signoffs.approvals.problems)
-    library, signoffs = opened.loaded.library, opened.signoffs
+    opened = plan_or_stop(workspace, "the calendar")
+    print_problems(opened.approvals.problems)
+    if items:
+        _show(opened, items)
+        return
+    library, signoffs = opened.library, opened.signoffs
     required = signoffs.required
     upcoming: dict[str, object] = {}
     for job in opened.calendar.jobs:
@@ -203,10 +221,11 @@ def review(obj: dict) -> None:
         reason = state.reason()
         if state.state == "missing" and not required and not state.broken:
             reason += " (optional: [publishing] require_signoff is off)"
-        rows.append((job, key, "newsletter" if item is None else item.kind, reason))
+        rows.append((job, key, "newsletter" if item is None else item.kind, reason, state.changes))
     for item in library:
         if item.status == "review" and item.slug not in upcoming:
             rows.append((None, item.slug, item.kind, "in review: set 'status: approved'"))
+    rows = [row if len(row) == 5 else (*row, ()) for row in rows]
 
     as_of = f"as of {workspace.now:%Y-%m-%d %H:%M}"
     if not rows:
@@ -214,7 +233,7 @@ def review(obj: dict) -> None:
         return
     # One line each (no table): the reasons are long, and a line stays whole when piped or grepped.
     width = max(len(job.channel) for job, *_ in rows if job) if any(job for job, *_ in rows) else 1
-    for job, key, kind, reason in rows:
+    for job, key, kind, reason, changes in rows:
         when = (
             (
                 f"{dates.weekday_date(job.planned)[:2]} {dates.numeric_date(job.planned)} "
@@ -225,6 +244,34 @@ def review(obj: dict) -> None:
         )
         channel = job.channel if job else "–"
         console.print(f"{when:<19}  {channel:<{width}}  {escape(key)} ({kind}) — {escape(reason)}")
+        for change in changes:
+            _print_change(change)
     console.print(
         f"{plural(len(rows), 'item')} waiting for sign-off — {as_of}; sign off with: commsflow approve ITEM… --by NAME"
     )
+
+
+def _show(opened, keys: tuple[str, ...]) -> None:
+    """Every rendition a sign-off of each key covers, as it goes out."""
+    for key in keys:
+        subject, error = _subject(key, opened.library, opened.campaigns, opened.config)
+        if subject is None:
+            raise CommsflowError(*error)
+        signoff = opened.signoffs.get(key)
+        console.print(
+            f"[bold]{escape(key)}[/] — sign-off {signoff.state}"
+            + (f" ({escape(signoff.reason())})" if signoff.reason() else "")
+        )
+        changed = {(change.label, change.planned) for change in signoff.changes}
+        for rendition in opened.renditions_for(key):
+            job = rendition.job
+            when = f"{dates.numeric_date(job.planned)} {dates.hour_minute(job.planned)}"
+            console.print(f"\n[bold]── {escape(label(job))} · {when} ──[/]")
+            console.print(rendition.review or "(no text)", markup=False, highlight=False, emoji=False)
+            for problem in rendition.problems:
+                console.print(f"  [yellow]{escape(problem.format())}[/]")
+            if (label(job), job.planned) in changed:
+                for change in signoff.changes:
+                    if (change.label, change.planned) == (label(job), job.planned):
+                        _print_change(change)
+        console.print()

@@ -12,16 +12,16 @@ from commsflow import lint
 from commsflow.build import Builder, BuildReport, unique_problems
 from commsflow.files import write_atomic
 from commsflow.output import console, error_console, plural, print_problems
+from commsflow.plan import open_plan
 from commsflow.renderers.dashboard import render_dashboard
 from commsflow.workspace import Workspace
 
 
 def build_all(workspace: Workspace, show_progress: bool = False) -> BuildReport:
-    """Build every output and the dashboard; used by `build` and `preview`."""
-    loaded = workspace.load()
-    campaigns = workspace.campaigns
-    builder = Builder(workspace, loaded)
-    units = builder.units()
+    """Render the plan, lint it, write the dashboard; used by `build` and `preview`."""
+    builders: list[Builder] = []
+    plan = open_plan(workspace, prepare=lambda plan: builders.append(Builder(plan)))
+    builder = builders[0]
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -30,25 +30,15 @@ def build_all(workspace: Workspace, show_progress: bool = False) -> BuildReport:
         transient=True,
         disable=not show_progress,
     ) as progress:
-        task = progress.add_task("building", total=len(units) + 1)
+        task = progress.add_task("building", total=len(plan.renderable()) + 1)
 
         def step(label: str) -> None:
             progress.update(task, advance=1, description=label)
 
         report = builder.run(step)
-    report.problems = unique_problems(
-        loaded.problems + campaigns.problems + report.problems + lint.lint(workspace, loaded)
-    )
-    dashboard = render_dashboard(
-        workspace.config,
-        loaded.library,
-        campaigns,
-        builder.calendar,
-        report.outputs,
-        report.problems,
-        now=workspace.now,
-        signoff=builder.signoffs,
-    )
+    findings = lint.lint(plan, [problem for built in report.renditions for problem in built.problems])
+    report.problems = unique_problems(plan.problems + report.problems + findings)
+    dashboard = render_dashboard(plan, report.renditions, report.problems)
     write_atomic(workspace.config.path("build") / "index.html", dashboard)
     return report
 

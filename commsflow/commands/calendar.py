@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -10,18 +9,13 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-from commsflow import calendar as planning
-from commsflow import dates
-from commsflow.approvals import SignOffs, load_approvals
-from commsflow.campaigns import CampaignSet
-from commsflow.commands import load_or_stop
+from commsflow import channels, dates
+from commsflow.commands import plan_or_stop
 from commsflow.errors import CommsflowError
 from commsflow.files import write_atomic
-from commsflow.ledger import Ledger
 from commsflow.output import console, plural, print_problems
 from commsflow.renderers.ics import calendar_ics
-from commsflow.scheduler import ledger_path
-from commsflow.workspace import Loaded, Workspace
+from commsflow.workspace import Workspace
 
 _STYLES = {
     "planned": "",
@@ -44,49 +38,10 @@ def _day(text: str | None, zone, what: str) -> datetime | None:
     return datetime(day.year, day.month, day.day, tzinfo=zone)
 
 
-@dataclass
-class Opened:
-    """A workspace read for planning: content, campaigns, sign-offs and the calendar."""
-
-    loaded: Loaded
-    campaigns: CampaignSet
-    signoffs: SignOffs
-    calendar: planning.Calendar
-
-
-def open_calendar(workspace: Workspace, *, ledger: bool = True) -> Opened:
-    """Content and campaigns must be valid (a broken item could be missing from the
-    calendar); the calendar is built with the ledger's records and the sign-offs."""
-    config = workspace.config
-    loaded = load_or_stop(workspace, "the calendar")
-    campaigns = workspace.campaigns
-    if any(p.is_error for p in campaigns.problems):
-        print_problems(campaigns.problems)
-        raise CommsflowError("the campaign files have errors", "fix them first (commsflow check)")
-    records = {}
-    if ledger and ledger_path(config).exists():
-        book = Ledger(ledger_path(config))
-        records = book.records()
-        book.close()
-    approvals = load_approvals(workspace.root, config)
-    signoffs = SignOffs(config, loaded.library, campaigns, approvals)
-    calendar = planning.build(config, campaigns, loaded.library, workspace.now, records, approvals=signoffs)
-    calendar.problems = approvals.problems + calendar.problems
-    return Opened(loaded, campaigns, signoffs, calendar)
-
-
-def load_calendar(workspace: Workspace) -> planning.Calendar:
-    return open_calendar(workspace).calendar
-
-
 @click.command("calendar")
 @click.option("--from", "start", metavar="DATE", help="First day shown.")
 @click.option("--to", "end", metavar="DATE", help="Last day shown.")
-@click.option(
-    "--channel",
-    type=click.Choice(["linkedin", "mastodon", "newsletter", "press", "webhook"]),
-    help="Only this channel.",
-)
+@click.option("--channel", type=click.Choice(channels.names(scheduled=True)), help="Only this channel.")
 @click.option(
     "--ics",
     "ics_file",
@@ -101,12 +56,13 @@ def command(obj: dict, start: str | None, end: str | None, channel: str | None, 
     before an embargo). Exits 1 on errors, such as an embargo broken in the range shown."""
     workspace: Workspace = obj["workspace"]
     zone = workspace.config.zone
-    calendar = load_calendar(workspace)
+    plan = plan_or_stop(workspace, "the calendar")
+    calendar = plan.calendar
     last = _day(end, zone, "to")
     jobs = calendar.between(_day(start, zone, "from"), last + timedelta(days=1) if last else None, channel)
     shown = {job.id for job in jobs}
     elsewhere = {problem for job_id, problem in calendar.embargo_problems.items() if job_id not in shown}
-    problems = [problem for problem in calendar.problems if problem not in elsewhere]
+    problems = [problem for problem in plan.approvals.problems + calendar.problems if problem not in elsewhere]
     print_problems(problems)
     if ics_file is not None:
         write_atomic(ics_file, calendar_ics(jobs, workspace.config, now=workspace.now))

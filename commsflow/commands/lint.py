@@ -9,6 +9,7 @@ import click
 from commsflow.errors import CommsflowError, Problem, Severity
 from commsflow.lint import generated_html, lint
 from commsflow.output import console, plural, print_problems
+from commsflow.plan import open_plan
 from commsflow.workspace import Workspace
 
 
@@ -30,7 +31,8 @@ def command(obj: dict, strict: bool) -> None:
             f"{plural(len(loaded.errors), 'error')} in the content",
             "fix them first (commsflow check) — lint reads only valid items",
         )
-    problems = lint(workspace, loaded)
+    plan = open_plan(workspace, loaded=loaded)
+    problems = lint(plan)
     if strict:
         problems = [replace(p, severity=Severity.ERROR) if not p.is_error else p for p in problems]
         problems.sort(key=Problem.sort_key)

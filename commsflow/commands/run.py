@@ -10,7 +10,8 @@ from rich.markup import escape
 from commsflow import dates
 from commsflow.errors import CommsflowError
 from commsflow.output import console, error_console, plural, print_problems
-from commsflow.scheduler import Outcome, Scheduler
+from commsflow.plan import open_plan
+from commsflow.scheduler import Outcome, Scheduler, throwaway_state
 from commsflow.workspace import Workspace
 
 _MARKS = {
@@ -34,17 +35,14 @@ def _say(outcome: Outcome) -> None:
 
 
 def _loader(workspace: Workspace):
-    def load():
+    def load(now: datetime):
         fresh = Workspace(workspace.root, workspace.now_text, workspace.use_cache)
-        loaded = fresh.load()
-        if loaded.errors:
+        plan = open_plan(fresh, ledger=False)
+        if plan.errors:
             # Keep going with what is valid, but say so on every new plan.
-            print_problems(loaded.errors, to_stderr=True)
-            error_console.print(f"{plural(len(loaded.errors), 'error')} in the content: those items are not planned")
-        campaigns = fresh.campaigns
-        if campaigns.problems:
-            print_problems(campaigns.problems, to_stderr=True)
-        return loaded.library, campaigns
+            print_problems(plan.errors, to_stderr=True)
+            error_console.print(f"{plural(len(plan.errors), 'error')} in the content: those items are not planned")
+        return plan
 
     return load
 
@@ -65,8 +63,15 @@ def _period(text: str, zone) -> tuple[datetime, datetime]:
 
 @click.command("run")
 @click.option("--once", is_flag=True, help="One pass, then exit (for cron or a systemd timer).")
-@click.option("--dry-run", is_flag=True, help="Show what would be published; publish and record nothing.")
-@click.option("--simulate", metavar="FROM..TO", help="Run over a period on a virtual clock, publishing to the outbox.")
+@click.option(
+    "--dry-run", is_flag=True, help="Show what would be published; publish nothing, record nothing in the real ledger."
+)
+@click.option(
+    "--simulate",
+    metavar="FROM..TO",
+    help="Run over a period on a virtual clock, into .commsflow/simulation/ (its own outbox and a copy of the "
+    "ledger); nothing real is sent or recorded.",
+)
 @click.pass_obj
 def command(obj: dict, once: bool, dry_run: bool, simulate: str | None) -> None:
     """Publish what the calendar says is due, exactly once, and record it in the ledger.
@@ -80,14 +85,26 @@ def command(obj: dict, once: bool, dry_run: bool, simulate: str | None) -> None:
     if simulate:
         start, end = _period(simulate, config.zone)
         box = [start]
+        state = throwaway_state(config)
         scheduler = Scheduler(
-            config, _loader(workspace), dry_run=dry_run, outbox_only=True, report=_say, clock=lambda: box[0]
+            config,
+            _loader(workspace),
+            dry_run=dry_run,
+            outbox_only=True,
+            report=_say,
+            clock=lambda: box[0],
+            state=state,
         )
         outcomes = scheduler.simulate(start, end, box)
         _summary(outcomes)
+        shown = state.relative_to(workspace.root) if state.is_relative_to(workspace.root) else state
+        console.print(
+            f"Simulated in {escape(str(shown))}/ (outbox and ledger there); nothing real was sent or recorded."
+        )
         return
     clock = (lambda: workspace.now) if workspace.now_text else None
-    scheduler = Scheduler(config, _loader(workspace), dry_run=dry_run, report=_say, clock=clock)
+    state = throwaway_state(config) if dry_run else None
+    scheduler = Scheduler(config, _loader(workspace), dry_run=dry_run, report=_say, clock=clock, state=state)
     if once or workspace.now_text:
         outcomes = scheduler.once()
         _summary(outcomes)

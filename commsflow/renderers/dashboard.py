@@ -1,37 +1,34 @@
 """The preview dashboard: ``build/index.html``, the team's view of what will go out.
 
-The calendar (upcoming first, by calendar week) and, for every output, its preview:
-the newsletter in desktop and mobile frames, each LinkedIn draft as the feed shows it
-with the „…mehr“ cut marked, each press release as printed — with its warnings and
-its sign-off state. Wording and markup are in ``templates/dashboard/index.html``.
+The calendar (upcoming first, by calendar week) and, channel by channel (sections come
+from the channel registry), every rendition the build made: each job exactly as it
+goes out, with its planned time, and previews of items no campaign plans yet — the
+newsletter in desktop and mobile frames, each post as the feed shows it with the
+„…mehr“ cut marked, each press release as printed — with its warnings, its sign-off
+state and, where a sign-off went stale, what changed. Wording and markup are in
+``templates/dashboard/index.html``.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime, timedelta
+from datetime import timedelta
 
-from commsflow import stats
-from commsflow.assemblers import linkedin as linkedin_plan
-from commsflow.calendar import Calendar
-from commsflow.config import Config
+from commsflow import channels
 from commsflow.errors import Problem
-from commsflow.library import Library
-from commsflow.renderers import linkedin as linkedin_renderer
+from commsflow.renderers.linkedin import feed_cut, hashtags_in
 from commsflow.renderers.templating import environment, render
 
+# How a channel's renditions are shown: newsletter frames, feed posts, printed releases, files.
+_LOOKS = {"newsletter": "newsletter", "press": "release", "ics": "file"}
 
-def render_dashboard(
-    config: Config,
-    library: Library,
-    campaigns,
-    calendar: Calendar,
-    outputs: dict[str, list[str]],
-    problems: list[Problem],
-    *,
-    now: datetime,
-    signoff=lambda key: None,
-) -> str:
+
+def render_dashboard(plan, renditions: list, problems: list[Problem]) -> str:
+    """``plan``: a :class:`commsflow.plan.Plan`; ``renditions``: what the build kept of each
+    rendition (``commsflow.build.Built``)."""
+    from commsflow.plan import is_draft
+
+    config, library, campaigns, now = plan.config, plan.library, plan.campaigns, plan.now
     by_path: dict[str, list[Problem]] = defaultdict(list)
     for problem in problems:
         by_path[problem.path].append(problem)
@@ -41,8 +38,8 @@ def render_dashboard(
 
     titles = {item.slug: item.title for item in library}
     titles.update({c.id: c.spec.title for c in campaigns.of_kind("newsletter")})
-    upcoming = [job for job in calendar.jobs if job.planned >= now]
-    past = [job for job in calendar.jobs if job.planned < now]
+    upcoming = [job for job in plan.jobs if job.planned >= now]
+    past = [job for job in plan.jobs if job.planned < now]
     weeks = []
     for job in upcoming:
         year, week, _ = job.planned.isocalendar()
@@ -53,74 +50,52 @@ def render_dashboard(
             )
         weeks[-1]["jobs"].append(_job(job, titles))
 
-    newsletters = []
-    for campaign in sorted(campaigns.of_kind("newsletter"), key=lambda c: c.spec.send_at, reverse=True):
-        files = outputs.get(f"newsletter/{campaign.id}")
-        if not files:
-            continue
-        newsletters.append(
-            {
-                "id": campaign.id,
-                "title": campaign.spec.title,
-                "subject": campaign.spec.subject,
-                "send_at": campaign.spec.send_at,
-                "email": f"newsletter/{campaign.id}/email.html",
-                "text": f"newsletter/{campaign.id}/email.txt",
-                "signoff": signoff(campaign.id),
-                "notes": notes(campaign.path, f"{campaign.id}/email.html", f"newsletter/{campaign.id}"),
-            }
-        )
+    sections = {name: [] for name in channels.registry()}
+    for built in renditions:
+        job = built.job
+        item = library.get(job.item)
+        campaign = campaigns.get(job.item, "newsletter")
+        signoff = None
+        if job.channel != "ics" and (item is not None or campaign is not None):
+            signoff = plan.signoffs.get(job.item)
+        changes = [change.diff for change in signoff.changes if change.label == _label(job)] if signoff else []
+        preview = {
+            "id": job.id.replace("/", "-").replace("@", "-").replace(":", ""),
+            "channel": job.channel,
+            "item": job.item,
+            "kind": job.template,
+            "title": built.title or titles.get(job.item, job.item),
+            "planned": None if is_draft(job) else job.planned,
+            "state": None if is_draft(job) else job.state,
+            "files": built.files,
+            "link": built.link,
+            "signoff": signoff.state if signoff else None,
+            "changes": changes,
+            "notes": notes(*(p for p in (item.path if item else None, campaign.path if campaign else None) if p)),
+        }
+        if job.channel == "newsletter":
+            preview["email"] = next((f for f in built.files if f.endswith("/email.html")), None)
+            preview["text"] = next((f for f in built.files if f.endswith("/email.txt")), None)
+            preview["notes"] += notes(f"{job.item}/email.html")
+        elif job.channel == "press":
+            preview["html"] = next((f for f in built.files if f.endswith(".html")), None)
+            preview["docx"] = next((f for f in built.files if f.endswith(".docx")), None)
+        elif job.channel != "ics":
+            text = built.review
+            cut = feed_cut(text)
+            preview.update(
+                before=text[:cut] if cut else text,
+                after=text[cut:] if cut else "",
+                length=len(text),
+                hashtags=hashtags_in(text),
+            )
+        sections[job.channel].append(preview)
 
-    drafts = []
-    built = {key.split("/", 1)[1] for key in outputs if key.startswith("linkedin/")}
-    planned = [
-        linkedin_plan.Planned(None if slug == linkedin_plan.FIGURES_ID else library.get(slug), kind)
-        for slug in sorted(built)
-        for kind in (
-            ("figures",)
-            if slug == linkedin_plan.FIGURES_ID
-            else linkedin_plan.kinds_for(library.get(slug), now, config.zone)
-        )
-        if slug == linkedin_plan.FIGURES_ID or library.get(slug) is not None
+    shown = [
+        {"name": name, "title": channel.title, "look": _LOOKS.get(name, "post"), "previews": sections[name]}
+        for name, channel in channels.registry().items()
+        if sections[name] or channel.scheduled
     ]
-    if planned:
-        vocabularies = config.vocabularies
-        figures = stats.compute(library, now, vocabularies.fields_of_action, vocabularies.blog_categories)
-        rendered = linkedin_renderer.render_drafts(planned, library, config, figures, now=now)
-        for draft in rendered.drafts:
-            cut = draft.cut
-            item = draft.planned.item
-            drafts.append(
-                {
-                    "name": draft.name,
-                    "kind": draft.kind,
-                    "title": draft.title,
-                    "link": draft.link,
-                    "before": draft.text[:cut] if cut else draft.text,
-                    "after": draft.text[cut:] if cut else "",
-                    "length": len(draft.text),
-                    "hashtags": draft.hashtags,
-                    "signoff": signoff(item.slug) if item else None,
-                    "notes": notes(item.path) if item else [],
-                }
-            )
-
-    releases = []
-    for key in sorted(outputs):
-        if key.startswith("press/"):
-            slug = key.split("/", 1)[1]
-            item = library.get(slug)
-            releases.append(
-                {
-                    "slug": slug,
-                    "title": item.meta.press.headline or item.title if item else slug,
-                    "html": f"press/{slug}/release.html",
-                    "docx": f"press/{slug}/release.docx",
-                    "signoff": signoff(slug),
-                    "notes": notes(item.path) if item else [],
-                }
-            )
-
     env = environment(config)
     return render(
         env,
@@ -129,12 +104,15 @@ def render_dashboard(
         now=now,
         weeks=weeks,
         past=[_job(job, titles) for job in reversed(past)],
-        newsletters=newsletters,
-        drafts=drafts,
-        releases=releases,
+        sections=shown,
+        channel_titles={name: channel.title for name, channel in channels.registry().items()},
         counts={"errors": sum(p.is_error for p in problems), "warnings": sum(not p.is_error for p in problems)},
         problems=[{"error": p.is_error, "text": p.format()} for p in problems],
     )
+
+
+def _label(job) -> str:
+    return job.channel if job.channel == job.template else f"{job.channel} {job.template}"
 
 
 def _job(job, titles: dict) -> dict:

@@ -1,0 +1,189 @@
+"""The plan: one function opens everything a command needs to know about what goes out.
+
+``open_plan`` reads the library, the campaigns, the sign-offs and the ledger's records,
+builds the calendar and returns a :class:`Plan` with every problem found (nothing is
+printed here). ``Plan.render`` turns a job into its rendition — the exact payload its
+channel sends and the files a person previews — once per job; ``build``, the dashboard,
+lint, sign-offs and the scheduler all read renditions from here, so what the team
+reviews is what goes out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from commsflow import calendar as planning
+from commsflow import channels
+from commsflow.approvals import Approvals, SignOffs, load_approvals
+from commsflow.calendar import Calendar, Job
+from commsflow.campaigns import CampaignSet
+from commsflow.channels import RenderContext, Rendition
+from commsflow.channels._social import DRAFT_CAMPAIGN
+from commsflow.config import Config
+from commsflow.errors import CommsflowError, Problem
+from commsflow.library import Library
+from commsflow.workspace import Loaded, Workspace
+
+# Jobs that may still go out: what a sign-off covers.
+PENDING = ("planned", "blocked", "due", "failed")
+FIGURES_ID = "zahlen"  # the figures post: made from all content, not from one item
+
+
+@dataclass
+class Plan:
+    config: Config
+    now: datetime
+    loaded: Loaded
+    campaigns: CampaignSet
+    approvals: Approvals
+    records: dict
+    context: RenderContext
+    calendar: Calendar = field(default_factory=lambda: Calendar([]))
+    problems: list[Problem] = field(default_factory=list)
+    _renditions: dict[str, Rendition] = field(default_factory=dict)
+    _drafts: list[Job] | None = None
+    # A rendition kept from an earlier run with the same inputs (the build's manifest), or
+    # None; never set where something is sent or signed off.
+    recall: Callable[[Job], Rendition | None] | None = None
+
+    def __post_init__(self) -> None:
+        self.signoffs = SignOffs(self.config, self.approvals, self.renditions_for, self.render)
+
+    @property
+    def library(self) -> Library:
+        return self.loaded.library
+
+    @property
+    def jobs(self) -> list[Job]:
+        return self.calendar.jobs
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.is_error]
+
+    # --- renditions ----------------------------------------------------------------------------
+
+    def render(self, job: Job) -> Rendition:
+        """The job rendered for its planned time, once per plan."""
+        if job.id not in self._renditions and self.recall is not None:
+            kept = self.recall(job)
+            if kept is not None:
+                self._renditions[job.id] = kept
+        if job.id not in self._renditions:
+            try:
+                rendition = channels.get(job.channel).render(job, self.context)
+            except CommsflowError as exc:  # a template that does not render: this job fails, not the run
+                rendition = Rendition(job, None, problems=[Problem(job.source, exc.message, hint=exc.hint)])
+            self._renditions[job.id] = rendition
+        return self._renditions[job.id]
+
+    def renderable(self) -> list[Job]:
+        """What ``build`` renders: every job that may still go out, then the previews."""
+        return [job for job in self.jobs if job.state in PENDING] + self.drafts()
+
+    def forget(self, job: Job) -> None:
+        """Render the job again when next asked (its files may have changed)."""
+        self._renditions.pop(job.id, None)
+
+    def jobs_for(self, key: str, pending: bool = True) -> list[Job]:
+        return [job for job in self.jobs if job.item == key and (not pending or job.state in PENDING)]
+
+    def drafts(self) -> list[Job]:
+        """Previews of what no campaign plans yet: for each signed-off item, the renditions
+        a channel gives it (LinkedIn drafts, a press release for a `press:` block, an
+        event's calendar file) where no job on that channel plans the item."""
+        if self._drafts is None:
+            from commsflow.assemblers.linkedin import SIGNED_OFF
+
+            planned = {(job.channel, job.item) for job in self.jobs}
+            # Previews are of the day (what they show does not change by the minute), so an
+            # unchanged item is not rendered again on every build.
+            day = self.now.replace(hour=0, minute=0, second=0, microsecond=0)
+            found = []
+            for item in sorted(self.library, key=lambda i: (i.kind, i.slug)):
+                if item.status not in SIGNED_OFF:
+                    continue
+                for name, channel in channels.registry().items():
+                    if (name, item.slug) in planned:
+                        continue
+                    for kind in channel.draft_kinds(item, self.now):
+                        found.append(draft_job(name, item.slug, kind, day, item.path))
+            if ("linkedin", FIGURES_ID) not in planned:
+                found.append(draft_job("linkedin", FIGURES_ID, "figures", day, self.config.paths.templates))
+            self._drafts = found
+        return self._drafts
+
+    def renditions_for(self, key: str) -> list[Rendition]:
+        """What a sign-off of ``key`` covers: its jobs that may still go out, or — when no
+        job plans it yet — its previews."""
+        jobs = self.jobs_for(key) or [job for job in self.drafts() if job.item == key and job.channel != "ics"]
+        return [self.render(job) for job in jobs]
+
+
+def draft_job(channel: str, item: str, kind: str, now: datetime, source: str) -> Job:
+    return Job(f"{DRAFT_CAMPAIGN}/{channel}/{item}/{kind}", DRAFT_CAMPAIGN, "entwurf", channel, kind, item, now, source)
+
+
+def is_draft(job: Job) -> bool:
+    return job.campaign == DRAFT_CAMPAIGN
+
+
+def open_plan(
+    workspace: Workspace,
+    *,
+    ledger: bool = True,
+    loaded: Loaded | None = None,
+    prepare: Callable[[Plan], None] | None = None,
+) -> Plan:
+    """Everything about the workspace's plan; problems are returned, not printed. Without
+    ``ledger`` the calendar does not look at what was sent (``check``); ``prepare`` sees
+    the plan before its calendar is built (``build`` sets ``recall`` there)."""
+    from commsflow.assemblers.newsletter import assemble
+
+    config = workspace.config
+    loaded = loaded or workspace.load()
+    campaigns = workspace.campaigns
+    approvals = load_approvals(workspace.root, config)
+    records = _ledger_records(config) if ledger else {}
+    context = RenderContext(config, loaded.library, campaigns)
+    plan = Plan(config, workspace.now, loaded, campaigns, approvals, records, context)
+    if prepare is not None:
+        prepare(plan)
+    problems = list(loaded.problems) + campaigns.problems + approvals.problems
+    for campaign in campaigns.of_kind("newsletter"):
+        # References that name nothing are errors now; whether items are approved yet
+        # only matters when the issue is rendered.
+        issue = assemble(campaign, campaigns, loaded.library, config.zone, drafts=True)
+        problems += [p for p in issue.problems if p.is_error]
+    if not any(p.is_error for p in campaigns.problems):
+        plan.calendar = planning.build(
+            config, campaigns, loaded.library, workspace.now, records, signoff=plan.signoffs.hold
+        )
+        problems += plan.calendar.problems
+    plan.problems = unique(problems)
+    return plan
+
+
+def _ledger_records(config: Config) -> dict:
+    from commsflow.ledger import Ledger
+
+    path = config.path("state") / "ledger.sqlite"
+    if not path.exists():
+        return {}
+    book = Ledger(path)
+    try:
+        return book.records()
+    finally:
+        book.close()
+
+
+def unique(problems: list[Problem]) -> list[Problem]:
+    seen, out = set(), []
+    for problem in problems:
+        key = problem.format(), problem.severity
+        if key not in seen:
+            seen.add(key)
+            out.append(problem)
+    return sorted(out, key=Problem.sort_key)
