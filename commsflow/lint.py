@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import html as html_lib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import cached_property
 from pathlib import Path, PurePosixPath
@@ -185,7 +185,7 @@ def lint(plan, rendered: list[Problem] | None = None) -> list[Problem]:
     for campaign in campaigns.of_kind("newsletter"):
         problems += _newsletter_texts(campaign, context)
     problems += generated_html_problems(config, config.root)
-    problems += _rendition_checks(rendered)
+    problems += _rendition_checks(rendered, campaigns)
     problems += _past_events(plan)
     return sorted(dict.fromkeys(problems), key=Problem.sort_key)
 
@@ -779,12 +779,20 @@ def _not_checked(path: str, what: str, exc: CommsflowError) -> Problem:
     return Problem(path, f"{what} not checked: {exc.message}", hint=exc.hint, severity=WARNING)
 
 
-def _rendition_checks(rendered: list[Problem]) -> list[Problem]:
+def _rendition_checks(rendered: list[Problem], campaigns) -> list[Problem]:
     """6. and 7. The renderers' own checks, as build rendered each job: a post's claim in
     the first 210 characters, each newsletter issue's e-mail HTML (size against Gmail's
-    clipping, addresses, alt texts, third-party requests)."""
+    clipping, addresses, alt texts, third-party requests) — named by the issue's campaign
+    file, what the team edits (the renderer names it ``<issue>/email.html``, no file here)."""
     claim = f"the first {linkedin_renderer.FEED_CUT} characters"
-    return [p for p in rendered if p.path.endswith("/email.html") or p.message.startswith(claim)]
+    found = []
+    for problem in rendered:
+        if problem.path.endswith("/email.html"):
+            campaign = campaigns.get(problem.path.removesuffix("/email.html"), "newsletter")
+            found.append(replace(problem, path=campaign.path) if campaign is not None else problem)
+        elif problem.message.startswith(claim):
+            found.append(problem)
+    return found
 
 
 # --- events promoted too late -------------------------------------------------------------------------

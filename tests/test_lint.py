@@ -1,8 +1,9 @@
 """``commsflow lint``: editorial and accessibility checks, one test per check.
 
 Each test writes a small item (or campaign change, or HTML file) into a copy of the
-shipped MPI project and asserts the exact message with its file, line and field. The
-shipped content itself is lint-clean.
+MPI 2024 fixture project (the ``mpi`` fixture) and asserts the exact message with its
+file, line and field. Lint reads the plan (``open_plan``); the renderers' own checks come
+from the plan's renditions. The fixture's content itself is lint-clean.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import pytest
 
 from commsflow.errors import Severity
 from commsflow.lint import lint
+from commsflow.plan import open_plan
 from commsflow.renderers import newsletter as newsletter_renderer
 from commsflow.workspace import Workspace
 
@@ -32,8 +34,8 @@ SITE = "https://www.berlin.de/industriestadt"
 
 def findings(root: Path, now: str = NOW) -> list[str]:
     """Every finding as one printed line (severity, location, field, message, hint)."""
-    workspace = Workspace(root=root, now_text=now)
-    return [f"{p.severity.value} {p.format()}" for p in lint(workspace, workspace.load())]
+    plan = open_plan(Workspace(root=root, now_text=now))
+    return [f"{p.severity.value} {p.format()}" for p in lint(plan)]
 
 
 def write(root: Path, folder: str, slug: str, front: str, body: str = "Text.\n") -> str:
@@ -411,8 +413,7 @@ def test_newsletter_near_or_over_the_clipping_threshold(mpi, target, severity, p
     assert base < newsletter_renderer.CLIP_WARNING  # the shipped issue is well below
     _pad_issue(mpi, issue, target - base)
     size = _issue_size(mpi, issue)
-    workspace = Workspace(root=mpi, now_text=NOW)
-    problems = lint(workspace, workspace.load())
+    problems = lint(open_plan(Workspace(root=mpi, now_text=NOW)))
     assert len(problems) == 1
     [problem] = problems
     assert (problem.path, problem.line, problem.field, problem.severity) == (
@@ -446,17 +447,25 @@ def test_a_promotion_planned_after_the_event_started_is_an_error(run, mpi):
 
 
 def test_a_one_off_promotion_after_the_event_started_is_an_error(mpi):
+    # A one-off publication after the start goes out as each channel's default for that
+    # moment — on LinkedIn a recap, no promotion — unless a kind is named: the press
+    # block's invitation, here, still invites after the start.
     shown = write(
         mpi,
         "events",
         "werkstattgespraech-2024",
         (
             "title: Werkstattgespräch Leichtbau\nstatus: approved\nformat: Workshop\nstart: 2024-05-02\n"
-            "organiser: mpi\npublish_at: 2024-05-03 10:00\nchannels: [linkedin, press]"
+            "organiser: mpi\npublish_at: 2024-05-03 10:00\nchannels: [linkedin, press]\npress:\n  kind: invitation"
         ),
     )
+    plan = open_plan(Workspace(root=mpi, now_text=NOW))
+    assert sorted((job.channel, job.template) for job in plan.jobs if job.item == "werkstattgespraech-2024") == [
+        ("linkedin", "recap"),
+        ("press", "invitation"),
+    ]
     assert findings(mpi) == [
-        f"error {shown}:{line_of(mpi, shown, 'publish_at:')}: publish_at: the save-the-date on linkedin planned for "
+        f"error {shown}:{line_of(mpi, shown, 'publish_at:')}: publish_at: the invitation on press planned for "
         "03.05.2024 10:00 comes after 'werkstattgespraech-2024' has started (02.05.2024) — set publish_at before "
         "the event's start, or remove publish_at and channels",
     ]
