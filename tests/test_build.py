@@ -3,6 +3,7 @@ others, and the preview dashboard — parsed, and seen in headless Chromium."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import urllib.request
@@ -47,32 +48,61 @@ def test_build_writes_every_kind_of_output(run, mpi):
     assert result.exit_code == 0, result.output
     out = mpi / "build"
     assert (out / "newsletter" / "newsletter-2024-1" / "issue.eml").is_file()
-    assert (out / "newsletter" / "newsletter-2023-2" / "email.html").is_file()
+    assert (out / "newsletter" / "newsletter-2024-1" / "email.html").is_file()
+    # Issue 2/2023 was due on 08.11.2023 and can no longer go out: nothing is rendered for it.
+    assert not (out / "newsletter" / "newsletter-2023-2").exists()
     assert (out / "newsletter" / "index.html").is_file()
     assert (out / "linkedin" / "mpi-meet-up-2024--save-the-date.md").is_file()
     assert (out / "linkedin" / "zahlen--figures.md").is_file()
-    assert (out / "press" / "2023-10-18-neue-website-und-veranstaltungen" / "release.docx").is_file()
+    release = out / "press" / "2023-10-18-neue-website-und-veranstaltungen--announcement"
+    assert {path.name for path in release.iterdir()} == {"release.md", "release.html", "release.txt", "release.docx"}
+    assert not (out / "press" / "2023-10-18-neue-website-und-veranstaltungen").exists()
     assert (out / "events" / "mpi-meet-up-2024.ics").is_file()
     assert (out / "calendar.ics").is_file()
     assert (out / "index.html").is_file()
-    assert "32 built, 0 unchanged" in result.stdout
+    assert "37 built, 0 unchanged" in result.stdout
     assert "Preview: build/index.html" in result.stdout
+    # build/jobs.json: every rendered job once — the 14 planned jobs that may still go out, 23 previews.
+    jobs = json.loads((out / "jobs.json").read_text(encoding="utf-8"))
+    assert len(jobs) == 37 and len({job["job"] for job in jobs}) == 37
+    assert sum(job["planned"] is not None for job in jobs) == 14
+    assert all(
+        set(job) == {"job", "channel", "template", "item", "planned", "state", "title", "digest", "files"}
+        for job in jobs
+    )
+    assert all(job["digest"].startswith("sha256:") and job["files"] for job in jobs)
+    assert all((out / name).is_file() for job in jobs for name in job["files"])
+    issue = next(job for job in jobs if job["item"] == "newsletter-2024-1")
+    assert issue["job"] == "newsletter-2024-1/send/newsletter-2024-1@2024-04-04T10:00+02:00"
+    assert (issue["channel"], issue["template"], issue["planned"]) == (
+        "newsletter",
+        "newsletter",
+        "2024-04-04T10:00:00+02:00",
+    )
+    assert "newsletter/newsletter-2024-1/issue.eml" in issue["files"]
+    figures = next(job for job in jobs if job["item"] == "zahlen")
+    assert (figures["channel"], figures["template"], figures["planned"]) == ("linkedin", "figures", None)
+    assert figures["files"] == ["linkedin/zahlen--figures.md"]
+    blocked = {job["item"] for job in jobs if job["state"] == "blocked"}
+    assert blocked == {"mpi-deep-dive-zirkulaeres-bauen-2024"}  # still in review
 
 
 def test_second_build_does_no_work_and_an_edit_rebuilds_only_what_it_touches(run, mpi):
     assert build(run, mpi).exit_code == 0
     stamp = (mpi / "build" / "linkedin" / "mpi-meet-up-2024--save-the-date.md").stat().st_mtime_ns
     again = build(run, mpi)
-    assert "0 built, 32 unchanged" in again.stdout
+    assert "0 built, 37 unchanged" in again.stdout
     assert (mpi / "build" / "linkedin" / "mpi-meet-up-2024--save-the-date.md").stat().st_mtime_ns == stamp
     post = mpi / "content" / "posts" / "2024-03-01-zweiter-monitoring-bericht.md"
     post.write_text(post.read_text(encoding="utf-8") + "\nEin Satz mehr.\n", encoding="utf-8")
     edited = build(run, mpi)
-    # the post's drafts, both issues (they select from the whole library) and the figures post
-    assert "4 built, 28 unchanged" in edited.stdout, edited.stdout
+    # the post's slot job, the issue still to go out (it selects from the whole library) and the figures post
+    assert "3 built, 34 unchanged" in edited.stdout, edited.stdout
+    assert (mpi / "build" / "linkedin" / "mpi-meet-up-2024--save-the-date.md").stat().st_mtime_ns == stamp
     template = mpi / "templates" / "press" / "release.md"
     template.write_text(template.read_text(encoding="utf-8") + "\n", encoding="utf-8")
-    assert "2 built, 30 unchanged" in build(run, mpi).stdout  # the two press releases
+    # the four press renditions: the Meet-up's planned invitation and recap, two previews
+    assert "4 built, 33 unchanged" in build(run, mpi).stdout
 
 
 def test_one_bad_item_is_reported_and_the_others_are_built(run, mpi):
@@ -95,9 +125,9 @@ Text.
     result = build(run, mpi)
     assert result.exit_code == 1
     assert "content/events/ohne-ort-2024.md:1: venue: an invitation needs the venue" in result.stdout
-    assert "not built: press/ohne-ort-2024" in result.stdout
-    assert not (mpi / "build" / "press" / "ohne-ort-2024").exists()
-    assert (mpi / "build" / "press" / "mpi-konferenz-circular-economy-2023" / "release.docx").is_file()
+    assert "not built: entwurf/press/ohne-ort-2024/invitation" in result.stdout
+    assert not list((mpi / "build" / "press").glob("ohne-ort-2024*"))
+    assert (mpi / "build" / "press" / "mpi-konferenz-circular-economy-2023--recap" / "release.docx").is_file()
     assert (mpi / "build" / "linkedin" / "ohne-ort-2024--save-the-date.md").is_file()
     assert "Traceback" not in result.output
 
@@ -108,15 +138,19 @@ def test_dashboard_shows_calendar_and_every_kind_of_preview(run, mpi):
     outline = Outline(html)
     assert ("html", {"lang": "de"}) in outline.tags
     assert {"header", "nav", "main", "footer"} <= {tag for tag, _ in outline.tags}
-    assert outline.headings[:6] == [
+    assert outline.headings[:5] == [
         "Vorschau: Was rausgeht",
         "Kalender",
         "Newsletter",
         "MPI-Newsletter 1/2024",
-        "MPI-Newsletter 2/2023",
-        "LinkedIn-Entwürfe",
+        "LinkedIn",
     ]
-    assert "Pressemitteilungen" in outline.headings
+    assert "Presse" in outline.headings
+    # sections come from the channel registry: their ids are the channel names
+    sections = [attrs.get("id") for tag, attrs in outline.tags if tag == "section"]
+    assert sections == ["kalender", "newsletter", "linkedin", "mastodon", "webhook", "press", "ics", "hinweise"]
+    links = [attrs["href"] for tag, attrs in outline.tags if tag == "a" and attrs.get("href", "").startswith("#")]
+    assert links == [f"#{section}" for section in sections]
     frames = [attrs for tag, attrs in outline.tags if tag == "iframe"]
     assert {
         "src": "newsletter/newsletter-2024-1/email.html",
@@ -124,7 +158,20 @@ def test_dashboard_shows_calendar_and_every_kind_of_preview(run, mpi):
         "height": "720",
         "title": "MPI-Newsletter 1/2024, Mobilansicht",
     } in frames
-    assert any(frame["src"] == "press/2023-10-18-neue-website-und-veranstaltungen/release.html" for frame in frames)
+    assert any(
+        frame["src"] == "press/2023-10-18-neue-website-und-veranstaltungen--announcement/release.html"
+        for frame in frames
+    )
+    assert any(frame["src"] == "press/mpi-meet-up-2024--invitation/release.html" for frame in frames)
+    # each preview says when it goes out, or that nothing plans it yet, and shows its sign-off
+    linkedin = html[html.index('<section id="linkedin"') :]
+    fundingcall = linkedin[linkedin.index("Fördercall Circular Economy: 22 Projektvorschläge") :]
+    fundingcall = fundingcall[: fundingcall.index("</article>")]
+    assert "(Fördercall)" in fundingcall
+    assert "geplant Dienstag, 12. März 2024, 10:00 Uhr" in fundingcall and "freigegeben" in fundingcall
+    figures = linkedin[linkedin.index("MPI in Zahlen: 42 Projekte") :]
+    assert "Vorschau, nicht geplant" in figures[: figures.index("</article>")]
+    assert "Geändert seit der Freigabe" not in html  # every sign-off of the fixture is current
     assert "KW 11: 11.03.2024 bis 17.03.2024" in html
     assert "…mehr – bis hier zeigt der Feed" in html
     assert html.index("Dienstag, 5. März 2024, 10:00 Uhr") < html.index("Donnerstag, 14. März 2024, 10:00 Uhr")
@@ -198,31 +245,63 @@ def test_dashboard_in_a_real_browser(run, mpi):
                 'iframe[title="Masterplan Industriestadt Berlin: Neue Website und Veranstaltungen, Druckansicht"]'
             )
             assert release.get_by_text("Berlin, 18. Oktober 2023 –").first.is_visible()
-            for section in ("newsletter", "linkedin", "presse"):
+            for section in ("newsletter", "linkedin", "press"):
                 page.locator(f"#{section}").screenshot(path=str(artifacts / f"{section}.png"))
             assert not [url for url in blocked if "www.berlin.de" not in url]
         finally:
             browser.close()
 
 
-def test_make_run_steps_work_from_the_repository_files(run, tmp_path):
-    """`make run` runs check, then the builds, on the shipped files: the same commands here."""
-    root = tmp_path / "repo"
-    root.mkdir()
-    for name in ("commsflow.toml", "feeds.yaml"):
-        shutil.copy(REPO / name, root)
-    for folder in ("content", "campaigns", "templates"):
-        shutil.copytree(REPO / folder, root / folder)
-    assert run(root, *NOW, "check").exit_code == 0
-    assert build(run, root).exit_code == 0
-
-
 def test_dashboard_shows_a_stale_sign_off(run, mpi):
+    # The summary is the post's LinkedIn teaser: the signed-off text of its slot job changes.
     post = mpi / "content" / "posts" / "2024-03-12-mpi-veranstaltungen-2024.md"
-    post.write_text(post.read_text(encoding="utf-8") + "\nNachträglich geändert.\n", encoding="utf-8")
+    text = post.read_text(encoding="utf-8")
+    assert "plant der MPI vier Veranstaltungsformate" in text
+    post.write_text(text.replace("plant der MPI vier", "plant der MPI fünf"), encoding="utf-8")
     assert build(run, mpi).exit_code == 0
     html = (mpi / "build" / "index.html").read_text(encoding="utf-8")
     row = html[html.index("Das MPI-Jahr 2024") :]
     row = row[: row.index("</tr>")]
     assert "blockiert" in row and "approval stale" in row
-    assert "Freigabe veraltet" in html
+    preview = html[html.index('<article class="post" aria-labelledby="p-blog-dienstag-2024-slot-2024-03-12-') :]
+    preview = preview[: preview.index("</article>")]
+    assert "Freigabe veraltet" in preview and "geplant Dienstag, 19. März 2024, 10:00 Uhr" in preview
+    diff = preview[preview.index("Geändert seit der Freigabe") :]
+    assert '<span class="del">-Meet-up, Deep Dive, Dialogformat und Konferenz – 2024 plant der MPI vier' in diff
+    assert '<span class="add">+Meet-up, Deep Dive, Dialogformat und Konferenz – 2024 plant der MPI fünf' in diff
+    # a sign-off that still holds shows no diff
+    monitoring = html[html.index('aria-labelledby="p-blog-dienstag-2024-slot-2024-03-01-') :]
+    monitoring = monitoring[: monitoring.index("</article>")]
+    assert "freigegeben" in monitoring and "Geändert seit der Freigabe" not in monitoring
+
+
+def test_build_renders_the_planned_jobs_not_a_drifted_copy(run, mpi):
+    """Issue 11: what the calendar plans is what is built. The Meet-up's planned press
+    invitation and recap are built, and the Fördercall post's slot job is previewed as the
+    funding-call draft it sends, with its planned time — not as an unplanned article."""
+    assert build(run, mpi).exit_code == 0
+    out = mpi / "build"
+    for kind, dateline in (("invitation", "Berlin, 28. März 2024 –"), ("recap", "Berlin, 26. April 2024 –")):
+        folder = out / "press" / f"mpi-meet-up-2024--{kind}"
+        assert {path.name for path in folder.iterdir()} == {"release.md", "release.html", "release.txt", "release.docx"}
+        assert dateline in (folder / "release.txt").read_text(encoding="utf-8")  # dated the planned day
+    jobs = json.loads((out / "jobs.json").read_text(encoding="utf-8"))
+    press = sorted(
+        (job["template"], job["planned"])
+        for job in jobs
+        if job["item"] == "mpi-meet-up-2024" and job["channel"] == "press"
+    )
+    assert press == [("invitation", "2024-03-28T09:30:00+01:00"), ("recap", "2024-04-26T10:00:00+02:00")]
+
+    slug = "2024-03-06-foerdercall-circular-economy-zweite-stufe"
+    draft = (out / "linkedin" / f"{slug}--funding-call.md").read_text(encoding="utf-8")
+    assert "- planned: Dienstag, 12. März 2024, 10:00 Uhr" in draft.splitlines()
+    assert "nicht geplant" not in draft
+    assert "Den vollständigen Beitrag lesen Sie in unserem Blog" not in draft  # the article wording
+    assert not list((out / "linkedin").glob(f"{slug}--article*"))
+    posted = [job for job in jobs if job["item"] == slug]
+    assert [(job["channel"], job["template"], job["planned"]) for job in posted] == [
+        ("linkedin", "funding-call", "2024-03-12T10:00:00+01:00")
+    ]
+    assert posted[0]["job"].startswith("blog-dienstag-2024/slot/")
+    assert posted[0]["files"] == [f"linkedin/{slug}--funding-call.md"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import pytest
 from conftest import REPO
@@ -72,3 +73,17 @@ def test_the_press_release_quotes_survive_in_the_website_post(run):
     speakers = {quote["name"] for quote in quotes}
     assert speakers == {"Dr. Jane Ulle", "Franziska Giffey"}
     assert any(quote["text"].startswith("Berlin hat eine starke Industrie.") for quote in quotes)
+
+
+def test_make_run_steps_work_from_the_repository_files(run, tmp_path):
+    """`make run` runs check, then the builds, on the shipped files: the same commands here."""
+    root = tmp_path / "repo"
+    root.mkdir()
+    for name in ("commsflow.toml", "feeds.yaml", "approvals.yaml"):
+        shutil.copy(REPO / name, root)
+    for folder in ("content", "campaigns", "templates"):
+        shutil.copytree(REPO / folder, root / folder)
+    assert run(root, "--now", REPORT_DATE, "check").exit_code == 0
+    result = run(root, "--now", REPORT_DATE, "build")
+    assert result.exit_code == 0, result.output
+    assert (root / "build" / "index.html").is_file() and (root / "build" / "jobs.json").is_file()

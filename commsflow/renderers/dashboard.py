@@ -74,6 +74,8 @@ def render_dashboard(plan, renditions: list, problems: list[Problem]) -> str:
             "notes": notes(*(p for p in (item.path if item else None, campaign.path if campaign else None) if p)),
         }
         if job.channel == "newsletter":
+            # An issue is known by its name, as in the calendar and the archive; its subject is shown with it.
+            preview.update(title=titles.get(job.item, preview["title"]), subject=built.title)
             preview["email"] = next((f for f in built.files if f.endswith("/email.html")), None)
             preview["text"] = next((f for f in built.files if f.endswith("/email.txt")), None)
             preview["notes"] += notes(f"{job.item}/email.html")
