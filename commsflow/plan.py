@@ -167,16 +167,24 @@ def open_plan(
 
 
 def _ledger_records(config: Config) -> dict:
-    from commsflow.ledger import Ledger
+    """The ledger's records, read only: planning never writes the ledger."""
+    import sqlite3
 
     path = config.path("state") / "ledger.sqlite"
     if not path.exists():
         return {}
-    book = Ledger(path)
     try:
-        return book.records()
-    finally:
-        book.close()
+        db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        db.row_factory = sqlite3.Row
+        try:
+            return {row["id"]: dict(row) for row in db.execute("SELECT * FROM jobs")}
+        finally:
+            db.close()
+    except sqlite3.DatabaseError as exc:
+        raise CommsflowError(
+            f"{path}: the ledger cannot be read ({exc})",
+            "restore it from a backup; do not delete it — it is what keeps posts from going out twice",
+        ) from None
 
 
 def unique(problems: list[Problem]) -> list[Problem]:

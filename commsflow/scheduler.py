@@ -285,6 +285,10 @@ class Scheduler:
                 self.publishers[channel] = exc
         return self.publishers[channel]
 
+    def close(self) -> None:
+        """Close the ledger (its write-ahead log is folded in): done when a command ends."""
+        self.ledger.close()
+
     # --- drivers -----------------------------------------------------------------------------
 
     def tick(self) -> None:

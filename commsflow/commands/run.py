@@ -95,7 +95,10 @@ def command(obj: dict, once: bool, dry_run: bool, simulate: str | None) -> None:
             clock=lambda: box[0],
             state=state,
         )
-        outcomes = scheduler.simulate(start, end, box)
+        try:
+            outcomes = scheduler.simulate(start, end, box)
+        finally:
+            scheduler.close()
         _summary(outcomes)
         shown = state.relative_to(workspace.root) if state.is_relative_to(workspace.root) else state
         console.print(
@@ -106,7 +109,10 @@ def command(obj: dict, once: bool, dry_run: bool, simulate: str | None) -> None:
     state = throwaway_state(config) if dry_run else None
     scheduler = Scheduler(config, _loader(workspace), dry_run=dry_run, report=_say, clock=clock, state=state)
     if once or workspace.now_text:
-        outcomes = scheduler.once()
+        try:
+            outcomes = scheduler.once()
+        finally:
+            scheduler.close()
         _summary(outcomes)
         if any(o.state in ("failed", "missed", "error") for o in outcomes):
             raise click.exceptions.Exit(1)
