@@ -26,8 +26,10 @@ from commsflow.errors import CommsflowError, Problem
 from commsflow.library import Library
 from commsflow.workspace import Loaded, Workspace
 
-# Jobs that may still go out: what a sign-off covers.
+# Jobs that may still go out: what build renders.
 PENDING = ("planned", "blocked", "due", "failed")
+# Jobs already out: what a sign-off no longer covers.
+GONE = ("done", "sending")
 FIGURES_ID = "zahlen"  # the figures post: made from all content, not from one item
 
 
@@ -87,8 +89,10 @@ class Plan:
         """Render the job again when next asked (its files may have changed)."""
         self._renditions.pop(job.id, None)
 
-    def jobs_for(self, key: str, pending: bool = True) -> list[Job]:
-        return [job for job in self.jobs if job.item == key and (not pending or job.state in PENDING)]
+    def jobs_for(self, key: str) -> list[Job]:
+        """The jobs of ``key`` not yet out (past ones too: a sign-off made on a later day,
+        or with another clock, still covers them)."""
+        return [job for job in self.jobs if job.item == key and job.state not in GONE]
 
     def drafts(self) -> list[Job]:
         """Previews of what no campaign plans yet: for each signed-off item, the renditions

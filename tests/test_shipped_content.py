@@ -87,3 +87,24 @@ def test_make_run_steps_work_from_the_repository_files(run, tmp_path):
     result = run(root, "--now", REPORT_DATE, "build")
     assert result.exit_code == 0, result.output
     assert (root / "build" / "index.html").is_file() and (root / "build" / "jobs.json").is_file()
+
+
+def test_the_shipped_plan_is_signed_off_as_it_is():
+    """Every job of the shipped 2024 plan renders to exactly the text signed off in approvals.yaml."""
+    from commsflow.plan import open_plan
+    from commsflow.workspace import Workspace
+
+    reapprove = 'commsflow approve --all-planned --by "Redaktion MPI" --now "2024-03-01 10:00"'
+    workspace = Workspace(REPO, now_text="2024-03-01 10:00", use_cache=False)
+    assert workspace.config.publishing.require_signoff
+    plan = open_plan(workspace, ledger=False)
+    assert not plan.approvals.problems, [p.format() for p in plan.approvals.problems]
+    waiting = sorted({f"{job.item}: {job.signoff}" for job in plan.jobs if job.signoff})
+    assert not waiting, (
+        "approvals.yaml no longer matches what the shipped plan renders — it would not be published:\n  "
+        + "\n  ".join(waiting)
+        + f"\nIf the change is intended, sign the plan off again in the repository root:\n  {reapprove}\n"
+        "and commit approvals.yaml with the change."
+    )
+    keys = ("newsletter-2024-1", "mpi-meet-up-2024", "2024-03-01-zweiter-monitoring-bericht")
+    assert {plan.signoffs(key) for key in keys} == {"current"}
