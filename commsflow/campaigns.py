@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError, field_validator, model_validator
 
@@ -21,6 +21,10 @@ from commsflow.errors import Problem, closest
 from commsflow.fields import Day, HttpUrl, Moment, Slug, Text
 from commsflow.model import TYPE_NAMES
 from commsflow.validation import problems_from_validation_error
+
+if TYPE_CHECKING:
+    from commsflow.library import Library
+    from commsflow.model import Item
 
 KINDS = ("newsletter", "event", "slot")
 
@@ -367,6 +371,32 @@ def _load_one(path: Path, shown: str, zone) -> tuple[Campaign | None, list[Probl
     except ValidationError as exc:
         return None, problems_from_validation_error(exc, shown, line_of, model=model)
     return Campaign(id=spec.id or path.stem, path=shown, spec=spec, line_of=line_of), []
+
+
+def campaign_event(campaign: Campaign, library: Library) -> tuple[Item | None, Problem | None]:
+    """The event an event campaign names, or the problem to report instead.
+
+    An event whose file has errors is no item, but it exists: the campaign gets the short
+    pointer to that file (``event 'x' has errors — see content/events/x.md``), never
+    "no event" with a guess at another event. Only a slug that names no event file at
+    all is "no event", with the closest event slug if one is close.
+    """
+    spec = campaign.spec
+    event = library.get(spec.event)
+    if event is not None and event.kind == "event":
+        return event, None
+    line, field = campaign.line_of(("event",)), "event"
+    invalid = library.invalid(spec.event, "event")
+    if invalid is not None:
+        return None, invalid.referenced_from(campaign.path, line=line, field=field)
+    guess = closest(spec.event, library.slugs("event"))
+    return None, Problem(
+        campaign.path,
+        f"no event {spec.event!r}",
+        line=line,
+        field=field,
+        hint=f"did you mean {guess!r}?" if guess else "name the event's slug (its file name in content/events/)",
+    )
 
 
 def resolve_bound(text: str, *, send: datetime, previous: datetime | None, period: Period, zone) -> datetime:

@@ -1,5 +1,11 @@
 """The library: the validated set of items, checked as a whole, with the queries
-that assemblers and campaigns need."""
+that assemblers and campaigns need.
+
+Files that did not validate are no items, but the library knows them
+(:meth:`Library.invalid`): whoever looks up a slug and finds no item asks it before
+reporting "no such item", so that an item with errors is not reported a second time as
+missing — and never gets a "did you mean" that points somewhere else.
+"""
 
 from __future__ import annotations
 
@@ -11,19 +17,26 @@ from pathlib import Path
 
 from commsflow import frontmatter
 from commsflow.errors import Problem, closest
-from commsflow.model import Item
+from commsflow.model import InvalidItem, Item
 
 
 @dataclass
 class Library:
     items: list[Item]
     organisation_slug: str
+    # The files that did not validate; default: those the items list carries (Items.invalid).
+    invalid_items: list[InvalidItem] | None = None
     by_slug: dict[str, Item] = field(init=False)
 
     def __post_init__(self) -> None:
         self.by_slug = {}
         for item in self.items:
             self.by_slug.setdefault(item.slug, item)
+        if self.invalid_items is None:
+            self.invalid_items = list(getattr(self.items, "invalid", ()))
+        self._invalid: dict[str, InvalidItem] = {}
+        for invalid in self.invalid_items:
+            self._invalid.setdefault(invalid.slug, invalid)
 
     def __len__(self) -> int:
         return len(self.items)
@@ -33,6 +46,23 @@ class Library:
 
     def get(self, slug: str) -> Item | None:
         return self.by_slug.get(slug)
+
+    def invalid(self, slug: str, kind: str | None = None) -> InvalidItem | None:
+        """The file with this slug (and of this kind, if given) that did not validate, or
+        None. Ask it when :meth:`get` finds nothing: an item that exists but has errors
+        is reported in its own file; a reference to it gets at most the short pointer
+        ``InvalidItem.referenced_from(...)``, never "no such item" or a "did you mean"."""
+        invalid = self._invalid.get(slug)
+        if invalid is None or (kind is not None and invalid.kind != kind):
+            return None
+        return invalid
+
+    def slugs(self, kind: str | None = None) -> list[str]:
+        """Every slug known to the library, valid or not (of this kind, if given): what a
+        "did you mean" may suggest."""
+        found = [item.slug for item in self.items if kind is None or item.kind == kind]
+        found += [item.slug for item in self.invalid_items if kind is None or item.kind == kind]
+        return list(dict.fromkeys(found))
 
     def of_kind(self, kind: str) -> list[Item]:
         return [item for item in self.items if item.kind == kind]
@@ -93,8 +123,18 @@ def _sort_key(item: Item):
     return (_as_datetime(when).replace(tzinfo=None) if when else datetime.min, item.slug)
 
 
-def check_library(items: list[Item], organisation_slug: str, root: Path) -> list[Problem]:
-    """Problems that only show across items: duplicate slugs, references to nothing."""
+def check_library(
+    items: list[Item], organisation_slug: str, root: Path, invalid: list[InvalidItem] | None = None
+) -> list[Problem]:
+    """Problems that only show across items: duplicate slugs, references to nothing.
+
+    ``invalid`` (default: what the items list carries, ``Items.invalid``) are the files
+    that did not validate. Their slugs count as known — a reference to one of them is
+    not reported, its own problems say what is wrong — and their references and slugs
+    are checked like those of valid items, so that one run reports every problem.
+    """
+    if invalid is None:
+        invalid = list(getattr(items, "invalid", ()))
     problems: list[Problem] = []
     by_slug: dict[str, list[Item]] = defaultdict(list)
     for item in items:
@@ -110,26 +150,45 @@ def check_library(items: list[Item], organisation_slug: str, root: Path) -> list
                     hint="rename one of the files or set a different 'slug:'",
                 )
             )
-    projects = {item.slug for item in items if item.kind == "project"}
-    events = {item.slug for item in items if item.kind == "event"}
-    for item in items:
+    # A file with errors that shares a slug with another file gets the duplicate too, now
+    # rather than once its errors are fixed.
+    broken_by_slug: dict[str, InvalidItem] = {}
+    for broken in invalid:
+        first = by_slug[broken.slug][0] if broken.slug in by_slug else broken_by_slug.get(broken.slug)
+        broken_by_slug.setdefault(broken.slug, broken)
+        if first is None:
+            continue
+        from_front_matter = broken.slug != broken.path.rsplit("/", 1)[-1].removesuffix(".md")
+        problems.append(
+            Problem(
+                broken.path,
+                f"duplicate slug {broken.slug!r}, already used by {first.path}",
+                line=_line(root, broken, ("slug",)) if from_front_matter else None,
+                field="slug",
+                hint="rename one of the files or set a different 'slug:'",
+            )
+        )
+
+    # Slugs a reference may name: valid items, and files with errors (reported in their own file).
+    projects = {item.slug for item in [*items, *invalid] if item.kind == "project"}
+    events = {item.slug for item in [*items, *invalid] if item.kind == "event"}
+    organisers = projects | {organisation_slug}
+    for item in [*items, *invalid]:
         if not item.refs:
             continue
         for position, ref in enumerate(item.refs.get("projects", ())):
-            if ref not in projects:
+            if ref and ref not in projects:
                 problems.append(_unknown(root, item, ("projects", position), ref, projects, "project"))
         for position, ref in enumerate(item.refs.get("events", ())):
-            if ref not in events:
+            if ref and ref not in events:
                 problems.append(_unknown(root, item, ("events", position), ref, events, "event"))
         organiser = item.refs.get("organiser")
-        if organiser and organiser != organisation_slug and organiser not in projects:
-            problems.append(
-                _unknown(root, item, ("organiser",), organiser, projects | {organisation_slug}, "organiser")
-            )
+        if organiser and organiser not in organisers:
+            problems.append(_unknown(root, item, ("organiser",), organiser, organisers, "organiser"))
     return problems
 
 
-def _unknown(root: Path, item: Item, loc: tuple, ref: str, known: set[str], what: str) -> Problem:
+def _unknown(root: Path, item: Item | InvalidItem, loc: tuple, ref: str, known: set[str], what: str) -> Problem:
     guess = closest(ref, known)
     hint = f"did you mean {guess!r}?" if guess else f"check the slug (the file name in content/{what}s/)"
     if what == "organiser" and not guess:
@@ -143,7 +202,7 @@ def _unknown(root: Path, item: Item, loc: tuple, ref: str, known: set[str], what
     )
 
 
-def _line(root: Path, item: Item, loc: tuple) -> int | None:
+def _line(root: Path, item: Item | InvalidItem, loc: tuple) -> int | None:
     """Where a field stands, worked out only now that there is a problem to point at."""
     try:
         return frontmatter.line_finder_for_file(root / item.path, item.path)(loc)

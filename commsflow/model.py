@@ -8,13 +8,17 @@ Allowed values of vocabulary fields come from ``[vocabularies]`` in the configur
 
 from __future__ import annotations
 
+import typing
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, field_validator, model_validator
 
 from commsflow.channels import names as channel_names
+from commsflow.errors import Problem
 from commsflow.fields import Day, HttpUrl, Moment, Slug, Text, vocabulary
+from commsflow.slugs import is_slug
 
 STATUSES = ("draft", "review", "approved", "published")
 Status = Literal["draft", "review", "approved", "published"]
@@ -299,3 +303,76 @@ class Item:
 
 MODELS: dict[str, type[Common]] = {kind: model for kind, model in TYPES.values()}
 FOLDERS: dict[str, str] = {kind: folder for folder, (kind, _) in TYPES.items()}
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class InvalidItem:
+    """A content file that did not validate, with what is still known of it: its type
+    (from the folder), its slug and path, and the references its front matter names.
+
+    The library keeps these so that a reference to such a file is not taken for a
+    reference to nothing — the file's own problems say what is wrong — and so that its
+    references can be checked all the same.
+    """
+
+    kind: str
+    slug: str
+    path: str
+    refs: dict = field(default_factory=dict)  # as in Item.refs; entries that are no slug are None
+
+    @property
+    def message(self) -> str:
+        return f"{self.kind} {self.slug!r} has errors"
+
+    @property
+    def hint(self) -> str:
+        return f"see {self.path}"
+
+    def referenced_from(self, path: str, *, line: int | None = None, field: str | None = None) -> Problem:
+        """The short pointer for a file (a campaign) that names this one: no guess at
+        another slug, just where the errors are."""
+        return Problem(path, self.message, line=line, field=field, hint=self.hint)
+
+
+class Items(list):
+    """The valid items of a load, in file order, with the files that did not validate
+    (``invalid``, in file order) travelling along, so that whoever builds a library or
+    checks references from the list also knows which slugs exist but are broken."""
+
+    def __init__(self, items=(), invalid=()):
+        super().__init__(items)
+        self.invalid: list[InvalidItem] = list(invalid)
+
+
+def references_as_written(kind: str, data: object) -> dict:
+    """The references in front matter that did not validate, as far as they can be read:
+    the reference fields the type has, with the entries that are slugs. An entry that is
+    no slug is kept as None (its own field problem says why), so that positions stay
+    those of the file."""
+    if not isinstance(data, dict):
+        return {}
+    fields = MODELS[kind].model_fields
+    refs: dict = {}
+    for name in REFERENCE_FIELDS:
+        if name not in fields or name not in data:
+            continue
+        value = data[name]
+        if typing.get_origin(fields[name].annotation) is list:
+            if isinstance(value, list):
+                entries = [entry if _slug(entry) else None for entry in value]
+                if any(entries):
+                    refs[name] = entries
+        elif _slug(value):
+            refs[name] = value
+    return refs
+
+
+def slug_as_written(data: object, stem: str) -> str:
+    """The slug of a file whose front matter did not validate: its ``slug:`` if that is a
+    slug, else the file name."""
+    value = data.get("slug") if isinstance(data, dict) else None
+    return value if _slug(value) else stem
+
+
+def _slug(value: object) -> bool:
+    return isinstance(value, str) and is_slug(value)

@@ -85,7 +85,13 @@ def assemble(
     def admit(slug: str, loc: tuple) -> Item | None:
         item = library.get(slug)
         if item is None:
-            guess = closest(slug, library.by_slug)
+            invalid = library.invalid(slug)
+            if invalid is not None:  # its file has errors, reported there: point at it, guess nothing
+                problems.append(
+                    invalid.referenced_from(campaign.path, line=campaign.line_of(loc), field=field_path(loc))
+                )
+                return None
+            guess = closest(slug, library.slugs())
             problem(
                 loc,
                 f"no item {slug!r} in the content library",

@@ -5,6 +5,10 @@ is collected; one bad file never stops the others. Parsing — libyaml and cmark
 the expensive part — runs in a pool of processes, one per core, when there is enough
 to parse; validation runs in the main process, where the results are needed. Files
 unchanged since the last run come from the cache without being read.
+
+A file that does not validate gives no item, but is still registered with its type,
+slug, path and the references it names (:class:`InvalidItem`): a reference to it is not
+a reference to nothing, and its own references are checked like any item's.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from pydantic import ValidationError
 from commsflow import frontmatter, markdown
 from commsflow.cache import CacheMiss, ContentCache, Record, digest_of
 from commsflow.errors import CommsflowError, Problem, Severity
-from commsflow.model import FOLDERS, TYPES, Item
+from commsflow.model import FOLDERS, TYPES, InvalidItem, Item, Items, references_as_written, slug_as_written
 from commsflow.slugs import is_slug, slugify
 from commsflow.validation import problems_from_validation_error
 
@@ -43,10 +47,15 @@ class Parsed:
 
 @dataclass(slots=True)
 class LoadReport:
-    items: list[Item] = field(default_factory=list)
+    items: Items = field(default_factory=Items)  # the valid items; ``items.invalid``: the files that are not
     problems: list[Problem] = field(default_factory=list)
     files: int = 0
     parsed: int = 0  # files actually parsed this run (not taken from the cache)
+
+    @property
+    def invalid(self) -> list[InvalidItem]:
+        """The files that did not validate, in file order, with their type, slug and references."""
+        return getattr(self.items, "invalid", [])
 
 
 def parse_file(task: tuple[str, str, str]) -> Parsed:
@@ -66,17 +75,21 @@ def parse_file(task: tuple[str, str, str]) -> Parsed:
     return parsed
 
 
-def validate(parsed: Parsed, root: Path, context: dict) -> tuple[Item | None, tuple[Problem, ...]]:
-    """Typed front matter for a parsed file, or every problem that keeps it from being an item."""
-    if parsed.problem is not None:
-        return None, (parsed.problem,)
+def validate(parsed: Parsed, root: Path, context: dict) -> tuple[Item | InvalidItem, tuple[Problem, ...]]:
+    """Typed front matter for a parsed file; or, with every problem that keeps it from
+    being an item, what is known of it all the same."""
     kind, model = TYPES[parsed.folder]
+    stem = parsed.name.rsplit("/", 1)[-1].removesuffix(".md")
+    if parsed.problem is not None:
+        return InvalidItem(kind, stem, parsed.name), (parsed.problem,)
     try:
         meta = model.model_validate(parsed.data, context=context)
     except ValidationError as exc:
         line_of = frontmatter.line_finder_for_file(root / parsed.name, parsed.name)
-        return None, tuple(problems_from_validation_error(exc, parsed.name, line_of, model=model))
-    stem = parsed.name.rsplit("/", 1)[-1].removesuffix(".md")
+        invalid = InvalidItem(
+            kind, slug_as_written(parsed.data, stem), parsed.name, references_as_written(kind, parsed.data)
+        )
+        return invalid, tuple(problems_from_validation_error(exc, parsed.name, line_of, model=model))
     problems: tuple[Problem, ...] = ()
     if not meta.slug and not is_slug(stem):
         problems = (
@@ -156,10 +169,25 @@ class CachedSource:
         return parsed
 
 
+# A file's record in the cache's index: (mtime_ns, size, digest, kind, slug, refs, problems, valid).
+# An invalid file keeps its kind, slug and references too (valid False), and has no content row.
+RECORD_FIELDS = 8
+
+
+def _record(parsed: Parsed, result: Item | InvalidItem, problems: tuple[Problem, ...]) -> Record:
+    valid = isinstance(result, Item)
+    return (parsed.mtime_ns, parsed.size, parsed.digest, result.kind, result.slug, result.refs, problems, valid)
+
+
+def _usable(record: Record | None) -> Record | None:
+    """A cached record of the current shape; any other (an older commsflow's) is read again."""
+    return record if record is not None and len(record) == RECORD_FIELDS else None
+
+
 def _from_cache(name: str, record: Record, context: dict, source: CachedSource):
-    _, _, digest, kind, slug, refs, problems = record
-    if kind is None:
-        return None, problems
+    _, _, digest, kind, slug, refs, problems, valid = record
+    if not valid:
+        return InvalidItem(kind, slug, name, refs), problems
     return Item(kind, slug, name, digest, refs=refs, store=source, context=context), problems
 
 
@@ -177,7 +205,7 @@ def load_content(
     report.files = len(files)
     cache = ContentCache(cache_path, cache_key) if cache_path else None
     source = CachedSource(cache, root) if cache else None
-    results: dict[str, tuple[Item | None, tuple[Problem, ...]]] = {}
+    results: dict[str, tuple[Item | InvalidItem, tuple[Problem, ...]]] = {}
     todo: list[tuple[str, str, str]] = []
     for name, path, folder in files:
         if cache is not None:
@@ -186,7 +214,7 @@ def load_content(
             except OSError as exc:
                 report.problems.append(Problem(name, f"cannot be read: {exc.strerror}"))
                 continue
-            hit = cache.by_stat(name, stat.st_mtime_ns, stat.st_size)
+            hit = _usable(cache.by_stat(name, stat.st_mtime_ns, stat.st_size))
             if hit:
                 results[name] = _from_cache(name, hit, context, source)
                 continue
@@ -196,32 +224,28 @@ def load_content(
         if isinstance(parsed, Problem):
             report.problems.append(parsed)
             continue
-        hit = cache.by_digest(parsed.name, parsed.digest) if cache is not None else None
+        hit = _usable(cache.by_digest(parsed.name, parsed.digest)) if cache is not None else None
         if hit:  # touched, but the same bytes: nothing to validate again
             cache.put(parsed.name, (parsed.mtime_ns, parsed.size) + hit[2:])
             results[parsed.name] = _from_cache(parsed.name, hit, context, source)
             continue
         report.parsed += 1
-        item, problems = validate(parsed, root, context)
-        results[parsed.name] = item, problems
+        result, problems = validate(parsed, root, context)
+        results[parsed.name] = result, problems
         if cache is not None:
-            record = (
-                parsed.mtime_ns,
-                parsed.size,
-                parsed.digest,
-                item and item.kind,
-                item and item.slug,
-                item.refs if item else {},
-                problems,
-            )
-            cache.put(parsed.name, record, parsed.data if item else None, parsed.html if item else None)
+            if isinstance(result, Item):
+                cache.put(parsed.name, _record(parsed, result, problems), parsed.data, parsed.html)
+            else:
+                cache.put(parsed.name, _record(parsed, result, problems))
 
     for name, _, _ in files:
         if name not in results:
             continue
-        item, problems = results[name]
-        if item is not None:
-            report.items.append(item)
+        result, problems = results[name]
+        if isinstance(result, Item):
+            report.items.append(result)
+        else:
+            report.items.invalid.append(result)
         report.problems.extend(problems)
     if cache is not None:
         cache.keep_only(set(results))
