@@ -26,9 +26,9 @@ import holidays
 
 from commsflow import channels, dates, frontmatter
 from commsflow.assemblers.newsletter import SIGNED_OFF, assemble
-from commsflow.campaigns import WEEKDAYS, Campaign, CampaignSet
+from commsflow.campaigns import WEEKDAYS, Campaign, CampaignSet, campaign_event
 from commsflow.config import Config
-from commsflow.errors import Problem, closest
+from commsflow.errors import Problem
 from commsflow.library import Library
 from commsflow.model import Item
 
@@ -240,20 +240,9 @@ def _newsletter_job(campaign: Campaign, campaigns: CampaignSet, library: Library
 
 def _event_jobs(campaign: Campaign, library: Library, zone, problems: list) -> list[Job]:
     spec = campaign.spec
-    event = library.get(spec.event)
-    if event is None or event.kind != "event":
-        guess = closest(spec.event, [item.slug for item in library.of_kind("event")])
-        problems.append(
-            Problem(
-                campaign.path,
-                f"no event {spec.event!r}",
-                line=campaign.line_of(("event",)),
-                field="event",
-                hint=f"did you mean {guess!r}?"
-                if guess
-                else "name the event's slug (its file name in content/events/)",
-            )
-        )
+    event, problem = campaign_event(campaign, library)
+    if event is None:
+        problems.append(problem)
         return []
     start = event.meta.start
     day = start.date() if isinstance(start, datetime) else start

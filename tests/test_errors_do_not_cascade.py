@@ -92,10 +92,6 @@ def test_event_campaign_naming_nothing_still_gets_a_guess(tmp_path):
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs commsflow/calendar.py _event_jobs to use campaigns.campaign_event; then remove this marker",
-)
 def test_check_gives_the_event_campaign_of_a_broken_event_no_guess(tmp_path, run, cache):
     root = cache(copy(tmp_path, "broken_event"))
     result = run(root, "check")
