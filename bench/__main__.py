@@ -1,24 +1,33 @@
-"""`make bench`: run every benchmark, print a table, merge figures into bench/results.json."""
+"""`make bench`: run every benchmark, print a table, merge figures into bench/results.json.
+
+`python -m bench build scheduler` runs only the modules named."""
 
 from __future__ import annotations
 
 import json
+import sys
 import tempfile
 from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 
-from bench import content_load, feeds, newsletter, scheduler
+from bench import build, content_load, feeds, newsletter, scheduler
 
 RESULTS = Path(__file__).parent / "results.json"
+MODULES = {
+    module.__name__.removeprefix("bench."): module for module in (content_load, newsletter, feeds, scheduler, build)
+}
 
 
 def main() -> None:
     workdir = Path(tempfile.gettempdir()) / "commsflow-bench"
     figures: dict[str, float | str | None] = {}  # None: not measured (a reason is stored alongside)
     rows: list[tuple[str, str, str]] = []
-    for module in (content_load, newsletter, feeds, scheduler):
+    unknown = [name for name in sys.argv[1:] if name not in MODULES]
+    if unknown:
+        raise SystemExit(f"unknown benchmark {', '.join(unknown)}; choose from {', '.join(MODULES)}")
+    for module in [MODULES[name] for name in sys.argv[1:]] or MODULES.values():
         found, shown = module.run(workdir)
         figures.update(found)
         rows += shown
