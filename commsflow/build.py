@@ -280,7 +280,3 @@ def _problem_dict(problem: Problem) -> dict:
         "hint": problem.hint,
         "severity": problem.severity.value,
     }
-
-
-def unique_problems(problems: list[Problem]) -> list[Problem]:
-    return unique(problems)

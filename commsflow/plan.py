@@ -17,6 +17,7 @@ from datetime import datetime
 from commsflow import calendar as planning
 from commsflow import channels
 from commsflow.approvals import Approvals, SignOffs, load_approvals
+from commsflow.assemblers.linkedin import FIGURES_ID, SIGNED_OFF
 from commsflow.calendar import Calendar, Job
 from commsflow.campaigns import CampaignSet
 from commsflow.channels import RenderContext, Rendition
@@ -30,7 +31,6 @@ from commsflow.workspace import Loaded, Workspace
 PENDING = ("planned", "blocked", "due", "failed")
 # Jobs already out: what a sign-off no longer covers.
 GONE = ("done", "sending")
-FIGURES_ID = "zahlen"  # the figures post: made from all content, not from one item
 
 
 @dataclass
@@ -99,8 +99,6 @@ class Plan:
         a channel gives it (LinkedIn drafts, a press release for a `press:` block, an
         event's calendar file) where no job on that channel plans the item."""
         if self._drafts is None:
-            from commsflow.assemblers.linkedin import SIGNED_OFF
-
             planned = {(job.channel, job.item) for job in self.jobs}
             # Previews are of the day (what they show does not change by the minute), so an
             # unchanged item is not rendered again on every build.

@@ -29,13 +29,7 @@ class SocialChannel(Channel):
 
         if job.item == plan.FIGURES_ID:
             return None
-        item = context.library.get(job.item)
-        if item is None:
-            return ()
-        slugs = [item.slug, *item.refs.get("projects", ()), *item.refs.get("events", ())]
-        if item.refs.get("organiser"):
-            slugs.append(item.refs["organiser"])
-        return tuple(other.path for slug in dict.fromkeys(slugs) if (other := context.library.get(slug)))
+        return context.item_files(job.item)
 
     def render(self, job, context: RenderContext) -> Rendition:
         from commsflow.assemblers import linkedin as plan

@@ -109,6 +109,17 @@ class RenderContext:
     def root(self) -> Path:
         return self.config.root
 
+    def item_files(self, slug: str) -> tuple[str, ...]:
+        """The files a text about the item ``slug`` is made of: its own, and those of the
+        projects, events and organiser it names (their titles appear in it)."""
+        item = self.library.get(slug)
+        if item is None:
+            return ()
+        slugs = [item.slug, *item.refs.get("projects", ()), *item.refs.get("events", ())]
+        if item.refs.get("organiser"):
+            slugs.append(item.refs["organiser"])
+        return tuple(other.path for slug in dict.fromkeys(slugs) if (other := self.library.get(slug)))
+
     def figures(self, moment: datetime):
         if moment not in self._figures:
             from commsflow import stats

@@ -9,10 +9,10 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn
 
 from commsflow import lint
-from commsflow.build import Builder, BuildReport, unique_problems
+from commsflow.build import Builder, BuildReport
 from commsflow.files import write_atomic
 from commsflow.output import console, error_console, plural, print_problems
-from commsflow.plan import open_plan
+from commsflow.plan import open_plan, unique
 from commsflow.renderers.dashboard import render_dashboard
 from commsflow.workspace import Workspace
 
@@ -37,7 +37,7 @@ def build_all(workspace: Workspace, show_progress: bool = False) -> BuildReport:
 
         report = builder.run(step)
     findings = lint.lint(plan, [problem for built in report.renditions for problem in built.problems])
-    report.problems = unique_problems(plan.problems + report.problems + findings)
+    report.problems = unique(plan.problems + report.problems + findings)
     dashboard = render_dashboard(plan, report.renditions, report.problems)
     write_atomic(workspace.config.path("build") / "index.html", dashboard)
     return report

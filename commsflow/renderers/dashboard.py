@@ -15,6 +15,7 @@ from collections import defaultdict
 from datetime import timedelta
 
 from commsflow import channels
+from commsflow.approvals import label
 from commsflow.errors import Problem
 from commsflow.renderers.linkedin import feed_cut, hashtags_in
 from commsflow.renderers.templating import environment, render
@@ -58,7 +59,7 @@ def render_dashboard(plan, renditions: list, problems: list[Problem]) -> str:
         signoff = None
         if job.channel != "ics" and (item is not None or campaign is not None):
             signoff = plan.signoffs.get(job.item)
-        changes = [change.diff for change in signoff.changes if change.label == _label(job)] if signoff else []
+        changes = [change.diff for change in signoff.changes if change.label == label(job)] if signoff else []
         preview = {
             "id": job.id.replace("/", "-").replace("@", "-").replace(":", ""),
             "channel": job.channel,
@@ -111,10 +112,6 @@ def render_dashboard(plan, renditions: list, problems: list[Problem]) -> str:
         counts={"errors": sum(p.is_error for p in problems), "warnings": sum(not p.is_error for p in problems)},
         problems=[{"error": p.is_error, "text": p.format()} for p in problems],
     )
-
-
-def _label(job) -> str:
-    return job.channel if job.channel == job.template else f"{job.channel} {job.template}"
 
 
 def _job(job, titles: dict) -> dict:
