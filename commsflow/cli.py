@@ -7,6 +7,7 @@ and the command exits non-zero. Anything else is a bug: one line says so, and
 
 from __future__ import annotations
 
+import importlib
 import sys
 from pathlib import Path
 
@@ -14,31 +15,45 @@ import click
 
 from commsflow import __version__
 from commsflow.clock import check_now
-from commsflow.commands import (
-    approve,
-    build,
-    calendar,
-    check,
-    feeds,
-    ics,
-    linkedin,
-    lint,
-    listing,
-    newsletter,
-    press,
-    preview,
-    run,
-    stats,
-    status,
-)
-from commsflow.config import ConfigInvalid
 from commsflow.errors import CommsflowError
 from commsflow.output import error_console, print_problems
 from commsflow.workspace import Workspace
 
+# Each command's module, loaded only when that command runs (or help lists it): a command
+# imports what it needs, and a build with nothing to do does not wait for the rest.
+COMMANDS = {
+    "check": ("commsflow.commands.check", "command"),
+    "lint": ("commsflow.commands.lint", "command"),
+    "list": ("commsflow.commands.listing", "command"),
+    "stats": ("commsflow.commands.stats", "command"),
+    "newsletter": ("commsflow.commands.newsletter", "command"),
+    "linkedin": ("commsflow.commands.linkedin", "command"),
+    "press": ("commsflow.commands.press", "command"),
+    "ics": ("commsflow.commands.ics", "command"),
+    "feeds": ("commsflow.commands.feeds", "command"),
+    "build": ("commsflow.commands.build", "command"),
+    "preview": ("commsflow.commands.preview", "command"),
+    "calendar": ("commsflow.commands.calendar", "command"),
+    "run": ("commsflow.commands.run", "command"),
+    "status": ("commsflow.commands.status", "command"),
+    "approve": ("commsflow.commands.approve", "approve"),
+    "review": ("commsflow.commands.approve", "review"),
+}
+
 
 class _Group(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in COMMANDS:
+            return None
+        module, attribute = COMMANDS[name]
+        return getattr(importlib.import_module(module), attribute)
+
     def invoke(self, ctx: click.Context):
+        from commsflow.config import ConfigInvalid
+
         try:
             return super().invoke(ctx)
         except ConfigInvalid as exc:
@@ -99,24 +114,6 @@ def main(ctx: click.Context, root: Path, now: str | None, no_cache: bool, verbos
     if now:
         check_now(now)  # every command, not only those that read the clock, refuses a bad value
     ctx.obj["workspace"] = Workspace(root=root.resolve(), now_text=now, use_cache=not no_cache)
-
-
-main.add_command(check.command)
-main.add_command(lint.command)
-main.add_command(listing.command)
-main.add_command(stats.command)
-main.add_command(newsletter.command)
-main.add_command(linkedin.command)
-main.add_command(press.command)
-main.add_command(ics.command)
-main.add_command(feeds.command)
-main.add_command(build.command)
-main.add_command(preview.command)
-main.add_command(calendar.command)
-main.add_command(run.command)
-main.add_command(status.command)
-main.add_command(approve.approve)
-main.add_command(approve.review)
 
 
 if __name__ == "__main__":  # pragma: no cover

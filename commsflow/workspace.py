@@ -7,13 +7,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from commsflow.campaigns import CampaignSet, load_campaigns
 from commsflow.clock import resolve_now
-from commsflow.config import Config, load_config
 from commsflow.errors import Problem
-from commsflow.library import Library, check_library
-from commsflow.sources.content import LoadReport, load_content
+
+if TYPE_CHECKING:  # imported where used: the CLI creates a Workspace before it knows what runs
+    from commsflow.campaigns import CampaignSet
+    from commsflow.config import Config
+    from commsflow.library import Library
+    from commsflow.sources.content import LoadReport
 
 
 @dataclass
@@ -21,6 +24,7 @@ class Loaded:
     library: Library
     problems: list[Problem]
     report: LoadReport
+    cache_folder: Path | None = None  # where derived results may be kept (None: --no-cache)
 
     @property
     def errors(self) -> list[Problem]:
@@ -40,6 +44,8 @@ class Workspace:
 
     @cached_property
     def config(self) -> Config:
+        from commsflow.config import load_config
+
         return load_config(self.root)
 
     @cached_property
@@ -48,6 +54,8 @@ class Workspace:
 
     @cached_property
     def campaigns(self) -> CampaignSet:
+        from commsflow.campaigns import load_campaigns
+
         config = self.config
         return load_campaigns(self.root, config.path("campaigns"), config.zone)
 
@@ -67,6 +75,9 @@ class Workspace:
                 gc.enable()
 
     def _load(self, config: Config) -> Loaded:
+        from commsflow.library import Library, check_library
+        from commsflow.sources.content import load_content
+
         report = load_content(
             self.root,
             config.path("content"),
@@ -77,4 +88,5 @@ class Workspace:
         )
         problems = report.problems + check_library(report.items, config.organisation.slug, self.root)
         problems.sort(key=Problem.sort_key)
-        return Loaded(Library(report.items, config.organisation.slug), problems, report)
+        cache_folder = config.path("state") / "cache" if self.use_cache else None
+        return Loaded(Library(report.items, config.organisation.slug), problems, report, cache_folder)

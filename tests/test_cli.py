@@ -15,8 +15,9 @@ from commsflow.cli import main
 def _walk(command: click.Command, path: tuple[str, ...] = ()):
     yield path, command
     if isinstance(command, click.Group):
-        for name, sub in sorted(command.commands.items()):
-            yield from _walk(sub, (*path, name))
+        context = click.Context(command)
+        for name in command.list_commands(context):
+            yield from _walk(command.get_command(context, name), (*path, name))
 
 
 COMMANDS = list(_walk(main))
@@ -25,6 +26,14 @@ COMMANDS = list(_walk(main))
 def test_the_cli_has_the_documented_commands():
     names = {" ".join(path) for path, _ in COMMANDS}
     assert {"", "check", "list", "stats"} <= names
+
+
+def test_each_lazily_loaded_command_is_named_as_it_is_called():
+    from commsflow.cli import COMMANDS as LAZY
+
+    context = click.Context(main)
+    assert {name: main.get_command(context, name).name for name in LAZY} == {name: name for name in LAZY}
+    assert main.get_command(context, "nonsense") is None
 
 
 @pytest.mark.parametrize("path,command", COMMANDS, ids=[" ".join(p) or "commsflow" for p, _ in COMMANDS])
