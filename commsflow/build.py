@@ -23,7 +23,7 @@ from commsflow import channels
 from commsflow.cache import code_fingerprint
 from commsflow.calendar import Job
 from commsflow.channels import Rendition
-from commsflow.errors import Problem, Severity
+from commsflow.errors import Problem
 from commsflow.files import write_atomic
 from commsflow.plan import Plan, is_draft, unique
 from commsflow.renderers import ics
@@ -193,7 +193,8 @@ class Builder:
         progress("calendar")
         self._remove_gone(manifest, fresh)
         self._calendar_outputs(report)
-        write_atomic(self.manifest_path, json.dumps(fresh, indent=1, sort_keys=True, ensure_ascii=False))
+        # Unindented: json's C encoder only serves compact output, and nobody reads this file.
+        write_atomic(self.manifest_path, json.dumps(fresh, ensure_ascii=False))
         report.problems = unique(report.problems)
         return report
 
@@ -225,7 +226,9 @@ class Builder:
             }
             for built in report.renditions
         ]
-        write_atomic(self.build_dir / "jobs.json", json.dumps(listing, indent=1, ensure_ascii=False) + "\n")
+        # One job a line: readable and diffable, and each line compact (json's fast C encoder).
+        lines = ",\n".join(json.dumps(entry, ensure_ascii=False) for entry in listing)
+        write_atomic(self.build_dir / "jobs.json", f"[\n{lines}\n]\n" if listing else "[]\n")
 
     def _remove_gone(self, manifest: dict, fresh: dict) -> None:
         """Files the last build wrote for jobs that no longer render them (a job moved, a kind
@@ -262,21 +265,10 @@ def _to_manifest(built: Built, inputs: str) -> dict:
         "review": built.review,
         "digest": built.digest,
         "link": built.link,
-        "problems": [_problem_dict(p) for p in built.problems],
+        "problems": [p.as_dict() for p in built.problems],
     }
 
 
 def _from_manifest(job: Job, data: dict) -> Built:
-    problems = [Problem(**{**p, "severity": Severity(p["severity"])}) for p in data.get("problems", [])]
+    problems = [Problem.from_dict(p) for p in data.get("problems", [])]
     return Built(job, data["files"], data["title"], data["review"], data["digest"], problems, data.get("link"))
-
-
-def _problem_dict(problem: Problem) -> dict:
-    return {
-        "path": problem.path,
-        "message": problem.message,
-        "line": problem.line,
-        "field": problem.field,
-        "hint": problem.hint,
-        "severity": problem.severity.value,
-    }

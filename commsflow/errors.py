@@ -59,6 +59,21 @@ class Problem:
     def sort_key(self) -> tuple:
         return (self.path, self.line or 0, self.field or "", self.message)
 
+    def as_dict(self) -> dict:
+        """Plain data, as kept in the build's state files."""
+        return {
+            "path": self.path,
+            "message": self.message,
+            "line": self.line,
+            "field": self.field,
+            "hint": self.hint,
+            "severity": self.severity.value,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Problem:
+        return cls(**{**data, "severity": Severity(data["severity"])})
+
 
 def closest(value: str, choices) -> str | None:
     """The allowed value a typo most likely meant, or None if nothing is close."""

@@ -6,19 +6,40 @@ import sys
 
 import click
 from rich.markup import escape
-from rich.progress import BarColumn, Progress, TextColumn
 
-from commsflow import lint
-from commsflow.build import Builder, BuildReport
-from commsflow.files import write_atomic
-from commsflow.output import console, error_console, plural, print_problems
-from commsflow.plan import open_plan, unique
-from commsflow.renderers.dashboard import render_dashboard
+from commsflow import stamp
+from commsflow.errors import Problem
+from commsflow.output import console, plural, print_problems
 from commsflow.workspace import Workspace
 
 
-def build_all(workspace: Workspace, show_progress: bool = False) -> BuildReport:
-    """Render the plan, lint it, write the dashboard; used by `build` and `preview`."""
+def build_all(workspace: Workspace, show_progress: bool = False):
+    """Render the plan, lint it, write the dashboard; used by `build` and `preview`.
+    Returns the :class:`commsflow.build.BuildReport` and leaves a stamp for the next build."""
+    from rich.progress import BarColumn, Progress, TextColumn
+
+    from commsflow import lint
+    from commsflow.assemblers.linkedin import starts
+    from commsflow.build import Builder
+    from commsflow.files import write_atomic
+    from commsflow.output import error_console
+    from commsflow.plan import open_plan, unique
+    from commsflow.renderers.dashboard import render_dashboard
+
+    config = workspace.config
+    state = config.path("state")
+    before = stamp.Stamp(
+        workspace.root,
+        inputs=[
+            config.path("content"),
+            config.path("campaigns"),
+            config.path("templates"),
+            config.path("approvals"),
+            state / "ledger.sqlite",
+            state / "ledger.sqlite-wal",
+        ],
+        outputs=[config.path("build")],
+    )
     builders: list[Builder] = []
     plan = open_plan(workspace, prepare=lambda plan: builders.append(Builder(plan)))
     builder = builders[0]
@@ -39,8 +60,45 @@ def build_all(workspace: Workspace, show_progress: bool = False) -> BuildReport:
     findings = lint.lint(plan, [problem for built in report.renditions for problem in built.problems])
     report.problems = unique(plan.problems + report.problems + findings)
     dashboard = render_dashboard(plan, report.renditions, report.problems)
-    write_atomic(workspace.config.path("build") / "index.html", dashboard)
+    write_atomic(config.path("build") / "index.html", dashboard)
+    # Until the next planned job or event start, the clock changes nothing the build shows.
+    moments = [job.planned for job in plan.jobs] + [starts(item, config.zone) for item in plan.library.of_kind("event")]
+    before.save(stamp.stamp_path(state), config.organisation.timezone, plan.now, moments, _summary(workspace, report))
     return report
+
+
+def _summary(workspace: Workspace, report) -> dict:
+    """What `build` says about a build: kept in the stamp, said again while nothing changes."""
+    build = workspace.config.path("build")
+    shown = build.relative_to(workspace.root) if build.is_relative_to(workspace.root) else build
+    return {
+        "built": len(report.built),
+        "unchanged": len(report.unchanged),
+        "failed": report.failed,
+        "problems": [problem.as_dict() for problem in report.problems],
+        "preview": str(shown / "index.html"),
+    }
+
+
+def _say(summary: dict, strict: bool, *, again: bool) -> None:
+    problems = [Problem.from_dict(data) for data in summary["problems"]]
+    print_problems(problems)
+    errors = sum(problem.is_error for problem in problems)
+    warnings = len(problems) - errors
+    failed = bool(errors) or (strict and bool(warnings))
+    built, unchanged = (
+        (0, summary["built"] + summary["unchanged"]) if again else (summary["built"], summary["unchanged"])
+    )
+    console.print(
+        ("[red]✗[/] " if failed else "[green]✓[/] ") + f"{built} built, {unchanged} unchanged, "
+        f"{plural(warnings, 'warning')}, {plural(errors, 'error')}"
+        + (" — nothing changed since the last build" if again else "")
+    )
+    if summary["failed"]:
+        console.print(f"not built: {escape(', '.join(summary['failed']))}")
+    console.print(f"Preview: {escape(summary['preview'])} (open it in a browser, or: commsflow preview)")
+    if failed:
+        raise click.exceptions.Exit(1)
 
 
 @click.command("build")
@@ -50,19 +108,13 @@ def command(obj: dict, strict: bool) -> None:
     """Build everything into the build folder — newsletter issues, LinkedIn drafts, press
     releases, event .ics files, the calendar export — and the preview dashboard
     build/index.html. Unchanged items and templates cause no work; one bad item is
-    reported without stopping the others (the exit status is 1 then)."""
+    reported without stopping the others (the exit status is 1 then). When no file, no
+    sign-off and no planned moment changed since the last build, it says so and stops."""
     workspace: Workspace = obj["workspace"]
+    if workspace.use_cache:
+        kept = stamp.unchanged(workspace.root, stamp.state_folder(workspace.root), workspace.now_text)
+        if kept is not None:
+            _say(kept, strict, again=True)
+            return
     report = build_all(workspace, show_progress=sys.stderr.isatty())
-    print_problems(report.problems)
-    build = workspace.config.path("build")
-    shown = build.relative_to(workspace.root) if build.is_relative_to(workspace.root) else build
-    failed = bool(report.errors) or (strict and bool(report.warnings))
-    console.print(
-        ("[red]✗[/] " if failed else "[green]✓[/] ") + f"{len(report.built)} built, {len(report.unchanged)} unchanged, "
-        f"{plural(len(report.warnings), 'warning')}, {plural(len(report.errors), 'error')}"
-    )
-    if report.failed:
-        console.print(f"not built: {escape(', '.join(report.failed))}")
-    console.print(f"Preview: {escape(str(shown / 'index.html'))} (open it in a browser, or: commsflow preview)")
-    if failed:
-        raise click.exceptions.Exit(1)
+    _say(_summary(workspace, report), strict, again=False)

@@ -1,0 +1,154 @@
+"""`commsflow build` with nothing to do: the stamp of the last build is used only while
+every input file, every output file, the code and the clock's window are as they were."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import time
+from pathlib import Path
+
+import pytest
+
+from commsflow import stamp
+from commsflow.config import Paths
+
+NOW = "2024-03-01 10:00"
+AGAIN = "nothing changed since the last build"
+
+
+def _age(root: Path) -> None:
+    """Every file an hour old, as a project the team has not touched for a while."""
+    hour_ago = time.time() - 3600
+    for path in root.rglob("*"):
+        os.utime(path, (hour_ago, hour_ago), follow_symlinks=False)
+
+
+def _outputs(root: Path) -> dict[str, tuple[int, int]]:
+    return {str(p.relative_to(root)): (p.stat().st_size, p.stat().st_mtime_ns) for p in root.rglob("*") if p.is_file()}
+
+
+@pytest.fixture
+def built(run, mpi):
+    _age(mpi)
+    first = run(mpi, "--now", NOW, "build")
+    assert first.exit_code == 0, first.output
+    assert AGAIN not in first.stdout
+    return mpi
+
+
+def test_a_second_build_with_nothing_changed_repeats_the_report_and_writes_nothing(run, built):
+    outputs = _outputs(built / "build")
+    first = json.loads((built / ".commsflow" / "build" / "stamp.json").read_text())["report"]
+    again = run(built, "--now", NOW, "build")
+    assert again.exit_code == 0, again.output
+    assert AGAIN in again.stdout
+    assert f"0 built, {first['built'] + first['unchanged']} unchanged" in again.stdout
+    assert _outputs(built / "build") == outputs
+    # The warnings are said again, as a build says them.
+    assert len(first["problems"]) > 0
+    for problem in first["problems"]:
+        assert problem["message"] in again.stdout.replace("\n", " ") or problem["path"] in again.stdout
+
+
+def test_strict_still_fails_on_the_warnings_of_an_unchanged_build(run, built):
+    again = run(built, "--now", NOW, "build", "--strict")
+    assert AGAIN in again.stdout
+    assert again.exit_code == 1
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        "edit a post",
+        "add a file",
+        "delete an output",
+        "edit an output",
+        "edit a template",
+        "edit a campaign",
+        "edit the sign-offs",
+        "edit the configuration",
+        "the ledger records a send",
+    ],
+)
+def test_any_change_to_an_input_or_an_output_builds_again(run, built, change):
+    root = built
+    post = root / "content" / "posts" / "2024-03-06-foerdercall-circular-economy-zweite-stufe.md"
+    if change == "edit a post":
+        post.write_text(post.read_text(encoding="utf-8").replace("Fördercall", "Förderaufruf", 1), encoding="utf-8")
+    elif change == "add a file":
+        (root / "content" / "posts" / "notiz.txt").write_text("Eine Notiz.\n", encoding="utf-8")
+    elif change == "delete an output":
+        (root / "build" / "linkedin" / "zahlen--figures.md").unlink()
+    elif change == "edit an output":
+        (root / "build" / "index.html").write_text("<p>überschrieben</p>", encoding="utf-8")
+    elif change == "edit a template":
+        template = root / "templates" / "linkedin" / "draft.md"
+        template.write_text(template.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+    elif change == "edit a campaign":
+        campaign = sorted((root / "campaigns").glob("*.yaml"))[0]
+        campaign.write_text(campaign.read_text(encoding="utf-8") + "\n# geprüft\n", encoding="utf-8")
+    elif change == "edit the sign-offs":
+        approvals = root / "approvals.yaml"
+        approvals.write_text(approvals.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+    elif change == "edit the configuration":
+        config = root / "commsflow.toml"
+        config.write_text(config.read_text(encoding="utf-8") + "\n# geprüft\n", encoding="utf-8")
+    elif change == "the ledger records a send":
+        (root / ".commsflow").mkdir(exist_ok=True)
+        db = sqlite3.connect(root / ".commsflow" / "ledger.sqlite")
+        db.execute("CREATE TABLE IF NOT EXISTS probe (x)")
+        db.commit()
+        db.close()
+    again = run(root, "--now", NOW, "build")
+    assert AGAIN not in again.stdout, change
+    assert (root / "build" / "linkedin" / "zahlen--figures.md").is_file()
+    assert "<p>überschrieben</p>" not in (root / "build" / "index.html").read_text(encoding="utf-8")
+
+
+def test_the_clock_passing_a_planned_job_builds_again(run, built):
+    stamp_file = built / ".commsflow" / "build" / "stamp.json"
+    until = json.loads(stamp_file.read_text())["until"]
+    assert until <= "2024-03-02T00:00:00+01:00"  # midnight at the latest
+    assert AGAIN in run(built, "--now", "2024-03-01 10:01", "build").stdout
+    assert AGAIN not in run(built, "--now", until[:16].replace("T", " "), "build").stdout
+    # and a clock set back before the stamp is not within it either
+    assert AGAIN not in run(built, "--now", "2024-02-29 10:00", "build").stdout
+
+
+def test_the_window_ends_at_the_next_planned_job(run, built):
+    from datetime import datetime, timedelta
+
+    jobs = json.loads((built / "build" / "jobs.json").read_text(encoding="utf-8"))
+    planned = min(datetime.fromisoformat(job["planned"]) for job in jobs if job["planned"] and job["planned"] > NOW)
+    before = planned - timedelta(minutes=30)
+    run(built, "--now", f"{before:%Y-%m-%d %H:%M}", "build")
+    data = json.loads((built / ".commsflow" / "build" / "stamp.json").read_text())
+    assert datetime.fromisoformat(data["until"]) == planned
+
+
+def test_no_cache_always_builds(run, built):
+    assert AGAIN not in run(built, "--now", NOW, "--no-cache", "build").stdout
+
+
+def test_a_stamp_taken_right_after_an_edit_is_not_trusted(run, mpi):
+    """A file edited just before the build could be edited again without its time changing."""
+    _age(mpi)
+    campaign = sorted((mpi / "campaigns").glob("*.yaml"))[0]
+    campaign.write_text(campaign.read_text(encoding="utf-8") + "\n# geprüft\n", encoding="utf-8")  # just now
+    run(mpi, "--now", NOW, "build")
+    assert AGAIN not in run(mpi, "--now", NOW, "build").stdout
+
+
+def test_a_damaged_stamp_only_means_a_build(run, built):
+    (built / ".commsflow" / "build" / "stamp.json").write_text("{not json", encoding="utf-8")
+    again = run(built, "--now", NOW, "build")
+    assert again.exit_code == 0 and AGAIN not in again.stdout
+
+
+def test_the_stamp_finds_the_state_folder_the_configuration_names(tmp_path):
+    assert stamp.STATE_DEFAULT == Paths().state
+    assert stamp.state_folder(tmp_path) == tmp_path / ".commsflow"
+    (tmp_path / "commsflow.toml").write_text('[paths]\nstate = "zustand"\n', encoding="utf-8")
+    assert stamp.state_folder(tmp_path) == tmp_path / "zustand"
