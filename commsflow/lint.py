@@ -41,6 +41,7 @@ from commsflow.assemblers.newsletter import SIGNED_OFF
 from commsflow.campaigns import Campaign
 from commsflow.config import Config
 from commsflow.errors import CommsflowError, Problem, Severity, closest
+from commsflow.files import write_atomic
 from commsflow.library import Library
 from commsflow.links import is_own, item_url
 from commsflow.model import Item
@@ -179,9 +180,7 @@ def lint(plan, rendered: list[Problem] | None = None) -> list[Problem]:
     if rendered is None:
         rendered = [problem for job in plan.renderable() for problem in plan.render(job).problems]
     context = _Context(config.root, config, library)
-    problems: list[Problem] = []
-    for item in library:
-        problems += _item(item, context)
+    problems = _items(library, context, plan.loaded.cache_folder)
     for campaign in campaigns.of_kind("newsletter"):
         problems += _newsletter_texts(campaign, context)
     problems += generated_html_problems(config, config.root)
@@ -429,6 +428,40 @@ class _File:
 
 
 # --- items -------------------------------------------------------------------------------------
+
+
+def _items(library: Library, context: _Context, cache_folder: Path | None) -> list[Problem]:
+    """Every item's findings. An item's findings depend only on its file, the settings,
+    commsflow's code and which item addresses exist: kept per file under ``cache_folder``
+    for as long as those stay the same, so one edited file is all a rebuild lints."""
+    import hashlib
+    import pickle
+
+    from commsflow.cache import code_fingerprint
+
+    key = hashlib.blake2b(digest_size=16)
+    for part in (context.config.fingerprint, code_fingerprint(), *sorted(context.addresses)):
+        key.update(part.encode() + b"\0")
+    path = cache_folder / "lint.pickle" if cache_folder else None
+    kept: dict[str, tuple[str, list[Problem]]] = {}
+    if path is not None:
+        try:
+            stored_key, kept = pickle.loads(path.read_bytes())
+            if stored_key != key.hexdigest():
+                kept = {}
+        except (OSError, pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, ImportError):
+            kept = {}  # none yet, or unreadable: lint everything
+    fresh: dict[str, tuple[str, list[Problem]]] = {}
+    problems: list[Problem] = []
+    for item in library:
+        entry = kept.get(item.path)
+        if entry is None or entry[0] != item.digest:
+            entry = (item.digest, _item(item, context))
+        fresh[item.path] = entry
+        problems += entry[1]
+    if path is not None and fresh != kept:
+        write_atomic(path, pickle.dumps((key.hexdigest(), fresh), pickle.HIGHEST_PROTOCOL))
+    return problems
 
 
 def _item(item: Item, context: _Context) -> list[Problem]:

@@ -96,6 +96,18 @@ def test_lint_writes_nothing(mpi):
     assert sorted(path for path in mpi.rglob("*") if ".commsflow" not in path.parts) == before
 
 
+def test_kept_findings_follow_each_edit_and_equal_a_fresh_lint(run, mpi):
+    """Findings are kept per file between runs; an edited file is linted again, the rest are not."""
+    first = run(mpi, "--now", NOW, "lint")
+    assert (mpi / ".commsflow" / "cache" / "lint.pickle").is_file()
+    post_file = mpi / "content" / "posts" / "2024-03-06-foerdercall-circular-economy-zweite-stufe.md"
+    post_file.write_text(post_file.read_text(encoding="utf-8") + "\nBewirb dich jetzt, wir freuen uns auf dich!\n")
+    kept = run(mpi, "--now", NOW, "lint")
+    fresh = run(mpi, "--now", NOW, "--no-cache", "lint")
+    assert "informal" in kept.stdout and kept.stdout != first.stdout
+    assert kept.stdout == fresh.stdout and kept.exit_code == fresh.exit_code
+
+
 # --- 1. images without alt text ------------------------------------------------------------------
 
 
