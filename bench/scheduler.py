@@ -23,13 +23,15 @@ import io
 import pstats
 import shutil
 import statistics
+import subprocess
+import sys
 import time
 from collections import Counter
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from commsflow.approvals import Approvals, Fingerprints, Record
 from commsflow.campaigns import WEEKDAYS
+from commsflow.plan import open_plan
 from commsflow.scheduler import REPLAN_SECONDS, TICK_SECONDS, Scheduler
 from commsflow.workspace import Workspace
 
@@ -111,35 +113,33 @@ def generate(target: Path) -> Path:
     shutil.copy(REPO / "commsflow.toml", target / "commsflow.toml")
     shutil.rmtree(target / "templates", ignore_errors=True)
     shutil.copytree(REPO / "templates", target / "templates")
+    _fresh_state(target)  # a job the ledger has as done is one a sign-off no longer covers
     _sign_off(target)
     return target
 
 
 def _loader(root: Path):
-    """What `commsflow run` reads on every plan (commands/run.py), failing instead of printing."""
+    """What `commsflow run` opens on every plan (commands/run.py), failing instead of printing."""
 
-    def load():
-        workspace = Workspace(root)
-        loaded = workspace.load()
-        problems = loaded.errors + workspace.campaigns.problems
-        if problems:
-            raise SystemExit(f"bench project {root} does not load cleanly: {problems[0].format()}")
-        return loaded.library, workspace.campaigns
+    def load(now: datetime):
+        plan = open_plan(Workspace(root), ledger=False)
+        if plan.errors:
+            raise SystemExit(f"bench project {root} does not load cleanly: {plan.errors[0].format()}")
+        return plan
 
     return load
 
 
 def _sign_off(root: Path) -> None:
-    """approvals.yaml with every post signed off as it is now (what `commsflow approve` records,
-    without the informational renditions)."""
-    config = Workspace(root).config
-    library, campaigns = _loader(root)()  # also fills the content cache
-    fingerprints = Fingerprints(config, library, campaigns)
-    approvals = Approvals(config.path("approvals"), "approvals.yaml")
-    at = datetime(YEAR - 1, 12, 31, 12, 0, tzinfo=config.zone)
-    for item in library:
-        approvals.put(Record(item=item.slug, kind=item.kind, by="Bench", at=at, fingerprint=fingerprints.of_item(item)))
-    approvals.save(config.zone)
+    """approvals.yaml with every planned job signed off as it renders now: what the team does
+    with `commsflow approve --all-planned` (every rendition's digest and text recorded)."""
+    command = [*_commsflow(), "--root", str(root), "--now", f"{YEAR - 1}-12-31 12:00"]
+    subprocess.run([*command, "approve", "--all-planned", "--by", "Bench"], check=True, stdout=subprocess.DEVNULL)
+
+
+def _commsflow() -> list[str]:
+    script = Path(sys.executable).parent / "commsflow"
+    return [str(script)] if script.is_file() else [sys.executable, "-m", "commsflow"]
 
 
 def _fresh_state(root: Path) -> None:
@@ -195,7 +195,8 @@ def run(workdir: Path):
     box, counts = [between], Counter()
     idle = _scheduler(root, box, counts)
     plan_s = _timed(lambda: idle.plan(between))
-    load_s = _timed(idle.load)  # content (warm cache) and campaigns: the rest of a plan is calendar and sign-offs
+    load_s = _timed(lambda: Workspace(root).load())  # content (warm cache): the rest of a plan is campaigns,
+    # calendar and sign-offs
     idle.recover(between)
     idle.run_pass(between)  # as forever() starts: everything up to now is done in the ledger already
     due = idle.next_due()

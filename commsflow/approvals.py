@@ -28,7 +28,7 @@ from commsflow import dates, frontmatter
 from commsflow.assemblers.newsletter import SIGNED_OFF
 from commsflow.campaigns import Campaign
 from commsflow.config import Config
-from commsflow.errors import Problem
+from commsflow.errors import CommsflowError, Problem
 from commsflow.fields import Moment, Text
 from commsflow.files import write_atomic
 from commsflow.model import Item
@@ -162,6 +162,27 @@ class Approvals:
         write_atomic(self.path, self.dump(zone))
 
 
+def _parsed(source, raw: bytes, cache: Path):
+    """The file's YAML as data. A year of sign-offs is megabytes of text that the scheduler
+    reads on every plan: the parsed data is kept by the hash of the bytes."""
+    import hashlib
+    import pickle
+
+    digest = hashlib.blake2b(raw, digest_size=20).hexdigest()
+    try:
+        kept_digest, data = pickle.loads(cache.read_bytes())
+        if kept_digest == digest:
+            return data
+    except (OSError, pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, ImportError):
+        pass  # none kept yet, or unreadable: parse
+    data = frontmatter.parse(source)
+    try:
+        write_atomic(cache, pickle.dumps((digest, data), pickle.HIGHEST_PROTOCOL))
+    except CommsflowError:
+        pass  # a read-only state folder only makes the next read slower
+    return data
+
+
 def load_approvals(root: Path, config: Config) -> Approvals:
     """Read and validate the approvals file; a missing file has no records. Problems
     carry file, line and field; records that validate are kept."""
@@ -177,7 +198,7 @@ def load_approvals(root: Path, config: Config) -> Approvals:
         return approvals
     try:
         source = frontmatter.document(shown, raw)
-        data = frontmatter.parse(source)
+        data = _parsed(source, raw, config.path("state") / "cache" / "approvals.pickle")
     except frontmatter.SourceError as exc:
         approvals.problems.append(exc.problem)
         return approvals

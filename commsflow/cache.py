@@ -13,6 +13,7 @@ only makes a run slower.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import pickle
 import sqlite3
@@ -36,8 +37,10 @@ CREATE TABLE IF NOT EXISTS contents (digest TEXT PRIMARY KEY, data BLOB NOT NULL
 """
 
 
+@functools.cache
 def code_fingerprint() -> str:
-    """Every module of the package: any change to how content is read drops the cache."""
+    """Every module of the package: any change to how content is read drops the cache.
+    Read once per process."""
     package = Path(__file__).parent
     digest = hashlib.blake2b(str(_FORMAT).encode(), digest_size=16)
     for path in sorted(package.rglob("*.py")):

@@ -13,6 +13,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import cached_property
 from pathlib import Path
 
 from commsflow import frontmatter
@@ -35,6 +36,7 @@ class Library:
         if self.invalid_items is None:
             self.invalid_items = list(getattr(self.items, "invalid", ()))
         self._invalid: dict[str, InvalidItem] = {}
+        self._answers: dict[tuple, list[Item]] = {}
         for invalid in self.invalid_items:
             self._invalid.setdefault(invalid.slug, invalid)
 
@@ -83,10 +85,17 @@ class Library:
         ``after``/``before`` compare the item's date (publication date or event start),
         both exclusive, so consecutive windows never share an item.
         """
-        kinds = {kind} if isinstance(kind, str) else set(kind) if kind else None
-        statuses = {status} if isinstance(status, str) else set(status) if status else None
+        kinds = frozenset({kind} if isinstance(kind, str) else kind) if kind else None
+        statuses = frozenset({status} if isinstance(status, str) else status) if status else None
+        # Every slot campaign of a kind asks the same question: answered once per library.
+        key = (kinds, statuses, category, project, tag, after, before)
+        if key not in self._answers:
+            self._answers[key] = self._query(kinds, statuses, category, project, tag, after, before)
+        return list(self._answers[key])
+
+    def _query(self, kinds, statuses, category, project, tag, after, before) -> list[Item]:
         found = []
-        for item in self.items:
+        for item in self._ordered:
             if kinds and item.kind not in kinds:
                 continue
             if statuses and item.status not in statuses:
@@ -102,7 +111,12 @@ class Library:
             if before is not None and not _later(before, item.when):
                 continue
             found.append(item)
-        return sorted(found, key=_sort_key)
+        return found
+
+    @cached_property
+    def _ordered(self) -> list[Item]:
+        """Every item oldest first, sorted once: the calendar queries once per campaign."""
+        return sorted(self.items, key=_sort_key)
 
 
 def _as_datetime(value: date | datetime) -> datetime:

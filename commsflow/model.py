@@ -231,6 +231,9 @@ TYPE_NAMES = tuple(kind for kind, _ in TYPES.values())
 REFERENCE_FIELDS = ("projects", "events", "organiser")
 
 
+_UNSET = object()
+
+
 class Item:
     """One validated piece of content.
 
@@ -240,7 +243,7 @@ class Item:
     apart so the library can be checked without either.
     """
 
-    __slots__ = ("kind", "slug", "path", "digest", "refs", "_meta", "_html", "_store", "_context")
+    __slots__ = ("kind", "slug", "path", "digest", "refs", "_meta", "_html", "_store", "_context", "_when")
 
     def __init__(
         self,
@@ -261,6 +264,7 @@ class Item:
         self.digest = digest  # hash of the file's bytes
         self._meta, self._html = meta, html
         self._store, self._context = store, context  # where a cached item's meta and html wait
+        self._when = _UNSET
         if refs is None:
             refs = {name: getattr(meta, name) for name in REFERENCE_FIELDS if getattr(meta, name, None)}
         self.refs = refs
@@ -293,8 +297,10 @@ class Item:
     @property
     def when(self) -> date | datetime | None:
         """The date the item is filed under: publication date, or an event's start."""
-        meta = self.meta
-        return getattr(meta, "date", None) or getattr(meta, "start", None)
+        if self._when is _UNSET:  # asked for every slot occurrence while planning: worked out once
+            meta = self.meta
+            self._when = getattr(meta, "date", None) or getattr(meta, "start", None)
+        return self._when
 
     @property
     def projects(self) -> list[str]:

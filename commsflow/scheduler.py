@@ -108,6 +108,7 @@ class Scheduler:
         self.ledger = Ledger(self.state / "ledger.sqlite")
         self.publishers: dict[str, Publisher | CommsflowError] = {}
         self.jobs: list[Job] = []
+        self._by_id: dict[str, Job] = {}
         self._times: list[datetime] = []
         self._cursor = 0
         self._retry: dict[str, datetime] = {}
@@ -119,6 +120,7 @@ class Scheduler:
     def plan(self, now: datetime) -> None:
         self.current = self.load(now)
         self.jobs = self.current.jobs
+        self._by_id = {job.id: job for job in self.jobs}
         self._digests = {item.path: item.digest for item in self.current.library}
         self._times = [job.planned for job in self.jobs]
         self._cursor = 0
@@ -191,7 +193,7 @@ class Scheduler:
         end = bisect.bisect_right(self._times, now)
         candidates = self.jobs[self._cursor : end]
         self._cursor = end
-        by_id = {job.id: job for job in self.jobs}
+        by_id = self._by_id
         for job_id, retry_at in sorted(self._retry.items(), key=lambda pair: pair[1]):
             if retry_at <= now and job_id in by_id and by_id[job_id] not in candidates:
                 candidates.append(by_id[job_id])

@@ -58,6 +58,7 @@ class OutboxPublisher:
 
     def __init__(self, settings: OutboxSettings):
         self.settings = settings
+        self._temporaries: dict[Path, dict[str, list[str]]] = {}
 
     @classmethod
     def from_env(
@@ -91,9 +92,8 @@ class OutboxPublisher:
         parent = target.parent
         try:
             parent.mkdir(parents=True, exist_ok=True)
-            # "~" is in no safe name, so this matches this job's temporary folders only.
-            for stale in parent.glob(f".{target.name}~*.tmp"):  # left by a crash while writing
-                shutil.rmtree(stale, ignore_errors=True)
+            for stale in self._stale(parent).pop(target.name, ()):  # left by a crash while writing
+                shutil.rmtree(parent / stale, ignore_errors=True)
             temporary = Path(tempfile.mkdtemp(prefix=f".{target.name}~", suffix=".tmp", dir=parent))
         except OSError as exc:
             raise Permanent(
@@ -116,6 +116,19 @@ class OutboxPublisher:
             ) from None
         problem = self._log(payload)
         return Receipt(payload.channel, receipt_id, note=problem)
+
+    def _stale(self, parent: Path) -> dict[str, list[str]]:
+        """Temporary folders a crash left in ``parent``, by the job they were for. The folder
+        is listed once per process: listing it on every publish made a year quadratic."""
+        if parent not in self._temporaries:
+            found: dict[str, list[str]] = {}
+            with os.scandir(parent) as entries:
+                for entry in entries:
+                    # ".<job>~<random>.tmp": "~" is in no safe name, so the job part is exact.
+                    if entry.name.startswith(".") and entry.name.endswith(".tmp") and "~" in entry.name:
+                        found.setdefault(entry.name[1:].rsplit("~", 1)[0], []).append(entry.name)
+            self._temporaries[parent] = found
+        return self._temporaries[parent]
 
     def _already(self, payload: Payload, receipt_id: str) -> Receipt:
         # A crash between the rename and the log line: the folder is the truth, log it once.
