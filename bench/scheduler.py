@@ -6,7 +6,7 @@ commsflow.toml and templates/, 10,000 approved blog posts (a backlog dated throu
 signed off in approvals.yaml as the shipped configuration requires) and 196 slot campaigns —
 every day of the week at 28 times (08:00, 08:30 … 21:30) on LinkedIn through 2024, 10,248
 occurrences, so every post gets a job. The year runs as `commsflow run --simulate
-2024-01-01..2024-12-31` runs it (virtual clock, every channel to the outbox, the ledger in
+2024-01-01..2024-12-31` runs it (virtual clock, every channel to the outbox, the throwaway ledger in
 SQLite; plan, rendering, outbox and ledger writes all included), with the content cache warm
 and outcomes counted instead of printed.
 
@@ -32,7 +32,7 @@ from pathlib import Path
 
 from commsflow.campaigns import WEEKDAYS
 from commsflow.plan import open_plan
-from commsflow.scheduler import REPLAN_SECONDS, TICK_SECONDS, Scheduler
+from commsflow.scheduler import REPLAN_SECONDS, TICK_SECONDS, Scheduler, throwaway_state
 from commsflow.workspace import Workspace
 
 REPO = Path(__file__).resolve().parent.parent
@@ -41,6 +41,7 @@ TIMES = [f"{hour:02d}:{minute:02d}" for hour in range(8, 22) for minute in (0, 3
 YEAR = 2024
 TICKS, TICK_WARMUP = 2_000, 50
 TARGET_TICK_MS = 1.0
+TARGET_YEAR_S = 30.0  # issue 11: was 323 s
 WORDS = [
     "Industrie",
     "Berlin",
@@ -150,13 +151,15 @@ def _fresh_state(root: Path) -> None:
     shutil.rmtree(state / "outbox", ignore_errors=True)
 
 
-def _scheduler(root: Path, box: list, counts: Counter) -> Scheduler:
+def _scheduler(root: Path, box: list, counts: Counter, state: Path) -> Scheduler:
+    """As `run --simulate` sets it up: every channel to the outbox of the simulation folder."""
     return Scheduler(
         Workspace(root).config,
         _loader(root),
         outbox_only=True,
         report=lambda outcome: counts.update([outcome.state]),
         clock=lambda: box[0],
+        state=state,
     )
 
 
@@ -175,10 +178,11 @@ def run(workdir: Path):
     zone = Workspace(root).config.zone
     start, end = datetime(YEAR, 1, 1, tzinfo=zone), datetime(YEAR + 1, 1, 1, tzinfo=zone)
 
-    # The year, from an empty ledger and outbox.
+    # The year, from an empty ledger and outbox, in the simulation folder as `run --simulate` keeps it.
     _fresh_state(root)
+    state = throwaway_state(Workspace(root).config)
     box, counts = [start], Counter()
-    year = _scheduler(root, box, counts)
+    year = _scheduler(root, box, counts, state)
     outcomes = []
     year_s = _timed(lambda: outcomes.extend(year.simulate(start, end, box)))
     year.ledger.close()
@@ -193,7 +197,7 @@ def run(workdir: Path):
         middle += 1
     between = times[middle] + (times[middle + 1] - times[middle]) / 2
     box, counts = [between], Counter()
-    idle = _scheduler(root, box, counts)
+    idle = _scheduler(root, box, counts, state)
     plan_s = _timed(lambda: idle.plan(between))
     load_s = _timed(lambda: Workspace(root).load())  # content (warm cache): the rest of a plan is campaigns,
     # calendar and sign-offs
@@ -232,8 +236,8 @@ def run(workdir: Path):
     rows = [
         (
             f"scheduler: simulated year {YEAR}, {jobs:,} jobs to the outbox (plan included)",
-            f"{year_s:.1f} s",
-            f"{year_s / jobs * 1000:.1f} ms a job",
+            f"{year_s:.1f} s ({year_s / jobs * 1000:.1f} ms a job)",
+            f"≤ {TARGET_YEAR_S:g} s",
         ),
         (
             f"scheduler: one plan, {POSTS:,} signed-off posts × {len(WEEKDAYS) * len(TIMES)} slot campaigns",

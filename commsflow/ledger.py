@@ -44,14 +44,17 @@ CREATE TABLE IF NOT EXISTS history (
 
 
 class Ledger:
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, *, durable: bool = True):
+        """``durable``: every commit survives a power cut (fsync); a simulation's throwaway
+        ledger needs no more than surviving the process."""
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         try:
             self.db = sqlite3.connect(path, isolation_level=None, timeout=30)
             self.db.row_factory = sqlite3.Row
             self.db.execute("PRAGMA journal_mode=WAL")
-            self.db.execute("PRAGMA synchronous=FULL")  # a committed "sending" survives a power cut
+            # FULL: a committed "sending" survives a power cut.
+            self.db.execute(f"PRAGMA synchronous={'FULL' if durable else 'OFF'}")
             self.db.executescript(_SCHEMA)
         except sqlite3.DatabaseError as exc:
             raise CommsflowError(

@@ -105,7 +105,7 @@ class Scheduler:
         self.clock = clock or (lambda: datetime.now(config.zone))
         self.environ = environ
         self.state = state or config.path("state")  # the simulation folder for --simulate and --dry-run
-        self.ledger = Ledger(self.state / "ledger.sqlite")
+        self.ledger = Ledger(self.state / "ledger.sqlite", durable=state is None)  # a simulation's is thrown away
         self.publishers: dict[str, Publisher | CommsflowError] = {}
         self.jobs: list[Job] = []
         self._by_id: dict[str, Job] = {}

@@ -414,3 +414,19 @@ def test_killed_scheduler_never_sends_twice(mpi):
     # November 2023's issue is older than the grace window: missed, and reported (exit 1).
     assert Counter(row["state"] for row in rows.values()) == {"done": 12, "missed": 1}
     assert final.returncode in (0, 1) and "Traceback" not in final.stderr, final.stderr  # 1: it reported the miss
+
+
+def test_the_real_ledger_syncs_every_commit_and_a_simulations_does_not(mpi):
+    """A power cut must not lose a committed "sending"; a simulation's ledger is thrown away."""
+    from commsflow.scheduler import Scheduler, throwaway_state
+
+    config = load_config(mpi)
+    real = Scheduler(config, lambda now: None)
+    simulated = Scheduler(config, lambda now: None, state=throwaway_state(config))
+    try:
+        assert real.ledger.db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+        assert simulated.ledger.db.execute("PRAGMA synchronous").fetchone()[0] == 0  # OFF
+        assert simulated.ledger.path.parent == mpi / ".commsflow" / "simulation"
+    finally:
+        real.close()
+        simulated.close()
