@@ -164,22 +164,23 @@ class Approvals:
 
 def _parsed(source, raw: bytes, cache: Path):
     """The file's YAML as data. A year of sign-offs is megabytes of text that the scheduler
-    reads on every plan: the parsed data is kept by the hash of the bytes."""
+    reads on every plan: the parsed data is kept (as JSON) by the hash of the bytes."""
     import hashlib
-    import pickle
+
+    from commsflow.cache import dumps_data, loads_data
 
     digest = hashlib.blake2b(raw, digest_size=20).hexdigest()
     try:
-        kept_digest, data = pickle.loads(cache.read_bytes())
-        if kept_digest == digest:
-            return data
-    except (OSError, pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, ImportError):
+        kept = loads_data(cache.read_bytes())
+        if kept["digest"] == digest:
+            return kept["data"]
+    except (OSError, ValueError, KeyError, TypeError):
         pass  # none kept yet, or unreadable: parse
     data = frontmatter.parse(source)
     try:
-        write_atomic(cache, pickle.dumps((digest, data), pickle.HIGHEST_PROTOCOL))
-    except CommsflowError:
-        pass  # a read-only state folder only makes the next read slower
+        write_atomic(cache, dumps_data({"digest": digest, "data": data}))
+    except (CommsflowError, TypeError):
+        pass  # a read-only state folder (or data JSON cannot hold) only makes the next read slower
     return data
 
 
@@ -198,7 +199,7 @@ def load_approvals(root: Path, config: Config) -> Approvals:
         return approvals
     try:
         source = frontmatter.document(shown, raw)
-        data = _parsed(source, raw, config.path("state") / "cache" / "approvals.pickle")
+        data = _parsed(source, raw, config.path("state") / "cache" / "approvals.json")
     except frontmatter.SourceError as exc:
         approvals.problems.append(exc.problem)
         return approvals

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import json
 import pickle
 import sqlite3
 from pathlib import Path
@@ -47,6 +48,39 @@ def code_fingerprint() -> str:
         digest.update(path.relative_to(package).as_posix().encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()
+
+
+# Dates in cached data, as JSON objects with one key no YAML file gives (a NUL character).
+_DATE, _DATETIME = "\0date", "\0datetime"
+
+
+def dumps_data(data) -> bytes:
+    """Plain data (what YAML gives: also dates and times) as JSON: a cache that is data,
+    not code — whoever can write the state folder cannot run code through it."""
+    from datetime import date, datetime
+
+    def tagged(value):
+        if isinstance(value, datetime):
+            return {_DATETIME: value.isoformat()}
+        if isinstance(value, date):
+            return {_DATE: value.isoformat()}
+        raise TypeError(f"{type(value).__name__} is not plain data")
+
+    return json.dumps(data, ensure_ascii=False, default=tagged).encode("utf-8")
+
+
+def loads_data(raw: bytes):
+    from datetime import date, datetime
+
+    def untagged(value: dict):
+        if len(value) == 1:
+            if _DATETIME in value:
+                return datetime.fromisoformat(value[_DATETIME])
+            if _DATE in value:
+                return date.fromisoformat(value[_DATE])
+        return value
+
+    return json.loads(raw, object_hook=untagged)
 
 
 def digest_of(raw: bytes) -> str:

@@ -433,34 +433,39 @@ class _File:
 def _items(library: Library, context: _Context, cache_folder: Path | None) -> list[Problem]:
     """Every item's findings. An item's findings depend only on its file, the settings,
     commsflow's code and which item addresses exist: kept per file under ``cache_folder``
-    for as long as those stay the same, so one edited file is all a rebuild lints."""
+    (as JSON) for as long as those stay the same, so one edited file is all a rebuild lints."""
     import hashlib
-    import pickle
+    import json
 
     from commsflow.cache import code_fingerprint
 
     key = hashlib.blake2b(digest_size=16)
     for part in (context.config.fingerprint, code_fingerprint(), *sorted(context.addresses)):
         key.update(part.encode() + b"\0")
-    path = cache_folder / "lint.pickle" if cache_folder else None
-    kept: dict[str, tuple[str, list[Problem]]] = {}
+    path = cache_folder / "lint.json" if cache_folder else None
+    kept: dict[str, list] = {}
     if path is not None:
         try:
-            stored_key, kept = pickle.loads(path.read_bytes())
-            if stored_key != key.hexdigest():
-                kept = {}
-        except (OSError, pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, ImportError):
+            stored = json.loads(path.read_bytes())
+            kept = stored["files"] if stored["key"] == key.hexdigest() else {}
+        except (OSError, ValueError, KeyError, TypeError):
             kept = {}  # none yet, or unreadable: lint everything
-    fresh: dict[str, tuple[str, list[Problem]]] = {}
+    fresh: dict[str, list] = {}
     problems: list[Problem] = []
     for item in library:
         entry = kept.get(item.path)
-        if entry is None or entry[0] != item.digest:
-            entry = (item.digest, _item(item, context))
+        if entry is not None and entry[0] == item.digest:
+            found = [Problem.from_dict(data) for data in entry[1]]
+        else:
+            found = _item(item, context)
+            entry = [item.digest, [problem.as_dict() for problem in found]]
         fresh[item.path] = entry
-        problems += entry[1]
+        problems += found
     if path is not None and fresh != kept:
-        write_atomic(path, pickle.dumps((key.hexdigest(), fresh), pickle.HIGHEST_PROTOCOL))
+        try:
+            write_atomic(path, json.dumps({"key": key.hexdigest(), "files": fresh}, ensure_ascii=False))
+        except CommsflowError:
+            pass  # a read-only cache folder only makes the next lint slower
     return problems
 
 

@@ -408,3 +408,20 @@ def test_unknown_field_in_the_approvals_file(run, mpi):
     # The other records still count: only the broken one's item is held back.
     calendar = run(mpi, "--now", NOW, "calendar", "--from", "2024-03-12", "--to", "2024-03-12")
     assert "planned" in calendar.stdout
+
+
+def test_the_parsed_sign_offs_are_kept_as_json_and_a_damaged_copy_is_ignored(mpi):
+    from commsflow.approvals import load_approvals
+    from commsflow.config import load_config
+
+    config = load_config(mpi)
+    kept = mpi / ".commsflow" / "cache" / "approvals.json"
+    fresh = load_approvals(mpi, config)
+    assert kept.is_file() and kept.read_bytes().startswith(b"{")  # data, never code
+    again = load_approvals(mpi, config)
+    assert [r.model_dump() for r in again.records.values()] == [r.model_dump() for r in fresh.records.values()]
+    assert fresh.records and not again.problems
+    kept.write_text('{"digest": "x", "data": {"approvals": []}}', encoding="utf-8")  # another file's
+    assert load_approvals(mpi, config).records.keys() == fresh.records.keys()
+    kept.write_bytes(b"\x80 not json")
+    assert load_approvals(mpi, config).records.keys() == fresh.records.keys()

@@ -421,3 +421,18 @@ def test_change_to_the_reading_code_invalidates_the_cache(project, tmp_path):
 
     after = probe()
     assert any("ist kein verwendbarer Slug" in line for line in after["problems"]), after
+
+
+def test_cached_data_round_trips_dates_and_times_as_json():
+    from datetime import date, datetime, timedelta, timezone
+
+    from commsflow.cache import dumps_data, loads_data
+
+    data = {
+        "at": datetime(2024, 3, 1, 10, 0, tzinfo=timezone(timedelta(hours=1))),
+        "day": date(2024, 3, 28),
+        "list": [1, 2.5, None, True, "„Zitat“"],
+    }
+    raw = dumps_data(data)
+    assert raw.decode("utf-8").startswith("{")
+    assert loads_data(raw) == data

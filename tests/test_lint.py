@@ -99,7 +99,7 @@ def test_lint_writes_nothing(mpi):
 def test_kept_findings_follow_each_edit_and_equal_a_fresh_lint(run, mpi):
     """Findings are kept per file between runs; an edited file is linted again, the rest are not."""
     first = run(mpi, "--now", NOW, "lint")
-    assert (mpi / ".commsflow" / "cache" / "lint.pickle").is_file()
+    assert (mpi / ".commsflow" / "cache" / "lint.json").is_file()
     post_file = mpi / "content" / "posts" / "2024-03-06-foerdercall-circular-economy-zweite-stufe.md"
     post_file.write_text(post_file.read_text(encoding="utf-8") + "\nBewirb dich jetzt, wir freuen uns auf dich!\n")
     kept = run(mpi, "--now", NOW, "lint")
