@@ -18,9 +18,12 @@ the night they fall back is the first of the two — one job either way.
 
 from __future__ import annotations
 
+import html
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
+from urllib.parse import unquote, urlsplit
 
 import holidays
 
@@ -30,6 +33,7 @@ from commsflow.campaigns import WEEKDAYS, Campaign, CampaignSet, campaign_event
 from commsflow.config import Config
 from commsflow.errors import Problem
 from commsflow.library import Library
+from commsflow.links import item_url
 from commsflow.model import Item
 
 STATES = ("planned", "blocked", "due", "sending", "done", "failed", "missed")
@@ -108,14 +112,17 @@ def build(
             jobs += _event_jobs(campaign, library, zone, problems)
     jobs += _one_off_jobs(library, zone)
     taken = {(job.channel, job.item) for job in jobs}
-    held = embargo_ends(library)
+    addresses = embargo_addresses(library, config)
+    held = embargo_ends(library, addresses)
     for campaign in campaigns.of_kind("slot"):
         jobs += _slot_jobs(campaign, library, zone, taken, held)
     jobs.sort(key=lambda job: (job.planned, job.channel, job.id))
     jobs = [
         _with_hold(
             job,
-            contents[job.id] if job.id in contents else linked_items(library.get(job.item), library),
+            _reach(contents[job.id], library, addresses)
+            if job.id in contents
+            else linked_items(library.get(job.item), library, addresses),
             signoff,
             config,
         )
@@ -134,8 +141,9 @@ def build(
 _GONE = ("done", "sending", "missed")  # nothing more will be sent for these
 
 
-def linked_items(item: Item | None, library: Library) -> list[Item]:
-    """The item and the items it names (events, projects): what its renditions show or link."""
+def linked_items(item: Item | None, library: Library, addresses: dict[str, Item] | None = None) -> list[Item]:
+    """The item and the items it names (events, projects) or links to by web address
+    (``addresses``: see :func:`embargo_addresses`): what its renditions show or link."""
     if item is None:
         return []
     found = [item]
@@ -144,21 +152,69 @@ def linked_items(item: Item | None, library: Library) -> list[Item]:
             other = library.get(slug)
             if other is not None and other not in found:
                 found.append(other)
+    if addresses:
+        for other in linked_by_address(item.html + "\n" + item.meta.model_dump_json(), addresses):
+            if other not in found:
+                found.append(other)
     return found
 
 
-def embargo_ends(library: Library) -> dict[str, datetime]:
-    """Item slug → the end of the latest embargo on it or on an item it names; only
-    items touched by an embargo are listed."""
+# A web address in text or HTML (the body's hrefs, the front matter's texts).
+_URL = re.compile(r"https?://[^\s<>\"'()\[\]{}|\\^`]+", re.IGNORECASE)
+
+
+def web_address(url: str) -> str:
+    """An address as a reader's browser would reach the same page: host and path, without
+    scheme, ``www.``, query, fragment or trailing slash (links get tracking parameters)."""
+    parts = urlsplit(url.rstrip(".,;:!?"))
+    return parts.netloc.lower().removeprefix("www.") + unquote(parts.path).rstrip("/")
+
+
+def embargo_addresses(library: Library, config: Config) -> dict[str, Item]:
+    """Web address → the item under embargo it belongs to: its own ``url``, its address
+    under ``[links]`` and what :func:`commsflow.links.item_url` gives."""
+    found: dict[str, Item] = {}
+    for item in library:
+        if item.meta.embargo is None:
+            continue
+        pattern = getattr(config.links, item.kind, None)
+        for url in (item.meta.url, item_url(item, config), pattern.replace("{slug}", item.slug) if pattern else None):
+            if url:
+                found[web_address(url)] = item
+    return found
+
+
+def linked_by_address(text: str, addresses: dict[str, Item]) -> list[Item]:
+    """The items of ``addresses`` whose web address ``text`` links to."""
+    found: list[Item] = []
+    for match in _URL.finditer(text):
+        other = addresses.get(web_address(html.unescape(match[0])))
+        if other is not None and other not in found:
+            found.append(other)
+    return found
+
+
+def embargo_ends(library: Library, addresses: dict[str, Item] | None = None) -> dict[str, datetime]:
+    """Item slug → the end of the latest embargo on it or on an item it names or links
+    to; only items touched by an embargo are listed."""
     embargoed = {item.slug: item.meta.embargo for item in library if item.meta.embargo is not None}
     if not embargoed:
         return {}
     ends = {}
     for item in library:
-        found = [embargoed[other.slug] for other in linked_items(item, library) if other.slug in embargoed]
+        found = [embargoed[other.slug] for other in linked_items(item, library, addresses) if other.slug in embargoed]
         if found:
             ends[item.slug] = max(found)
     return ends
+
+
+def _reach(items: list[Item], library: Library, addresses: dict[str, Item]) -> list[Item]:
+    """``items`` and what they link to by web address (a newsletter issue's items)."""
+    found = list(items)
+    if addresses:
+        for item in items:
+            found += [other for other in linked_items(item, library, addresses) if other not in found]
+    return found
 
 
 def embargoes(items: list[Item], planned: datetime) -> list[tuple[Item, datetime]]:

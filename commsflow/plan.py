@@ -10,6 +10,7 @@ reviews is what goes out.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -46,6 +47,7 @@ class Plan:
     problems: list[Problem] = field(default_factory=list)
     _renditions: dict[str, Rendition] = field(default_factory=dict)
     _drafts: list[Job] | None = None
+    _embargoed: dict | None = None  # web address → item under embargo
     # A rendition kept from an earlier run with the same inputs (the build's manifest), or
     # None; never set where something is sent or signed off.
     recall: Callable[[Job], Rendition | None] | None = None
@@ -78,8 +80,30 @@ class Plan:
                 rendition = channels.get(job.channel).render(job, self.context)
             except CommsflowError as exc:  # a template that does not render: this job fails, not the run
                 rendition = Rendition(job, None, problems=[Problem(job.source, exc.message, hint=exc.hint)])
+            if rendition.payload is not None and not is_draft(job):
+                rendition.problems += self._early_links(rendition)
             self._renditions[job.id] = rendition
         return self._renditions[job.id]
+
+    def _early_links(self, rendition: Rendition) -> list[Problem]:
+        """The calendar holds back what names or links an item under embargo in its source;
+        this catches a link the rendering itself added (a template, a referenced item)."""
+        if self._embargoed is None:
+            self._embargoed = planning.embargo_addresses(self.library, self.config)
+        if not self._embargoed:
+            return []
+        job, payload = rendition.job, rendition.payload
+        text = "\n".join(part for part in (payload.text, payload.link, json.dumps(payload.body or {})) if part)
+        return [
+            Problem(
+                job.source,
+                f"the {job.channel} {job.template} of {job.item} on {_moment(job.planned, self.config)} links to "
+                f"{item.slug}, under embargo until {_moment(item.meta.embargo, self.config)}",
+                hint="plan it after the embargo, or take the link out",
+            )
+            for item in planning.linked_by_address(text, self._embargoed)
+            if job.planned < item.meta.embargo
+        ]
 
     def renderable(self) -> list[Job]:
         """What ``build`` renders: every job that may still go out, then the previews."""
@@ -122,6 +146,13 @@ class Plan:
         job plans it yet — its previews."""
         jobs = self.jobs_for(key) or [job for job in self.drafts() if job.item == key and job.channel != "ics"]
         return [self.render(job) for job in jobs]
+
+
+def _moment(moment: datetime, config: Config) -> str:
+    from commsflow import dates
+
+    local = moment.astimezone(config.zone)
+    return f"{dates.numeric_date(local)} {dates.hour_minute(local)}"
 
 
 def draft_job(channel: str, item: str, kind: str, now: datetime, source: str) -> Job:
