@@ -24,7 +24,7 @@ from commsflow.cache import code_fingerprint
 from commsflow.calendar import Job
 from commsflow.channels import Rendition
 from commsflow.errors import Problem
-from commsflow.files import write_atomic
+from commsflow.files import write_all, write_atomic
 from commsflow.plan import Plan, is_draft, unique
 from commsflow.renderers import ics
 from commsflow.renderers import newsletter as newsletter_renderer
@@ -178,8 +178,8 @@ class Builder:
                     report.failed.append(job.id)
                     report.problems += rendition.problems
                     continue
-                for name, data in files.items():
-                    write_atomic(self.build_dir / name, data)
+                # One set: a release is never left with some formats new and others not.
+                write_all({self.build_dir / name: data for name, data in files.items()})
                 built = Built(
                     job, sorted(files), rendition.title, rendition.review, rendition.digest, rendition.problems,
                     rendition.payload.link,

@@ -8,6 +8,7 @@ and the command exits non-zero. Anything else is a bug: one line says so, and
 from __future__ import annotations
 
 import importlib
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -67,6 +68,20 @@ class _Group(click.Group):
             ctx.exit(1)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
+        except OSError as exc:  # a full disk, a read-only folder: the cause, not "a bug"
+            from commsflow.files import explain
+
+            error = explain(exc)
+            error_console.print(f"[bold red]error:[/] {error.message}", highlight=False)
+            error_console.print(f"  hint: {error.hint}", highlight=False)
+            ctx.exit(1)
+        except sqlite3.OperationalError as exc:
+            from commsflow.files import explain_sqlite
+
+            error = explain_sqlite(exc, "a database in the state folder (.commsflow/)")
+            error_console.print(f"[bold red]error:[/] {error.message}", highlight=False)
+            error_console.print(f"  hint: {error.hint}", highlight=False)
+            ctx.exit(1)
         except KeyboardInterrupt:
             error_console.print("interrupted")
             ctx.exit(130)

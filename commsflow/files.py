@@ -8,6 +8,7 @@ outputs as they were.
 
 from __future__ import annotations
 
+import errno
 import os
 import tempfile
 from pathlib import Path
@@ -16,29 +17,86 @@ from commsflow.errors import CommsflowError
 
 
 def write_atomic(path: Path, data: bytes | str) -> None:
-    if isinstance(data, str):
-        data = data.encode("utf-8")
+    write_all({path: data})
+
+
+def write_all(outputs: dict[Path, bytes | str]) -> list[Path]:
+    """Write the outputs as one set: every file goes to a temporary file next to its target
+    first, and only when all of them are written are they renamed over the targets. A full
+    disk or a read-only folder leaves the previous set as it was — never a press release
+    with some formats new and others old or missing. Returns the paths in the order given."""
+    written: list[tuple[str, Path]] = []
+    try:
+        for path, data in outputs.items():
+            written.append((_temporary(path, data.encode("utf-8") if isinstance(data, str) else data), path))
+        for temporary, path in written:
+            os.replace(temporary, path)
+    except CommsflowError:
+        _discard(written)
+        raise
+    except OSError as exc:
+        _discard(written)
+        raise _cannot_write(Path(exc.filename or next(iter(outputs))), exc) from None
+    return list(outputs)
+
+
+def _temporary(path: Path, data: bytes) -> str:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     except OSError as exc:
-        raise CommsflowError(
-            f"{path.parent}: cannot write here ({exc.strerror})", "check the folder's permissions and free disk space"
-        ) from None
+        raise _cannot_write(path.parent, exc) from None
     try:
         with os.fdopen(handle, "wb") as out:
             out.write(data)
         os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
     except OSError as exc:
         Path(temporary).unlink(missing_ok=True)
-        raise CommsflowError(
-            f"{path}: cannot write ({exc.strerror})", "check the folder's permissions and free disk space"
-        ) from None
+        raise _cannot_write(path, exc) from None
+    return temporary
 
 
-def write_all(outputs: dict[Path, bytes | str]) -> list[Path]:
-    """Write every output atomically; returns the paths in the order given."""
-    for path, data in outputs.items():
-        write_atomic(path, data)
-    return list(outputs)
+def _discard(written: list[tuple[str, Path]]) -> None:
+    for temporary, _ in written:
+        Path(temporary).unlink(missing_ok=True)
+
+
+def _cannot_write(path: Path, exc: OSError) -> CommsflowError:
+    """The real cause in the user's terms: a full disk, a read-only folder, no permission."""
+    if exc.errno == errno.ENOSPC or exc.errno == errno.EDQUOT:
+        return CommsflowError(f"{path}: the disk is full", "free some space (or raise the quota) and run it again")
+    if exc.errno == errno.EROFS:
+        return CommsflowError(
+            f"{path}: the file system is read-only", "run commsflow where it may write, or ask who mounted it so"
+        )
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return CommsflowError(
+            f"{path}: no permission to write here", "check who owns the folder (ls -ld) and its permissions"
+        )
+    return CommsflowError(
+        f"{path}: cannot write ({exc.strerror})", "check the folder's permissions and free disk space"
+    )
+
+
+def explain(exc: OSError) -> CommsflowError:
+    """Any file system error that reached the command line, named by its real cause."""
+    path = Path(exc.filename) if exc.filename else Path(".")
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM):
+        return _cannot_write(path, exc)
+    if exc.errno == errno.ENOENT:
+        return CommsflowError(f"{path}: not found", "check the path, or --root if the project is elsewhere")
+    return CommsflowError(f"{path}: {exc.strerror or exc}", "check the file and the folder it is in")
+
+
+def explain_sqlite(exc: Exception, what: str) -> CommsflowError:
+    """A SQLite file that cannot be written (``what``: which one, and what it is for)."""
+    text = str(exc).lower()
+    if "readonly" in text or "read-only" in text:
+        return CommsflowError(
+            f"{what} is read-only", "make the state folder writable (ls -ld .commsflow) and run it again"
+        )
+    if "disk is full" in text:
+        return CommsflowError(f"{what}: the disk is full", "free some space and run it again")
+    if "unable to open" in text:
+        return CommsflowError(f"{what} cannot be opened", "check that the state folder exists and is writable")
+    return CommsflowError(f"{what}: {exc}", "check the state folder's permissions and free disk space")
