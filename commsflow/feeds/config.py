@@ -49,7 +49,11 @@ class Feed(_Strict):
 
 
 class FetchSettings(_Strict):
-    timeout: PositiveFloat = Field(20, description="Seconds a feed may take to answer completely.")
+    timeout: PositiveFloat = Field(
+        20,
+        description="Seconds a feed may take to answer completely: connecting, headers and body together; "
+        "a slower answer is cut off and the feed reported as failed.",
+    )
     max_size_mb: PositiveFloat = Field(5, description="Largest response read, in MB; larger ones are an error.")
     workers: PositiveInt = Field(8, le=64, description="Feeds fetched at the same time.")
 

@@ -1,8 +1,9 @@
 """Partner feeds as a source: fetch RSS/Atom over HTTP and read their entries.
 
 :class:`Fetcher` does one conditional GET per feed with ``requests`` (a shared
-session, timeouts, a size limit read as a stream, gzip decoded by requests, an
-honest User-Agent) and turns every HTTP outcome into a :class:`Fetched` — a 304,
+session, one deadline for the whole exchange — connecting, headers and body, see
+:mod:`commsflow.feeds.deadline` —, a size limit read as a stream, gzip decoded by
+requests, an honest User-Agent) and turns every HTTP outcome into a :class:`Fetched` — a 304,
 a permanent redirect, a 410, an error for that feed — never an exception.
 :func:`read_entries` hands the bytes and the response headers to feedparser (so
 the declared encoding, ``Content-Location`` and ``xml:base`` resolve), with
@@ -13,6 +14,7 @@ Nothing here writes files; :mod:`commsflow.feeds.news` does.
 from __future__ import annotations
 
 import hashlib
+import http.client
 import io
 import re
 import time
@@ -24,10 +26,10 @@ from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 import feedparser
 import requests
 from feedparser.mixin import _FeedParserMixin
-from requests.adapters import HTTPAdapter
 
 from commsflow import __version__
 from commsflow.errors import Problem, Severity
+from commsflow.feeds.deadline import Deadline, DeadlineAdapter
 from commsflow.feeds.sanitize import clean_html, plain_text, shorten_html, teaser
 
 # feedparser resolves <guid>/<id> against the feed's address as if it were a link, so
@@ -80,7 +82,7 @@ class Fetcher:
     def __init__(self, agent: str, *, timeout: float, max_bytes: int, workers: int = 8):
         self.timeout, self.max_bytes = timeout, max_bytes
         self.session = requests.Session()
-        adapter = HTTPAdapter(pool_connections=max(workers, 10), pool_maxsize=max(workers, 10), max_retries=0)
+        adapter = DeadlineAdapter(pool_connections=max(workers, 10), pool_maxsize=max(workers, 10), max_retries=0)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
         self.session.max_redirects = 5
@@ -96,6 +98,7 @@ class Fetcher:
         self.close()
 
     def get(self, url: str, *, etag: str | None = None, last_modified: str | None = None) -> Fetched:
+        """One conditional GET, cut off ``timeout`` seconds after it began, whatever stage it is at."""
         result = Fetched(url)
         headers = {}
         if etag:
@@ -104,44 +107,45 @@ class Fetcher:
             headers["If-Modified-Since"] = last_modified
         start = time.monotonic()
         host = urlsplit(url).netloc
-        try:
-            with self.session.get(url, headers=headers, timeout=(self.timeout, self.timeout), stream=True) as response:
-                result.status = response.status_code
-                result.final_url = response.url
-                result.moved_to = _permanent_target(url, response)
-                result.headers = {name.lower(): value for name, value in response.headers.items()}
-                if response.status_code == 200:
-                    self._read(response, result, start)
-                    result.etag = response.headers.get("ETag")
-                    result.last_modified = response.headers.get("Last-Modified")
-                elif (
-                    response.headers.get("Content-Length", "").isdigit()
-                    and int(response.headers["Content-Length"]) <= 65536
-                ):
-                    _ = response.content  # an empty 304 or a short error page: read it, keep the connection
-        except requests.exceptions.SSLError as exc:
-            result.error = f"secure connection to {host} failed ({_reason(exc)})"
-            result.hint = "the site's certificate is not valid; tell the partner"
-        except requests.exceptions.TooManyRedirects:
-            result.error = f"too many redirects from {url}"
-            result.hint = "check the address in the feed list; the site may be misconfigured"
-        except (requests.exceptions.Timeout, _TooSlow):
-            result.error = f"no complete answer from {host} within {self.timeout:g} s (timeout)"
-            result.hint = "the server may be down or slow; the feed is tried again on the next fetch"
-        except requests.exceptions.ConnectionError as exc:
-            if "timed out" in str(exc).lower():
-                result.error = f"no complete answer from {host} within {self.timeout:g} s (timeout)"
-                result.hint = "the server may be down or slow; the feed is tried again on the next fetch"
-            else:
-                result.error = f"cannot connect to {host} ({_reason(exc)})"
-                result.hint = "check the address; the site may be down"
-        except _TooLarge:
-            result.error = f"the response is larger than {self.max_bytes / 1024 / 1024:g} MB; nothing was imported"
-            result.hint = "check the address, or raise fetch.max_size_mb in the feed list"
+        timed_out = (
+            f"no complete answer from {host} within {self.timeout:g} s (timeout)",
+            "the server may be down or slow; the feed is tried again on the next fetch",
+        )
+        too_large = False
+        with Deadline(self.timeout) as deadline:
+            try:
+                self._exchange(url, headers, result, deadline)
+            except requests.exceptions.SSLError as exc:
+                result.error = f"secure connection to {host} failed ({_reason(exc)})"
+                result.hint = "the site's certificate is not valid; tell the partner"
+            except requests.exceptions.TooManyRedirects:
+                result.error = f"too many redirects from {url}"
+                result.hint = "check the address in the feed list; the site may be misconfigured"
+            except (requests.exceptions.Timeout, _TooSlow):
+                result.error, result.hint = timed_out
+            except requests.exceptions.ConnectionError as exc:
+                if "timed out" in str(exc).lower():
+                    result.error, result.hint = timed_out
+                else:
+                    result.error = f"cannot connect to {host} ({_reason(exc)})"
+                    result.hint = "check the address; the site may be down"
+            except _TooLarge:
+                too_large = True
+                result.error = f"the response is larger than {self.max_bytes / 1024 / 1024:g} MB; nothing was imported"
+                result.hint = "check the address, or raise fetch.max_size_mb in the feed list"
+                result.etag = result.last_modified = None
+            except requests.exceptions.RequestException as exc:
+                result.error = f"the download from {host} failed ({_reason(exc)})"
+                result.hint = "the feed is tried again on the next fetch"
+            except (OSError, ValueError, http.client.HTTPException):
+                # a connection cut off by the deadline can fail below requests' own exceptions
+                if not deadline.expired:
+                    raise
+        if deadline.expired and not too_large:
+            # cut off: whatever came of it (a body that ended at the cut, a broken connection) is no answer
+            result.status = None
+            result.error, result.hint = timed_out
             result.etag = result.last_modified = None
-        except requests.exceptions.RequestException as exc:
-            result.error = f"the download from {host} failed ({_reason(exc)})"
-            result.hint = "the feed is tried again on the next fetch"
         result.seconds = time.monotonic() - start
         if result.error is None:
             result.error, result.hint = _status_error(result)
@@ -149,7 +153,24 @@ class Fetcher:
             result.body = b""
         return result
 
-    def _read(self, response: requests.Response, result: Fetched, start: float) -> None:
+    def _exchange(self, url: str, headers: dict[str, str], result: Fetched, deadline: Deadline) -> None:
+        timeout = (min(self.timeout, deadline.remaining()), self.timeout)
+        with self.session.get(url, headers=headers, timeout=timeout, stream=True) as response:
+            result.status = response.status_code
+            result.final_url = response.url
+            result.moved_to = _permanent_target(url, response)
+            result.headers = {name.lower(): value for name, value in response.headers.items()}
+            if response.status_code == 200:
+                self._read(response, result, deadline)
+                result.etag = response.headers.get("ETag")
+                result.last_modified = response.headers.get("Last-Modified")
+            elif (
+                response.headers.get("Content-Length", "").isdigit()
+                and int(response.headers["Content-Length"]) <= 65536
+            ):
+                _ = response.content  # an empty 304 or a short error page: read it, keep the connection
+
+    def _read(self, response: requests.Response, result: Fetched, deadline: Deadline) -> None:
         length = response.headers.get("Content-Length", "")
         if length.isdigit() and int(length) > self.max_bytes:
             raise _TooLarge
@@ -158,7 +179,7 @@ class Fetcher:
             size += len(chunk)
             if size > self.max_bytes:
                 raise _TooLarge
-            if time.monotonic() - start > self.timeout:
+            if deadline.expired:
                 raise _TooSlow
             chunks.append(chunk)
         result.body = b"".join(chunks)
