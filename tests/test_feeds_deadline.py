@@ -181,4 +181,3 @@ def test_feeds_try_gives_up_on_a_trickling_feed(run, mpi, slow):
     assert result.exit_code == 1
     assert f"error slow: no complete answer from 127.0.0.1:{slow.port} within 1 s (timeout)" in result.stdout
     assert "Traceback" not in result.output
-
