@@ -11,7 +11,9 @@ from commsflow import dates
 from commsflow.errors import closest
 from commsflow.validation import register_pattern_hint
 
-_URL = r"^https?://[^\s/]+\.[^\s]*$"
+# No space, quote, angle bracket or backslash: an address that reaches Markdown, HTML,
+# a .docx or a calendar file unescaped must not be able to end its attribute or tag.
+_URL = r"^https?://[^\s/<>\"'`\\]+\.[^\s<>\"'`\\]*$"
 _EMAIL = r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$"
 _SLUG = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 register_pattern_hint(_URL, "write a full address starting with https://")

@@ -1,0 +1,49 @@
+"""Issue 12, item 10: the same address and markup rules for every field that reaches an
+output: an address with a quote or an angle bracket could end an attribute or a tag in the
+HTML, the Markdown release or the calendar file."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+NOW = "2024-03-01 10:00"
+EVENT = "mpi-meet-up-2024"
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        'https://www.berlin.de/anmeldung"><script>alert(1)</script>',
+        "https://www.berlin.de/anmeldung<iframe>",
+        "https://www.berlin.de/anmeldung'onmouseover=x",
+        "javascript:alert(1)",
+    ],
+    ids=["double quote", "angle bracket", "single quote", "javascript"],
+)
+def test_a_registration_address_with_markup_characters_is_a_content_error(run, mpi, address):
+    path = mpi / "content" / "events" / f"{EVENT}.md"
+    text = path.read_text(encoding="utf-8")
+    quoted = json.dumps(address)  # a YAML double-quoted string
+    path.write_text(text.replace("status: approved\n", f"status: approved\nregistration: {quoted}\n", 1), "utf-8")
+    line = next(n for n, row in enumerate(path.read_text("utf-8").splitlines(), 1) if row.startswith("registration:"))
+    result = run(mpi, "--now", NOW, "check")
+    assert result.exit_code == 1
+    assert f"content/events/{EVENT}.md:{line}: registration:" in result.stdout
+    assert "https://" in result.stdout  # the hint says how to write it
+    build = run(mpi, "--now", NOW, "build")
+    assert build.exit_code == 1
+    for output in (mpi / "build").rglob("*.*"):
+        written = output.read_text("utf-8", "replace")
+        assert 'href="javascript:' not in written and "<script>alert" not in written and "<iframe>" not in written
+        if output.name != "index.html":  # the dashboard names the problem, escaped
+            assert address not in written, output
+
+
+def test_an_ordinary_address_with_query_and_umlaut_is_fine(run, mpi):
+    path = mpi / "content" / "events" / f"{EVENT}.md"
+    text = path.read_text(encoding="utf-8")
+    address = "https://www.berlin.de/industriestadt/anmeldung?termin=meet-up&ort=Bosch%20IoT%20Campus#formular"
+    path.write_text(text.replace("status: approved\n", f"status: approved\nregistration: '{address}'\n", 1), "utf-8")
+    assert run(mpi, "--now", NOW, "check").exit_code == 0
