@@ -4,7 +4,9 @@ A file whose size and modification time are unchanged is taken from the cache
 without reading it; a file whose stat changed is read and hashed, and only parsed
 again if its bytes changed. The cache is a SQLite file: an index of all files (one
 record, read in one go at start) and, per distinct content hash, the validated front
-matter and the rendered body, which items fetch only when they are first used. Rows
+matter and the rendered body, which items fetch only when they are first used. Both
+are kept as JSON, plain data: a cache file that someone else wrote can at worst make
+commsflow read the content files again (or show what it says), never run code. Rows
 that no file refers to any more are removed at the start of the following run, so
 items handed out by one run stay readable through the next. The cache is dropped
 as a whole when the configuration or the package's code changes; a broken cache
@@ -16,22 +18,15 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-import pickle
 import sqlite3
 from pathlib import Path
 
-_FORMAT = 5
-_ERRORS = (
-    sqlite3.Error,
-    pickle.UnpicklingError,
-    EOFError,
-    ValueError,
-    TypeError,
-    AttributeError,
-    ImportError,
-    IndexError,
-    KeyError,
-)
+# 6: the index and the front matter are JSON (data), no longer pickles (code).
+_FORMAT = 6
+# What a damaged or foreign cache file may raise while it is opened or read: the cache is
+# then dropped (or the file read again), never trusted. json.JSONDecodeError and
+# UnicodeDecodeError are ValueErrors.
+_ERRORS = (sqlite3.Error, ValueError, TypeError, AttributeError, IndexError, KeyError, RecursionError)
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS contents (digest TEXT PRIMARY KEY, data BLOB NOT NULL, html TEXT NOT NULL);
@@ -91,8 +86,8 @@ class CacheMiss(Exception):
     """The cache cannot give what was asked; read the file instead."""
 
 
-# One index record per file: (mtime_ns, size, digest, kind, slug, refs, problems).
-# kind is None when the file did not give an item.
+# One index record per file, plain data (JSON): (mtime_ns, size, digest, ...) — what
+# follows the digest is the reader's (commsflow.sources.content), checked there on use.
 Record = tuple
 
 
@@ -121,7 +116,7 @@ class ContentCache:
             self._db.executescript("DELETE FROM meta; DELETE FROM contents;")
             self._db.execute("INSERT INTO meta VALUES ('key', ?)", (self.key,))
             return
-        self.index = pickle.loads(stored["index"]) if "index" in stored else {}
+        self.index = _index_from(stored["index"]) if "index" in stored else {}
         if stored.get("orphans"):
             self._remove_orphans()
 
@@ -157,17 +152,27 @@ class ContentCache:
 
     def put(self, name: str, record: Record, data: dict | None = None, html: str | None = None) -> None:
         """Record a file. Content goes to the database at once, so a big first load
-        does not hold every file's data twice in memory."""
+        does not hold every file's data twice in memory. What cannot be kept as JSON (a
+        YAML ``!!set`` or ``!!binary``, a file name that is not UTF-8) is not kept: that
+        file is read again on every run."""
+        try:
+            name.encode("utf-8")
+            blob = dumps_data(data) if data is not None else None
+        except (TypeError, ValueError):
+            self.forget(name)
+            return
         self._begin()
         old = self.index.get(name)
         if old and old[2] != record[2]:
             self._orphans = True
         self.index[name] = record
-        if data is not None:
-            self._db.execute(
-                "INSERT OR REPLACE INTO contents VALUES (?, ?, ?)",
-                (record[2], pickle.dumps(data, pickle.HIGHEST_PROTOCOL), html or ""),
-            )
+        if blob is not None:
+            self._db.execute("INSERT OR REPLACE INTO contents VALUES (?, ?, ?)", (record[2], blob, html or ""))
+
+    def forget(self, name: str) -> None:
+        if self.index.pop(name, None) is not None:
+            self._begin()
+            self._orphans = True
 
     def _begin(self) -> None:
         if not self._changed:
@@ -185,12 +190,18 @@ class ContentCache:
     def data(self, digest: str) -> dict:
         """The validated front matter of a file, as plain data."""
         try:
-            return pickle.loads(self._fetch("data", digest))
+            data = loads_data(self._fetch("data", digest))
         except _ERRORS as exc:
             raise CacheMiss(str(exc)) from None
+        if not isinstance(data, dict):
+            raise CacheMiss(f"front matter of {digest} is not a mapping")
+        return data
 
     def body(self, digest: str) -> str:
-        return self._fetch("html", digest)
+        html = self._fetch("html", digest)
+        if not isinstance(html, str):
+            raise CacheMiss(f"body of {digest} is not text")
+        return html
 
     def _fetch(self, column: str, digest: str):
         try:
@@ -204,9 +215,34 @@ class ContentCache:
     def save(self) -> None:
         if not self._changed:
             return
-        blob = pickle.dumps(self.index, pickle.HIGHEST_PROTOCOL)
+        try:
+            blob = dumps_data(self.index)
+        except (TypeError, ValueError):  # a record that is not plain data: keep nothing of this run
+            self._db.execute("ROLLBACK")
+            self._changed = self._orphans = False
+            return
         self._db.execute("INSERT OR REPLACE INTO meta VALUES ('index', ?)", (blob,))
         if self._orphans:
             self._db.execute("INSERT OR REPLACE INTO meta VALUES ('orphans', 1)")
         self._db.execute("COMMIT")
         self._changed = self._orphans = False
+
+
+def _index_from(blob) -> dict[str, Record]:
+    """The stored index, each record a tuple whose stat and digest have the right types;
+    anything else raises, and the cache is started afresh."""
+    raw = loads_data(blob)
+    if not isinstance(raw, dict):
+        raise ValueError("the cache index is not a mapping")
+    index = {}
+    for name, record in raw.items():
+        if not (
+            isinstance(record, list)
+            and len(record) >= 3
+            and type(record[0]) is int
+            and type(record[1]) is int
+            and isinstance(record[2], str)
+        ):
+            raise ValueError(f"the cache index has a malformed record for {name!r}")
+        index[name] = tuple(record)
+    return index

@@ -207,6 +207,17 @@ class Paths(_Section):
     approvals: Text = Field("approvals.yaml", description="Sign-offs of items and issues (commsflow approve).")
 
 
+DEFAULT_MAX_FILE_KB = 2048
+
+
+class Limits(_Section):
+    max_file_kb: PositiveInt = Field(
+        DEFAULT_MAX_FILE_KB,
+        description="Largest content file read, in KB (1 KB = 1024 bytes); a larger file is "
+        "reported as an error and not read. Default 2048 (2 MB).",
+    )
+
+
 class Config(_Section):
     organisation: Organisation
     press: Press
@@ -216,6 +227,7 @@ class Config(_Section):
     publishing: Publishing = Field(default_factory=Publishing)
     vocabularies: Vocabularies
     paths: Paths = Field(default_factory=Paths)
+    limits: Limits = Field(default_factory=Limits)
 
     # Filled in by load_config; not part of the file.
     root: Path = Field(Path("."), exclude=True)

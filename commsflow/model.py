@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, ValidationError, field_validator, model_validator
 
 from commsflow.channels import names as channel_names
 from commsflow.errors import Problem
@@ -34,7 +34,10 @@ class _Strict(BaseModel):
 
 
 class Image(_Strict):
-    src: Text = Field(description="https URL, or a path relative to the item's folder.")
+    src: Text = Field(
+        description="https URL, or a path relative to the item's file to a PNG, JPEG, GIF or WebP image "
+        "inside the content folder."
+    )
     alt: Text = Field(description="Alternative text; required for accessibility (BITV 2.0).")
     credit: Text | None = Field(None, description="Bildnachweis, e.g. 'Bild: Circular Berlin'.")
 
@@ -275,8 +278,13 @@ class Item:
     @property
     def meta(self) -> Common:
         if self._meta is None:
-            data = self._store.data(self)
-            self._meta = MODELS[self.kind].model_validate(data, context=self._context)
+            model = MODELS[self.kind]
+            try:
+                self._meta = model.model_validate(self._store.data(self), context=self._context)
+            except ValidationError:
+                # What the cache gave does not validate (the file did): the cache is damaged
+                # or was written by someone else. The file decides.
+                self._meta = model.model_validate(self._store.reread_data(self), context=self._context)
         return self._meta
 
     @property

@@ -85,6 +85,7 @@ class Workspace:
             cache_path=config.path("state") / "cache" / "content.sqlite" if self.use_cache else None,
             cache_key=config.fingerprint,
             jobs=self.jobs,
+            max_file_kb=config.limits.max_file_kb,
         )
         problems = report.problems + check_library(report.items, config.organisation.slug, self.root)
         problems.sort(key=Problem.sort_key)

@@ -343,8 +343,19 @@ image: {src: "https://www.berlin.de/industriestadt/bilder/amber.jpg", alt: "  3D
     assert "Den vollständigen Beitrag lesen Sie über den Link unten." in markdown
 
 
+def tiny_png() -> bytes:
+    """A real PNG: a local image must be one by content (Pillow verifies it)."""
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (4, 3), "white").save(out, "PNG")
+    return out.getvalue()
+
+
 def test_an_image_next_to_the_item_is_recorded_by_its_path(run, mpi):
-    (mpi / "content" / "posts" / "bild.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+    (mpi / "content" / "posts" / "bild.png").write_bytes(tiny_png())
     write_post(mpi, "2024-03-15-bild", POST.format(title="Mit Bild") + "image: {src: bild.png, alt: Werkhalle}\n")
     assert build(run, mpi, "2024-03-15-bild").exit_code == 0
     markdown = (outputs(mpi) / "2024-03-15-bild--article.md").read_text(encoding="utf-8")

@@ -425,8 +425,20 @@ def test_intro_links_get_utm_when_own_and_keep_their_query(run, mpi):
     assert ("https://www.berlin.de/industriestadt/blog/?seite=2#neu", "Blog") in web
 
 
+def tiny_png() -> bytes:
+    """A real PNG: a local image must be one by content (Pillow verifies it)."""
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (4, 3), "white").save(out, "PNG")
+    return out.getvalue()
+
+
 def test_featured_image_from_a_relative_path_is_copied_and_linked_absolutely(run, mpi):
-    (mpi / "content" / "posts" / "bild.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+    png = tiny_png()
+    (mpi / "content" / "posts" / "bild.png").write_bytes(png)
     write_post(
         mpi,
         "2024-03-15-bild",
@@ -448,7 +460,7 @@ image: {src: bild.png, alt: "Werkhalle im Modell-Campus ringberlin", credit: "Bi
     ]
     # Outlook sizes images by the attribute, not CSS: it must fit the 552 px text column.
     assert images[0]["width"] == "552"
-    assert (mpi / "build" / "media" / "2024-03-15-bild" / "bild.png").read_bytes() == b"\x89PNG\r\n\x1a\n"
+    assert (mpi / "build" / "media" / "2024-03-15-bild" / "bild.png").read_bytes() == png
 
 
 # --- checks: each a clear message, nothing written on error ----------------------------------
@@ -576,7 +588,7 @@ image: {src: fehlt.png, alt: Beschreibung}
     )
     write_campaign(mpi, "bild", SMALL.format(sections="  - title: Bild\n    featured: 2024-03-15-bild\n"))
     result = _fails_without_writing(run, mpi, "bild")
-    assert "content/posts/2024-03-15-bild.md: image.src: image 'fehlt.png' not found" in result.stdout
+    assert "content/posts/2024-03-15-bild.md:6: image.src: image 'fehlt.png' not found" in result.stdout
 
 
 @pytest.mark.parametrize(

@@ -16,7 +16,6 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from commsflow import markdown
 from commsflow.assemblers.linkedin import Planned
@@ -25,6 +24,7 @@ from commsflow.errors import CommsflowError, Problem, Severity
 from commsflow.frontmatter import SourceError, line_finder_for_file
 from commsflow.library import Library
 from commsflow.links import is_own, item_url, link_problem, with_utm
+from commsflow.media import ImageRefused, is_local, local_image
 from commsflow.model import Item
 from commsflow.renderers.templating import environment, render
 from commsflow.stats import Figures
@@ -427,16 +427,15 @@ def _image(item: Item, config: Config, check) -> dict | None:
             "describe the image under image.alt; LinkedIn shows it to people using screen readers",
         )
     src = image.src
-    if not urlsplit(src).scheme:
-        source = (config.root / item.path).parent / src
-        if not source.is_file():
-            check(
-                "image.src",
-                f"image {src!r} not found (looked for {source})",
-                "put the file next to the Markdown file or give a full https:// address",
-            )
-        else:
-            src = source.relative_to(config.root).as_posix()
+    if is_local(src):
+        # Only an image inside the content folder may be uploaded (commsflow.media).
+        try:
+            source = local_image(src, item.path, config.root, config.path("content"))
+        except ImageRefused as exc:
+            check("image.src", exc.message, exc.hint)
+            return None
+        root = config.root.resolve()
+        src = source.relative_to(root).as_posix() if source.is_relative_to(root) else source.as_posix()
     elif link_problem(src):
         check("image.src", f"image address {src!r} {link_problem(src)}", "give a full https:// address")
     return {"src": src, "alt": alt}

@@ -25,6 +25,7 @@ from commsflow.assemblers.newsletter import AssembledIssue, Entry
 from commsflow.config import Config
 from commsflow.errors import CommsflowError, Problem, Severity
 from commsflow.links import ics_url, is_own, item_url, link_problem, references, rewrite_hrefs, with_utm
+from commsflow.media import ImageRefused, is_local, local_image, refused
 from commsflow.renderers import ics
 from commsflow.renderers.templating import environment, render
 from commsflow.validation import field_path
@@ -215,19 +216,14 @@ def _image(item, config: Config, media: dict, problems: list) -> dict | None:
     if image is None:
         return None
     src = image.src
-    if not urlsplit(src).scheme:
-        source = (config.root / item.path).parent / src
-        if not source.is_file():
-            problems.append(
-                Problem(
-                    item.path,
-                    f"image {src!r} not found (looked for {source})",
-                    field="image.src",
-                    hint="put the file next to the Markdown file or give a full https:// address",
-                )
-            )
+    if is_local(src):
+        # Only an image inside the content folder is copied to the public build (commsflow.media).
+        try:
+            source = local_image(src, item.path, config.root, config.path("content"))
+        except ImageRefused as exc:
+            problems.append(refused(exc, item.path, config.root))
             return None
-        public = f"media/{item.slug}/{source.name}"
+        public = f"media/{item.slug}/{Path(src).name}"
         media[public] = source
         src = config.links.public_url + public
     elif link_problem(src):

@@ -9,10 +9,19 @@ unchanged since the last run come from the cache without being read.
 A file that does not validate gives no item, but is still registered with its type,
 slug, path and the references it names (:class:`InvalidItem`): a reference to it is not
 a reference to nothing, and its own references are checked like any item's.
+
+What is read stays inside the content folder: a symbolic link (to a file, or a type
+folder such as ``content/posts``) is followed only when its target lies inside the content
+folder too; links to other folders inside a type folder are not followed, as before.
+A file larger than ``[limits] max_file_kb`` is reported, not read; so is anything that is
+not a regular file (a named pipe would block the reader). An item's local image
+(``image.src``) must be an image inside the content folder (:mod:`commsflow.media`); that
+is checked on every load, since the image can change while its Markdown file does not.
 """
 
 from __future__ import annotations
 
+import math
 import os
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -20,10 +29,11 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from commsflow import frontmatter, markdown
+from commsflow import frontmatter, markdown, media
 from commsflow.cache import CacheMiss, ContentCache, Record, digest_of
+from commsflow.config import DEFAULT_MAX_FILE_KB
 from commsflow.errors import CommsflowError, Problem, Severity
-from commsflow.model import FOLDERS, TYPES, InvalidItem, Item, Items, references_as_written, slug_as_written
+from commsflow.model import FOLDERS, MODELS, TYPES, InvalidItem, Item, Items, references_as_written, slug_as_written
 from commsflow.slugs import is_slug, slugify
 from commsflow.validation import problems_from_validation_error
 
@@ -58,12 +68,23 @@ class LoadReport:
         return getattr(self.items, "invalid", [])
 
 
-def parse_file(task: tuple[str, str, str]) -> Parsed:
-    """Read, decode, split and parse one file; render its body."""
-    name, path, folder = task
+# A file to parse: (name as shown, path to read, type folder, size limit in bytes).
+Task = tuple[str, str, str, int]
+
+
+def parse_file(task: Task) -> Parsed:
+    """Read, decode, split and parse one file; render its body. A file over the size
+    limit is not read: it is a problem, told by its size."""
+    name, path, folder, limit = task
     with open(path, "rb") as handle:
         stat = os.fstat(handle.fileno())
-        raw = handle.read()
+        raw = handle.read(limit + 1) if stat.st_size <= limit else b""
+    size = max(stat.st_size, len(raw))
+    if size > limit:  # also when the file grew between the stat and the read
+        # No content hash without reading it: the stat stands in (a file over the limit gives no item).
+        parsed = Parsed(name, folder, stat.st_mtime_ns, stat.st_size, f"over-limit:{size}:{stat.st_mtime_ns}")
+        parsed.problem = _too_large(name, size, limit)
+        return parsed
     parsed = Parsed(name, folder, stat.st_mtime_ns, stat.st_size, digest_of(raw))
     try:
         source = frontmatter.split(name, frontmatter.decode(name, raw))
@@ -73,6 +94,15 @@ def parse_file(task: tuple[str, str, str]) -> Parsed:
         return parsed
     parsed.html = markdown.to_html(source.body)
     return parsed
+
+
+def _too_large(name: str, size: int, limit: int) -> Problem:
+    return Problem(
+        name,
+        f"the file is {math.ceil(size / 1024):,} KB, over the limit of {limit // 1024:,} KB; it was not read",
+        hint="split the text into smaller items (images belong in image files, not in the text), or raise "
+        "[limits] max_file_kb in commsflow.toml",
+    )
 
 
 def validate(parsed: Parsed, root: Path, context: dict) -> tuple[Item | InvalidItem, tuple[Problem, ...]]:
@@ -104,33 +134,105 @@ def validate(parsed: Parsed, root: Path, context: dict) -> tuple[Item | InvalidI
 
 
 def discover(root: Path, content_dir: Path) -> tuple[list[tuple[str, str, str]], list[Problem]]:
-    """All ``*.md`` files under the known type folders, sorted; stray files are warned about."""
-    found, problems = [], []
+    """All ``*.md`` files under the known type folders, sorted, as (name as shown, path to
+    read, type folder); stray files are warned about. Symbolic links are followed only to
+    targets inside the content folder (the path to read is then the target's)."""
+    found: list[tuple[str, str, str]] = []
+    problems: list[Problem] = []
     if not content_dir.is_dir():
         return found, [
             Problem(_rel(root, content_dir), "content folder not found", hint="create it or set [paths].content")
         ]
     prefix = _rel(root, content_dir)
+    inside = os.path.realpath(content_dir)
     for entry in sorted(os.scandir(content_dir), key=lambda e: e.name):
         if entry.name.startswith("."):
             continue
-        if entry.is_dir() and entry.name in TYPES:
-            for folder, subfolders, names in os.walk(entry.path):
-                subfolders[:] = sorted(d for d in subfolders if not d.startswith("."))
-                relative = os.path.relpath(folder, content_dir).replace(os.sep, "/")
-                for name in sorted(names):
-                    if name.endswith(".md") and not name.startswith("."):
-                        found.append((f"{prefix}/{relative}/{name}", os.path.join(folder, name), entry.name))
+        shown = f"{prefix}/{entry.name}"
+        if entry.name in TYPES and entry.is_dir():
+            folder = entry.path
+            if entry.is_symlink():
+                folder = os.path.realpath(entry.path)
+                if not _within(folder, inside):
+                    problems.append(_link_out(shown, entry.path, prefix, "folder"))
+                    continue
+            _walk(folder, shown, entry.name, inside, prefix, found, problems)
         elif entry.name.endswith(".md") or entry.is_dir():
             problems.append(
                 Problem(
-                    f"{prefix}/{entry.name}",
+                    shown,
                     "not in a content type folder; ignored",
                     hint=f"move it into one of: {', '.join(TYPES)}",
                     severity=Severity.WARNING,
                 )
             )
     return found, problems
+
+
+def _walk(folder: str, shown: str, kind: str, inside: str, prefix: str, found: list, problems: list) -> None:
+    """The Markdown files of one folder in name order, then those of its subfolders (in the
+    order ``os.walk`` gave them). The entries' types come with the listing: only a link
+    costs a look at its target."""
+    subfolders = []
+    for entry in sorted(os.scandir(folder), key=lambda e: e.name):
+        name = entry.name
+        if name.startswith("."):
+            continue
+        path, where = entry.path, f"{shown}/{name}"
+        if entry.is_symlink():
+            target = os.path.realpath(path)
+            if os.path.isdir(target):
+                problems.append(
+                    _link_out(where, path, prefix, "folder")
+                    if not _within(target, inside)
+                    else Problem(
+                        where,
+                        "is a symbolic link to a folder; links to folders are not followed, its files were not read",
+                        hint="move the files here, or link the Markdown files one by one",
+                        severity=Severity.WARNING,
+                    )
+                )
+            elif not name.endswith(".md"):
+                continue
+            elif not _within(target, inside):
+                problems.append(_link_out(where, path, prefix, "file"))
+            elif not os.path.isfile(target):
+                problems.append(
+                    Problem(
+                        where,
+                        f"is a symbolic link to {os.readlink(path)!r}, which does not exist (or is no file); not read",
+                        hint="remove the link or restore the file it points to",
+                    )
+                )
+            else:
+                found.append((where, target, kind))
+        elif entry.is_dir(follow_symlinks=False):
+            subfolders.append((path, where))
+        elif name.endswith(".md"):
+            if entry.is_file(follow_symlinks=False):
+                found.append((where, path, kind))
+            else:
+                problems.append(
+                    Problem(
+                        where,
+                        "is not a regular file (a named pipe, socket or device); not read",
+                        hint="replace it with an ordinary Markdown file",
+                    )
+                )
+    for path, where in subfolders:
+        _walk(path, where, kind, inside, prefix, found, problems)
+
+
+def _link_out(shown: str, path: str, prefix: str, what: str) -> Problem:
+    return Problem(
+        shown,
+        f"is a symbolic link to a {what} outside the content folder ({os.readlink(path)}); not read",
+        hint=f"copy the {what} into {prefix}/ instead of linking it: only what lies in {prefix}/ is published",
+    )
+
+
+def _within(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
 
 
 def _rel(root: Path, path: Path) -> str:
@@ -144,14 +246,18 @@ class CachedSource:
     """Where cached items fetch their front matter and body on first use. If the cache
     cannot give them (damaged, or cleaned up meanwhile), the file is read again."""
 
-    def __init__(self, cache: ContentCache, root: Path):
-        self.cache, self.root = cache, root
+    def __init__(self, cache: ContentCache, root: Path, limit: int):
+        self.cache, self.root, self.limit = cache, root, limit
 
     def data(self, item: Item) -> dict:
         try:
             return self.cache.data(item.digest)
         except CacheMiss:
-            return self._reread(item).data
+            return self.reread_data(item)
+
+    def reread_data(self, item: Item) -> dict:
+        """The front matter as the file has it (when what the cache gave does not validate)."""
+        return self._reread(item).data
 
     def body(self, item: Item) -> str:
         try:
@@ -161,7 +267,7 @@ class CachedSource:
 
     def _reread(self, item: Item) -> Parsed:
         try:
-            parsed = parse_file((item.path, str(self.root / item.path), FOLDERS[item.kind]))
+            parsed = parse_file((item.path, str(self.root / item.path), FOLDERS[item.kind], self.limit))
         except OSError as exc:
             raise CommsflowError(f"{item.path}: cannot be read: {exc.strerror}", "run the command again") from None
         if parsed.digest != item.digest:
@@ -169,23 +275,51 @@ class CachedSource:
         return parsed
 
 
-# A file's record in the cache's index: (mtime_ns, size, digest, kind, slug, refs, problems, valid).
-# An invalid file keeps its kind, slug and references too (valid False), and has no content row.
-RECORD_FIELDS = 8
+# A file's record in the cache's index, plain data (the cache keeps it as JSON):
+# (mtime_ns, size, digest, kind, slug, refs, problems, valid, image). problems are
+# Problem.as_dict()s; image is the item's local image path, checked on every load. An
+# invalid file keeps its kind, slug and references too (valid False), and has no content row.
+RECORD_FIELDS = 9
 
 
 def _record(parsed: Parsed, result: Item | InvalidItem, problems: tuple[Problem, ...]) -> Record:
     valid = isinstance(result, Item)
-    return (parsed.mtime_ns, parsed.size, parsed.digest, result.kind, result.slug, result.refs, problems, valid)
+    image = _local_image(result.meta) if valid else None
+    found = tuple(problem.as_dict() for problem in problems)
+    return (parsed.mtime_ns, parsed.size, parsed.digest, result.kind, result.slug, result.refs, found, valid, image)
+
+
+def _local_image(meta) -> str | None:
+    image = meta.image
+    return image.src if image is not None and media.is_local(image.src) else None
 
 
 def _usable(record: Record | None) -> Record | None:
-    """A cached record of the current shape; any other (an older commsflow's) is read again."""
-    return record if record is not None and len(record) == RECORD_FIELDS else None
+    """A cached record of the current shape; any other (an older commsflow's, or one
+    that is not what commsflow writes) is read again."""
+    if record is None or len(record) != RECORD_FIELDS:
+        return None
+    _, _, _, kind, slug, refs, problems, valid, image = record
+    if not (
+        kind in MODELS
+        and isinstance(slug, str)
+        and isinstance(refs, dict)
+        and isinstance(problems, list | tuple)
+        and type(valid) is bool
+        and (image is None or isinstance(image, str))
+    ):
+        return None
+    return record
 
 
 def _from_cache(name: str, record: Record, context: dict, source: CachedSource):
-    _, _, digest, kind, slug, refs, problems, valid = record
+    """The item (or invalid file) and its problems as the cache has them; None when the
+    record's problems are not what commsflow writes."""
+    _, _, digest, kind, slug, refs, found, valid, _ = record
+    try:
+        problems = tuple(Problem.from_dict(problem) for problem in found)
+    except (TypeError, ValueError, KeyError):
+        return None
     if not valid:
         return InvalidItem(kind, slug, name, refs), problems
     return Item(kind, slug, name, digest, refs=refs, store=source, context=context), problems
@@ -199,14 +333,17 @@ def load_content(
     cache_path: Path | None = None,
     cache_key: str = "",
     jobs: int | None = None,
+    max_file_kb: int = DEFAULT_MAX_FILE_KB,
 ) -> LoadReport:
     report = LoadReport()
     files, report.problems = discover(root, content_dir)
     report.files = len(files)
+    limit = max_file_kb * 1024
     cache = ContentCache(cache_path, cache_key) if cache_path else None
-    source = CachedSource(cache, root) if cache else None
+    source = CachedSource(cache, root, limit) if cache else None
     results: dict[str, tuple[Item | InvalidItem, tuple[Problem, ...]]] = {}
-    todo: list[tuple[str, str, str]] = []
+    images: dict[str, str] = {}  # file → its item's local image
+    todo: list[Task] = []
     for name, path, folder in files:
         if cache is not None:
             try:
@@ -215,28 +352,37 @@ def load_content(
                 report.problems.append(Problem(name, f"cannot be read: {exc.strerror}"))
                 continue
             hit = _usable(cache.by_stat(name, stat.st_mtime_ns, stat.st_size))
-            if hit:
-                results[name] = _from_cache(name, hit, context, source)
+            cached = _from_cache(name, hit, context, source) if hit else None
+            if cached:
+                results[name] = cached
+                if hit[8]:
+                    images[name] = hit[8]
                 continue
-        todo.append((name, path, folder))
+        todo.append((name, path, folder, limit))
 
     for parsed in _parse_all(todo, jobs):
         if isinstance(parsed, Problem):
             report.problems.append(parsed)
             continue
         hit = _usable(cache.by_digest(parsed.name, parsed.digest)) if cache is not None else None
-        if hit:  # touched, but the same bytes: nothing to validate again
-            cache.put(parsed.name, (parsed.mtime_ns, parsed.size) + hit[2:])
-            results[parsed.name] = _from_cache(parsed.name, hit, context, source)
+        cached = _from_cache(parsed.name, hit, context, source) if hit else None
+        if cached:  # touched, but the same bytes: nothing to validate again
+            cache.put(parsed.name, (parsed.mtime_ns, parsed.size) + tuple(hit[2:]))
+            results[parsed.name] = cached
+            if hit[8]:
+                images[parsed.name] = hit[8]
             continue
         report.parsed += 1
         result, problems = validate(parsed, root, context)
         results[parsed.name] = result, problems
+        record = _record(parsed, result, problems)
+        if record[8]:
+            images[parsed.name] = record[8]
         if cache is not None:
             if isinstance(result, Item):
-                cache.put(parsed.name, _record(parsed, result, problems), parsed.data, parsed.html)
+                cache.put(parsed.name, record, parsed.data, parsed.html)
             else:
-                cache.put(parsed.name, _record(parsed, result, problems))
+                cache.put(parsed.name, record)
 
     for name, _, _ in files:
         if name not in results:
@@ -244,6 +390,9 @@ def load_content(
         result, problems = results[name]
         if isinstance(result, Item):
             report.items.append(result)
+            if name in images:  # the image file may have changed while the Markdown did not: checked each time
+                problem = media.check(images[name], name, root, content_dir)
+                problems = (*problems, problem) if problem else problems
         else:
             report.items.invalid.append(result)
         report.problems.extend(problems)
@@ -253,7 +402,7 @@ def load_content(
     return report
 
 
-def _safe_parse(task: tuple[str, str, str]) -> Parsed | Problem:
+def _safe_parse(task: Task) -> Parsed | Problem:
     try:
         return parse_file(task)
     except OSError as exc:

@@ -1,0 +1,121 @@
+"""Local images: a path in an item's ``image.src`` names an image inside the content folder.
+
+An image is given as a full https:// address, or as a path relative to the item's file
+(``bild.png`` next to it). A path is copied into the public build folder and shown on
+LinkedIn, so it must stay inside the content folder — no absolute path, no ``..`` out of
+it, no symbolic link leading out of it — and name a PNG, JPEG, GIF or WebP image by
+content (Pillow reads and verifies it), not merely by its name. Anything else is a
+content error that ``check`` reports; nothing is copied.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from commsflow import frontmatter
+from commsflow.errors import Problem
+
+# What e-mail clients and LinkedIn show; Pillow is told to try no other format.
+FORMATS = ("PNG", "JPEG", "GIF", "WEBP")
+FIELD = "image.src"
+
+
+class ImageRefused(Exception):
+    def __init__(self, message: str, hint: str):
+        super().__init__(message)
+        self.message, self.hint = message, hint
+
+
+def is_local(src: str) -> bool:
+    """A path, not an address (``https://…``, or any other scheme, which the link rules judge)."""
+    return not urlsplit(src).scheme
+
+
+def local_image(src: str, item_path: str, root: Path, content_dir: Path) -> Path:
+    """The real path of the image ``src`` names for the item at ``item_path`` (relative to
+    ``root``); raises :class:`ImageRefused` saying why it cannot be used."""
+    shown = _shown(root, content_dir)
+    inside = f"keep images inside {shown}/ (e.g. next to the Markdown file) or give a full https:// address"
+    if os.path.isabs(src):
+        raise ImageRefused(
+            f"image {src!r} is an absolute path", f"write the path relative to the Markdown file; {inside}"
+        )
+    folder = (root / item_path).parent
+    candidate = folder / src
+    if not _within(os.path.normpath(candidate), os.path.normpath(content_dir)):
+        raise ImageRefused(f"image {src!r} leads out of the content folder", inside)
+    try:
+        real = candidate.resolve(strict=True)
+    except (OSError, RuntimeError):  # missing, a dangling link or a loop of links
+        raise ImageRefused(
+            f"image {src!r} not found (looked for {candidate})",
+            "put the file next to the Markdown file or give a full https:// address",
+        ) from None
+    if not _within(str(real), os.path.realpath(content_dir)):
+        raise ImageRefused(
+            f"image {src!r} is a symbolic link to a file outside the content folder",
+            f"copy the image into {shown}/ instead of linking it, or give a full https:// address",
+        )
+    if not real.is_file():
+        raise ImageRefused(f"image {src!r} is not a file (looked for {candidate})", inside)
+    _verify(real, src)
+    return real
+
+
+def _verify(path: Path, src: str) -> None:
+    from PIL import Image
+
+    try:
+        with Image.open(path, formats=FORMATS) as image:
+            image.verify()
+    except Image.DecompressionBombError:
+        raise ImageRefused(
+            f"image {src!r} has too many pixels to be read safely",
+            "scale it down (a newsletter shows it at most 600 pixels wide)",
+        ) from None
+    except Exception:  # Pillow's verdict on a file that is not one of these images, however it says it
+        raise ImageRefused(
+            f"image {src!r} is not a PNG, JPEG, GIF or WebP image",
+            "save the picture in one of these formats; other files cannot be shown in e-mails or on LinkedIn",
+        ) from None
+
+
+def image_problem(item, root: Path, content_dir: Path) -> Problem | None:
+    """The problem with the item's local image, located at ``image.src``; None when it has
+    no local image or the image is fine."""
+    image = item.meta.image
+    if image is None or not is_local(image.src):
+        return None
+    return check(image.src, item.path, root, content_dir)
+
+
+def check(src: str, item_path: str, root: Path, content_dir: Path) -> Problem | None:
+    try:
+        local_image(src, item_path, root, content_dir)
+    except ImageRefused as exc:
+        return refused(exc, item_path, root)
+    return None
+
+
+def refused(exc: ImageRefused, item_path: str, root: Path) -> Problem:
+    return Problem(item_path, exc.message, line=_line(root, item_path), field=FIELD, hint=exc.hint)
+
+
+def _line(root: Path, item_path: str) -> int | None:
+    try:
+        return frontmatter.line_finder_for_file(root / item_path, item_path)(("image", "src"))
+    except (OSError, frontmatter.SourceError):
+        return None
+
+
+def _within(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
+def _shown(root: Path, folder: Path) -> str:
+    try:
+        return folder.relative_to(root).as_posix()
+    except ValueError:
+        return str(folder)
