@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import functools
+import sys
 import threading
 import time
+from http import HTTPStatus
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -16,10 +18,82 @@ from commsflow.errors import CommsflowError
 from commsflow.output import console, plural
 from commsflow.workspace import Workspace
 
+IDLE_TIMEOUT = 10.0  # seconds a connection may stay silent (idle, or a request sent in part) before it is closed
 
-class _QuietHandler(SimpleHTTPRequestHandler):
+
+class PreviewServer(ThreadingHTTPServer):
+    """The build folder on 127.0.0.1, for this machine's browser only.
+
+    Drafts and embargoed texts are in the build folder, so the server answers only requests
+    addressed to it by name — ``Host: 127.0.0.1:PORT``, ``localhost:PORT`` or ``[::1]:PORT`` —
+    and refuses any other host with 421: a web page whose own host name was made to point at
+    127.0.0.1 (DNS rebinding) sends its own name, and learns nothing. A connection that stays
+    silent for ``idle_timeout`` seconds is closed, so idle or half-sent requests do not keep
+    threads alive; folders are never listed; nothing outside the folder is served.
+    """
+
+    daemon_threads = True
+    request_queue_size = 64  # a browser opens several connections at once
+
+    def __init__(self, folder: Path, port: int, *, idle_timeout: float = IDLE_TIMEOUT):
+        self.folder = folder.resolve()
+        self.idle_timeout = idle_timeout
+        super().__init__(("127.0.0.1", port), functools.partial(PreviewHandler, directory=str(folder)))
+
+    @property
+    def hosts(self) -> frozenset[str]:
+        """The Host headers this server answers to."""
+        port = self.server_address[1]
+        names = ("127.0.0.1", "localhost", "[::1]")
+        return frozenset(f"{name}:{port}" for name in names) | (frozenset(names) if port == 80 else frozenset())
+
+    def handle_error(self, request, client_address) -> None:
+        if isinstance(sys.exc_info()[1], OSError):
+            return  # a browser that hung up or went silent: nothing to report
+        super().handle_error(request, client_address)
+
+
+class PreviewHandler(SimpleHTTPRequestHandler):
+    server: PreviewServer
+
+    def setup(self) -> None:
+        self.timeout = self.server.idle_timeout  # StreamRequestHandler applies it to the connection
+        super().setup()
+
     def log_message(self, format, *args):  # noqa: A002 - the signature is http.server's
         pass
+
+    def parse_request(self) -> bool:
+        if not super().parse_request():
+            return False
+        hosts = self.headers.get_all("Host") or []
+        if len(hosts) != 1:
+            self.send_error(HTTPStatus.BAD_REQUEST, "Exactly one Host header is required")
+            return False
+        if hosts[0].strip().lower() not in self.server.hosts:
+            port = self.server.server_address[1]
+            self.send_error(
+                HTTPStatus.MISDIRECTED_REQUEST,
+                "Misdirected Request",
+                f"This preview answers only at http://127.0.0.1:{port}/ and http://localhost:{port}/.",
+            )
+            return False
+        return True
+
+    def send_head(self):
+        path = Path(self.translate_path(self.path))
+        try:
+            inside = path.resolve().is_relative_to(self.server.folder)
+        except (OSError, RuntimeError, ValueError):
+            inside = False
+        if not inside:  # a link in the build folder that leads out of it
+            self.send_error(HTTPStatus.NOT_FOUND, "File not found")
+            return None
+        return super().send_head()
+
+    def list_directory(self, path):
+        self.send_error(HTTPStatus.NOT_FOUND, "File not found")  # a folder without index.html is not listed
+        return None
 
 
 def sources_signature(workspace: Workspace) -> tuple:
@@ -34,10 +108,10 @@ def sources_signature(workspace: Workspace) -> tuple:
     return tuple(stamps)
 
 
-def serve(folder: Path, port: int) -> ThreadingHTTPServer:
-    handler = functools.partial(_QuietHandler, directory=str(folder))
+def serve(folder: Path, port: int, *, idle_timeout: float = IDLE_TIMEOUT) -> PreviewServer:
+    """Serve ``folder`` at http://127.0.0.1:PORT/ (port 0: a free one) from a background thread."""
     try:
-        server = ThreadingHTTPServer(("127.0.0.1", port), handler)
+        server = PreviewServer(folder, port, idle_timeout=idle_timeout)
     except OSError as exc:
         raise CommsflowError(
             f"cannot listen on 127.0.0.1:{port} ({exc.strerror})", "choose another port with --port"
@@ -83,3 +157,4 @@ def command(obj: dict, port: int, interval: float) -> None:
                     console.print(f"[red]build failed:[/] {escape(exc.message)} — {escape(exc.hint or '')}")
     finally:
         server.shutdown()
+        server.server_close()
