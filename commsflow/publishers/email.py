@@ -9,8 +9,9 @@ ssl, 25 without encryption), ``COMMSFLOW_SMTP_SECURITY`` (``starttls`` — defau
 or neither), ``COMMSFLOW_SMTP_TIMEOUT`` (seconds, default 30) and
 ``COMMSFLOW_SMTP_CAFILE`` (a CA bundle for a server with an in-house certificate).
 
-The password is never printed: error messages are built from what we know, and any
-text a server sends back is scrubbed of it before it is shown.
+The password is never printed: error messages are built from what we know, and of any
+text a server sends back only a short line is shown, with every form of the password
+scrubbed (:mod:`commsflow.publishers.secrets`).
 
 Every failure of :func:`send` is an :class:`SmtpError` (a :class:`CommsflowError`, so
 the CLI shows it as before) that also says whether trying again later may help and how
@@ -28,6 +29,7 @@ from dataclasses import dataclass, field
 from email.message import EmailMessage
 
 from commsflow.errors import CommsflowError
+from commsflow.publishers.secrets import one_line
 
 _DEFAULT_PORTS = {"starttls": 587, "ssl": 465, "none": 25}
 
@@ -94,18 +96,15 @@ class SmtpSettings:
     def where(self) -> str:
         return f"{self.host}:{self.port} ({self.security})"
 
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        return (self.password,) if self.password else ()
+
 
 def _scrub(text: str, settings: SmtpSettings) -> str:
-    """``text`` with every form of the password a server could echo removed."""
-    secret = settings.password
-    if not secret:
-        return text
-    forms = {secret, base64.b64encode(secret.encode()).decode()}
-    if settings.user:
-        forms.add(base64.b64encode(f"\0{settings.user}\0{secret}".encode()).decode())
-    for form in forms:
-        text = text.replace(form, "***")
-    return text
+    """What a message may show of ``text`` from the server: one short line, every form of the
+    password a server could echo (plain, base64, in a SASL PLAIN string, cut short …) removed."""
+    return one_line(text, settings.secrets)
 
 
 class _Utf8Auth:

@@ -1,10 +1,14 @@
 """HTTP plumbing the API publishers (LinkedIn, Mastodon, webhook) share: one request with
 connection trouble classified as :class:`Transient`, ``Retry-After`` parsing, a bearer
-token that no ``~/.netrc`` can replace, and scrubbing of secrets from messages."""
+token that no ``~/.netrc`` can replace, and the one line of a server's error answer a message
+may show (:func:`server_says`, scrubbed with :func:`commsflow.publishers.secrets.scrub`)."""
 
 from __future__ import annotations
 
+import html
+import json
 import math
+import re
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
@@ -15,6 +19,7 @@ from requests.auth import AuthBase
 from commsflow import __version__
 from commsflow.errors import CommsflowError
 from commsflow.publishers.base import Permanent, PublishError, Transient
+from commsflow.publishers.secrets import LIMIT, WINDOW, one_line, scrub
 
 DEFAULT_TIMEOUT = 30.0  # seconds to connect and, again, to wait for the answer
 USER_AGENT = f"commsflow/{__version__}"
@@ -31,13 +36,6 @@ def origin(url: str) -> str:
     if ":" in host:  # IPv6
         host = f"[{host}]"
     return f"{parts.scheme}://{host}" + (f":{port}" if port else "")
-
-
-def scrub(text: str, secrets) -> str:
-    """``text`` with every secret in ``secrets`` replaced by ``***``."""
-    for secret in sorted((s for s in secrets if s), key=len, reverse=True):
-        text = text.replace(secret, "***")
-    return text
 
 
 def http_url(value: str, variable: str) -> str:
@@ -146,20 +144,46 @@ def retry_after(value: str | None, now: datetime | None = None) -> float | None:
     return max(0.0, (moment - now).total_seconds())
 
 
-def server_says(response: requests.Response, secrets=(), limit: int = 200) -> str:
-    """A short, scrubbed line of what the server answered: its JSON ``message``/``error``
-    where there is one, else the start of the text."""
-    text = ""
-    try:
-        data = response.json()
-    except ValueError:
-        data = None
+_CODE = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
+_MESSAGE_KEYS = ("message", "error_description", "error", "detail", "title")
+_CODE_KEYS = ("code", "serviceErrorCode", "error_code", "errorCode")
+
+
+def server_says(response: requests.Response, secrets=(), limit: int = LIMIT) -> str:
+    """The one line of a server's error answer that a message may show — never the body as it
+    came: ``CODE: message``, the error code where the API gives one (LinkedIn's
+    ``code``/``serviceErrorCode``, OAuth's ``error`` beside an ``error_description``) and its
+    ``message`` (else the start of the text, an HTML page's markup taken out), on one line of
+    printable characters, every form of every secret in ``secrets`` scrubbed
+    (:func:`~commsflow.publishers.secrets.scrub`), at most ``limit`` characters."""
+    content = response.content or b""
+    cut = len(content) > WINDOW
+    data = None
+    if not cut:
+        try:
+            data = json.loads(content)
+        except ValueError:
+            data = None
+    code, text = "", ""
     if isinstance(data, dict):
-        for key in ("message", "error_description", "error"):
-            if isinstance(data.get(key), str):
+        for key in _MESSAGE_KEYS:
+            if isinstance(data.get(key), str) and data[key].strip():
                 text = data[key]
                 break
-    if not text:
-        text = response.text or ""
-    text = scrub(" ".join(text.split()), secrets)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+        for key in _CODE_KEYS:
+            value = data.get(key)
+            if isinstance(value, (str, int)) and not isinstance(value, bool) and _CODE.fullmatch(str(value)):
+                code = str(value)
+                break
+        error = data.get("error")
+        if not code and isinstance(error, str) and text != error and _CODE.fullmatch(error):
+            code = error  # OAuth 2.0 (RFC 6749 5.2): "error" is the code, "error_description" the text
+        cut = False
+    else:
+        text = content[:WINDOW].decode(response.encoding or "utf-8", "replace")
+        if "html" in response.headers.get("Content-Type", "").lower() or text.lstrip().startswith("<"):
+            text = re.sub(r"(?is)<(script|style)\b.*?</\1\s*>", " ", text)
+            text = html.unescape(re.sub(r"(?s)<[^>]*>", " ", text))
+    code = scrub(code, secrets)
+    prefix = f"{code}: " if code and code.lower() not in text.lower() else ""
+    return prefix + one_line(text, secrets, limit - len(prefix), cut=cut) if text else code

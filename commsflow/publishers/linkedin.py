@@ -37,6 +37,7 @@ from commsflow.publishers.http import (
     server_says,
     token_from,
 )
+from commsflow.publishers.secrets import one_line
 
 DEFAULT_API = "https://api.linkedin.com"
 DEFAULT_VERSION = "202411"
@@ -86,6 +87,11 @@ class LinkedInPublisher:
     def __repr__(self) -> str:
         return f"LinkedInPublisher({self.settings.api}, version {self.settings.version})"
 
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """What no message, receipt or ledger note may show, in any form."""
+        return (self.settings.token,)
+
     def publish(self, payload: Payload) -> Receipt:
         channel = payload.channel
         if not payload.body:
@@ -112,11 +118,13 @@ class LinkedInPublisher:
         )
         status = response.status_code
         if 200 <= status < 300:
-            urn = response.headers.get("x-restli-id", "").strip()
+            urn = one_line(response.headers.get("x-restli-id", ""), self.secrets, 120)
             if not urn:
                 return Receipt(channel, "", note="posted, but LinkedIn sent no post URN (x-restli-id)")
+            if not _URN.fullmatch(urn):
+                return Receipt(channel, urn, note="posted; LinkedIn's post id (x-restli-id) is not a post URN")
             return Receipt(channel, urn, url=post_url(urn))
-        said = server_says(response, [settings.token], limit=400)
+        said = server_says(response, self.secrets)
         if status == 422 and "duplicate" in said.lower():
             match = _URN.search(said)
             if match:

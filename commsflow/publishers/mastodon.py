@@ -37,6 +37,7 @@ from commsflow.publishers.http import (
     server_says,
     token_from,
 )
+from commsflow.publishers.secrets import one_line
 
 DEFAULT_MAX_CHARACTERS = 500
 DEFAULT_URL_LENGTH = 23
@@ -210,6 +211,11 @@ class MastodonPublisher:
     def __repr__(self) -> str:
         return f"MastodonPublisher({self.settings.instance})"
 
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """What no message, receipt or ledger note may show, in any form."""
+        return (self.settings.token,)
+
     def limits(self, channel: str = "mastodon") -> Limits:
         """The instance's status limits, asked once; Mastodon's defaults where it does not say."""
         if self._limits is None:
@@ -244,10 +250,14 @@ class MastodonPublisher:
         self._check(response, channel, "posting")
         try:
             data = response.json()
-            status_id = str(data["id"])
+            status_id = one_line(str(data["id"]), self.secrets, 64)
         except (ValueError, KeyError, TypeError):
-            return Receipt(channel, "", note=f"posted, but {self.settings.instance} sent no status id")
-        return Receipt(channel, status_id, url=data.get("url") or data.get("uri"))
+            status_id = ""
+        if not status_id:
+            return Receipt(channel, "", note=f"posted, but {origin(self.settings.instance)} sent no status id")
+        url = next((data[key] for key in ("url", "uri") if isinstance(data.get(key), str) and data[key]), "")
+        url = one_line(url, self.secrets, 300) if url.startswith(("https://", "http://")) else ""
+        return Receipt(channel, status_id, url=url or None)
 
     def _call(self, method: str, path: str, channel: str, **kwargs) -> requests.Response:
         return request(
@@ -266,7 +276,7 @@ class MastodonPublisher:
         if 200 <= status < 300:
             return
         where = origin(self.settings.instance)
-        said = server_says(response, [self.settings.token])
+        said = server_says(response, self.secrets)
         said = f": {said}" if said else ""
         if status in (401, 403):
             raise Permanent(

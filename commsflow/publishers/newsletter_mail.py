@@ -44,6 +44,11 @@ class NewsletterPublisher:
     def __repr__(self) -> str:
         return f"NewsletterPublisher({self.settings.smtp.where} → {self.settings.list_address})"
 
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """What no message, receipt or ledger note may show, in any form."""
+        return self.settings.smtp.secrets
+
     def publish(self, payload: Payload) -> Receipt:
         channel, message = payload.channel, payload.message
         if message is None:

@@ -55,6 +55,7 @@ class OutboxSettings:
 class OutboxPublisher:
     name = "outbox"
     deduplicates = True  # a job whose folder exists is not written again
+    secrets = ()  # it knows none
 
     def __init__(self, settings: OutboxSettings):
         self.settings = settings

@@ -2,7 +2,8 @@
 
 The address comes from ``COMMSFLOW_WEBHOOK_URL`` only. Such addresses carry their secret
 in the path or query (``https://chat.example.org/hooks/T0/B0/Xyz…``), so messages show
-only ``scheme://host`` and never the server's answer verbatim.
+only ``scheme://host`` and of the server's answer only a short line with every part of
+the address that may be its secret scrubbed (:mod:`commsflow.publishers.secrets`).
 """
 
 from __future__ import annotations
@@ -21,13 +22,16 @@ from commsflow.publishers.http import DEFAULT_TIMEOUT, http_url, new_session, or
 
 
 def _url_secrets(url: str) -> list[str]:
-    """The parts of a webhook address that may be its secret: the whole address, its path,
-    its path segments and query values."""
+    """The parts of a webhook address that may be its secret: its path and query (whole and
+    as path segments and query values) and a user name and password in it. Scheme and host
+    are not secret (messages show them)."""
     parts = urlsplit(url)
-    found = [url, parts.path, parts.query, parts.netloc if "@" in parts.netloc else ""]
+    found = [parts.path, parts.query, parts.path + ("?" + parts.query if parts.query else "")]
+    found += [parts.netloc.rpartition("@")[0]] if "@" in parts.netloc else []
+    found += [parts.username or "", parts.password or ""]
     found += [segment for segment in parts.path.split("/") if len(segment) >= 6]
     found += [value for _, value in parse_qsl(parts.query) if len(value) >= 4]
-    return found
+    return [part for part in found if part and part != "/"]
 
 
 @dataclass(frozen=True)
@@ -68,6 +72,11 @@ class WebhookPublisher:
     def __repr__(self) -> str:
         return f"WebhookPublisher({self.settings.where})"
 
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """What no message, receipt or ledger note may show, in any form."""
+        return tuple(_url_secrets(self.settings.url))
+
     def publish(self, payload: Payload) -> Receipt:
         body = {
             "job": payload.job_id,
@@ -93,7 +102,7 @@ class WebhookPublisher:
         status = response.status_code
         if 200 <= status < 300:
             return Receipt(channel=channel, id=payload.job_id)
-        said = server_says(response, _url_secrets(self.settings.url), limit=120)
+        said = server_says(response, self.secrets, limit=120)
         said = f": {said}" if said else ""
         if status == 429:
             wait = retry_after(response.headers.get("Retry-After"))
