@@ -5,6 +5,11 @@ with the channel's receipt, or ``failed`` with the reason). Every change is also
 appended to ``history``, so the ledger is its own audit log. One scheduler at a
 time: :func:`exclusive` holds an OS lock on ``scheduler.lock`` for the process's
 life; the operating system releases it when the process ends, however it ends.
+
+A ledger has an id (``meta``), and the state folder remembers the id of its ledger in
+``ledger.id``, written on the first real run. An empty or missing ledger is a new one only
+where nothing says this folder ran a scheduler before (:func:`check_continuity`): else it
+was lost, and starting afresh would send everything again.
 """
 
 from __future__ import annotations
@@ -12,11 +17,13 @@ from __future__ import annotations
 import fcntl
 import os
 import sqlite3
+import uuid
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 
 from commsflow.errors import CommsflowError
+from commsflow.files import write_atomic
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
@@ -40,7 +47,13 @@ CREATE TABLE IF NOT EXISTS history (
     state TEXT NOT NULL,
     detail TEXT
 );
+CREATE TABLE IF NOT EXISTS meta (
+    key TEXT PRIMARY KEY,           -- id: this ledger's id, also in the state folder's ledger.id
+    value TEXT NOT NULL
+);
 """
+
+MARKER = "ledger.id"  # in the state folder: the id of the ledger the scheduler there uses
 
 
 class Ledger:
@@ -132,6 +145,21 @@ class Ledger:
             )
             self._log(job.id, at, "missed", reason)
 
+    def identity(self) -> str | None:
+        """This ledger's id; None for a ledger that has none yet (new, or older than ids)."""
+        row = self.db.execute("SELECT value FROM meta WHERE key = 'id'").fetchone()
+        return row["value"] if row else None
+
+    def assign_identity(self) -> str:
+        """Give the ledger an id unless it has one; its id."""
+        with self._transaction():
+            self.db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('id', ?)", (uuid.uuid4().hex,))
+        return self.identity()
+
+    def is_blank(self) -> bool:
+        """Nothing was ever recorded in it."""
+        return self.db.execute("SELECT EXISTS(SELECT 1 FROM jobs) OR EXISTS(SELECT 1 FROM history)").fetchone()[0] == 0
+
     def interrupted(self) -> list[dict]:
         """Jobs left in ``sending`` by a process that died while sending."""
         return [dict(row) for row in self.db.execute("SELECT * FROM jobs WHERE state='sending'")]
@@ -141,12 +169,162 @@ class Ledger:
         return [dict(row) for row in self.db.execute(query, (job_id,) if job_id else ())]
 
 
+# --- a lost ledger is not a new one ------------------------------------------------------------
+
+
+def read_marker(state: Path) -> str | None:
+    """The id of the ledger this state folder used, from ``ledger.id``; None if not written yet."""
+    try:
+        text = (state / MARKER).read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CommsflowError(
+            f"{state / MARKER}: cannot be read ({getattr(exc, 'strerror', None) or exc})",
+            "restore it from a backup, or check its permissions; it names the ledger this folder uses",
+        ) from None
+    return text or None
+
+
+def evidence_of_runs(state: Path) -> list[str]:
+    """What in ``state`` says a scheduler ran here before: the ledger marker, outbox receipts
+    (``outbox/sent.log``, job folders) and the scheduler's lock file. A simulation's own folder
+    (``simulation/``) is no evidence."""
+    found = []
+    if read_marker(state):
+        found.append(f"{MARKER} (the id of the ledger used here)")
+    outbox = state / "outbox"
+    try:
+        if (outbox / "sent.log").stat().st_size > 0:
+            found.append("outbox/sent.log (jobs put in the outbox)")
+    except OSError:
+        pass
+    try:
+        folders = sum(
+            1
+            for channel in outbox.iterdir()
+            if channel.is_dir() and not channel.is_symlink()
+            for job in channel.iterdir()
+            if job.is_dir() and not job.name.startswith(".")
+        )
+    except OSError:
+        folders = 0
+    if folders:
+        found.append(f"{folders} job folder{'s' if folders != 1 else ''} in outbox/")
+    if (state / "scheduler.lock").exists():
+        found.append("scheduler.lock (a scheduler ran here)")
+    return found
+
+
+def _lost(path: Path, what: str, evidence: list[str]) -> CommsflowError:
+    return CommsflowError(
+        f"{path}: the ledger {what}, but this folder has run a scheduler before ({'; '.join(evidence)}); "
+        "the scheduler stops so that nothing is sent twice",
+        f"restore {path} from a backup; if you are sure nothing was sent from this folder before, "
+        "run `commsflow run --new-ledger` once",
+    )
+
+
+def _foreign(path: Path, state: Path, found: str | None, expected: str) -> CommsflowError:
+    what = f"has the id {found}" if found else "has no id"
+    return CommsflowError(
+        f"{path}: this is not the ledger this folder used: it {what}, {state / MARKER} says {expected}; "
+        "the scheduler stops so that nothing is sent twice",
+        f"put back this folder's ledger (a backup of it has the id {expected}); if you are sure this ledger is "
+        "the right one, run `commsflow run --new-ledger` once to make it this folder's ledger",
+    )
+
+
+def continuity_problem(path: Path, state: Path) -> CommsflowError | None:
+    """Read only (``status``): why the ledger at ``path`` cannot be trusted, or None."""
+    if not path.exists():
+        return _judge(path, state, None, True, "is missing")[0]
+    if path.stat().st_size == 0 and not path.with_name(path.name + "-wal").exists():
+        return _judge(path, state, None, True, "is empty (0 bytes)")[0]
+    blank, found = True, None
+    try:
+        db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+            if "meta" in tables:
+                row = db.execute("SELECT value FROM meta WHERE key = 'id'").fetchone()
+                found = row[0] if row else None
+            blank = (
+                not {"jobs", "history"} <= tables
+                or not db.execute("SELECT EXISTS(SELECT 1 FROM jobs) OR EXISTS(SELECT 1 FROM history)").fetchone()[0]
+            )
+        finally:
+            db.close()
+    except sqlite3.DatabaseError:
+        return None  # opening it says what is wrong
+    return _judge(path, state, found, blank)[0]
+
+
+def _judge(
+    path: Path, state: Path, found: str | None, blank: bool, what: str = "is empty (no job recorded in it)"
+) -> tuple[CommsflowError | None, bool]:
+    """(the problem, or None; whether the ledger is new: a first run or a fresh start)."""
+    expected = read_marker(state)
+    if found is not None:
+        return (None, False) if expected in (None, found) else (_foreign(path, state, found, expected), False)
+    if not blank:  # recorded jobs, but no id: a ledger from before ids
+        return (None, False) if expected is None else (_foreign(path, state, None, expected), False)
+    evidence = evidence_of_runs(state)
+    if evidence:
+        return _lost(path, what, evidence), True
+    return None, True
+
+
+def check_continuity(ledger: Ledger, state: Path, *, new_ledger: bool = False) -> None:
+    """Before a real run: refuse a ledger that was lost (empty or missing where the folder has
+    run a scheduler before) or swapped (its id is not the one in ``ledger.id``); otherwise make
+    sure the ledger has an id and ``ledger.id`` holds it.
+
+    ``new_ledger`` (``run --new-ledger``) confirms a fresh start, or that the ledger there now is
+    this folder's; it is refused where there is nothing to confirm, so that it cannot stay in a
+    cron line and quietly wave a lost ledger through later.
+    """
+    path = ledger.path
+    problem, new = _judge(path, state, ledger.identity(), ledger.is_blank())
+    if problem is None and new_ledger and not new:
+        raise CommsflowError(
+            f"--new-ledger: {path} is this folder's ledger and in order; there is no fresh start to confirm",
+            "run without --new-ledger; it is only for a ledger that was lost or replaced",
+        )
+    if problem is not None and not new_ledger:
+        raise problem
+    identity = ledger.assign_identity()
+    if read_marker(state) != identity:
+        write_atomic(state / MARKER, identity + "\n")
+
+
 def backoff(attempt: int, retry_after: float | None) -> timedelta:
     """Wait before the next attempt: the server's Retry-After, else 1, 5, 15, 60 minutes."""
     if retry_after is not None:
         return timedelta(seconds=max(retry_after, 1))
     steps = (1, 5, 15, 60, 240)
     return timedelta(minutes=steps[min(attempt - 1, len(steps) - 1)])
+
+
+def _running(state: Path, holder: str) -> CommsflowError:
+    return CommsflowError(
+        f"another scheduler is running on this ledger ({holder})",
+        f"stop it first; only one `commsflow run` may use {state} at a time",
+    )
+
+
+def refuse_if_running(state: Path) -> None:
+    """Refuse now if another scheduler holds the lock (its ledger is that scheduler's business)."""
+    try:
+        handle = open(state / "scheduler.lock")  # noqa: SIM115 - closed below; no lock file, no scheduler
+    except OSError:
+        return
+    with handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise _running(state, handle.read().strip() or "another process") from None
+        fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 @contextmanager
@@ -161,10 +339,7 @@ def exclusive(state: Path):
         handle.seek(0)
         holder = handle.read().strip() or "another process"
         handle.close()
-        raise CommsflowError(
-            f"another scheduler is running on this ledger ({holder})",
-            f"stop it first; only one `commsflow run` may use {state} at a time",
-        ) from None
+        raise _running(state, holder) from None
     handle.seek(0)
     handle.truncate()
     handle.write(f"pid {os.getpid()}")

@@ -19,6 +19,11 @@ for the next plan instead of going out unreviewed.
 
 A simulation (``run --simulate``) and a dry run work in ``.commsflow/simulation/`` on a
 copy of the ledger: the real ledger and outbox stay as they are.
+
+A real scheduler starts only on a ledger it can trust (:func:`commsflow.ledger.check_continuity`):
+an empty or missing one where the folder ran a scheduler before, or one whose id is not the
+folder's, stops it (``run --new-ledger`` confirms a fresh start). What it records and reports
+of a failure or a receipt is scrubbed of every secret the channel's publisher knows.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ import bisect
 import os
 import time as wallclock
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -36,11 +41,12 @@ from commsflow.calendar import Job
 from commsflow.channels import RenderFailed
 from commsflow.config import CONFIG_FILE, Config
 from commsflow.errors import CommsflowError
-from commsflow.ledger import Ledger, backoff, exclusive
+from commsflow.ledger import Ledger, backoff, check_continuity, continuity_problem, exclusive, refuse_if_running
 from commsflow.plan import Plan
 from commsflow.publishers.base import Publisher, PublishError
 from commsflow.publishers.outbox import OutboxPublisher
 from commsflow.publishers.registry import publisher_for
+from commsflow.publishers.secrets import scrub
 
 TICK_SECONDS = 30
 REPLAN_SECONDS = 300  # content may change without a file event we notice; plan again this often
@@ -96,7 +102,10 @@ class Scheduler:
         clock: Callable[[], datetime] | None = None,
         environ=None,
         state: Path | None = None,
+        new_ledger: bool = False,
     ):
+        """``state``: a simulation folder (its throwaway ledger); None for the real one, which
+        must pass :func:`~commsflow.ledger.check_continuity` (``new_ledger``: ``run --new-ledger``)."""
         self.config = config
         self.load = load  # opens the plan afresh at a moment
         self.dry_run = dry_run
@@ -105,7 +114,20 @@ class Scheduler:
         self.clock = clock or (lambda: datetime.now(config.zone))
         self.environ = environ
         self.state = state or config.path("state")  # the simulation folder for --simulate and --dry-run
+        real = state is None and not dry_run
+        if real:
+            refuse_if_running(self.state)  # a running scheduler's lock is no sign of a lost ledger
+        if real and not new_ledger:
+            problem = continuity_problem(self.state / "ledger.sqlite", self.state)  # before the file is created
+            if problem is not None:
+                raise problem
         self.ledger = Ledger(self.state / "ledger.sqlite", durable=state is None)  # a simulation's is thrown away
+        if real:
+            try:
+                check_continuity(self.ledger, self.state, new_ledger=new_ledger)
+            except BaseException:
+                self.ledger.close()
+                raise
         self.publishers: dict[str, Publisher | CommsflowError] = {}
         self.jobs: list[Job] = []
         self._by_id: dict[str, Job] = {}
@@ -234,27 +256,29 @@ class Scheduler:
         if not self.ledger.claim(job, now):
             return None
         self._retry.pop(job.id, None)
+        secrets = getattr(publisher, "secrets", ())
         try:
             rendition = self.current.render(job)
             rendition.raise_errors()
-            receipt = publisher.publish(rendition.payload)
+            receipt = _scrubbed(publisher.publish(rendition.payload), secrets)
         except RenderFailed as exc:
             self.ledger.failed(job.id, now, f"cannot be rendered: {exc}", permanent=True)
             return Outcome(job, "failed", f"cannot be rendered: {exc}", now)
         except PublishError as exc:
+            reason = scrub(exc.reason, secrets)  # the publisher scrubbed it; nothing is written unchecked
             attempts = (self.ledger.get(job.id) or {}).get("attempts", 1)
             if exc.transient and attempts < self.config.publishing.retries:
                 retry_at = now + backoff(attempts, exc.retry_after)
-                self.ledger.failed(job.id, now, exc.reason, permanent=False, retry_at=retry_at)
+                self.ledger.failed(job.id, now, reason, permanent=False, retry_at=retry_at)
                 self._retry[job.id] = retry_at
                 return Outcome(
                     job,
                     "failed",
-                    f"{exc.reason}; attempt {attempts}, next at {retry_at.astimezone(self.config.zone):%H:%M}",
+                    f"{reason}; attempt {attempts}, next at {retry_at.astimezone(self.config.zone):%H:%M}",
                     now,
                 )
-            self.ledger.failed(job.id, now, exc.reason, permanent=True)
-            return Outcome(job, "failed", exc.reason, now)
+            self.ledger.failed(job.id, now, reason, permanent=True)
+            return Outcome(job, "failed", reason, now)
         self.ledger.done(job.id, now, receipt)
         return Outcome(job, "done", receipt.note or receipt.url or receipt.id, now)
 
@@ -351,6 +375,15 @@ class Scheduler:
                 clock_box[0] = max(due, clock_box[0])
                 outcomes += self.run_pass(clock_box[0])
         return outcomes
+
+
+def _scrubbed(receipt, secrets):
+    """``receipt`` with every secret of its publisher scrubbed from what the ledger keeps of it."""
+    if not secrets:
+        return receipt
+    return replace(
+        receipt, id=scrub(receipt.id or "", secrets), url=scrub(receipt.url, secrets), note=scrub(receipt.note, secrets)
+    )
 
 
 _NO_JOB = Job("-", "-", "-", "-", "-", "-", datetime.min, "-")

@@ -7,7 +7,7 @@ from datetime import datetime
 import click
 from rich.markup import escape
 
-from commsflow.ledger import Ledger
+from commsflow.ledger import Ledger, continuity_problem
 from commsflow.output import console
 from commsflow.scheduler import ledger_path
 from commsflow.workspace import Workspace
@@ -18,9 +18,13 @@ from commsflow.workspace import Workspace
 @click.pass_obj
 def command(obj: dict, show_all: bool) -> None:
     """Jobs needing attention (failed for good, interrupted, missed), retries waiting, and
-    what went out last. Exits 1 when something needs a person."""
+    what went out last. Exits 1 when something needs a person, or when the ledger was lost
+    or replaced (see `commsflow run --new-ledger`)."""
     workspace: Workspace = obj["workspace"]
     path = ledger_path(workspace.config)
+    problem = continuity_problem(path, path.parent)  # a lost or swapped ledger is not "nothing sent yet"
+    if problem is not None:
+        raise problem
     if not path.exists():
         console.print("The ledger is empty: nothing has been published yet (commsflow run).")
         return
