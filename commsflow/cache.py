@@ -88,7 +88,8 @@ class CacheMiss(Exception):
 
 # One index record per file, plain data (JSON): (mtime_ns, size, digest, ...) — what
 # follows the digest is the reader's (commsflow.sources.content), checked there on use.
-Record = tuple
+# A record read back from the file is a list.
+Record = tuple | list
 
 
 class ContentCache:
@@ -229,20 +230,10 @@ class ContentCache:
 
 
 def _index_from(blob) -> dict[str, Record]:
-    """The stored index, each record a tuple whose stat and digest have the right types;
-    anything else raises, and the cache is started afresh."""
-    raw = loads_data(blob)
-    if not isinstance(raw, dict):
-        raise ValueError("the cache index is not a mapping")
-    index = {}
-    for name, record in raw.items():
-        if not (
-            isinstance(record, list)
-            and len(record) >= 3
-            and type(record[0]) is int
-            and type(record[1]) is int
-            and isinstance(record[2], str)
-        ):
-            raise ValueError(f"the cache index has a malformed record for {name!r}")
-        index[name] = tuple(record)
+    """The stored index: file name → record (a list), each long enough to hold its stat
+    and digest. Anything else raises, and the cache is started afresh; what a record
+    holds is checked where it is used."""
+    index = loads_data(blob)
+    if not isinstance(index, dict) or not all(type(record) is list and len(record) > 2 for record in index.values()):
+        raise ValueError("the cache index is not what commsflow writes")
     return index

@@ -436,3 +436,106 @@ def test_cached_data_round_trips_dates_and_times_as_json():
     raw = dumps_data(data)
     assert raw.decode("utf-8").startswith("{")
     assert loads_data(raw) == data
+
+
+# --- the cache is data, not code (issue 12, item 9) -------------------------------------------
+
+
+class _RunsCode:
+    """What a pickle can hold: unpickling it calls a function of the writer's choosing."""
+
+    def __init__(self, marker: Path):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.mkdir, (str(self.marker),))
+
+
+def test_content_cache_runs_no_code_from_the_state_folder(project, tmp_path):
+    """Whoever can write the state folder must not run code in every commsflow process."""
+    import sqlite3
+
+    expected = {item.slug: (item.title, item.html) for item in load(project, use_cache=False).library}
+    load(project)
+    settle()
+    marker = tmp_path / "ausgefuehrt"
+    blob = pickle.dumps(_RunsCode(marker))
+    with sqlite3.connect(cache_file(project)) as db:  # the key stays: this cache is for this project and code
+        assert db.execute("UPDATE meta SET value = ? WHERE key = 'index'", (blob,)).rowcount == 1
+        assert db.execute("UPDATE contents SET data = ?", (blob,)).rowcount == 5
+    again = load(project)
+    assert {item.slug: (item.title, item.html) for item in again.library} == expected
+    assert again.problems == []
+    assert not marker.exists()
+
+
+def test_cached_front_matter_that_runs_code_is_not_run(project, tmp_path):
+    """The index is intact, so items wait in the cache; their front matter is poisoned."""
+    import sqlite3
+
+    expected = {item.slug: (item.title, item.html) for item in load(project, use_cache=False).library}
+    load(project)
+    settle()
+    marker = tmp_path / "ausgefuehrt"
+    with sqlite3.connect(cache_file(project)) as db:
+        db.execute("UPDATE contents SET data = ?", (pickle.dumps(_RunsCode(marker)),))
+    again = load(project)
+    assert again.report.parsed == 0
+    assert {item.slug: (item.title, item.html) for item in again.library} == expected
+    assert not marker.exists()
+
+
+def test_content_cache_keeps_plain_json(project):
+    import sqlite3
+
+    load(project)
+    settle()
+    with sqlite3.connect(cache_file(project)) as db:
+        (index,) = db.execute("SELECT value FROM meta WHERE key = 'index'").fetchone()
+        rows = db.execute("SELECT data FROM contents").fetchall()
+    records = json.loads(index)
+    assert sorted(records) == [path.relative_to(project).as_posix() for path in content_files(project)]
+    assert len(rows) == 5
+    assert all(isinstance(json.loads(data), dict) for (data,) in rows)
+
+
+def test_well_formed_but_foreign_cache_entries_are_read_from_the_files(project):
+    """JSON that is not what commsflow writes — a record of the wrong shape, front matter
+    that does not validate, a body that is no text — costs a reread, not a crash."""
+    import sqlite3
+
+    expected = {item.slug: (item.title, item.html) for item in load(project, use_cache=False).library}
+    load(project)
+    settle()
+    with sqlite3.connect(cache_file(project)) as db:
+        (index,) = db.execute("SELECT value FROM meta WHERE key = 'index'").fetchone()
+        records = json.loads(index)
+        records[POST][4:8] = [5, "keine Referenzen", [{"falsch": 1}], "ja"]  # slug, refs, problems, valid
+        news = records[NEWS]
+        news[6] = [{"path": NEWS, "message": "erfunden", "severity": "katastrophal"}]
+        db.execute("UPDATE meta SET value = ? WHERE key = 'index'", (json.dumps(records),))
+        db.execute("UPDATE contents SET data = ?, html = 7 WHERE digest = ?", (json.dumps({"title": 5}), news[2]))
+        db.execute(
+            "UPDATE contents SET data = ? WHERE digest NOT IN (?, ?)",
+            (json.dumps({"title": None, "status": "gibt es nicht"}), records[POST][2], news[2]),
+        )
+    again = load(project)
+    assert again.report.parsed == 2  # the two records of the wrong shape
+    assert again.problems == []
+    assert {item.slug: (item.title, item.html) for item in again.library} == expected
+
+
+def test_front_matter_that_is_not_plain_json_is_read_again_each_run(project):
+    """A YAML !!set (or !!binary) validates, but JSON cannot keep it: the file is not cached."""
+    (project / "content/posts/2024-01-01-menge.md").write_text(
+        "---\ntitle: !!binary SGFsbG8=\nstatus: approved\ncategory: Einblicke\ndate: 2024-01-01\n"
+        "tags: !!set {Robotik, Leichtbau}\n---\nText.\n",
+        encoding="utf-8",
+    )
+    first = load(project)
+    assert first.problems == []
+    assert first.library.get("2024-01-01-menge").title == "Hallo"
+    settle()
+    again = load(project)
+    assert again.report.parsed == 1
+    assert sorted(again.library.get("2024-01-01-menge").meta.tags) == ["Leichtbau", "Robotik"]

@@ -317,7 +317,7 @@ def _from_cache(name: str, record: Record, context: dict, source: CachedSource):
     record's problems are not what commsflow writes."""
     _, _, digest, kind, slug, refs, found, valid, _ = record
     try:
-        problems = tuple(Problem.from_dict(problem) for problem in found)
+        problems = tuple(map(Problem.from_dict, found)) if found else ()
     except (TypeError, ValueError, KeyError):
         return None
     if not valid:
