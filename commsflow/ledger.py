@@ -192,11 +192,11 @@ def evidence_of_runs(state: Path) -> list[str]:
     (``simulation/``) is no evidence."""
     found = []
     if read_marker(state):
-        found.append(f"{MARKER} (the id of the ledger used here)")
+        found.append(MARKER)
     outbox = state / "outbox"
     try:
         if (outbox / "sent.log").stat().st_size > 0:
-            found.append("outbox/sent.log (jobs put in the outbox)")
+            found.append("outbox/sent.log")
     except OSError:
         pass
     try:
@@ -212,13 +212,13 @@ def evidence_of_runs(state: Path) -> list[str]:
     if folders:
         found.append(f"{folders} job folder{'s' if folders != 1 else ''} in outbox/")
     if (state / "scheduler.lock").exists():
-        found.append("scheduler.lock (a scheduler ran here)")
+        found.append("scheduler.lock")
     return found
 
 
 def _lost(path: Path, what: str, evidence: list[str]) -> CommsflowError:
     return CommsflowError(
-        f"{path}: the ledger {what}, but this folder has run a scheduler before ({'; '.join(evidence)}); "
+        f"{path}: the ledger {what}, but a scheduler ran in this folder before (found: {', '.join(evidence)}); "
         "the scheduler stops so that nothing is sent twice",
         f"restore {path} from a backup; if you are sure nothing was sent from this folder before, "
         "run `commsflow run --new-ledger` once",

@@ -72,8 +72,10 @@ def test_a_lost_ledger_stops_the_scheduler(run, published, how, said):
     assert result.exit_code == 1
     error = " ".join(result.stderr.split())
     ledger = state(root) / "ledger.sqlite"
-    assert f"error: {ledger}: the ledger {said}, but this folder has run a scheduler before (ledger.id" in error
-    assert "outbox/sent.log (jobs put in the outbox); 1 job folder in outbox/; scheduler.lock" in error
+    assert (
+        f"error: {ledger}: the ledger {said}, but a scheduler ran in this folder before (found: ledger.id, "
+        "outbox/sent.log, 1 job folder in outbox/, scheduler.lock); the scheduler stops so that nothing is sent twice"
+    ) in error
     assert (
         f"hint: restore {ledger} from a backup; if you are sure nothing was sent from this folder before, "
         "run `commsflow run --new-ledger` once"
@@ -86,7 +88,7 @@ def test_a_lost_ledger_stops_the_scheduler(run, published, how, said):
         assert not ledger.exists()
     # status does not call it "nothing published yet"
     status = run(root, "status")
-    assert status.exit_code == 1 and "this folder has run a scheduler before" in " ".join(status.stderr.split())
+    assert status.exit_code == 1 and "a scheduler ran in this folder before" in " ".join(status.stderr.split())
 
 
 @pytest.mark.parametrize("evidence", ["sent.log", "job folders", "lock file", "marker"])
@@ -104,7 +106,7 @@ def test_each_sign_of_an_earlier_run_is_enough(published, evidence):
     if evidence != "marker":
         (state(root) / "ledger.id").unlink()
     result = real_run(root, LATER, "--once")
-    assert result.exit_code == 1 and "this folder has run a scheduler before" in result.stderr
+    assert result.exit_code == 1 and "a scheduler ran in this folder before" in " ".join(result.stderr.split())
     assert not (state(root) / "ledger.sqlite").exists()  # refused before the ledger is created
 
 
@@ -183,9 +185,9 @@ def test_simulations_and_dry_runs_are_not_stopped_and_write_no_marker(run, mpi):
     before = marker(mpi)
     simulated = run(mpi, "run", "--simulate", "2024-03-01..2024-03-31")
     assert simulated.exit_code == 0, simulated.output
-    assert "this folder has run a scheduler before" not in simulated.output
+    assert "a scheduler ran in this folder before" not in simulated.output
     dry = run(mpi, "--now", LATER, "run", "--once", "--dry-run")
-    assert "would publish via outbox" in dry.stdout and "scheduler before" not in dry.output
+    assert "would publish via outbox" in dry.stdout and "ran in this folder before" not in dry.output
     assert marker(mpi) == before and (state(mpi) / "ledger.sqlite").stat().st_size == 0
 
 
@@ -202,6 +204,6 @@ def test_a_scheduler_made_in_python_checks_the_ledger_too(published):
 
     lose_ledger(published, "deleted")
     config = load_config(published)
-    with pytest.raises(CommsflowError, match="this folder has run a scheduler before"):
+    with pytest.raises(CommsflowError, match="a scheduler ran in this folder before"):
         Scheduler(config, lambda now: None)
     assert not (state(published) / "ledger.sqlite").exists()
