@@ -7,6 +7,7 @@ import pytest
 from click.testing import CliRunner
 
 from commsflow.cli import main
+from commsflow.commands.run import REAL_RUN_AT_PINNED_CLOCK
 
 FIXTURES = Path(__file__).parent / "fixtures"
 REPO = Path(__file__).parent.parent
@@ -47,3 +48,16 @@ def mpi(tmp_path: Path) -> Path:
     shutil.copytree(MPI_2024, target)
     shutil.copytree(REPO / "templates", target / "templates")
     return target
+
+
+def real_run(root: Path, now: str, *args: str):
+    """A real `commsflow run` (its real ledger and outbox) at the moment ``now``: what a person
+    cannot do (a pinned clock stops a real run) and a test does through the hook that
+    commsflow.commands.run keeps for it."""
+    return CliRunner().invoke(
+        main,
+        ["--root", str(root), "--now", now, "run", *args],
+        obj={REAL_RUN_AT_PINNED_CLOCK: True},
+        env={"COMMSFLOW_NOW": None, "COMMSFLOW_ROOT": None},
+        catch_exceptions=False,
+    )

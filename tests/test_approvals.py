@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 
 import yaml
-from conftest import MPI_2024
+from conftest import MPI_2024, real_run
 
 from commsflow.commands.run import _loader
 from commsflow.scheduler import Scheduler
@@ -166,7 +166,7 @@ def test_an_edited_item_is_blocked_until_it_is_signed_off_again(run, mpi):
     assert "blocked" in line
     assert STALE in flat(calendar.stdout)
 
-    due = run(mpi, "--now", "2024-03-05 10:05", "run", "--once")
+    due = real_run(mpi, "2024-03-05 10:05", "--once")
     assert f"blocked linkedin article {REPORT} — {STALE} — not published" in flat(due.stdout)
     assert sent_log(mpi) == []
 
@@ -176,7 +176,7 @@ def test_an_edited_item_is_blocked_until_it_is_signed_off_again(run, mpi):
 
     again = run(mpi, "--now", "2024-03-05 10:06", "approve", REPORT, "--by", "Dana Schulz")
     assert f"signed off again (was stale: approved by {SHIPPED_BY})" in again.stdout
-    published = run(mpi, "--now", "2024-03-05 10:10", "run", "--once")
+    published = real_run(mpi, "2024-03-05 10:10", "--once")
     assert f"✓ done    linkedin article {REPORT}" in published.stdout
     assert len(sent_log(mpi)) == 1
 
@@ -194,7 +194,7 @@ def test_an_edited_template_makes_the_items_using_it_stale(run, mpi):
     unchanged = run(mpi, "--now", NOW, "calendar", "--from", "2024-03-01", "--to", "2024-04-30")
     assert "blocked" not in unchanged.stdout.split("mpi-deep-dive")[0]
     edit_all(mpi / "templates" / "linkedin" / "article.txt", "Den vollständigen Beitrag", "Den ganzen Beitrag")
-    result = run(mpi, "--now", "2024-03-05 10:05", "run", "--once")
+    result = real_run(mpi, "2024-03-05 10:05", "--once")
     assert "done" not in result.stdout and sent_log(mpi) == []
 
 
@@ -213,7 +213,7 @@ def test_without_require_signoff_missing_sign_offs_pass_but_stale_ones_do_not(ru
     edit(mpi / "commsflow.toml", "require_signoff = true", "require_signoff = false")
     post(mpi, "2024-03-04-neu", extra="publish_at: 2024-03-05 10:00\nchannels: [mastodon]\n")
     edit(mpi / "content" / "posts" / f"{REPORT}.md", REPORT_SUMMARY, REPORT_EDITED)
-    result = run(mpi, "--now", "2024-03-05 10:05", "run", "--once")
+    result = real_run(mpi, "2024-03-05 10:05", "--once")
     assert "✓ done    mastodon article 2024-03-04-neu" in result.stdout
     assert f"blocked linkedin article {REPORT} — approval stale" in flat(result.stdout)
 
@@ -222,7 +222,7 @@ def test_with_require_signoff_a_new_item_waits_for_its_sign_off(run, mpi):
     post(mpi, "2024-03-04-neu", extra="publish_at: 2024-03-05 10:00\nchannels: [mastodon]\n")
     calendar = run(mpi, "--now", NOW, "calendar", "--from", "2024-03-05", "--to", "2024-03-05")
     assert "not signed off: commsflow approve 2024-03-04-neu" in flat(calendar.stdout)
-    result = run(mpi, "--now", "2024-03-05 10:05", "run", "--once")
+    result = real_run(mpi, "2024-03-05 10:05", "--once")
     assert (
         "blocked mastodon article 2024-03-04-neu — not signed off: commsflow approve 2024-03-04-neu — not published"
     ) in flat(result.stdout)
@@ -317,13 +317,13 @@ def test_a_job_before_the_embargo_is_an_error_and_not_published(run, mpi):
     assert check.exit_code == 1
     assert "campaigns/mpi-meet-up-2024.yaml:6: steps[0]: linkedin save-the-date" in check.stdout
 
-    early = run(mpi, "--now", "2024-03-14 10:05", "run", "--once")
+    early = real_run(mpi, "2024-03-14 10:05", "--once")
     assert (
         "blocked linkedin save-the-date mpi-meet-up-2024 — embargo until 20.03.2024 10:00 (mpi-meet-up-2024) "
         "— not published"
     ) in flat(early.stdout)
     assert sent_log(mpi) == []
-    after = run(mpi, "--now", "2024-03-28 09:35", "run", "--once")  # the press invitation, after the embargo
+    after = real_run(mpi, "2024-03-28 09:35", "--once")  # the press invitation, after the embargo
     assert "✓ done    press invitation mpi-meet-up-2024" in after.stdout
     assert len(sent_log(mpi)) == 1
 
@@ -338,7 +338,7 @@ def test_a_newsletter_issue_with_an_embargoed_item_is_flagged(run, mpi):
         "the embargo until 10.04.2024 10:00 (mpi-meet-up-2024) — take the item out of the issue, or send the "
         "issue after the embargo"
     ) in flat(calendar.stdout)
-    result = run(mpi, "--now", "2024-04-04 10:01", "run", "--once")
+    result = real_run(mpi, "2024-04-04 10:01", "--once")
     assert "blocked newsletter newsletter newsletter-2024-1 — embargo until 10.04.2024 10:00" in flat(result.stdout)
     assert not any("newsletter-2024-1" in job for job in sent_log(mpi))
 
@@ -393,7 +393,7 @@ def test_unreadable_approvals_file(run, mpi):
     assert approve.exit_code == 1
     assert "error: approvals.yaml has errors" in approve.stderr
     assert "[post" in path.read_text(encoding="utf-8")  # not rewritten
-    result = run(mpi, "--now", "2024-03-05 10:05", "run", "--once")
+    result = real_run(mpi, "2024-03-05 10:05", "--once")
     assert "not signed off: the approvals file has errors" in result.stdout and sent_log(mpi) == []
 
 

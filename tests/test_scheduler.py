@@ -17,9 +17,8 @@ from pathlib import Path
 
 import icalendar
 import pytest
-from click.testing import CliRunner
+from conftest import real_run
 
-from commsflow.cli import main
 from commsflow.commands.run import REAL_RUN_AT_PINNED_CLOCK
 from commsflow.config import load_config
 from commsflow.ledger import exclusive
@@ -45,19 +44,6 @@ SHIPPED_SEQUENCE = [
 
 
 SIMULATION = Path(".commsflow") / "simulation"
-
-
-def real_run(root: Path, now: str, *args: str):
-    """A real `commsflow run` (its real ledger and outbox) at the moment ``now``: what a person
-    cannot do (a pinned clock stops a real run) and a test does through the hook that
-    commsflow.commands.run keeps for it."""
-    return CliRunner().invoke(
-        main,
-        ["--root", str(root), "--now", now, "run", *args],
-        obj={REAL_RUN_AT_PINNED_CLOCK: True},
-        env={"COMMSFLOW_NOW": None, "COMMSFLOW_ROOT": None},
-        catch_exceptions=False,
-    )
 
 
 def sent_log(root: Path) -> list[str]:
