@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BeforeValidator, StringConstraints, ValidationInfo
 
-from commsflow import dates
+from commsflow import dates, markdown
 from commsflow.errors import closest
 from commsflow.validation import register_pattern_hint
 
@@ -20,7 +20,22 @@ register_pattern_hint(_URL, "write a full address starting with https://")
 register_pattern_hint(_EMAIL, "write an address like presse@example.org")
 register_pattern_hint(_SLUG, "use lowercase letters, digits and hyphens, e.g. mpi-konferenz-2023")
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+
+def _no_markup(value: str) -> str:
+    """The same rule as for bodies: what the safe rendering would drop must not be in a
+    text that some outputs keep as written (a release's Markdown, a calendar entry)."""
+    found = markdown.unsafe_markup(value)
+    if found:
+        raise ValueError(
+            f"{found} is not allowed here — write plain text or Markdown; links only to https://, http:// or "
+            "mailto: addresses"
+        )
+    return value
+
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1), AfterValidator(_no_markup)]
+# Sanitised HTML (an imported feed's summary): markup is what it is.
+Html = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 HttpUrl = Annotated[str, StringConstraints(strip_whitespace=True, pattern=_URL)]
 Email = Annotated[str, StringConstraints(strip_whitespace=True, pattern=_EMAIL)]
 Slug = Annotated[str, StringConstraints(pattern=_SLUG)]

@@ -42,6 +42,41 @@ def to_html(markdown: str) -> str:
     """GitHub-flavoured Markdown (tables, autolinks, strikethrough) to safe HTML."""
     if not markdown.strip():
         return ""
+    # The placeholder comment is noise in e-mails and pages; the raw HTML is gone either way.
+    return _render(markdown).replace(_OMITTED, "")
+
+
+_RAW_TAG = re.compile(r"<!--|<[/!?]?[A-Za-z][A-Za-z0-9-]*(?=[\s/>])[^>]*>?")
+_UNSAFE_SCHEME = re.compile(r"(?i)(?<![\w+.-])(javascript|vbscript|livescript|file|data):")
+
+
+def unsafe_markup_at(markdown: str) -> tuple[str, int] | None:
+    """:func:`unsafe_markup` and the 0-based line of ``markdown`` it is on."""
+    found = unsafe_markup(markdown)
+    if found is None:
+        return None
+    match = _RAW_TAG.search(markdown) if found.startswith("raw HTML") else _UNSAFE_SCHEME.search(markdown)
+    return found, markdown.count("\n", 0, match.start()) if match else 0
+
+
+def unsafe_markup(markdown: str) -> str | None:
+    """What in ``markdown`` the safe rendering drops — raw HTML, a link to a javascript:,
+    data: or file: address — said for a person; None if nothing. Outputs that keep the
+    Markdown as written (a release's .md) would keep it, so content must not have it."""
+    if "<" not in markdown and not _UNSAFE_SCHEME.search(markdown):
+        return None
+    html = _render(markdown)
+    if _OMITTED in html:
+        tag = _RAW_TAG.search(markdown)
+        return f"raw HTML ({tag[0][:40] if tag else 'a tag'})"
+    scheme = _UNSAFE_SCHEME.search(markdown)
+    if scheme and ('href=""' in html or 'src=""' in html):
+        return f"a link to a {scheme[1].lower()}: address"
+    return None
+
+
+def _render(markdown: str) -> str:
+    """cmark-gfm's safe HTML, with its placeholder where raw HTML was."""
     data = markdown.encode("utf-8")
     parser = _lib.cmark_parser_new(_OPTIONS)
     try:
@@ -59,8 +94,7 @@ def to_html(markdown: str) -> str:
             _so.cmark_node_free(_address(root))
     finally:
         _lib.cmark_parser_free(parser)
-    # The placeholder comment is noise in e-mails and pages; the raw HTML is gone either way.
-    return html.replace(_OMITTED, "")
+    return html
 
 
 _BLOCKS = {"p", "ul", "ol", "table", "blockquote", "pre", "h1", "h2", "h3", "h4", "h5", "h6", "hr"}

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, ValidationErr
 
 from commsflow.channels import names as channel_names
 from commsflow.errors import Problem
-from commsflow.fields import Day, HttpUrl, Moment, Slug, Text, vocabulary
+from commsflow.fields import Day, Html, HttpUrl, Moment, Slug, Text, vocabulary
 from commsflow.slugs import is_slug
 
 STATUSES = ("draft", "review", "approved", "published")
@@ -163,7 +163,7 @@ class NewsMeta(Common):
     guid: Text | None = Field(
         None, description="The entry's id in its feed (imported news); keeps it from being imported twice."
     )
-    summary_html: Text | None = Field(None, description="The feed's summary as sanitised HTML (imported news).")
+    summary_html: Html | None = Field(None, description="The feed's summary as sanitised HTML (imported news).")
     date_assumed: bool = Field(
         False, description="true: the feed gave no date and the fetch day was used — check the date."
     )

@@ -403,27 +403,43 @@ def test_image_alt_text_is_checked_even_past_the_model(mpi):
     ]
 
 
-def test_hostile_content_is_just_text(run, mpi):
+def test_characters_that_mean_something_in_markup_are_just_text(run, mpi):
     with_author(mpi)
     write_post(
         mpi,
         "2024-03-15-boese",
-        POST.format(title="\"<script>alert('x')</script> Rock & Roll „zitiert“\"").replace(
-            "summary: Eine kurze Zusammenfassung.", 'summary: "*fett* [Link](javascript:alert(1)) @alle {x} | ~y~"'
+        POST.format(title='"CO2 <3 % & Rock & Roll „zitiert“ (a > b)"').replace(
+            "summary: Eine kurze Zusammenfassung.", 'summary: "*fett* [Link](https://x.de/) @alle {x} | ~y~"'
         ),
     )
     result = build(run, mpi, "2024-03-15-boese")
     assert result.exit_code == 0, result.output
     text = text_of(mpi, "2024-03-15-boese--article")
-    assert text.startswith(
-        "<script>alert('x')</script> Rock & Roll „zitiert“\n\n*fett* [Link](javascript:alert(1)) @alle {x} | ~y~\n"
-    )
+    assert text.startswith("CO2 <3 % & Rock & Roll „zitiert“ (a > b)\n\n*fett* [Link](https://x.de/) @alle {x} | ~y~\n")
     body = request(mpi, "2024-03-15-boese--article")
     assert body["commentary"].startswith(
-        "\\<script\\>alert\\('x'\\)\\</script\\> Rock & Roll „zitiert“\n\n"
-        "\\*fett\\* \\[Link\\]\\(javascript:alert\\(1\\)\\) \\@alle \\{x\\} \\| \\~y\\~\n"
+        "CO2 \\<3 % & Rock & Roll „zitiert“ \\(a \\> b\\)\n\n"
+        "\\*fett\\* \\[Link\\]\\(https://x.de/\\) \\@alle \\{x\\} \\| \\~y\\~\n"
     )
-    assert body["content"]["article"]["title"] == "<script>alert('x')</script> Rock & Roll „zitiert“"
+    assert body["content"]["article"]["title"] == "CO2 <3 % & Rock & Roll „zitiert“ (a > b)"
+
+
+def test_markup_and_script_links_in_content_are_content_errors(run, mpi):
+    """Issue 12, item 10: what the safe rendering would drop never reaches a text kept as written."""
+    with_author(mpi)
+    write_post(
+        mpi,
+        "2024-03-15-boese",
+        POST.format(title="\"<script>alert('x')</script> Rock & Roll\"").replace(
+            "summary: Eine kurze Zusammenfassung.", 'summary: "*fett* [Link](javascript:alert(1))"'
+        ),
+    )
+    result = build(run, mpi, "2024-03-15-boese")
+    assert result.exit_code == 1
+    flat = " ".join(result.output.split())
+    assert "title: raw HTML (<script>) is not allowed here" in flat
+    assert "summary: a link to a javascript: address is not allowed here" in flat
+    assert not (mpi / "build" / "linkedin" / "2024-03-15-boese--article.md").exists()
 
 
 def test_without_author_only_markdown_is_written_with_one_warning(run, mpi):

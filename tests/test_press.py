@@ -179,7 +179,7 @@ def test_invitation_has_the_event_facts(run, mpi):
     ) in text
 
 
-def test_hostile_text_stays_literal(run, mpi):
+def test_hostile_markup_is_refused_before_any_format_is_written(run, mpi):
     write_event(
         mpi,
         "boese-2024",
@@ -193,13 +193,36 @@ venue: {name: "Raum <b>1</b>", city: Berlin}
 press: {lead: "Ein Workshop."}
 """,
     )
+    result = press(run, mpi, "boese-2024")
+    # Issue 12, item 10: markup and script links in content are refused before any format is
+    # written — release.md keeps text as written, so escaping in the HTML alone is not enough.
+    assert result.exit_code == 1
+    flat = " ".join(result.output.split())
+    assert "title: raw HTML (<script>) is not allowed here" in flat
+    assert "venue.name: raw HTML (<b>) is not allowed here" in flat
+    assert not (mpi / "build" / "press").exists()
+
+
+def test_characters_that_mean_something_in_markup_stay_literal(run, mpi):
+    write_event(
+        mpi,
+        "boese-2024",
+        """\
+title: "CO2 <3 % *Fett* [Link] & Co (a > b)"
+status: approved
+format: Workshop
+start: 2024-05-02 10:00
+organiser: mpi
+venue: {name: "Raum 1 & 2", city: Berlin}
+press: {lead: "Ein Workshop."}
+""",
+    )
     assert press(run, mpi, "boese-2024").exit_code == 0
     page = (folder(mpi, "boese-2024") / "release.html").read_text(encoding="utf-8")
-    assert "<script" not in page and "<b>" not in page and 'href="javascript:' not in page
-    assert "<h1>&lt;script&gt;alert(1)&lt;/script&gt; *Fett* [Link](javascript:alert(1)) &amp; Co</h1>" in page
-    assert "<strong>Ort:</strong> Raum &lt;b&gt;1&lt;/b&gt;, Berlin" in page
+    assert "<h1>CO2 &lt;3 % *Fett* [Link] &amp; Co (a &gt; b)</h1>" in page
+    assert "<strong>Ort:</strong> Raum 1 &amp; 2, Berlin" in page
     found = paragraphs(folder(mpi, "boese-2024") / "release.docx")
-    assert found[0] == ("Title", "<script>alert(1)</script> *Fett* [Link](javascript:alert(1)) & Co")
+    assert found[0] == ("Title", "CO2 <3 % *Fett* [Link] & Co (a > b)")
 
 
 # --- bad input: one message naming item and field, nothing written -------------------------------

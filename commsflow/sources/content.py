@@ -92,6 +92,20 @@ def parse_file(task: Task) -> Parsed:
     except frontmatter.SourceError as exc:
         parsed.problem = exc.problem
         return parsed
+    unsafe = markdown.unsafe_markup_at(source.body)
+    if unsafe is not None:
+        # The HTML would drop it, but a release's Markdown keeps the body as written.
+        what, line = unsafe
+        body_line = source.yaml_first_line + source.yaml_text.count("\n") + 1 + line
+        parsed.problem = Problem(
+            name,
+            f"{what} in the text",
+            line=body_line,
+            field="body",
+            hint="write it as Markdown without HTML tags (**fett**, [Linktext](https://…)); links only to "
+            "https://, http:// or mailto: addresses",
+        )
+        return parsed
     parsed.html = markdown.to_html(source.body)
     return parsed
 
