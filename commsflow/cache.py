@@ -101,9 +101,23 @@ class ContentCache:
         self._orphans = False  # some content row may no longer be referenced
         self._db: sqlite3.Connection | None = None
         try:
-            self._open()
-        except _ERRORS:
-            self._reset()
+            try:
+                self._open()
+            except _ERRORS:
+                self._reset()
+        except (*_ERRORS, OSError):  # a read-only or broken state folder: work without the cache
+            self._off()
+
+    def _off(self) -> None:
+        """Go on without a cache: every file is read; nothing is kept."""
+        if self._db is not None:
+            try:
+                self._db.close()
+            except sqlite3.Error:
+                pass
+        self._db = None
+        self.index = {}
+        self._changed = self._orphans = False
 
     def _open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -162,13 +176,19 @@ class ContentCache:
         except (TypeError, ValueError):
             self.forget(name)
             return
-        self._begin()
+        if self._db is None:
+            return
+        try:
+            self._begin()
+            if blob is not None:
+                self._db.execute("INSERT OR REPLACE INTO contents VALUES (?, ?, ?)", (record[2], blob, html or ""))
+        except sqlite3.Error:  # a full disk, a read-only file: the cache is optional
+            self._off()
+            return
         old = self.index.get(name)
         if old and old[2] != record[2]:
             self._orphans = True
         self.index[name] = record
-        if blob is not None:
-            self._db.execute("INSERT OR REPLACE INTO contents VALUES (?, ?, ?)", (record[2], blob, html or ""))
 
     def forget(self, name: str) -> None:
         if self.index.pop(name, None) is not None:
@@ -176,7 +196,7 @@ class ContentCache:
             self._orphans = True
 
     def _begin(self) -> None:
-        if not self._changed:
+        if self._db is not None and not self._changed:
             self._db.execute("BEGIN")
             self._changed = True
 
@@ -205,6 +225,8 @@ class ContentCache:
         return html
 
     def _fetch(self, column: str, digest: str):
+        if self._db is None:
+            raise CacheMiss("the cache is not available")
         try:
             row = self._db.execute(f"SELECT {column} FROM contents WHERE digest = ?", (digest,)).fetchone()
         except sqlite3.Error as exc:
@@ -214,18 +236,22 @@ class ContentCache:
         return row[0]
 
     def save(self) -> None:
-        if not self._changed:
+        if self._db is None or not self._changed:
             return
         try:
-            blob = dumps_data(self.index)
-        except (TypeError, ValueError):  # a record that is not plain data: keep nothing of this run
-            self._db.execute("ROLLBACK")
-            self._changed = self._orphans = False
+            try:
+                blob = dumps_data(self.index)
+            except (TypeError, ValueError):  # a record that is not plain data: keep nothing of this run
+                self._db.execute("ROLLBACK")
+                self._changed = self._orphans = False
+                return
+            self._db.execute("INSERT OR REPLACE INTO meta VALUES ('index', ?)", (blob,))
+            if self._orphans:
+                self._db.execute("INSERT OR REPLACE INTO meta VALUES ('orphans', 1)")
+            self._db.execute("COMMIT")
+        except sqlite3.Error:  # a full disk, a read-only file: the cache is optional
+            self._off()
             return
-        self._db.execute("INSERT OR REPLACE INTO meta VALUES ('index', ?)", (blob,))
-        if self._orphans:
-            self._db.execute("INSERT OR REPLACE INTO meta VALUES ('orphans', 1)")
-        self._db.execute("COMMIT")
         self._changed = self._orphans = False
 
 

@@ -70,6 +70,12 @@ class Ledger:
             self.db.execute(f"PRAGMA synchronous={'FULL' if durable else 'OFF'}")
             self.db.executescript(_SCHEMA)
         except sqlite3.DatabaseError as exc:
+            if isinstance(exc, sqlite3.OperationalError) and any(
+                cause in str(exc).lower() for cause in ("readonly", "read-only", "disk is full", "unable to open")
+            ):  # the file is fine; the folder or the disk is not
+                from commsflow.files import explain_sqlite
+
+                raise explain_sqlite(exc, f"{path} (the ledger)") from None
             raise CommsflowError(
                 f"{path}: the ledger cannot be opened ({exc})",
                 "restore it from a backup; do not delete it — it is what keeps posts from going out twice",

@@ -4,6 +4,7 @@ error … a bug" — and a press release is never left with some formats new and
 from __future__ import annotations
 
 import errno
+import shutil
 import sqlite3
 import tempfile
 from pathlib import Path
@@ -78,3 +79,46 @@ def test_file_system_errors_are_named_by_their_cause(run, mpi, monkeypatch, erro
     assert result.exit_code == 1
     assert says in result.output and "hint:" in result.output
     assert "internal error" not in result.output and "bug" not in result.output
+
+
+@pytest.mark.parametrize("broken", ["cache folder is a file", "cache database is a folder"])
+def test_an_unusable_cache_does_not_stop_check_or_build(run, mpi, broken):
+    """The content cache is optional: a state folder it cannot be kept in only makes a run slower."""
+    expected = run(mpi, "--now", NOW, "--no-cache", "check")
+    cache = mpi / ".commsflow" / "cache"
+    shutil.rmtree(cache, ignore_errors=True)
+    if broken == "cache folder is a file":
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        cache.write_text("kein Ordner", encoding="utf-8")
+    else:
+        (cache / "content.sqlite").mkdir(parents=True)
+    checked = run(mpi, "--now", NOW, "check")
+    assert checked.exit_code == expected.exit_code == 0, checked.output
+    assert checked.stdout == expected.stdout
+    built = run(mpi, "--now", NOW, "build")
+    assert built.exit_code == 0, built.output
+    assert (mpi / "build" / "index.html").is_file()
+
+
+def test_a_ledger_that_cannot_be_written_is_named_so_not_damaged(tmp_path, monkeypatch):
+    """A read-only ledger is not a damaged one: "restore it from a backup" would send a
+    person after a backup the file does not need."""
+    from commsflow.ledger import Ledger
+
+    real = sqlite3.connect
+
+    class ReadOnly:
+        def __init__(self, *args, **kwargs):
+            self.db = real(*args, **kwargs)
+            self.row_factory = None
+
+        def execute(self, sql, *args):
+            if sql.startswith("PRAGMA journal_mode"):
+                raise sqlite3.OperationalError("attempt to write a readonly database")
+            return self.db.execute(sql, *args)
+
+    monkeypatch.setattr(sqlite3, "connect", ReadOnly)
+    with pytest.raises(commsflow.files.CommsflowError) as caught:
+        Ledger(tmp_path / "ledger.sqlite")
+    assert "(the ledger) is read-only" in caught.value.message
+    assert "backup" not in caught.value.hint and "writable" in caught.value.hint
