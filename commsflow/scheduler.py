@@ -355,9 +355,19 @@ class Scheduler:
         try:
             self.tick()
         except CommsflowError as exc:
-            self.report(Outcome(_NO_JOB, "error", f"{exc.message} — {exc.hint}", self.clock()))
+            self.report(Outcome(_NO_JOB, "error", self._scrub(f"{exc.message} — {exc.hint}"), self.clock()))
         except Exception as exc:  # noqa: BLE001 - the loop must survive a bad pass
-            self.report(Outcome(_NO_JOB, "error", f"{type(exc).__name__}: {exc}", self.clock()))
+            self.report(Outcome(_NO_JOB, "error", self._scrub(f"{type(exc).__name__}: {exc}"), self.clock()))
+
+    def _scrub(self, text: str) -> str:
+        """An unexpected error's text may quote a request: every publisher's secrets out."""
+        secrets = [
+            secret
+            for publisher in self.publishers.values()
+            if not isinstance(publisher, CommsflowError)
+            for secret in getattr(publisher, "secrets", ())
+        ]
+        return scrub(text, secrets)
 
     def simulate(self, start: datetime, end: datetime, clock_box: list) -> list[Outcome]:
         """Run from ``start`` to ``end`` on a virtual clock: a pass at every moment

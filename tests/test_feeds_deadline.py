@@ -181,3 +181,28 @@ def test_feeds_try_gives_up_on_a_trickling_feed(run, mpi, slow):
     assert result.exit_code == 1
     assert f"error slow: no complete answer from 127.0.0.1:{slow.port} within 1 s (timeout)" in result.stdout
     assert "Traceback" not in result.output
+
+
+def test_the_duplicate_check_opens_no_pipe_and_follows_no_link_out_of_the_folder(tmp_path):
+    """Issue 12: `feeds fetch` reads content/news/ to find what it has imported before; a named
+    pipe there would block it for ever, a link could read any file."""
+    import os
+    import threading
+
+    from commsflow.feeds import news
+
+    folder = tmp_path / "content" / "news"
+    folder.mkdir(parents=True)
+    (folder / "echt.md").write_text("---\ntitle: Echt\nguid: g1\nsource: s\n---\nText.\n", encoding="utf-8")
+    os.mkfifo(folder / "rohr.md")
+    secret = tmp_path / "geheim.md"
+    secret.write_text("---\ntitle: Geheim\n---\n", encoding="utf-8")
+    (folder / "link.md").symlink_to(secret)
+    found: list = []
+    reader = threading.Thread(target=lambda: found.extend(news._front_matters(folder)), daemon=True)
+    reader.start()
+    reader.join(10)
+    assert not reader.is_alive(), "reading content/news/ blocked on the named pipe"
+    data = {path.name: value for path, value in found}
+    assert data["echt.md"]["title"] == "Echt"
+    assert data["rohr.md"] is None and data["link.md"] is None

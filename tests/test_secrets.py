@@ -251,3 +251,27 @@ def test_a_servers_error_page_is_not_kept_as_it_came(run, mastodon_project, http
     db.close()
     assert notes and all(len(note) < 500 and "\x1b" not in note and "<" not in note for note in notes), notes
     assert all("alert(1)" not in note and "Backend down" in note for note in notes), notes
+
+
+def test_an_unexpected_error_in_the_long_running_loop_is_scrubbed_too(mpi):
+    """The loop's last line of defence prints an exception's text: it may quote a request."""
+    from commsflow.config import load_config
+    from commsflow.publishers.webhook import WebhookPublisher
+    from commsflow.scheduler import Scheduler
+
+    secret_url = "https://hooks.example.org/services/T0000/B0000/GeheimesToken4711abcdef"
+    config = load_config(mpi)
+    said = []
+    scheduler = Scheduler(config, lambda now: None, report=said.append)
+    try:
+        scheduler.publishers["webhook"] = WebhookPublisher.from_env(config, {"COMMSFLOW_WEBHOOK_URL": secret_url})
+
+        def tick():
+            raise RuntimeError(f"POST {secret_url} failed: token GeheimesToken4711abcdef rejected")
+
+        scheduler.tick = tick
+        scheduler._safe_tick()
+    finally:
+        scheduler.close()
+    assert len(said) == 1 and said[0].state == "error"
+    assert "GeheimesToken4711" not in said[0].detail and "RuntimeError" in said[0].detail

@@ -81,10 +81,23 @@ def _front_matters(folder: Path):
                 continue
             path = Path(directory, name)
             try:
-                data = frontmatter.parse(frontmatter.split(name, frontmatter.decode(name, path.read_bytes())))
+                data = frontmatter.parse(frontmatter.split(name, frontmatter.decode(name, _read_small(path, folder))))
             except (OSError, frontmatter.SourceError):
                 data = None
             yield path, data
+
+
+# Only the front matter matters here (guid, link, title); `check` reports big files.
+_FRONT_MATTER_BYTES = 1 << 20
+
+
+def _read_small(path: Path, folder: Path) -> bytes:
+    """A regular file's first MB; a pipe, a device or a link leading out of the folder is not
+    opened (opening a named pipe would wait for a writer forever)."""
+    if not path.is_file() or not path.resolve().is_relative_to(folder.resolve()):
+        raise OSError(f"{path} is not a regular file in {folder}")
+    with open(path, "rb") as handle:
+        return handle.read(_FRONT_MATTER_BYTES)
 
 
 def _file_keys(data: dict) -> list[tuple[str, str]]:
