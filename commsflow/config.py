@@ -31,7 +31,7 @@ from pydantic import (
 
 from commsflow import channels
 from commsflow.errors import CommsflowError, Problem
-from commsflow.fields import Email, HttpUrl, Slug, Text
+from commsflow.fields import Day, Email, HttpUrl, Slug, Text
 from commsflow.validation import problems_from_validation_error
 
 CONFIG_FILE = "commsflow.toml"
@@ -218,6 +218,45 @@ class Limits(_Section):
     )
 
 
+ROLES = ("author", "reviewer", "publisher")
+
+
+class Person(_Section):
+    """A member of the team (``[[people]]``): who may sign off what."""
+
+    name: Text = Field(description="As it is written in approvals.yaml and shown everywhere.")
+    email: Email | None = Field(None, description="Matched against COMMSFLOW_USER and git's user.email.")
+    roles: list[Literal[ROLES]] = Field(  # type: ignore[valid-type]
+        default_factory=lambda: ["author"],
+        description="author (writes items), reviewer (may sign off), publisher (may retry, dismiss, "
+        "record a post made by hand).",
+    )
+    channels: list[str] = Field(
+        default_factory=list,
+        description="The channels this reviewer may sign off (e.g. ['press'] for the press office); empty: all.",
+    )
+
+
+class Signoff(_Section):
+    four_eyes: bool = Field(
+        False, description="true: an item's author (author: or the file's last git author) may not sign it off."
+    )
+
+
+class Alerts(_Section):
+    """``[alerts]``: who is told when something needs a person. SMTP settings and the alert
+    webhook's address come from the environment (COMMSFLOW_SMTP_*, COMMSFLOW_ALERT_WEBHOOK_URL)."""
+
+    email: list[Email] = Field(default_factory=list, description="Addresses alerts are mailed to.")
+    webhook: bool = Field(False, description="true: also post alerts to COMMSFLOW_ALERT_WEBHOOK_URL.")
+    blocked_before: Duration = Field(
+        timedelta(hours=24), description="Alert when a job is still blocked this long before it is due."
+    )
+    credential_warning: Duration = Field(
+        timedelta(days=7), description="Warn and alert this long before a credential in [credentials] expires."
+    )
+
+
 class Config(_Section):
     organisation: Organisation
     press: Press
@@ -228,6 +267,13 @@ class Config(_Section):
     vocabularies: Vocabularies
     paths: Paths = Field(default_factory=Paths)
     limits: Limits = Field(default_factory=Limits)
+    people: list[Person] = Field(default_factory=list)
+    signoff: Signoff = Field(default_factory=Signoff)
+    alerts: Alerts = Field(default_factory=Alerts)
+    # Environment variable → the day that credential expires (LinkedIn tokens last 60 days).
+    credentials: dict[Annotated[str, StringConstraints(pattern=r"^COMMSFLOW_[A-Z0-9_]+$")], Day] = Field(
+        default_factory=dict
+    )
 
     # Filled in by load_config; not part of the file.
     root: Path = Field(Path("."), exclude=True)
