@@ -36,7 +36,7 @@ from commsflow.library import Library
 from commsflow.links import item_url
 from commsflow.model import Item
 
-STATES = ("planned", "blocked", "due", "sending", "done", "failed", "missed")
+STATES = ("planned", "blocked", "due", "sending", "done", "failed", "missed", "dismissed", "posted")
 
 
 @dataclass(frozen=True)
@@ -138,7 +138,7 @@ def build(
     return Calendar(jobs, problems + list(embargoed.values()), embargoed)
 
 
-_GONE = ("done", "sending", "missed")  # nothing more will be sent for these
+_GONE = ("done", "sending", "missed", "dismissed", "posted")  # nothing more will be sent for these
 
 
 def linked_items(item: Item | None, library: Library, addresses: dict[str, Item] | None = None) -> list[Item]:
@@ -383,7 +383,7 @@ def _slot_jobs(campaign: Campaign, library: Library, zone, taken: set, held: dic
 
 
 def _with_state(job: Job, now: datetime, config: Config, record) -> Job:
-    if record is not None and record["state"] in ("sending", "done", "failed", "missed"):
+    if record is not None and record["state"] in ("sending", "done", "failed", "missed", "dismissed", "posted"):
         return replace(job, state=record["state"], note=record.get("note"))
     if not job.approved:
         return replace(job, state="blocked")

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import click
+from rich.markup import escape
 
 from commsflow import __version__
 from commsflow.clock import check_now
@@ -39,6 +40,10 @@ COMMANDS = {
     "status": ("commsflow.commands.status", "command"),
     "approve": ("commsflow.commands.approve", "approve"),
     "review": ("commsflow.commands.approve", "review"),
+    "reject": ("commsflow.commands.approve", "reject"),
+    "retry": ("commsflow.commands.jobs", "retry"),
+    "dismiss": ("commsflow.commands.jobs", "dismiss"),
+    "posted": ("commsflow.commands.jobs", "posted"),
 }
 
 
@@ -61,10 +66,10 @@ class _Group(click.Group):
             print_problems(exc.problems)
             error_console.print(f"[bold red]error:[/] {exc}")
             ctx.exit(1)
-        except CommsflowError as exc:
-            error_console.print(f"[bold red]error:[/] {exc.message}", highlight=False)
+        except CommsflowError as exc:  # printed as written: "[[people]]" in a message is no markup
+            error_console.print(f"[bold red]error:[/] {escape(exc.message)}", highlight=False)
             if exc.hint:
-                error_console.print(f"  hint: {exc.hint}", highlight=False)
+                error_console.print(f"  hint: {escape(exc.hint)}", highlight=False)
             ctx.exit(1)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise

@@ -31,7 +31,7 @@ CREATE TABLE IF NOT EXISTS jobs (
     channel TEXT NOT NULL,
     item TEXT NOT NULL,
     planned TEXT NOT NULL,
-    state TEXT NOT NULL,            -- sending, done, failed, missed
+    state TEXT NOT NULL,            -- sending, done, failed, missed; dismissed, posted (by a person)
     attempts INTEGER NOT NULL DEFAULT 0,
     retry_at TEXT,                  -- a transient failure: not before this time
     permanent INTEGER NOT NULL DEFAULT 0,
@@ -53,6 +53,8 @@ CREATE TABLE IF NOT EXISTS meta (
 );
 """
 
+# A person settled the job: it is never sent (posted: published by hand, counts as done).
+SETTLED = ("dismissed", "posted")
 MARKER = "ledger.id"  # in the state folder: the id of the ledger the scheduler there uses
 
 
@@ -112,7 +114,7 @@ class Ledger:
         with self._transaction():
             row = self.get(job.id)
             if row is not None:
-                if row["state"] in ("done", "sending", "missed") or row["permanent"]:
+                if row["state"] in ("done", "sending", "missed", *SETTLED) or row["permanent"]:
                     return False
                 if row["retry_at"] and datetime.fromisoformat(row["retry_at"]) > at:
                     return False
@@ -169,6 +171,31 @@ class Ledger:
     def interrupted(self) -> list[dict]:
         """Jobs left in ``sending`` by a process that died while sending."""
         return [dict(row) for row in self.db.execute("SELECT * FROM jobs WHERE state='sending'")]
+
+    # --- a person acts on a job (commsflow retry, dismiss, posted) -----------------------------
+
+    def retry(self, job, at: datetime, why: str) -> None:
+        """Send a failed or missed job again on the next pass (the cause was fixed)."""
+        with self._transaction():
+            self.db.execute(
+                "UPDATE jobs SET state='failed', permanent=0, retry_at=?, updated=? WHERE id=?",
+                (at.isoformat(), at.isoformat(), job.id),
+            )
+            self._log(job.id, at, "retry", why)
+
+    def settle(self, job, at: datetime, state: str, why: str, *, url: str | None = None) -> None:
+        """Record that ``job`` is never to be sent: ``dismissed`` (a person decided so) or
+        ``posted`` (a person published it by hand; it counts as done)."""
+        assert state in SETTLED
+        with self._transaction():
+            self.db.execute(
+                "INSERT INTO jobs (id, channel, item, planned, state, url, note, updated) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET state=excluded.state, "
+                "url=COALESCE(excluded.url, url), note=excluded.note, retry_at=NULL, permanent=0, "
+                "updated=excluded.updated",
+                (job.id, job.channel, job.item, job.planned.isoformat(), state, url, why, at.isoformat()),
+            )
+            self._log(job.id, at, state, why)
 
     def history(self, job_id: str | None = None) -> list[dict]:
         query = "SELECT * FROM history" + (" WHERE job = ?" if job_id else "") + " ORDER BY seq"

@@ -31,7 +31,7 @@ from commsflow.workspace import Loaded, Workspace
 # Jobs that may still go out: what build renders.
 PENDING = ("planned", "blocked", "due", "failed")
 # Jobs already out: what a sign-off no longer covers.
-GONE = ("done", "sending")
+GONE = ("done", "sending", "posted", "dismissed")
 
 
 @dataclass

@@ -41,7 +41,15 @@ from commsflow.calendar import Job
 from commsflow.channels import RenderFailed
 from commsflow.config import CONFIG_FILE, Config
 from commsflow.errors import CommsflowError
-from commsflow.ledger import Ledger, backoff, check_continuity, continuity_problem, exclusive, refuse_if_running
+from commsflow.ledger import (
+    SETTLED,
+    Ledger,
+    backoff,
+    check_continuity,
+    continuity_problem,
+    exclusive,
+    refuse_if_running,
+)
 from commsflow.plan import Plan
 from commsflow.publishers.base import Publisher, PublishError
 from commsflow.publishers.outbox import OutboxPublisher
@@ -220,6 +228,8 @@ class Scheduler:
             if retry_at <= now and job_id in by_id and by_id[job_id] not in candidates:
                 candidates.append(by_id[job_id])
         for job in candidates:
+            if self.stopping():  # SIGTERM: the job before is done and recorded; the rest waits for the next start
+                break
             outcome = self._handle(job, now)
             if outcome is not None:
                 outcomes.append(outcome)
@@ -229,7 +239,7 @@ class Scheduler:
     def _handle(self, job: Job, now: datetime) -> Outcome | None:
         record = self.ledger.get(job.id)
         if record is not None:
-            if record["state"] in ("done", "missed", "sending") or record["permanent"]:
+            if record["state"] in ("done", "missed", "sending", *SETTLED) or record["permanent"]:
                 self._retry.pop(job.id, None)
                 return None
             if record["retry_at"] and datetime.fromisoformat(record["retry_at"]) > now:
@@ -336,19 +346,27 @@ class Scheduler:
             self._cursor = 0
             return self.run_pass(now)
 
-    def forever(self, stop: Callable[[], bool] = lambda: False) -> None:
+    # Asked before each job of a pass: True once the process is to stop (``run`` on SIGTERM). The job
+    # being sent is finished and recorded first; a pass cut short is never resumed by this object.
+    stopping: Callable[[], bool] = staticmethod(lambda: False)
+
+    def forever(self, stop: Callable[[], bool] = lambda: False, *, tick_seconds: float = TICK_SECONDS) -> None:
+        """A pass now, then a tick every ``tick_seconds``, until ``stop()``: asked every second and
+        before each job, so a stop comes after the current job. The lock is released on the way out.
+        ``tick_seconds`` is shorter only in tests (``commsflow.commands.run.TICK_SECONDS_FOR_TESTS``)."""
         import schedule
 
+        self.stopping = stop
         with exclusive(self.state):
             now = self.clock()
             self.plan(now)
             self.recover(now)
             self.run_pass(now)
             runner = schedule.Scheduler()
-            runner.every(TICK_SECONDS).seconds.do(self._safe_tick)
+            runner.every(tick_seconds).seconds.do(self._safe_tick)
             while not stop():
                 runner.run_pending()
-                wallclock.sleep(1)
+                wallclock.sleep(min(1, tick_seconds))
 
     def _safe_tick(self) -> None:
         # An exception must not escape into `schedule`, which would fire it again every tick.

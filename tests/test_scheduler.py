@@ -263,10 +263,11 @@ def test_run_once_publishes_due_jobs_and_reports_missed_ones(run, mpi):
     assert again.exit_code == 0, again.output
     assert "nothing due" in again.stdout
     assert len(sent_log(mpi)) == 1
-    status = run(mpi, "status")
+    status = run(mpi, "--now", "2024-03-05 10:40", "status")
     assert status.exit_code == 1  # missed jobs need a person
-    assert "Needs a person" in status.stdout and "newsletter-2023-2" in status.stdout
-    assert "1 sent, 0 retrying, 2 need a person" in status.stdout
+    assert "Needs a person" in status.stdout and "„MPI-Newsletter 2/2023“" in status.stdout
+    assert "commsflow retry" in status.stdout and "commsflow dismiss" in status.stdout
+    assert "1 sent, 0 retrying, 0 dismissed, 2 need a person" in status.stdout
 
 
 def test_dry_run_publishes_and_records_nothing(run, mpi):

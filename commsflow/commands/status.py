@@ -1,68 +1,130 @@
-"""``commsflow status``: what the ledger says — failures that need a person, missed jobs, what went out."""
+"""``commsflow status``: what needs a person — each with the command that resolves it —,
+retries waiting, and what went out."""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 import click
 from rich.markup import escape
 
-from commsflow.ledger import Ledger, continuity_problem
 from commsflow.output import console
-from commsflow.scheduler import ledger_path
 from commsflow.workspace import Workspace
 
 
 @click.command("status")
-@click.option("--all", "show_all", is_flag=True, help="List every job in the ledger, not only the last ten sent.")
+@click.option("--all", "show_all", is_flag=True, help="List every job that went out, not only the last ten.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable: what needs a person, retries, what went out.")
 @click.pass_obj
-def command(obj: dict, show_all: bool) -> None:
-    """Jobs needing attention (failed for good, interrupted, missed), retries waiting, and
-    what went out last. Exits 1 when something needs a person, or when the ledger was lost
-    or replaced (see `commsflow run --new-ledger`)."""
+def command(obj: dict, show_all: bool, as_json: bool) -> None:
+    """What needs a person — failed, held after a crash, missed, waiting for a credential,
+    blocked and due soon, sign-off gone stale — each with its short reference, the item,
+    when it was due, why, and the command that resolves it; then retries waiting and what
+    went out. Exits 1 while something needs a person, or when the ledger was lost or
+    replaced (see `commsflow run --new-ledger`)."""
+    from commsflow.actions import short_ref
+    from commsflow.attention import GROUPS, needs_a_person
+    from commsflow.ledger import continuity_problem
+    from commsflow.plan import open_plan
+    from commsflow.scheduler import ledger_path
+
     workspace: Workspace = obj["workspace"]
     path = ledger_path(workspace.config)
     problem = continuity_problem(path, path.parent)  # a lost or swapped ledger is not "nothing sent yet"
     if problem is not None:
         raise problem
-    if not path.exists():
-        console.print("The ledger is empty: nothing has been published yet (commsflow run).")
-        return
-    ledger = Ledger(path)
-    rows = sorted(ledger.records().values(), key=lambda row: row["planned"])
-    ledger.close()
-    attention = [r for r in rows if (r["state"] == "failed" and r["permanent"]) or r["state"] == "missed"]
+    plan = open_plan(workspace)
+    now = workspace.now
+    entries = needs_a_person(plan, now)
+    rows = sorted(plan.records.values(), key=lambda row: row["planned"])
+    titles = {item.slug: item.title for item in plan.library}
+    titles.update({c.id: c.spec.title for c in plan.campaigns.of_kind("newsletter")})
     waiting = [r for r in rows if r["state"] == "failed" and not r["permanent"]]
     sending = [r for r in rows if r["state"] == "sending"]
-    done = [r for r in rows if r["state"] == "done"]
-    if attention:
-        console.print("[bold red]Needs a person[/]")
-        for row in attention:
-            console.print(
-                f"  {_when(row['planned'])} {row['state']:<6} {escape(row['channel'])} "
-                f"{escape(row['item'])} — {escape(row['note'] or '')}"
+    sent = [r for r in rows if r["state"] in ("done", "posted")]
+    dismissed = [r for r in rows if r["state"] == "dismissed"]
+
+    def row_dict(row: dict) -> dict:
+        keys = ("id", "channel", "item", "planned", "state", "attempts", "retry_at", "receipt", "url", "note")
+        return {"ref": short_ref(row["id"]), "title": titles.get(row["item"], row["item"])} | {
+            key: row.get(key) for key in keys
+        }
+
+    if as_json:
+        shown = sent if show_all else sent[-10:]
+        click.echo(
+            json.dumps(
+                {
+                    "as_of": now.isoformat(),
+                    "needs_a_person": [entry.as_dict() for entry in entries],
+                    "retrying": [row_dict(row) for row in waiting],
+                    "sending": [row_dict(row) for row in sending],
+                    "sent": [row_dict(row) for row in shown],
+                    "dismissed": [row_dict(row) for row in dismissed],
+                    "counts": {
+                        "needs_a_person": len(entries),
+                        "retrying": len(waiting),
+                        "sent": len(sent),
+                        "dismissed": len(dismissed),
+                    },
+                },
+                ensure_ascii=False,
+                indent=2,
             )
+        )
+        if entries:
+            raise click.exceptions.Exit(1)
+        return
+
+    if entries:
+        console.print(f"[bold red]Needs a person[/] ({len(entries)})")
+        group = None
+        for entry in entries:
+            if entry.group != group:
+                group = entry.group
+                console.print(f" [bold]{GROUPS[group]}[/]")
+            console.print(
+                f"  {entry.ref}  {_when(entry.planned)}  {escape(entry.channel)} {escape(entry.template)} "
+                f"„{escape(entry.title)}“ — {escape(entry.reason)}",
+                highlight=False,
+            )
+            console.print(f"      → {escape(entry.command)}", highlight=False)
     if waiting:
-        console.print("[bold yellow]Retrying[/]")
+        console.print("[bold yellow]Retrying[/] (nothing to do: the scheduler tries again)")
         for row in waiting:
             console.print(
-                f"  {_when(row['planned'])} {escape(row['channel'])} {escape(row['item'])} — attempt "
-                f"{row['attempts']}, next {_when(row['retry_at'])}: {escape(row['note'] or '')}"
+                f"  {short_ref(row['id'])}  {_when(row['planned'])}  {escape(row['channel'])} "
+                f"„{escape(titles.get(row['item'], row['item']))}“ — attempt {row['attempts']}, next "
+                f"{_when(row['retry_at'])}: {escape(row['note'] or '')}",
+                highlight=False,
             )
     if sending:
         console.print("[bold]Being sent[/] (or interrupted — the next run decides)")
         for row in sending:
-            console.print(f"  {_when(row['planned'])} {escape(row['channel'])} {escape(row['item'])}")
-    shown = done if show_all else done[-10:]
+            console.print(
+                f"  {short_ref(row['id'])}  {_when(row['planned'])}  {escape(row['channel'])} "
+                f"„{escape(titles.get(row['item'], row['item']))}“",
+                highlight=False,
+            )
+    shown = sent if show_all else sent[-10:]
     if shown:
         console.print("[bold green]Sent[/]")
         for row in shown:
+            by_hand = " (by hand)" if row["state"] == "posted" else ""
             console.print(
-                f"  {_when(row['planned'])} {escape(row['channel'])} {escape(row['item'])} — "
-                f"{escape(row['url'] or row['receipt'] or '')}"
+                f"  {short_ref(row['id'])}  {_when(row['planned'])}  {escape(row['channel'])} "
+                f"„{escape(titles.get(row['item'], row['item']))}“{by_hand} — "
+                f"{escape(row['url'] or row['receipt'] or '')}",
+                highlight=False,
             )
-    console.print(f"{len(done)} sent, {len(waiting)} retrying, {len(attention)} need a person")
-    if attention:
+    if not rows and not entries:
+        console.print("Nothing has been published yet (commsflow run).")
+    console.print(
+        f"{len(sent)} sent, {len(waiting)} retrying, {len(dismissed)} dismissed, "
+        f"{len(entries)} need{'s' if len(entries) == 1 else ''} a person — as of {_when(now.isoformat())}"
+    )
+    if entries:
         raise click.exceptions.Exit(1)
 
 

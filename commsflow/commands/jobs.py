@@ -1,0 +1,137 @@
+"""``commsflow retry | dismiss | posted``: a person acts on a job; the ledger records who,
+when and why."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+
+import click
+from rich.markup import escape
+
+from commsflow.errors import CommsflowError
+from commsflow.output import console
+from commsflow.workspace import Workspace
+
+BY_HELP = "Who acts (default: COMMSFLOW_USER, else git's user.name)."
+
+
+def _actor(workspace: Workspace, by: str | None) -> str:
+    """Who is acting: --by, COMMSFLOW_USER or git's user.name."""
+    found = (by or os.environ.get("COMMSFLOW_USER") or git_user(workspace.root) or "").strip()
+    if not found:
+        raise CommsflowError("who is acting is not known", "add --by NAME, or set COMMSFLOW_USER (or git's user.name)")
+    return found
+
+
+def _open(workspace: Workspace):
+    from commsflow.actions import candidates
+    from commsflow.ledger import Ledger, continuity_problem
+    from commsflow.plan import open_plan
+    from commsflow.scheduler import ledger_path
+
+    path = ledger_path(workspace.config)
+    problem = continuity_problem(path, path.parent)
+    if problem is not None:
+        raise problem
+    plan = open_plan(workspace)
+    titles = {item.slug: item.title for item in plan.library}
+    titles.update({c.id: c.spec.title for c in plan.campaigns.of_kind("newsletter")})
+    return Ledger(path), candidates(plan.jobs, plan.records), titles
+
+
+def _act(workspace: Workspace, action: str, refs: list[str], by: str | None, why: str, url: str | None = None):
+    from commsflow.actions import check_allowed, describe, find_job
+
+    actor = _actor(workspace, by)
+    ledger, jobs, titles = _open(workspace)
+    try:
+        chosen = []
+        for ref in refs:
+            job = find_job(ref, jobs, titles)
+            check_allowed(action, job)
+            if job not in chosen:
+                chosen.append(job)
+        now = workspace.now
+        detail = f"{actor}: {why}" if why else actor
+        for job in chosen:
+            if action == "retry":
+                ledger.retry(job, now, detail)
+            else:
+                ledger.settle(job, now, action, detail, url=url)
+            yield job, describe(job, titles)
+    finally:
+        ledger.close()
+
+
+@click.command("retry")
+@click.argument("jobs", nargs=-1)
+@click.option("--channel", help="With --failed: every failed job of this channel (e.g. after a token was renewed).")
+@click.option("--failed", "all_failed", is_flag=True, help="Every failed job (of --channel, if given).")
+@click.option("--reason", default="", help="Why it is tried again (recorded).")
+@click.option("--by", help=BY_HELP)
+@click.pass_obj
+def retry(obj: dict, jobs: tuple[str, ...], channel: str | None, all_failed: bool, reason: str, by: str | None):
+    """Send failed or missed jobs again on the scheduler's next pass, once the cause is fixed.
+
+    JOB is the short reference `commsflow status` prints (any unique prefix of it) or a
+    job's full id. A missed job goes out late; a dismissed one is taken up again.
+    """
+    workspace: Workspace = obj["workspace"]
+    refs = list(jobs)
+    if all_failed:
+        from commsflow.actions import short_ref
+
+        _, found, _ = _open(workspace)
+        refs += [
+            short_ref(job.id) for job in found if job.state == "failed" and (channel is None or job.channel == channel)
+        ]
+        if not refs:
+            raise CommsflowError(
+                "no failed jobs" + (f" on {channel}" if channel else ""), "commsflow status lists what needs a person"
+            )
+    elif channel:
+        raise click.UsageError("--channel goes with --failed: commsflow retry --channel linkedin --failed")
+    if not refs:
+        raise click.UsageError("name the jobs to retry (commsflow status lists them), or use --failed")
+    done = list(_act(workspace, "retry", refs, by, reason))
+    for _, shown in done:
+        console.print(f"[green]✓[/] retry: {escape(shown)} — goes out on the scheduler's next pass")
+    console.print(f"{len(done)} job{'s' if len(done) != 1 else ''} to be sent again (commsflow run, or --once)")
+
+
+@click.command("dismiss")
+@click.argument("jobs", nargs=-1, required=True)
+@click.option("--reason", required=True, help="Why it must not go out (recorded, shown in status and calendar).")
+@click.option("--by", help=BY_HELP)
+@click.pass_obj
+def dismiss(obj: dict, jobs: tuple[str, ...], reason: str, by: str | None):
+    """Never send these jobs; the calendar shows them as dismissed. `retry` takes one up again."""
+    if not reason.strip():
+        raise click.UsageError("--reason must say why the job must not go out")
+    for _, shown in _act(obj["workspace"], "dismissed", list(jobs), by, reason.strip()):
+        console.print(f"[green]✓[/] dismissed: {escape(shown)} — it will not be sent")
+
+
+@click.command("posted")
+@click.argument("jobs", nargs=-1, required=True)
+@click.option("--url", help="Where it was published (recorded as its receipt).")
+@click.option("--by", help=BY_HELP)
+@click.pass_obj
+def posted(obj: dict, jobs: tuple[str, ...], url: str | None, by: str | None):
+    """Record that someone published these jobs by hand: they count as done and are never sent."""
+    if url is not None and not url.startswith(("https://", "http://")):
+        raise click.UsageError("--url must be the full address, starting with https://")
+    for _, shown in _act(obj["workspace"], "posted", list(jobs), by, "published by hand", url):
+        console.print(f"[green]✓[/] posted by hand: {escape(shown)} — counts as done, never sent")
+
+
+def git_user(root) -> str | None:
+    """git's user.name in the project (None without git or a name)."""
+    try:
+        found = subprocess.run(
+            ["git", "config", "user.name"], cwd=root, capture_output=True, text=True, timeout=5, env=os.environ
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return found.stdout.strip() or None
