@@ -8,9 +8,14 @@ among the approved digests is held back — whatever changed: the item, an item 
 names, a template, a setting, the figures — and ``review`` shows the difference as a
 unified diff against the approved text.
 
-The file is written by commsflow, one record per item or issue (a new approval
-replaces the older one), and is meant to be committed: the team's git history of it
-is the audit log.
+``commsflow reject ITEM --reason TEXT`` records a reviewer's no instead: who, when
+and why, no texts. A rejected item's jobs are held back (whether or not
+``require_signoff`` is on) until someone signs it off; ``review``, ``status`` and the
+dashboard show the reason.
+
+The file is written by commsflow, one record per item or issue (a new approval or
+rejection replaces the older record), and is meant to be committed: the team's git
+history of it is the audit log.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator, model_validator
 
 from commsflow import dates, frontmatter
 from commsflow.assemblers.newsletter import SIGNED_OFF
@@ -34,12 +39,13 @@ from commsflow.files import write_atomic
 from commsflow.model import Item
 from commsflow.validation import problems_from_validation_error, register_pattern_hint
 
-STATES = ("current", "stale", "missing")
+STATES = ("current", "stale", "missing", "rejected")
 _FINGERPRINT = r"^sha256:[0-9a-f]{64}$"
 register_pattern_hint(
     _FINGERPRINT, "fingerprints are written by commsflow approve — approve the item again instead of editing the file"
 )
 
+# The header stays as it is: the shipped approvals.yaml files are compared byte for byte.
 _HEADER = """\
 # Sign-offs: who approved which texts of an item or newsletter issue.
 # Written by `commsflow approve ITEM --by NAME` — do not edit by hand. Commit it with the
@@ -72,7 +78,7 @@ class Approved(BaseModel):
 
 
 class Record(BaseModel):
-    """One sign-off."""
+    """One sign-off, or one rejection (``rejected: true`` with a ``reason``, no renditions)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -81,6 +87,8 @@ class Record(BaseModel):
     by: Text = Field(description="Who signed it off.")
     at: Moment = Field(description="When, with time.")
     note: Text | None = None
+    rejected: bool = Field(False, description="true: a reviewer rejected the item (commsflow reject).")
+    reason: Text | None = Field(None, description="Why it was rejected.")
     fingerprint: Annotated[str, StringConstraints(pattern=_FINGERPRINT)] | None = Field(
         None, description="Written by earlier versions of commsflow; no longer read."
     )
@@ -101,6 +109,16 @@ class Record(BaseModel):
         if not isinstance(value, datetime):
             raise ValueError(f"{value} has no time — approve the item again (commsflow approve)")
         return value
+
+    @model_validator(mode="after")
+    def _rejection(self):
+        if self.rejected and not self.reason:
+            raise ValueError("a rejection without reason — reject the item again with --reason (commsflow reject)")
+        if self.reason and not self.rejected:
+            raise ValueError("reason belongs to a rejection (rejected: true) — approve or reject the item again")
+        if self.rejected and self.renditions:
+            raise ValueError("a rejection signs off no texts — approve or reject the item again")
+        return self
 
     @property
     def digests(self) -> frozenset[str]:
@@ -153,7 +171,10 @@ class Approvals:
             }
             if record.note:
                 entry["note"] = record.note
-            entry["renditions"] = [approved.model_dump(exclude_none=True) for approved in record.renditions]
+            if record.rejected:
+                entry.update(rejected=True, reason=record.reason)
+            else:
+                entry["renditions"] = [approved.model_dump(exclude_none=True) for approved in record.renditions]
             entries.append(entry)
         body = yaml.dump({"approvals": entries}, Dumper=_Dumper, allow_unicode=True, sort_keys=False, width=1000)
         return _HEADER + body
@@ -261,16 +282,18 @@ class Change:
 @dataclass(frozen=True)
 class SignOff:
     key: str
-    state: str  # current, stale, missing
+    state: str  # current, stale, missing, rejected
     record: Record | None
     changes: tuple[Change, ...] = ()
     broken: bool = False  # the approvals file has errors: a missing record may be an unreadable one
     zone: object = None
 
     def blocks(self, required: bool) -> bool:
-        return self.state == "stale" or (self.state == "missing" and (required or self.broken))
+        return self.state in ("stale", "rejected") or (self.state == "missing" and (required or self.broken))
 
     def reason(self) -> str | None:
+        if self.state == "rejected":
+            return rejection(self.record, self.zone)
         if self.state == "stale":
             what = ", ".join(dict.fromkeys(change.label for change in self.changes)) or "its text"
             return (
@@ -281,6 +304,14 @@ class SignOff:
                 return "not signed off: the approvals file has errors (commsflow check)"
             return f"not signed off: commsflow approve {self.key}"
         return None
+
+
+def rejection(record: Record, zone) -> str:
+    """„rejected by Dana Schulz on 02.03.2024 09:15: REASON — commsflow approve ITEM once it is fixed“"""
+    return (
+        f"rejected by {record.by} on {_when(record, zone)}: {record.reason} — "
+        f"commsflow approve {record.item} once it is fixed"
+    )
 
 
 def _when(record: Record, zone) -> str:
@@ -315,6 +346,8 @@ class SignOffs:
             if self.required or self.approvals.broken:
                 return SignOff(job.item, "missing", None, broken=self.approvals.broken).reason()
             return None
+        if record.rejected:  # a reviewer's no holds the item back, sign-offs required or not
+            return rejection(record, self.config.zone)
         rendition = self._render(job)
         if rendition.digest in record.digests:
             return None
@@ -326,6 +359,8 @@ class SignOffs:
             record = self.approvals.records.get(key)
             if record is None:
                 found = SignOff(key, "missing", None, broken=self.approvals.broken, zone=self.config.zone)
+            elif record.rejected:
+                found = SignOff(key, "rejected", record, zone=self.config.zone)
             else:
                 changes = tuple(
                     _change(rendition, record, self.config.zone)
@@ -351,6 +386,45 @@ class SignOffs:
             )
         data = {"item": key, "kind": kind, "by": by, "at": at, "note": note, "renditions": approved}
         return Record.model_validate(data, context={"zone": self.config.zone})
+
+    def reject(self, key: str, kind: str, by: str, at: datetime, reason: str) -> Record:
+        """A rejection of ``key``: who, when, why."""
+        data = {"item": key, "kind": kind, "by": by, "at": at, "rejected": True, "reason": reason}
+        return Record.model_validate(data, context={"zone": self.config.zone})
+
+
+# --- rejections -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """An item or issue a reviewer rejected, for ``status`` and the dashboard."""
+
+    item: str  # slug or issue id
+    kind: str
+    by: str
+    at: datetime
+    reason: str
+    text: str  # one line: „rejected by … on …: REASON — commsflow approve ITEM once it is fixed“
+    command: str  # what resolves it once the item is fixed
+
+
+def rejections(approvals: Approvals, zone) -> list[Rejection]:
+    """Every rejected item and issue in ``approvals``, oldest rejection first."""
+    found = [
+        Rejection(
+            record.item,
+            record.kind,
+            record.by,
+            record.at.astimezone(zone),
+            record.reason or "",
+            rejection(record, zone),
+            f"commsflow approve {record.item}",
+        )
+        for record in approvals.records.values()
+        if record.rejected
+    ]
+    return sorted(found, key=lambda found: (found.at, found.item))
 
 
 def _change(rendition, record: Record, zone) -> Change:

@@ -109,6 +109,10 @@ class Common(_Strict):
     status: Status
     slug: Slug | None = Field(None, description="Overrides the slug taken from the file name.")
     summary: Text | None = Field(None, description="One or two sentences for teasers.")
+    author: Text | None = Field(
+        None,
+        description="Who wrote it (a name or e-mail of [[people]]): with [signoff] four_eyes, not who signs it off.",
+    )
     tags: list[Text] = Field(default_factory=list)
     image: Image | None = None
     url: HttpUrl | None = Field(
@@ -145,7 +149,6 @@ class PostMeta(Common):
 
     category: vocabulary("blog_categories")
     date: Day = Field(description="Publication date.")
-    author: Text | None = None
     projects: list[Slug] = Field(default_factory=list)
     events: list[Slug] = Field(default_factory=list)
     transformation_lines: list[vocabulary("transformation_lines")] = Field(default_factory=list)

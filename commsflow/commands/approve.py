@@ -1,4 +1,8 @@
-"""``commsflow approve`` and ``commsflow review``: sign-offs bound to the exact text."""
+"""``commsflow approve``, ``reject`` and ``review``: sign-offs bound to the exact text.
+
+Who signs off is the acting person (:mod:`commsflow.people`): ``--by``, ``COMMSFLOW_USER``
+or git's identity; with ``[[people]]`` configured they must be listed, a reviewer, allowed
+on every channel of the item and — with ``[signoff] four_eyes`` — not its author."""
 
 from __future__ import annotations
 
@@ -7,13 +11,14 @@ from dataclasses import replace
 import click
 from rich.markup import escape
 
-from commsflow import dates
-from commsflow.approvals import kind_of, label, signed_off_status
+from commsflow import dates, markdown, people
+from commsflow.approvals import kind_of, label, rejection, signed_off_status
 from commsflow.assemblers.newsletter import assemble
 from commsflow.campaigns import Campaign
 from commsflow.clock import check_now
 from commsflow.commands import plan_or_stop
 from commsflow.errors import CommsflowError, closest
+from commsflow.model import Item
 from commsflow.output import console, error_console, plural, print_problems
 from commsflow.workspace import Workspace
 
@@ -31,9 +36,73 @@ def _opened(workspace: Workspace):
     return opened
 
 
+_BY_HELP = (
+    "Who {doing} (for scripts), e.g. 'Dana Schulz'. Default: COMMSFLOW_USER, else git's user.email / "
+    "user.name in the project's repository. With [[people]] in commsflow.toml it must name a listed "
+    "reviewer (name or e-mail); without, any name is accepted."
+)
+
+
+def _plain(value: str | None, option: str) -> str | None:
+    """``value`` as a text approvals.yaml can hold (no raw HTML, no unsafe link), or a usage error."""
+    found = markdown.unsafe_markup(value) if value else None
+    if found:
+        raise click.UsageError(f"{option}: {found} is not allowed — write plain text")
+    return value
+
+
+def _acting(workspace: Workspace, by: str | None, doing: str, verb: str) -> people.Acting:
+    """The acting person, who must be a reviewer when people are listed."""
+    if by is not None and not by.strip():
+        raise click.UsageError(f"--by must name who {doing}")
+    _plain(by, "--by")
+    config = workspace.config
+    try:
+        who = people.acting(config, workspace.root, by)
+    except people.NobodyKnown as exc:
+        raise click.UsageError(f"who {doing} is not known — {exc.hint}") from None
+    _plain(who.name, who.source)
+    people.require_role(config, who, "reviewer", verb)
+    if not who.given:
+        console.print(f"acting as {escape(who.name)} (from {who.source})", highlight=False)
+    if not config.people:
+        console.print(
+            "[dim]note: no "
+            + escape("[[people]]")
+            + " in commsflow.toml — anybody may sign off under any name; list the team there to have "
+            "commsflow check who signs off[/]",
+            highlight=False,
+        )
+    return who
+
+
+def _channels(opened, key: str) -> dict[str, list[str]]:
+    """Channel → the job labels a sign-off of ``key`` covers (its jobs not yet out, or its
+    previews), without rendering them."""
+    jobs = opened.jobs_for(key) or [job for job in opened.drafts() if job.item == key and job.channel != "ics"]
+    found: dict[str, list[str]] = {}
+    for job in jobs:
+        found.setdefault(job.channel, [])
+        if label(job) not in found[job.channel]:
+            found[job.channel].append(label(job))
+    return found
+
+
+def _refusal(opened, who: people.Acting, subject, key: str, *, four_eyes: bool = True) -> tuple[str, str] | None:
+    """Why ``who`` may not sign off (or reject) ``subject``: its channels, its author."""
+    config = opened.config
+    channels = _channels(opened, key)
+    refused = people.channel_refusal(config, who, key, channels)
+    if refused or not four_eyes or not config.signoff.four_eyes:
+        return refused
+    author = subject.meta.author if isinstance(subject, Item) else None
+    written_by = people.authors(config.root, subject.path, author)
+    return people.four_eyes_refusal(config, who, key, written_by, channels)
+
+
 @click.command("approve")
 @click.argument("items", nargs=-1, metavar="[ITEM]...")
-@click.option("--by", "by", required=True, metavar="NAME", help="Who signs off, e.g. 'Dana Schulz' or 'Redaktion MPI'.")
+@click.option("--by", "by", metavar="NAME", help=_BY_HELP.format(doing="signs off"))
 @click.option("--note", metavar="TEXT", help="A remark kept with the approval.")
 @click.option(
     "--all-planned",
@@ -45,24 +114,26 @@ def _opened(workspace: Workspace):
     "--now", "now", metavar="DATETIME", help="The time recorded, e.g. '2024-03-01 10:00' (as the global --now)."
 )
 @click.pass_obj
-def approve(obj: dict, items: tuple[str, ...], by: str, note: str | None, all_planned: bool, now: str | None) -> None:
+def approve(
+    obj: dict, items: tuple[str, ...], by: str | None, note: str | None, all_planned: bool, now: str | None
+) -> None:
     """Sign off items or newsletter issues as they are now; recorded in approvals.yaml.
 
-    ITEM is an item's slug or a newsletter issue's id. The record holds who (--by),
-    when (the clock, --now) and a fingerprint of the item's file (an issue: the campaign
-    file and every item in it), the templates of its channels and the settings. Any
-    later change turns the approval stale, and the job is not published until it is
-    signed off again. Only approved (or published) items can be signed off.
+    ITEM is an item's slug or a newsletter issue's id. The record holds who (the acting
+    person: --by, COMMSFLOW_USER or git's identity), when (the clock, --now) and every
+    text a job of the item would send. Any later change turns the approval stale, and
+    the job is not published until it is signed off again. Only approved (or published)
+    items can be signed off; a sign-off replaces a rejection (commsflow reject).
     """
     workspace: Workspace = obj["workspace"]
     if now:
         check_now(now)
         workspace = replace(workspace, now_text=now)
-    by = by.strip()
-    if not by:
-        raise click.UsageError("--by must name who signs off")
     if not items and not all_planned:
         raise click.UsageError("name the items or newsletter issues to sign off, or use --all-planned")
+    note = _plain(note.strip(), "--note") or None if note is not None else None
+    who = _acting(workspace, by, "signs off", "sign off")
+    by = who.name
     opened = _opened(workspace)
     config, library, campaigns = workspace.config, opened.library, opened.campaigns
     approvals = opened.approvals
@@ -73,6 +144,7 @@ def approve(obj: dict, items: tuple[str, ...], by: str, note: str | None, all_pl
     errors, skipped, chosen = [], [], []
     for key in keys:
         subject, error = _subject(key, library, campaigns, config)
+        error = error or _refusal(opened, who, subject, key)
         if error:
             errors.append(error)
         else:
@@ -84,6 +156,11 @@ def approve(obj: dict, items: tuple[str, ...], by: str, note: str | None, all_pl
             subject, error = _subject(key, library, campaigns, config)
             if subject is None:
                 continue  # the figures draft ("zahlen") is made from all content, not from one item
+            if not error:
+                refused = _refusal(opened, who, subject, key)
+                if refused:
+                    skipped.append((key, refused[0]))
+                    continue
             if error:
                 status = getattr(subject, "status", None)
                 skipped.append(
@@ -109,7 +186,9 @@ def approve(obj: dict, items: tuple[str, ...], by: str, note: str | None, all_pl
         record = opened.signoffs.record(key, kind_of(subject), by, now, note)
         approvals.put(record)
         again = ""
-        if before.record is not None:
+        if before.state == "rejected":
+            again = f" (was rejected by {before.record.by}: {before.record.reason})"
+        elif before.record is not None:
             again = " again" if before.state == "current" else f" again (was stale: approved by {before.record.by})"
         console.print(
             f"[green]✓[/] {escape(key)} ({record.kind}) signed off{again} by {escape(by)}: "
@@ -149,6 +228,28 @@ def _print_change(change) -> None:
 def _subject(key: str, library, campaigns, config):
     """The item or issue ``key`` names and whether it can be signed off: (subject, None)
     or (subject or None, (message, hint))."""
+    subject, error = _named(key, library, campaigns)
+    if error:
+        return subject, error
+    if isinstance(subject, Item):
+        if not signed_off_status(subject):
+            return subject, (
+                f"{key} is {subject.status}: only approved or published items can be signed off",
+                f"set 'status: approved' in {subject.path} first",
+            )
+        return subject, None
+    assembled = assemble(subject, campaigns, library, config.zone)
+    errors = [p for p in assembled.problems if p.is_error]
+    if errors:
+        return subject, (
+            f"{key} cannot be signed off: {errors[0].format()}",
+            "fix the issue first (commsflow newsletter build)",
+        )
+    return subject, None
+
+
+def _named(key: str, library, campaigns):
+    """The item or issue ``key`` names: (subject, None) or (subject or None, (message, hint))."""
     item = library.get(key)
     issue = campaigns.get(key, "newsletter")
     if item is None and issue is None:
@@ -166,21 +267,67 @@ def _subject(key: str, library, campaigns, config):
             f"{key!r} names both an item ({item.path}) and a newsletter issue ({issue.path})",
             "rename one of them; a sign-off must say which it is",
         )
-    if item is not None:
-        if not signed_off_status(item):
-            return item, (
-                f"{key} is {item.status}: only approved or published items can be signed off",
-                f"set 'status: approved' in {item.path} first",
-            )
-        return item, None
-    assembled = assemble(issue, campaigns, library, config.zone)
-    errors = [p for p in assembled.problems if p.is_error]
-    if errors:
-        return issue, (
-            f"{key} cannot be signed off: {errors[0].format()}",
-            "fix the issue first (commsflow newsletter build)",
+    return (item, None) if item is not None else (issue, None)
+
+
+@click.command("reject")
+@click.argument("item", metavar="ITEM")
+@click.option("--reason", required=True, metavar="TEXT", help="Why: what the author should change (required).")
+@click.option("--by", "by", metavar="NAME", help=_BY_HELP.format(doing="rejects"))
+@click.option(
+    "--now", "now", metavar="DATETIME", help="The time recorded, e.g. '2024-03-01 10:00' (as the global --now)."
+)
+@click.pass_obj
+def reject(obj: dict, item: str, reason: str, by: str | None, now: str | None) -> None:
+    """Reject an item or newsletter issue, with the reason; recorded in approvals.yaml.
+
+    The rejection (who, when, why) replaces the item's sign-off: its jobs are held back,
+    whether or not sign-offs are required, until someone signs it off again (commsflow
+    approve). The author sees the reason in review, status and the dashboard. Items of
+    any status can be rejected; with [[people]] configured only a reviewer may, on the
+    item's channels.
+    """
+    workspace: Workspace = obj["workspace"]
+    if now:
+        check_now(now)
+        workspace = replace(workspace, now_text=now)
+    reason = " ".join(reason.split())
+    if not reason:
+        raise click.UsageError("--reason must say why, e.g. --reason 'Die Zahlen stimmen nicht mit dem Bericht'")
+    _plain(reason, "--reason")
+    who = _acting(workspace, by, "rejects", "reject")
+    opened = _opened(workspace)
+    subject, error = _named(item, opened.library, opened.campaigns)
+    # The author may withdraw their own item: four eyes guard what goes out, not what is held back.
+    error = error or _refusal(opened, who, subject, item, four_eyes=False)
+    if error:
+        raise CommsflowError(*error)
+    before = opened.signoffs.get(item)
+    record = opened.signoffs.reject(item, kind_of(subject), who.name, workspace.now, reason)
+    opened.approvals.put(record)
+    opened.approvals.save(workspace.config.zone)
+    replaced = ""
+    if before.state == "rejected":
+        replaced = f" (replaces the rejection by {before.record.by})"
+    elif before.record is not None:
+        replaced = f" (replaces the sign-off by {before.record.by})"
+    ahead = [job for job in opened.jobs_for(item) if job.state in _PENDING]
+    console.print(
+        f"[red]✗[/] {escape(item)} ({record.kind}) rejected by {escape(who.name)}{replaced}: {escape(reason)}"
+    )
+    if ahead:
+        console.print(
+            f"  held back until it is signed off again: {plural(len(ahead), 'job')}, the next "
+            f"{escape(label(ahead[0]))} on {_at(ahead[0].planned)}"
         )
-    return issue, None
+    console.print(
+        f"1 rejection written to {escape(opened.approvals.shown)} — as of {workspace.now:%Y-%m-%d %H:%M}; "
+        f"once it is fixed: commsflow approve {escape(item)}"
+    )
+
+
+def _at(moment) -> str:
+    return f"{dates.numeric_date(moment)} {dates.hour_minute(moment)}"
 
 
 @click.command("review")
@@ -201,6 +348,8 @@ def review(obj: dict, items: tuple[str, ...]) -> None:
         return
     library, signoffs = opened.library, opened.signoffs
     required = signoffs.required
+    zone = opened.config.zone
+    records = opened.approvals.records
     upcoming: dict[str, object] = {}
     for job in opened.calendar.jobs:
         if job.state in _PENDING:
@@ -208,6 +357,10 @@ def review(obj: dict, items: tuple[str, ...]) -> None:
     rows = []
     for key, job in upcoming.items():
         item = library.get(key)
+        record = records.get(key)
+        if record is not None and record.rejected:
+            rows.append((job, key, "newsletter" if item is None else item.kind, rejection(record, zone)))
+            continue
         if item is not None and not signed_off_status(item):
             if item.status == "review":
                 rows.append((job, key, item.kind, f"in review: set 'status: approved', then commsflow approve {key}"))
@@ -222,8 +375,12 @@ def review(obj: dict, items: tuple[str, ...]) -> None:
         if state.state == "missing" and not required and not state.broken:
             reason += " (optional: [publishing] require_signoff is off)"
         rows.append((job, key, "newsletter" if item is None else item.kind, reason, state.changes))
+    for key, record in records.items():
+        if record.rejected and key not in upcoming:
+            if library.get(key) is not None or opened.campaigns.get(key, "newsletter") is not None:
+                rows.append((None, key, record.kind, rejection(record, zone)))
     for item in library:
-        if item.status == "review" and item.slug not in upcoming:
+        if item.status == "review" and item.slug not in upcoming and not _rejected(records, item.slug):
             rows.append((None, item.slug, item.kind, "in review: set 'status: approved'"))
     rows = [row if len(row) == 5 else (*row, ()) for row in rows]
 
@@ -246,15 +403,23 @@ def review(obj: dict, items: tuple[str, ...]) -> None:
         console.print(f"{when:<19}  {channel:<{width}}  {escape(key)} ({kind}) — {escape(reason)}")
         for change in changes:
             _print_change(change)
+    rejected = sum(1 for _, key, *_ in rows if _rejected(records, key))
     console.print(
-        f"{plural(len(rows), 'item')} waiting for sign-off — {as_of}; sign off with: commsflow approve ITEM… --by NAME"
+        f"{plural(len(rows), 'item')} waiting for sign-off"
+        + (f" ({rejected} rejected)" if rejected else "")
+        + f" — {as_of}; sign off with: commsflow approve ITEM…"
     )
+
+
+def _rejected(records: dict, key: str) -> bool:
+    record = records.get(key)
+    return record is not None and record.rejected
 
 
 def _show(opened, keys: tuple[str, ...]) -> None:
     """Every rendition a sign-off of each key covers, as it goes out."""
     for key in keys:
-        subject, error = _subject(key, opened.library, opened.campaigns, opened.config)
+        subject, error = _named(key, opened.library, opened.campaigns)
         if subject is None:
             raise CommsflowError(*error)
         signoff = opened.signoffs.get(key)

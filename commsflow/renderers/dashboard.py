@@ -5,7 +5,7 @@ from the channel registry), every rendition the build made: each job exactly as 
 goes out, with its planned time, and previews of items no campaign plans yet — the
 newsletter in desktop and mobile frames, each post as the feed shows it with the
 „…mehr“ cut marked, each press release as printed — with its warnings, its sign-off
-state and, where a sign-off went stale, what changed. Wording and markup are in
+state and, where a sign-off went stale, what changed, or who rejected it and why. Wording and markup are in
 ``templates/dashboard/index.html``.
 """
 
@@ -71,6 +71,7 @@ def render_dashboard(plan, renditions: list, problems: list[Problem]) -> str:
             "files": built.files,
             "link": built.link,
             "signoff": signoff.state if signoff else None,
+            "rejection": _rejection(signoff, config.zone),
             "changes": changes,
             "notes": notes(*(p for p in (item.path if item else None, campaign.path if campaign else None) if p)),
         }
@@ -112,6 +113,14 @@ def render_dashboard(plan, renditions: list, problems: list[Problem]) -> str:
         counts={"errors": sum(p.is_error for p in problems), "warnings": sum(not p.is_error for p in problems)},
         problems=[{"error": p.is_error, "text": p.format()} for p in problems],
     )
+
+
+def _rejection(signoff, zone) -> dict | None:
+    """Who rejected the item, when and why (commsflow reject), for „Abgelehnt von …: Grund“."""
+    if signoff is None or signoff.state != "rejected":
+        return None
+    record = signoff.record
+    return {"by": record.by, "at": record.at.astimezone(zone), "reason": record.reason}
 
 
 def _job(job, titles: dict) -> dict:
