@@ -236,6 +236,15 @@ class Person(_Section):
         description="The channels this reviewer may sign off (e.g. ['press'] for the press office); empty: all.",
     )
 
+    @field_validator("channels")
+    @classmethod
+    def _known_channels(cls, value: list[str]) -> list[str]:
+        known = channels.names()
+        for name in value:
+            if name not in known:
+                raise ValueError(f"no channel {name!r} — write one of {', '.join(known)}")
+        return value
+
 
 class Signoff(_Section):
     four_eyes: bool = Field(

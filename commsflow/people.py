@@ -28,6 +28,7 @@ from commsflow.errors import CommsflowError, closest
 
 ENV = "COMMSFLOW_USER"
 _GIT_TIMEOUT = 10  # seconds; a hanging git (a network file system) is treated as no git
+_REPOSITORY_VARIABLES = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_COMMON_DIR", "GIT_PREFIX")
 
 
 class NobodyKnown(CommsflowError):
@@ -54,7 +55,8 @@ class Acting:
 
 def _git(root: Path, *args: str) -> str | None:
     """Output of ``git ARGS`` run in ``root``, or None: no git, no repository, a failure."""
-    environ = {key: value for key, value in os.environ.items() if not key.startswith("GIT_")}
+    # The project folder decides the repository, not a GIT_DIR left by a hook that runs commsflow.
+    environ = {key: value for key, value in os.environ.items() if key not in _REPOSITORY_VARIABLES}
     environ.update(GIT_TERMINAL_PROMPT="0", LC_ALL="C")
     try:
         done = subprocess.run(
@@ -169,12 +171,27 @@ def _listed(config: Config, text: str, source: str) -> Acting:
             f"{what} names {len(found)} people under [[people]] in {CONFIG_FILE}: {listed(found)}",
             "give each person their own name and e-mail address in [[people]]",
         )
-    guess = closest(text, [person.name for person in config.people])
+    guess = _guess(config, text)
     raise CommsflowError(
         f"{what} names nobody listed under [[people]] in {CONFIG_FILE}",
         (f"did you mean {guess!r}? " if guess else "")
         + f"name a listed person ({listed(config.people)}) by name or e-mail, or add them to [[people]]",
     )
+
+
+def _guess(config: Config, text: str) -> str | None:
+    """The listed person ``text`` most likely meant: the one whose name has it as a word
+    ('Dana' → 'Dana Schulz') or whose address starts with it, else the closest name."""
+    words = text.casefold().split()
+    found = [
+        person
+        for person in config.people
+        if set(words) <= set(person.name.casefold().split())
+        or (person.email and person.email.casefold().startswith(text.casefold()))
+    ]
+    if len(found) == 1:
+        return found[0].name
+    return closest(text, [person.name for person in config.people])
 
 
 # --- roles and channels -----------------------------------------------------------------------
