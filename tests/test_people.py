@@ -447,3 +447,30 @@ def test_a_rejection_in_the_file_must_say_why(run, mpi):
     assert "approvals.yaml:6: approvals[0]: a rejection without reason — reject the item again with --reason" in flat(
         result.stdout
     )
+
+
+def test_all_planned_does_not_lift_a_rejection(run, mpi):
+    assert (
+        run(mpi, "--now", NOW, "reject", REPORT, "--reason", "Die Zahlen stimmen nicht", "--by", "Dana").exit_code == 0
+    )
+    result = run(mpi, "--now", NOW, "approve", "--all-planned", "--by", "Redaktion MPI")
+    assert result.exit_code == 0, result.output
+    assert (
+        f"– {REPORT} skipped: rejected by Dana: Die Zahlen stimmen nicht — sign it off by name once it is fixed"
+    ) in flat(result.stdout)
+    assert records(mpi)[REPORT]["rejected"] is True
+    by_name = run(mpi, "--now", NOW, "approve", REPORT, "--by", "Redaktion MPI")
+    assert by_name.exit_code == 0 and "rejected" not in records(mpi)[REPORT]
+
+
+def test_four_eyes_for_a_newsletter_issue_is_its_campaign_files_last_git_author(run, mpi):
+    team(mpi, four_eyes=True)
+    repository(mpi)
+    commit_as(mpi, "campaigns/newsletter-2024-1.yaml", "Dana Schulz", DANA, "# Dana\n")
+    result = run(mpi, "--now", NOW, "approve", "newsletter-2024-1", "--by", "Dana Schulz")
+    assert result.exit_code == 1
+    assert (
+        "Dana Schulz wrote newsletter-2024-1 (last git author of campaigns/newsletter-2024-1.yaml) and may not sign "
+        "it off alone"
+    ) in flat(result.stderr)
+    assert run(mpi, "--now", NOW, "approve", "newsletter-2024-1", "--by", "Pressestelle").exit_code == 0

@@ -108,7 +108,7 @@ def _refusal(opened, who: people.Acting, subject, key: str, *, four_eyes: bool =
     "--all-planned",
     is_flag=True,
     help="Sign off every item and newsletter issue that has a job in the calendar (those not yet "
-    "approved are skipped).",
+    "approved, rejected ones and those the acting person may not sign off are skipped).",
 )
 @click.option(
     "--now", "now", metavar="DATETIME", help="The time recorded, e.g. '2024-03-01 10:00' (as the global --now)."
@@ -156,6 +156,12 @@ def approve(
             subject, error = _subject(key, library, campaigns, config)
             if subject is None:
                 continue  # the figures draft ("zahlen") is made from all content, not from one item
+            record = approvals.records.get(key)
+            if record is not None and record.rejected:  # a reviewer's no is lifted by name, not in bulk
+                skipped.append(
+                    (key, f"rejected by {record.by}: {record.reason} — sign it off by name once it is fixed")
+                )
+                continue
             if not error:
                 refused = _refusal(opened, who, subject, key)
                 if refused:
