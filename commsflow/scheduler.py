@@ -350,14 +350,22 @@ class Scheduler:
     # being sent is finished and recorded first; a pass cut short is never resumed by this object.
     stopping: Callable[[], bool] = staticmethod(lambda: False)
 
-    def forever(self, stop: Callable[[], bool] = lambda: False, *, tick_seconds: float = TICK_SECONDS) -> None:
-        """A pass now, then a tick every ``tick_seconds``, until ``stop()``: asked every second and
-        before each job, so a stop comes after the current job. The lock is released on the way out.
-        ``tick_seconds`` is shorter only in tests (``commsflow.commands.run.TICK_SECONDS_FOR_TESTS``)."""
+    def forever(
+        self,
+        stop: Callable[[], bool] = lambda: False,
+        *,
+        started: Callable[[], None] = lambda: None,
+        tick_seconds: float = TICK_SECONDS,
+    ) -> None:
+        """Take the lock and say so (``started``), a pass now, then a tick every ``tick_seconds``,
+        until ``stop()``: asked every second and before each job, so a stop comes after the current
+        job. The lock is released on the way out. ``tick_seconds`` is shorter only in tests
+        (``commsflow.commands.run.TICK_SECONDS_FOR_TESTS``)."""
         import schedule
 
         self.stopping = stop
         with exclusive(self.state):
+            started()
             now = self.clock()
             self.plan(now)
             self.recover(now)

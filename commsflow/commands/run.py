@@ -331,13 +331,16 @@ def _run(
             if any(o.state in ("failed", "missed", "error") for o in outcomes):
                 raise click.exceptions.Exit(1)
             return
-        log.note("started", f"commsflow scheduler running on {workspace.root} — Ctrl-C to stop")
+
+        def started() -> None:  # the lock is held
+            log.note("started", f"commsflow scheduler running on {workspace.root} — Ctrl-C to stop")
+
         tick = obj.get(TICK_SECONDS_FOR_TESTS)
         try:
             if tick:
-                scheduler.forever(stop, tick_seconds=tick)
+                scheduler.forever(stop, started=started, tick_seconds=tick)
             else:
-                scheduler.forever(stop)
+                scheduler.forever(stop, started=started)
         finally:
             scheduler.close()
         handled = ", ".join(f"{count} {name}" for name, count in sorted(log.counts.items())) or "nothing"
