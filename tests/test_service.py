@@ -77,6 +77,20 @@ def berlin_now() -> datetime:
     return datetime.now(BERLIN).replace(microsecond=0)
 
 
+_STARTED: list[subprocess.Popen] = []
+
+
+@pytest.fixture(autouse=True)
+def _no_process_left():
+    """A failed test does not leave a scheduler running."""
+    yield
+    while _STARTED:
+        process = _STARTED.pop()
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=10)
+
+
 class Process:
     """A real `commsflow run` in its own process; its stdout read line by line as it comes."""
 
@@ -86,6 +100,7 @@ class Process:
         self.popen = subprocess.Popen(
             command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, encoding="utf-8", env=env
         )
+        _STARTED.append(self.popen)
         self.lines: list[str] = []
         self._queue: queue.Queue[str] = queue.Queue()
         threading.Thread(target=self._read, daemon=True).start()
@@ -166,7 +181,7 @@ def test_the_long_running_scheduler_publishes_a_job_falling_due_and_stops_cleanl
 ):
     root = service_project
     httpserver.expect_request(HOOK, method="POST").respond_with_json({"ok": True})
-    due = berlin_now() + timedelta(seconds=8)
+    due = berlin_now() + timedelta(seconds=12)
     job = one_off(root, "2024-05-01-dienst", due)
 
     process = Process(commsflow_run(root, "--log-format", "json", tick=1))
@@ -223,7 +238,7 @@ def test_sigterm_while_a_job_is_being_sent_finishes_and_records_it_then_stops(se
 
     httpserver.expect_request(HOOK, method="POST").respond_with_handler(slow)
     process = Process(commsflow_run(root, *(["--once"] if once else []), "--log-format", "json", tick=1))
-    assert arrived.wait(timeout=60), process.popen.stderr
+    assert arrived.wait(timeout=60), "the job was not sent within 60 s"
     code, stderr = process.stop()
 
     assert code == 0 and stderr == "", (process.lines, stderr)
