@@ -167,7 +167,9 @@ def _stop_on_sigterm() -> Iterator[_Stop]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def _loader(workspace: Workspace, log: EventLog):
+def _loader(workspace: Workspace, log: EventLog | None = None):
+    log = log or EventLog()
+
     def load(now: datetime):
         fresh = Workspace(workspace.root, workspace.now_text, workspace.use_cache)
         plan = open_plan(fresh, ledger=False)
