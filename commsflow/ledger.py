@@ -51,6 +51,19 @@ CREATE TABLE IF NOT EXISTS meta (
     key TEXT PRIMARY KEY,           -- id: this ledger's id, also in the state folder's ledger.id
     value TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS alerts (
+    key TEXT NOT NULL,              -- the event (commsflow.alerts), e.g. failed:JOB:SEQ, blocked:JOB:approval
+    channel TEXT NOT NULL,          -- email or webhook: each is told once
+    kind TEXT NOT NULL,             -- failed, missed, blocked, stale, waiting, credential
+    job TEXT,                       -- the job it is about, if any
+    event TEXT NOT NULL,            -- what the message says, as JSON
+    created TEXT NOT NULL,
+    sent TEXT,                      -- when it was delivered; NULL while it is not
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_at TEXT,                   -- after a failed attempt: not before this time
+    error TEXT,                     -- why the last attempt failed (scrubbed)
+    PRIMARY KEY (key, channel)
+);
 """
 
 # A person settled the job: it is never sent (posted: published by hand, counts as done).
@@ -200,6 +213,65 @@ class Ledger:
     def history(self, job_id: str | None = None) -> list[dict]:
         query = "SELECT * FROM history" + (" WHERE job = ?" if job_id else "") + " ORDER BY seq"
         return [dict(row) for row in self.db.execute(query, (job_id,) if job_id else ())]
+
+    # --- alerts (commsflow.alerts): each event told once per channel, retried while one is down --
+
+    def last_seq(self, job_id: str) -> int:
+        """The number of the job's latest history entry (0 if none): what tells one failure of
+        a job from a later one after a retry."""
+        return self.db.execute("SELECT COALESCE(MAX(seq), 0) FROM history WHERE job = ?", (job_id,)).fetchone()[0]
+
+    def alert_known(self, key: str) -> bool:
+        return self.db.execute("SELECT 1 FROM alerts WHERE key = ? LIMIT 1", (key,)).fetchone() is not None
+
+    def add_alert(self, key: str, kind: str, job: str | None, event: str, channels: list[str], at: datetime) -> bool:
+        """Record the event ``key`` to be told on each of ``channels``; False if it is known already."""
+        with self._transaction():
+            if self.alert_known(key):
+                return False
+            self.db.executemany(
+                "INSERT INTO alerts (key, channel, kind, job, event, created) VALUES (?, ?, ?, ?, ?, ?)",
+                [(key, channel, kind, job, event, at.isoformat()) for channel in channels],
+            )
+        return True
+
+    def alerts_due(self, at: datetime) -> list[dict]:
+        """Alerts not delivered yet whose time has come, oldest first."""
+        rows = self.db.execute("SELECT * FROM alerts WHERE sent IS NULL ORDER BY created, rowid")
+        return [dict(row) for row in rows if row["next_at"] is None or datetime.fromisoformat(row["next_at"]) <= at]
+
+    def alert_sent(self, keys: list[str], channel: str, at: datetime) -> None:
+        with self._transaction():
+            self.db.executemany(
+                "UPDATE alerts SET sent=?, attempts=attempts+1, next_at=NULL, error=NULL WHERE key=? AND channel=?",
+                [(at.isoformat(), key, channel) for key in keys],
+            )
+
+    def alert_failed(
+        self, keys: list[str], channel: str, error: str, next_at: datetime, *, attempted: bool = True
+    ) -> None:
+        """Not delivered: tried again at ``next_at``. ``attempted`` False: not even tried (the
+        channel failed a moment ago for another alert)."""
+        with self._transaction():
+            self.db.executemany(
+                "UPDATE alerts SET attempts=attempts+?, next_at=?, error=? WHERE key=? AND channel=?",
+                [(int(attempted), next_at.isoformat(), error, key, channel) for key in keys],
+            )
+
+    @staticmethod
+    def undelivered_alerts(path: Path) -> list[dict]:
+        """Read only (``status``): the alerts in the ledger at ``path`` not delivered yet."""
+        if not path.exists():
+            return []
+        try:
+            db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+            db.row_factory = sqlite3.Row
+            try:
+                return [dict(row) for row in db.execute("SELECT * FROM alerts WHERE sent IS NULL ORDER BY created")]
+            finally:
+                db.close()
+        except sqlite3.OperationalError:  # a ledger from before alerts: none yet
+            return []
 
 
 # --- a lost ledger is not a new one ------------------------------------------------------------

@@ -36,6 +36,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
+from commsflow import alerts
+from commsflow.actions import job_from_record
 from commsflow.cache import digest_of
 from commsflow.calendar import Job
 from commsflow.channels import RenderFailed
@@ -136,6 +138,8 @@ class Scheduler:
             except BaseException:
                 self.ledger.close()
                 raise
+        # Alerts (commsflow.alerts): only a real run tells people; dry runs and simulations never do.
+        self.alerter = alerts.Alerter(config, self.ledger, environ) if real and alerts.channels(config) else None
         self.publishers: dict[str, Publisher | CommsflowError] = {}
         self.jobs: list[Job] = []
         self._by_id: dict[str, Job] = {}
@@ -217,6 +221,8 @@ class Scheduler:
                     "it went out; it is not sent again automatically",
                     permanent=True,
                 )
+                job = self._by_id.get(row["id"]) or job_from_record(row)
+                self._alert_outcome(Outcome(job, "failed", "interrupted while sending", now), now)
 
     def run_pass(self, now: datetime) -> list[Outcome]:
         outcomes: list[Outcome] = []
@@ -234,6 +240,7 @@ class Scheduler:
             if outcome is not None:
                 outcomes.append(outcome)
                 self.report(outcome)
+                self._alert_outcome(outcome, now)
         return outcomes
 
     def _handle(self, job: Job, now: datetime) -> Outcome | None:
@@ -336,6 +343,7 @@ class Scheduler:
         due = self.next_due()
         if due is not None and due <= now:
             self.run_pass(now)
+        self._alert_pass(now)
 
     def once(self) -> list[Outcome]:
         now = self.clock()
@@ -344,7 +352,9 @@ class Scheduler:
             if not self.dry_run:
                 self.recover(now)
             self._cursor = 0
-            return self.run_pass(now)
+            outcomes = self.run_pass(now)
+            self._alert_pass(now)
+            return outcomes
 
     # Asked before each job of a pass: True once the process is to stop (``run`` on SIGTERM). The job
     # being sent is finished and recorded first; a pass cut short is never resumed by this object.
@@ -370,6 +380,7 @@ class Scheduler:
             self.plan(now)
             self.recover(now)
             self.run_pass(now)
+            self._alert_pass(now)
             runner = schedule.Scheduler()
             runner.every(tick_seconds).seconds.do(self._safe_tick)
             while not stop():
@@ -384,6 +395,70 @@ class Scheduler:
             self.report(Outcome(_NO_JOB, "error", self._scrub(f"{exc.message} — {exc.hint}"), self.clock()))
         except Exception as exc:  # noqa: BLE001 - the loop must survive a bad pass
             self.report(Outcome(_NO_JOB, "error", self._scrub(f"{type(exc).__name__}: {exc}"), self.clock()))
+
+    # --- alerts (commsflow.alerts): a person is told once per event ---------------------------
+
+    def _alert_outcome(self, outcome: Outcome, now: datetime) -> None:
+        """Record the alert an outcome calls for: a job failed for good or missed; a job
+        blocked or waiting for its channel, due within the grace window."""
+        if self.alerter is None:
+            return
+        job = outcome.job
+        try:
+            if outcome.state in ("failed", "missed"):
+                record = self.ledger.get(job.id)
+                if record is not None and (record["state"] == "missed" or record["permanent"]):
+                    make = alerts.missed if record["state"] == "missed" else alerts.failed
+                    event = make(job, self._about(job), record["note"] or "", self.ledger.last_seq(job.id), self.config)
+                    self.alerter.record([event], now)
+            elif outcome.state in ("blocked", "waiting") and now - job.planned <= self.config.publishing.grace:
+                self.alerter.record(self._alerts_ahead(job), now)
+        except Exception as exc:  # noqa: BLE001 - an alert must never stop a pass
+            self.report(Outcome(_NO_JOB, "error", self._scrub(f"alerts: {type(exc).__name__}: {exc}"), now))
+
+    def _alert_pass(self, now: datetime) -> None:
+        """After every pass and tick: alerts for jobs that are still blocked, stale or waiting for
+        their channel ``[alerts] blocked_before`` before they are due (or due within the grace
+        window), and for credentials about to expire; then every alert whose time has come is
+        sent. A channel that is down is tried again later; publishing goes on regardless."""
+        if self.alerter is None or self.stopping():
+            return
+        try:
+            start = bisect.bisect_left(self._times, now - self.config.publishing.grace)
+            end = bisect.bisect_right(self._times, now + self.config.alerts.blocked_before)
+            events = [
+                event
+                for job in self.jobs[start:end]
+                if self.ledger.get(job.id) is None  # sent, failed, missed or settled: told otherwise
+                for event in self._alerts_ahead(job)
+            ]
+            self.alerter.record(events + alerts.credentials(self.config, now), now)
+            for channel, kind, sent, detail in self.alerter.deliver(now):
+                about = Job(f"alert/{channel}", "-", "-", channel, "alert", kind, now, "-")
+                self.report(Outcome(about, "alert" if sent else "error", detail, now))
+        except Exception as exc:  # noqa: BLE001 - an alert must never stop the scheduler
+            self.report(Outcome(_NO_JOB, "error", self._scrub(f"alerts: {type(exc).__name__}: {exc}"), now))
+
+    def _alerts_ahead(self, job: Job) -> list[alerts.Event]:
+        record = self.current.approvals.records.get(job.item)
+        publisher = self._publisher(job.channel)
+        return alerts.ahead(
+            job,
+            self._about(job),
+            self.config,
+            signed=getattr(record, "at", None),
+            missing=publisher if isinstance(publisher, CommsflowError) else None,
+        )
+
+    def _about(self, job: Job) -> alerts.About:
+        """The title and file of what a job sends: an item, or a newsletter issue."""
+        item = self.current.library.get(job.item)
+        if item is not None:
+            return alerts.About(item.title, item.path)
+        issue = self.current.campaigns.get(job.item, "newsletter")
+        if issue is not None:
+            return alerts.About(issue.spec.title, issue.path)
+        return alerts.About(job.item)
 
     def _scrub(self, text: str) -> str:
         """An unexpected error's text may quote a request: every publisher's secrets out."""

@@ -118,6 +118,10 @@ def command(obj: dict, show_all: bool, as_json: bool) -> None:
                 f"{escape(row['url'] or row['receipt'] or '')}",
                 highlight=False,
             )
+    from commsflow.alerts import status_lines  # credentials about to expire, alerts not delivered: warnings only
+
+    for line in status_lines(workspace.config, now):
+        console.print(line, highlight=False)
     if not rows and not entries:
         console.print("Nothing has been published yet (commsflow run).")
     console.print(
