@@ -455,6 +455,7 @@ class Alerter:
         return done
 
     def _send(self, channel: str, events: list[Event], now: datetime) -> str:
+        """Send one message; what happened, or :class:`NotSent` with why (every secret scrubbed)."""
         from commsflow.publishers.secrets import scrub
 
         secrets: tuple[str, ...] = ()
@@ -469,19 +470,20 @@ class Alerter:
                 try:
                     smtp.send(_email(self.config, recipients, subject, text, now), recipients, settings)
                 except smtp.SmtpError as exc:
-                    if not exc.delivered:
+                    if not exc.delivered:  # None (it may have gone out) is tried again: a duplicate alert at worst
                         raise
                 return f"sent to {', '.join(recipients)}: {subject}"
+            from commsflow.publishers.webhook import _url_secrets
+
+            url = self._webhook_url()
+            secrets = tuple(_url_secrets(url))
             subject, text = compose(self.config, events, markup=True)
-            secrets, where = self._post(text)
-            return f"posted to {where}: {subject}"
+            return f"posted to {self._post(url, secrets, text)}: {subject}"
         except CommsflowError as exc:
             raise NotSent(scrub(f"{channel}: {exc}", secrets)) from None
 
-    def _post(self, text: str) -> tuple[tuple[str, ...], str]:
-        from commsflow.publishers.base import PublishError
-        from commsflow.publishers.http import http_url, new_session, origin, request, server_says
-        from commsflow.publishers.webhook import _url_secrets
+    def _webhook_url(self) -> str:
+        from commsflow.publishers.http import http_url
 
         url = self.environ.get(WEBHOOK_VARIABLE, "").strip()
         if not url:
@@ -489,9 +491,14 @@ class Alerter:
                 f"{WEBHOOK_VARIABLE} is not set",
                 "set it to the team chat's incoming-webhook address, or set [alerts] webhook = false",
             )
-        url = http_url(url, WEBHOOK_VARIABLE)
-        secrets, where = tuple(_url_secrets(url)), origin(url)
-        hint = f"check {WEBHOOK_VARIABLE} and that the chat is up"
+        return http_url(url, WEBHOOK_VARIABLE)
+
+    def _post(self, url: str, secrets: tuple[str, ...], text: str) -> str:
+        """POST ``{"text": text}`` to ``url``; where it went (scheme and host only)."""
+        from commsflow.publishers.base import PublishError
+        from commsflow.publishers.http import new_session, origin, request, server_says
+
+        where, hint = origin(url), f"check {WEBHOOK_VARIABLE} and that the chat is up"
         if self._session is None:
             self._session = new_session()
         try:
@@ -510,7 +517,7 @@ class Alerter:
         if not 200 <= response.status_code < 300:
             said = server_says(response, secrets, limit=120)
             raise CommsflowError(f"{where} answered {response.status_code}{': ' + said if said else ''}", hint)
-        return secrets, where
+        return where
 
 
 # --- commsflow status ----------------------------------------------------------------------------

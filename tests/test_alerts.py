@@ -396,8 +396,14 @@ def test_an_alert_channel_that_is_down_is_retried_later_and_told_once(run, proje
     for _ in range(2):  # the chat is down twice, echoing its own address
         httpserver.expect_oneshot_request(ALERTS, method="POST").respond_with_data(f"unavailable: {ALERTS}", status=503)
     httpserver.expect_request(ALERTS, method="POST").respond_with_data("ok")
-    one_off(project, "2024-03-04-hinweis", "2024-03-05 10:00", "[webhook]")
+    one_off(project, "2024-03-04-hinweis", "2024-03-05 10:00", "[webhook]")  # fails for good
     one_off(project, "2024-03-04-spaeter", "2024-03-05 10:30", "[linkedin]")
+    one_off(project, "2024-03-05-entwurf", "2024-03-06 09:00", "[linkedin]", status="review")  # blocked
+
+    def states() -> list[tuple]:
+        return [
+            (row["kind"], row["channel"], row["attempts"], row["sent"], row["next_at"]) for row in alert_rows(project)
+        ]
 
     first = real_run(project, "2024-03-05 10:00", "--once")
     assert first.exit_code == 1
@@ -405,16 +411,19 @@ def test_an_alert_channel_that_is_down_is_retried_later_and_told_once(run, proje
     assert "error   email alert failed — email: 127.0.0.1:" in first.stdout and "cannot send" in first.stdout
     assert "error   webhook alert failed — webhook: http://localhost:" in first.stdout
     assert "answered 503: unavailable: ***" in first.stdout  # the chat echoed its address: scrubbed
-    rows = {row["channel"]: row for row in alert_rows(project)}
-    assert {channel: (row["attempts"], row["sent"]) for channel, row in rows.items()} == {
-        "email": (1, None),
-        "webhook": (1, None),
-    }
-    assert rows["email"]["next_at"] == "2024-03-05T10:01:00+01:00"
+    # One attempt per channel and pass: the blocked job's alert waits with the failed job's, untried.
+    assert len(alert_posts(httpserver)) == 1
+    retry_at = "2024-03-05T10:01:00+01:00"
+    assert sorted(states()) == [
+        ("blocked", "email", 0, None, retry_at),
+        ("blocked", "webhook", 0, None, retry_at),
+        ("failed", "email", 1, None, retry_at),
+        ("failed", "webhook", 1, None, retry_at),
+    ]
     status = run(project, "--now", "2024-03-05 10:00", "status")
-    assert "! 1 alert not delivered by email: email: 127.0.0.1:" in status.stdout
+    assert "! 2 alerts not delivered by email: email: 127.0.0.1:" in status.stdout
     assert "next attempt 05.03.2024 10:01" in status.stdout
-    assert "! 1 alert not delivered by webhook" in status.stdout
+    assert "! 2 alerts not delivered by webhook" in status.stdout
     no_secrets(first.output, status.output, json.dumps(alert_rows(project)))
 
     # Before its time, an alert is not tried again.
@@ -425,21 +434,29 @@ def test_an_alert_channel_that_is_down_is_retried_later_and_told_once(run, proje
     later = real_run(project, "2024-03-05 10:30", "--once")
     assert "✓ done    linkedin article 2024-03-04-spaeter" in later.stdout
     assert len(alert_posts(httpserver)) == 2
-    assert {row["attempts"] for row in alert_rows(project)} == {2}
-    assert {row["next_at"] for row in alert_rows(project)} == {"2024-03-05T10:35:00+01:00"}
+    assert {row["next_at"] for row in alert_rows(project)} == {"2024-03-05T10:35:00+01:00"}  # 5 minutes: attempt 2
 
-    # Both channels are back: told once each.
+    # Both channels are back: each message told once.
     mailbox.start()
     back = real_run(project, "2024-03-05 10:35", "--once")
     assert "alert   email alert failed — sent to" in back.stdout
-    assert len(mailbox.received) == 1 and "Fehlgeschlagen" in mailbox.subjects[0]
-    assert len(alert_posts(httpserver)) == 3
+    assert "alert   webhook alert blocked — posted to" in back.stdout
+    assert sorted(subject.split(":")[0] for subject in mailbox.subjects) == [
+        "[commsflow · MPI] Blockiert",
+        "[commsflow · MPI] Fehlgeschlagen",
+    ]
+    assert len(alert_posts(httpserver)) == 4
     for moment in ("2024-03-05 10:40", "2024-03-05 12:00"):
         real_run(project, moment, "--once")
-    assert len(mailbox.received) == 1 and len(alert_posts(httpserver)) == 3
-    assert [(row["attempts"], row["sent"], row["error"]) for row in alert_rows(project)] == [
-        (3, "2024-03-05T10:35:00+01:00", None)
-    ] * 2
+    assert len(mailbox.received) == 2 and len(alert_posts(httpserver)) == 4
+    sent = "2024-03-05T10:35:00+01:00"
+    assert sorted(states()) == [
+        ("blocked", "email", 1, sent, None),
+        ("blocked", "webhook", 1, sent, None),
+        ("failed", "email", 3, sent, None),
+        ("failed", "webhook", 3, sent, None),
+    ]
+    assert {row["error"] for row in alert_rows(project)} == {None}
     assert "not delivered" not in run(project, "--now", "2024-03-05 12:00", "status").stdout
 
 
