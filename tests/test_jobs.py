@@ -200,3 +200,24 @@ def _jobs(run, root: Path) -> list[dict]:
     built = run(root, "--now", BEFORE, "build")
     assert built.exit_code in (0, 1), built.output
     return json.loads((root / "build" / "jobs.json").read_text(encoding="utf-8"))
+
+
+def test_with_people_listed_only_a_publisher_may_act_on_jobs(run, mpi, monkeypatch, httpserver):
+    _project(mpi, monkeypatch, httpserver.url_for("/hook"))
+    config = mpi / "commsflow.toml"
+    config.write_text(
+        config.read_text(encoding="utf-8")
+        + '\n[[people]]\nname = "Dana Schulz"\nroles = ["author", "reviewer", "publisher"]\n'
+        + '\n[[people]]\nname = "Kim Berger"\nroles = ["author"]\n',
+        encoding="utf-8",
+    )
+    run(mpi, "--now", BEFORE, "approve", POST, "--by", "Dana Schulz")
+    job = next(j for j in _jobs(run, mpi) if j["channel"] == "webhook")
+    ref = short_ref(job["job"])
+    refused = run(mpi, "--now", BEFORE, "dismiss", ref, "--reason", "abgesagt", "--by", "Kim Berger")
+    assert refused.exit_code == 1
+    assert "Kim Berger may not dismiss jobs: that needs the publisher role" in " ".join(refused.output.split())
+    stranger = run(mpi, "--now", BEFORE, "dismiss", ref, "--reason", "abgesagt", "--by", "Jemand")
+    assert stranger.exit_code == 1
+    allowed = run(mpi, "--now", BEFORE, "dismiss", ref, "--reason", "abgesagt", "--by", "Dana Schulz")
+    assert allowed.exit_code == 0, allowed.output

@@ -3,9 +3,6 @@ when and why."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-
 import click
 from rich.markup import escape
 
@@ -13,15 +10,16 @@ from commsflow.errors import CommsflowError
 from commsflow.output import console
 from commsflow.workspace import Workspace
 
-BY_HELP = "Who acts (default: COMMSFLOW_USER, else git's user.name)."
+BY_HELP = "Who acts (default: COMMSFLOW_USER, else git's user.name/user.email); with [[people]]: a publisher."
 
 
-def _actor(workspace: Workspace, by: str | None) -> str:
-    """Who is acting: --by, COMMSFLOW_USER or git's user.name."""
-    found = (by or os.environ.get("COMMSFLOW_USER") or git_user(workspace.root) or "").strip()
-    if not found:
-        raise CommsflowError("who is acting is not known", "add --by NAME, or set COMMSFLOW_USER (or git's user.name)")
-    return found
+def _actor(workspace: Workspace, by: str | None, doing: str) -> str:
+    """Who acts (--by, COMMSFLOW_USER or git's identity); with [[people]], a publisher."""
+    from commsflow import people
+
+    who = people.acting(workspace.config, workspace.root, by)
+    people.require_role(workspace.config, who, "publisher", doing)
+    return who.name
 
 
 def _open(workspace: Workspace):
@@ -43,7 +41,7 @@ def _open(workspace: Workspace):
 def _act(workspace: Workspace, action: str, refs: list[str], by: str | None, why: str, url: str | None = None):
     from commsflow.actions import check_allowed, describe, find_job
 
-    actor = _actor(workspace, by)
+    actor = _actor(workspace, by, {"retry": "retry jobs", "dismissed": "dismiss jobs"}.get(action, "record posts"))
     ledger, jobs, titles = _open(workspace)
     try:
         chosen = []
@@ -124,14 +122,3 @@ def posted(obj: dict, jobs: tuple[str, ...], url: str | None, by: str | None):
         raise click.UsageError("--url must be the full address, starting with https://")
     for _, shown in _act(obj["workspace"], "posted", list(jobs), by, "published by hand", url):
         console.print(f"[green]✓[/] posted by hand: {escape(shown)} — counts as done, never sent")
-
-
-def git_user(root) -> str | None:
-    """git's user.name in the project (None without git or a name)."""
-    try:
-        found = subprocess.run(
-            ["git", "config", "user.name"], cwd=root, capture_output=True, text=True, timeout=5, env=os.environ
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return found.stdout.strip() or None
