@@ -255,7 +255,10 @@ def test_run_once_publishes_due_jobs_and_reports_missed_ones(run, mpi):
     result = real_run(mpi, "2024-03-05 10:05", "--once")
     assert result.exit_code == 1, result.output  # something was missed
     assert "✓ done    linkedin article 2024-03-01-zweiter-monitoring-bericht" in result.stdout
-    assert "missed  newsletter newsletter newsletter-2023-2 — due 2023-11-08T10:00+01:00" in result.stdout
+    # Past missed jobs: one line, not one each (issue 13).
+    assert "missed  newsletter" not in result.stdout
+    assert "✗ 2 past jobs missed (due 08.11.2023 to " in result.stdout
+    assert "commsflow status lists them: retry or dismiss each" in result.stdout
     rows = ledger_rows(mpi)
     states = Counter(row["state"] for row in rows.values())
     assert states == {"done": 1, "missed": 2}

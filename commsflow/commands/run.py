@@ -81,6 +81,9 @@ class EventLog:
         self.json = log_format == "json"
         self.clock = clock or (lambda: datetime.now().astimezone())
         self.counts: dict[str, int] = {}
+        # --once and --dry-run: past jobs missed are said in one line, not one line each
+        self.fold_missed = False
+        self.missed: list[Outcome] = []
 
     # --- what the scheduler reports ---------------------------------------------------------
 
@@ -88,6 +91,9 @@ class EventLog:
         """The scheduler's ``report``: one handled job (or an error of a pass, with no job)."""
         self.counts[outcome.state] = self.counts.get(outcome.state, 0) + 1
         job = outcome.job
+        if self.fold_missed and outcome.state == "missed" and not self.json:
+            self.missed.append(outcome)
+            return
         if self.json:
             real_job = job.id != "-"  # the scheduler's stand-in for an error that belongs to no job
             self._write(
@@ -322,6 +328,7 @@ def _run(
             new_ledger=new_ledger,
         )
         if once or workspace.now_text:
+            log.fold_missed = True
             scheduler.stopping = stop  # SIGTERM: the job being sent is finished and recorded, the rest waits
             try:
                 outcomes = scheduler.once()
@@ -366,6 +373,15 @@ def _pinned(ctx: click.Context, now: str) -> CommsflowError:
 
 
 def _summary(outcomes: list[Outcome], log: EventLog) -> None:
+    if log.missed:
+        days = sorted(outcome.job.planned for outcome in log.missed)
+        span = dates.numeric_date(days[0]) + (f" to {dates.numeric_date(days[-1])}" if len(days) > 1 else "")
+        log.note(
+            "missed",
+            f"✗ {plural(len(days), 'past job')} missed (due {span}, not sent within the grace window) — "
+            "commsflow status lists them: retry or dismiss each",
+        )
+        log.missed.clear()
     counts = {}
     for outcome in outcomes:
         counts[outcome.state] = counts.get(outcome.state, 0) + 1
