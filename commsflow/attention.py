@@ -20,6 +20,7 @@ GROUPS = {
     "interrupted": "Held after a crash",
     "missed": "Missed",
     "credential": "Waiting for a credential",
+    "rejected": "Rejected by a reviewer",
     "blocked": "Blocked, due soon",
     "stale": "Sign-off gone stale",
 }
@@ -97,6 +98,8 @@ def needs_a_person(plan, now: datetime, environ=None) -> list[Entry]:
             )
         elif job.planned < now - config.publishing.grace:
             continue  # long past and never sent: the scheduler records it as missed on its next pass
+        elif job.state == "blocked" and job.signoff and job.signoff.startswith("rejected by"):
+            add("rejected", job, job.signoff, f"fix what the reviewer names, then: commsflow approve {job.item}")
         elif job.state in ("due", "planned", "blocked") and job.planned <= now + window and job.channel in missing:
             variable = missing[job.channel]
             add("credential", job, variable.message, variable.hint or "set the credential, then commsflow run --once")

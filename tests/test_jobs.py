@@ -221,3 +221,14 @@ def test_with_people_listed_only_a_publisher_may_act_on_jobs(run, mpi, monkeypat
     assert stranger.exit_code == 1
     allowed = run(mpi, "--now", BEFORE, "dismiss", ref, "--reason", "abgesagt", "--by", "Dana Schulz")
     assert allowed.exit_code == 0, allowed.output
+
+
+def test_a_rejected_item_is_listed_with_the_reason_and_what_to_do(run, mpi, monkeypatch, httpserver):
+    _project(mpi, monkeypatch, httpserver.url_for("/hook"))
+    rejected = run(mpi, "--now", BEFORE, "reject", POST, "--reason", "Die Zahlen stimmen nicht", "--by", "Kim Berger")
+    assert rejected.exit_code == 0, rejected.output
+    code, data = _status(run, mpi, BEFORE)
+    entries = [entry for entry in data["needs_a_person"] if entry["group"] == "rejected"]
+    assert code == 1 and {"webhook", "mastodon"} <= {entry["channel"] for entry in entries}
+    assert all("Die Zahlen stimmen nicht" in entry["reason"] for entry in entries)
+    assert all(entry["command"].endswith(f"commsflow approve {POST}") for entry in entries)
