@@ -273,6 +273,19 @@ def test_the_installed_command_stops_on_sigterm_while_idle(service_project):
     assert_lock_released(root)
 
 
+def test_ctrl_c_exits_130_and_says_so_in_the_json_log(service_project):
+    root = service_project
+    process = Process(commsflow_run(root, "--log-format", "json", tick=1))
+    process.wait_for(lambda line: '"started"' in line, timeout=30)
+    process.popen.send_signal(signal.SIGINT)
+    code = process.popen.wait(timeout=30)
+    time.sleep(0.2)
+    process.wait_for(lambda line: '"interrupted"' in line, timeout=5)
+    assert code == 130 and process.popen.stderr.read() == ""
+    assert process.events()[-1]["level"] == "error"
+    assert_lock_released(root)
+
+
 def test_a_second_scheduler_is_refused_with_exit_status_1_and_a_json_error(service_project):
     root = service_project
     process = Process(commsflow_run(root, "--log-format", "json", tick=1))
