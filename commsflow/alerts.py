@@ -350,8 +350,9 @@ def _channels_using(config: Config, variable: str) -> list[str]:
 
 
 def compose(config: Config, events: list[Event], *, markup: bool = False) -> tuple[str, str]:
-    """Subject and text of one message telling ``events`` (all of one kind). ``markup``: for a
-    chat (commands as `code`, nothing indented, which Markdown would take for a code block)."""
+    """Subject and text of one message telling ``events`` (all of one kind). ``markup``: the text
+    for a chat, which starts with the subject and reads as Markdown and as Slack's mrkdwn alike
+    (lists, commands as `code`, nothing indented)."""
     kind = events[0].kind
     prefix = f"[commsflow · {config.organisation.short_name}]"
     if len(events) == 1:
@@ -360,30 +361,35 @@ def compose(config: Config, events: list[Event], *, markup: bool = False) -> tup
         subject = f"{prefix} {len(events)} × {KINDS[kind]}: {events[0].title} und {len(events) - 1} weitere"
     if len(subject) > 200:
         subject = subject[:199].rstrip(" ,") + "…"
-    code = (lambda text: f"`{text}`") if markup else (lambda text: text)
-    indent = "" if markup else "   "
-    lines: list[str] = []
+    folder = config.root.resolve()
+    lines: list[str] = [subject, ""] if markup else []
     for number, event in enumerate(events, 1):
         lines.append(f"{number}. {event.headline}" if len(events) > 1 else event.headline)
-        lines.append("")
-        width = max((len(label) for label, _ in event.facts), default=0) + 1
-        lines += [f"{indent}{label + ':':<{width}} {value}" for label, value in event.facts]
-        if event.actions:
-            lines += ["", f"{indent}So geht es weiter:"]
-            for what, command in event.actions:
-                if markup:
-                    lines.append(f"• {what}" + (f" {code(command)}" if command else ""))
-                else:
-                    lines.append(f"{indent}– {what}")
+        if markup:
+            lines += [f"- {label}: {value}" for label, value in event.facts]
+            if event.actions:
+                lines += ["", "So geht es weiter:"]
+                lines += [f"- {what}" + (f" `{command}`" if command else "") for what, command in event.actions]
+        else:
+            lines.append("")
+            width = max((len(label) for label, _ in event.facts), default=0) + 1
+            lines += [f"   {label + ':':<{width}} {value}" for label, value in event.facts]
+            if event.actions:
+                lines += ["", "   So geht es weiter:"]
+                for what, command in event.actions:
+                    lines.append(f"   – {what}")
                     if command:
-                        lines.append(f"{indent}    {command}")
+                        lines.append(f"       {command}")
         lines.append("")
-    lines.append(f"Die Befehle im Projektordner ausführen: {config.root.resolve()}")
-    lines.append(f"Alles, was gerade jemanden braucht, zeigt: {code('commsflow status')}")
-    if not markup:
+    if markup:
+        lines.append(
+            f"Die Befehle im Projektordner {folder} ausführen; was gerade jemanden braucht, zeigt `commsflow status`."
+        )
+    else:
+        lines.append(f"Die Befehle im Projektordner ausführen: {folder}")
+        lines.append("Alles, was gerade jemanden braucht, zeigt: commsflow status")
         lines += ["", "-- ", "Diese Nachricht schickt der commsflow-Scheduler einmal je Ereignis."]
-    text = "\n".join(lines) + "\n"
-    return subject, (f"{subject}\n\n{text}" if markup else text)
+    return subject, "\n".join(lines) + "\n"
 
 
 def _email(config: Config, recipients: list[str], subject: str, text: str, now: datetime):

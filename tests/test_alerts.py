@@ -186,7 +186,10 @@ def test_a_permanent_failure_is_told_once_by_email_and_webhook(project, httpserv
     (post,) = alert_posts(httpserver)
     assert list(post) == ["text"]
     assert post["text"].startswith(subject + "\n\n")
-    assert f"`commsflow retry {REF}`" in post["text"]
+    # Markdown (Mattermost, Matrix hookshot) and Slack's mrkdwn alike: lists, nothing indented, commands as `code`.
+    assert f"\n- Job: {REF} ({HINWEIS})\n" in post["text"]
+    assert f"\n- Die Ursache beheben (siehe Grund), dann erneut senden: `commsflow retry {REF}`\n" in post["text"]
+    assert "\n " not in post["text"]
     assert "alert   email alert failed — sent to redaktion@example.org, leitung@example.org" in first.stdout
     assert "alert   webhook alert failed — posted to http://localhost:" in first.stdout
     no_secrets(first.output, body, post["text"], json.dumps(alert_rows(project)))
