@@ -238,7 +238,10 @@ def ahead(
             f"{soon}: Sie liegt vor einer Sperrfrist.",
             job.embargo,
             (
-                (f"Den Termin in {job.source} nach die Sperrfrist legen; die Stelle zeigt:", "commsflow check"),
+                (
+                    f"Den Termin in {job.source} hinter das Ende der Sperrfrist legen; die Stelle zeigt:",
+                    "commsflow check",
+                ),
                 dismiss,
             ),
         )
@@ -280,7 +283,7 @@ def ahead(
             (
                 (
                     "Die fehlende Einstellung (siehe Grund) dort setzen, wo der Scheduler läuft, und ihn neu "
-                    "starten; danach zeigt den Stand:",
+                    "starten; den Stand zeigt danach:",
                     "commsflow status",
                 ),
                 dismiss,

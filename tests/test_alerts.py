@@ -12,7 +12,7 @@ import json
 import re
 import socket
 import sqlite3
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from types import SimpleNamespace
@@ -21,8 +21,13 @@ import pytest
 from aiosmtpd.controller import Controller
 from conftest import real_run
 
+from commsflow import alerts
 from commsflow.actions import short_ref
+from commsflow.alerts import Event
+from commsflow.calendar import Job
 from commsflow.commands.run import EventLog, _loader
+from commsflow.config import load_config
+from commsflow.errors import CommsflowError
 from commsflow.ledger import Ledger
 from commsflow.scheduler import Scheduler
 from commsflow.workspace import Workspace
@@ -558,3 +563,53 @@ def test_a_ledger_from_before_alerts_gets_the_table(tmp_path):
     ledger.alert_sent(["missed:a:1"], "email", at)
     assert ledger.alerts_due(at) == [] and ledger.records()["a"]["state"] == "done"
     ledger.close()
+
+
+# --- what each kind of block asks a person to do -------------------------------------------------
+
+
+def test_each_kind_of_block_names_its_own_remedy_and_reviewers(mpi):
+    add_config(
+        mpi,
+        '[[people]]\nname = "Dana Schulz"\nroles = ["reviewer"]\n\n'
+        '[[people]]\nname = "Pressestelle"\nroles = ["reviewer"]\nchannels = ["press"]\n\n'
+        '[[people]]\nname = "Alex Autor"\nroles = ["author"]',
+    )
+    config = load_config(mpi)
+    planned = datetime(2024, 3, 6, 10, tzinfo=config.zone)
+    job = Job("einzeln/linkedin/x@2024-03-06T10:00+01:00", "einzeln", "x", "linkedin", "article", "x", planned, "p.md")
+    about = alerts.About("Ein Titel", "content/posts/x.md")
+    signed = datetime(2024, 3, 1, 10, tzinfo=config.zone)
+
+    def only(events):
+        assert len(events) == 1, events
+        return events[0]
+
+    embargo = only(alerts.ahead(replace(job, embargo="embargo until 07.03.2024 10:00 (x)"), about, config))
+    assert (embargo.kind, embargo.key) == ("blocked", f"blocked:{job.id}:embargo")
+    assert embargo.headline.endswith("Sie liegt vor einer Sperrfrist.")
+    assert embargo.actions[0] == (
+        "Den Termin in p.md hinter das Ende der Sperrfrist legen; die Stelle zeigt:",
+        "commsflow check",
+    )
+    missing = only(alerts.ahead(replace(job, signoff="not signed off: commsflow approve x"), about, config))
+    assert (missing.kind, missing.key) == ("blocked", f"blocked:{job.id}:signoff")
+    # Who may sign off a LinkedIn post: the reviewers without a channel list, not the press office's.
+    assert ("Abzeichnen (NAME: Dana Schulz):", "commsflow approve x --by NAME") in missing.actions
+    rejected = replace(job, signoff="rejected by Dana Schulz on 01.03.2024 10:00: Zahlen falsch — commsflow approve x")
+    first = only(alerts.ahead(rejected, about, config, signed=signed))
+    assert first.headline.endswith("Der Inhalt wurde bei der Prüfung abgelehnt.")
+    assert dict(first.facts)["Grund"].startswith("rejected by Dana Schulz")
+    again = only(alerts.ahead(rejected, about, config, signed=signed.replace(day=2)))
+    assert first.key != again.key  # rejected again later: a new event
+    stale = only(alerts.ahead(replace(job, signoff="approval stale: linkedin article changed"), about, config))
+    assert stale.kind == "stale" and stale.key == f"stale:{job.id}:-"
+    unapproved = only(alerts.ahead(replace(job, approved=False), about, config))
+    assert unapproved.key == f"blocked:{job.id}:approval"
+    assert unapproved.actions[1] == ("Abzeichnen (NAME: Dana Schulz):", "commsflow approve x --by NAME")  # required
+    waiting = alerts.ahead(job, about, config, missing=CommsflowError("linkedin: no token", "set COMMSFLOW_X"))
+    assert [(event.kind, dict(event.facts)["Grund"]) for event in waiting] == [
+        ("waiting", "linkedin: no token — set COMMSFLOW_X")
+    ]
+    assert alerts.ahead(job, about, config) == []  # nothing in the way: nothing to tell
+    assert Event.from_json(stale.to_json()) == stale  # as the ledger keeps it
