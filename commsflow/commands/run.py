@@ -49,6 +49,7 @@ _MARKS = {
     "waiting": "[yellow]…[/]",
     "skipped": "·",
     "error": "[red]✗[/]",
+    "alert": "[cyan]✉[/]",
 }
 _LEVELS = {
     "done": "info",
@@ -58,6 +59,7 @@ _LEVELS = {
     "failed": "error",
     "missed": "error",
     "error": "error",
+    "alert": "info",
 }
 # Line breaks json.dumps leaves as they are (it escapes only ASCII control characters).
 _BREAKS = str.maketrans({"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"})
