@@ -62,7 +62,7 @@ def find_job(text: str, jobs: list[Job], titles: dict[str, str]) -> Job:
     if not found:
         raise CommsflowError(
             f"no job {text!r}",
-            "give the short reference `commsflow status` or `commsflow calendar` prints, or the job's full id",
+            "give the short reference `commsflow status` prints, or the job's full id (build/jobs.json lists them)",
         )
     shown = "; ".join(describe(job, titles) for job in found[:8]) + (" …" if len(found) > 8 else "")
     raise CommsflowError(f"{text!r} fits {len(found)} jobs: {shown}", "give more characters of the reference")
