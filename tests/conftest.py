@@ -61,3 +61,22 @@ def real_run(root: Path, now: str, *args: str):
         env={"COMMSFLOW_NOW": None, "COMMSFLOW_ROOT": None},
         catch_exceptions=False,
     )
+
+
+def scheduler_pass(root: Path, when: str) -> list:
+    """One pass of a scheduler planned at ``when``, everything to the outbox: its outcomes."""
+    from commsflow.commands.run import _loader
+    from commsflow.scheduler import Scheduler
+    from commsflow.workspace import Workspace
+
+    workspace = Workspace(root, now_text=when)
+    outcomes = []
+    scheduler = Scheduler(
+        workspace.config, _loader(workspace), outbox_only=True, report=outcomes.append, clock=lambda: workspace.now
+    )
+    try:
+        scheduler.plan(workspace.now)
+        scheduler.run_pass(workspace.now)
+    finally:
+        scheduler.close()
+    return outcomes

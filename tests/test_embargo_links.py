@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import scheduler_pass
 
 NOW = "2024-03-01 10:00"
 EVENT = "mpi-meet-up-2024"
@@ -71,28 +72,10 @@ def test_a_link_the_rendering_adds_is_caught_before_sending(run, mpi):
     assert (
         f"the linkedin article of {POST} on 15.03.2024 10:00 links to {EVENT}, under embargo until 20.04.2024 10:00"
     ) in " ".join(build.stdout.split())
-    outcomes = _send_at(mpi, "2024-03-15 10:01")
+    outcomes = scheduler_pass(mpi, "2024-03-15 10:01")
     linkedin = next(o for o in outcomes if o.job.item == POST and o.job.channel == "linkedin")
     assert linkedin.state == "failed" and f"links to {EVENT}, under embargo" in linkedin.detail
     assert not (mpi / ".commsflow" / "outbox" / "linkedin").exists()
-
-
-def _send_at(root: Path, when: str) -> list:
-    from commsflow.commands.run import _loader
-    from commsflow.scheduler import Scheduler
-    from commsflow.workspace import Workspace
-
-    workspace = Workspace(root, now_text=when)
-    outcomes = []
-    scheduler = Scheduler(
-        workspace.config, _loader(workspace), outbox_only=True, report=outcomes.append, clock=lambda: workspace.now
-    )
-    try:
-        scheduler.plan(workspace.now)
-        scheduler.run_pass(workspace.now)
-    finally:
-        scheduler.close()
-    return outcomes
 
 
 def test_from_the_end_of_the_embargo_the_link_is_fine(run, mpi):

@@ -6,9 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from commsflow.commands.run import _loader
-from commsflow.scheduler import Scheduler
-from commsflow.workspace import Workspace
+from conftest import scheduler_pass
 
 NOW = "2024-03-01 10:00"
 NEWS = "2024-03-04-kunststoff-zwischenstand"
@@ -51,16 +49,7 @@ def test_renaming_a_project_a_signed_off_news_post_names_blocks_the_post(run, mp
     assert f"-MPI-Projekt: {name}" in diff and f"+MPI-Projekt: {renamed}" in diff
 
     # The scheduler, at the planned time, does not send it.
-    workspace = Workspace(mpi, now_text="2024-03-06 11:01")
-    outcomes = []
-    scheduler = Scheduler(
-        workspace.config, _loader(workspace), outbox_only=True, report=outcomes.append, clock=lambda: workspace.now
-    )
-    try:
-        scheduler.plan(workspace.now)
-        scheduler.run_pass(workspace.now)
-    finally:
-        scheduler.close()
+    outcomes = scheduler_pass(mpi, "2024-03-06 11:01")
     outcome = next(o for o in outcomes if o.job.item == NEWS)
     assert outcome.state == "blocked" and "approval stale" in outcome.detail
     assert not (mpi / ".commsflow" / "outbox" / "linkedin").exists()
