@@ -38,6 +38,7 @@ COMMANDS = {
     "calendar": ("commsflow.commands.calendar", "command"),
     "run": ("commsflow.commands.run", "command"),
     "status": ("commsflow.commands.status", "command"),
+    "new": ("commsflow.commands.new", "command"),
     "approve": ("commsflow.commands.approve", "approve"),
     "review": ("commsflow.commands.approve", "review"),
     "reject": ("commsflow.commands.approve", "reject"),
