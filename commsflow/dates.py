@@ -8,10 +8,11 @@ Times without an offset are local to the configured time zone.
 
 from __future__ import annotations
 
+import calendar
 import re
 from datetime import date, datetime, time, tzinfo
 
-from babel.dates import format_date, format_datetime
+from babel.dates import format_date, format_datetime, get_month_names
 
 _GERMAN = re.compile(
     r"^(?P<d>\d{1,2})\.(?P<m>\d{1,2})\.(?P<y>\d{2,4})"
@@ -32,16 +33,32 @@ def _from_german(text: str) -> date | datetime:
         raise DateError(
             f"ambiguous date {text!r}: two-digit year; write the year in full, e.g. {m['d']}.{m['m']}.20{m['y'][-2:]}"
         )
-    try:
-        day = date(int(m["y"]), int(m["m"]), int(m["d"]))
-    except ValueError as exc:
-        raise DateError(f"invalid date {text!r}: {exc}") from None
+    day = _day(text, int(m["y"]), int(m["m"]), int(m["d"]))
     if m["H"] is None:
         return day
     try:
         return datetime.combine(day, time(int(m["H"]), int(m["M"])))
     except ValueError as exc:
         raise DateError(f"invalid time in {text!r}: {exc}") from None
+
+
+def _day(text: str, year: int, month: int, day: int) -> date:
+    """The day, or a DateError saying in words why there is no such day:
+    ``31.09.2024`` — September has 30 days."""
+    if not 1 <= month <= 12:
+        raise DateError(f"invalid date {text!r}: there is no month {month} — a year has 12 months, 01 to 12")
+    last = calendar.monthrange(year, month)[1]
+    if not 1 <= day <= last:
+        name = get_month_names("wide", locale="en")[month]
+        if day < 1:
+            reason = f"there is no day {day}"
+        elif month == 2:
+            leap = "a leap year" if calendar.isleap(year) else "not a leap year"
+            reason = f"February {year} has {last} days ({year} is {leap})"
+        else:
+            reason = f"{name} has {last} days"
+        raise DateError(f"invalid date {text!r}: {reason} — write a day from 1 to {last}")
+    return date(year, month, day)
 
 
 def parse_when(value: object) -> date | datetime:
@@ -61,9 +78,10 @@ def parse_when(value: object) -> date | datetime:
         return _from_german(text)
     if not _ISO.match(text):
         raise DateError(f"invalid date {text!r}; write it as 2024-04-25 or 2024-04-25 16:00")
+    iso_day = _day(text, int(text[:4]), int(text[5:7]), int(text[8:10]))
     try:
-        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-            return date.fromisoformat(text)
+        if len(text) == 10:
+            return iso_day
         return datetime.fromisoformat(text)
     except ValueError:
         raise DateError(f"invalid date {text!r}; write it as 2024-04-25 or 2024-04-25 16:00") from None

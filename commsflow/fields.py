@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from datetime import date, datetime
 from typing import Annotated
 
@@ -61,14 +63,35 @@ Day = Annotated[date, BeforeValidator(_as_date)]
 Moment = Annotated[date | datetime, BeforeValidator(_as_moment)]
 
 
+_UMLAUTS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
+_SEPARATORS = re.compile(r"[\s_-]+")
+
+
+def fold(text: str) -> str:
+    """The form two spellings of one word share: case, accents, umlauts written out or
+    not (``ä``/``ae``), and hyphens, underscores and spaces do not count.
+    ``fold("Gesichter des MPI") == fold("gesichter-des-mpi")``."""
+    text = unicodedata.normalize("NFC", text).casefold().translate(_UMLAUTS)
+    text = "".join(char for char in unicodedata.normalize("NFKD", text) if not unicodedata.combining(char))
+    return _SEPARATORS.sub(" ", text).strip()
+
+
 def vocabulary(name: str):
-    """A text whose allowed values come from ``[vocabularies].<name>`` in the configuration."""
+    """A text whose allowed values come from ``[vocabularies].<name>`` in the configuration.
+
+    A value matches however it is capitalised, accented or hyphenated (``aktuelles``,
+    ``gesichter-des-mpi``) and becomes the configured spelling (``Aktuelles``,
+    ``Gesichter des MPI``)."""
 
     def check(value: str, info: ValidationInfo) -> str:
         allowed = ((info.context or {}).get("vocabularies") or {}).get(name)
         if allowed is None or value in allowed:
             return value
-        guess = closest(value, allowed)
+        folded = {fold(spelling): spelling for spelling in reversed(allowed)}  # the first of equal ones wins
+        if fold(value) in folded:
+            return folded[fold(value)]
+        near = closest(fold(value), folded)
+        guess = folded[near] if near else None
         hint = f"did you mean {guess!r}?" if guess else f"allowed: {', '.join(allowed)}"
         raise ValueError(f"unknown value {value!r} (not in vocabularies.{name}) — {hint}")
 

@@ -87,6 +87,16 @@ def parse(source: Source) -> dict:
         data = yaml.load(source.yaml_text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
+        tab = _tab_line(source.yaml_text, exc)
+        if tab is not None:
+            raise SourceError(
+                Problem(
+                    source.path,
+                    f"{source.label} is indented with a tab character (Tabulator)",
+                    line=source.yaml_first_line + tab,
+                    hint="indent with spaces, not with the Tab key: replace the tab by two spaces",
+                )
+            ) from None
         line = source.yaml_first_line + mark.line if mark else None
         reason = exc.problem or "unreadable YAML"
         raise SourceError(
@@ -111,6 +121,27 @@ def parse(source: Source) -> dict:
             )
         )
     return data
+
+
+def _tab_line(text: str, exc: yaml.MarkedYAMLError) -> int | None:
+    """The 0-based line whose indentation holds the tab that broke the YAML, if a tab did.
+
+    A tab after ``key:`` is fine in YAML; one in the indentation is not, and libyaml
+    reports it in its own words ("cannot start any token") at that line."""
+    lines = text.split("\n")
+    marks = [mark.line for mark in (exc.problem_mark, exc.context_mark) if mark is not None]
+    for number in marks:
+        if number < len(lines) and "\t" in _indent(lines[number]):
+            return number
+    if "tab" in (exc.problem or ""):
+        for number, line in enumerate(lines):
+            if "\t" in _indent(line):
+                return number
+    return None
+
+
+def _indent(line: str) -> str:
+    return line[: len(line) - len(line.lstrip(" \t"))]
 
 
 def document(path: str, raw: bytes) -> Source:

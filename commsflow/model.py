@@ -11,17 +11,46 @@ from __future__ import annotations
 import typing
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    NonNegativeInt,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from commsflow.channels import names as channel_names
 from commsflow.errors import Problem
-from commsflow.fields import Day, Html, HttpUrl, Moment, Slug, Text, vocabulary
+from commsflow.fields import Day, Html, HttpUrl, Moment, Slug, Text, fold, vocabulary
 from commsflow.slugs import is_slug
 
 STATUSES = ("draft", "review", "approved", "published")
-Status = Literal["draft", "review", "approved", "published"]
+
+# What editors write for a status, folded (see commsflow.fields.fold): the German words
+# as well as the English ones, in any case, with or without umlauts.
+_STATUS_WORDS = {
+    **{status: status for status in STATUSES},
+    "entwurf": "draft",
+    "pruefung": "review",
+    "in pruefung": "review",
+    "freigegeben": "approved",
+    "veroeffentlicht": "published",
+}
+
+
+def _status(value: object) -> object:
+    """``freigegeben`` → ``approved``; anything unknown is left for the check of the allowed values."""
+    if isinstance(value, str):
+        return _STATUS_WORDS.get(fold(value), value)
+    return value
+
+
+Status = Annotated[Literal["draft", "review", "approved", "published"], BeforeValidator(_status)]
 
 
 # The channels an item's own `channels:` may name, from the channel registry.

@@ -492,7 +492,8 @@ def test_unapproved_explicit_item_is_an_error_without_drafts(run, mpi):
     )
     result = _fails_without_writing(run, mpi, "entwurf")
     assert (
-        "sections[0].featured: '2024-02-21-gesichter-des-mpi-amber-koordinierungsstelle' is draft, not approved "
+        "sections[0].featured: '2024-02-21-gesichter-des-mpi-amber-koordinierungsstelle' is left out: it is still a "
+        "draft, not approved "
         "— approve content/posts/2024-02-21-gesichter-des-mpi-amber-koordinierungsstelle.md (status: approved) "
         "or preview with --drafts"
     ) in result.stdout

@@ -81,6 +81,8 @@ def assemble(
 
     sections = [AssembledSection(section, index) for index, section in enumerate(spec.sections)]
     placed: dict[str, tuple] = {}
+    held: dict[int, list[Item]] = {}  # section index → items its rule left out because they are not signed off
+    refused: set[int] = set()  # sections with a named item refused as not signed off (an error says so)
 
     def admit(slug: str, loc: tuple) -> Item | None:
         item = library.get(slug)
@@ -102,9 +104,10 @@ def assemble(
             if not drafts:
                 problem(
                     loc,
-                    f"{slug!r} is {item.status}, not approved",
+                    f"{slug!r} is left out: it is {_not_yet(item)}, not approved",
                     f"approve {item.path} (status: approved) or preview with --drafts",
                 )
+                refused.add(loc[1])
                 return None
         if slug in placed:
             problem(
@@ -148,14 +151,22 @@ def assemble(
                 period=spec.period,
                 zone=zone,
             )
-        found = [
-            item
-            for item in library.query(rule.kinds, status=statuses, category=rule.category)
-            if item.slug not in placed
-            and (not rule.tags or set(rule.tags) & set(item.meta.tags))
-            and (not rule.projects or set(rule.projects) & set(item.projects))
-            and _within(item, window["after"], window["before"], zone)
-        ]
+
+        def selected(item: Item, rule=rule, window=window) -> bool:
+            return (
+                item.slug not in placed
+                and (not rule.tags or set(rule.tags) & set(item.meta.tags))
+                and (not rule.projects or set(rule.projects) & set(item.projects))
+                and _within(item, window["after"], window["before"], zone)
+            )
+
+        found = [item for item in library.query(rule.kinds, status=statuses, category=rule.category) if selected(item)]
+        if statuses:  # what the rule would take but is not signed off yet: said so if the section stays empty
+            held.setdefault(section.index, []).extend(
+                item
+                for item in library.query(rule.kinds, category=rule.category)
+                if item.status not in statuses and selected(item)
+            )
         found = _sorted(found, rule.sort or ("date" if rule.kinds == ("event",) else "-date"))
         if rule.limit:
             found = found[: rule.limit]
@@ -164,7 +175,21 @@ def assemble(
             section.entries.append(Entry(item, item.status not in SIGNED_OFF))
 
     for section in sections:
-        if not section.entries and section.spec.cta is None:
+        waiting = held.get(section.index)
+        if not section.entries and waiting:
+            if len(waiting) == 1:
+                why = f"{waiting[0].slug!r} is {_not_yet(waiting[0])}, not approved"
+            else:
+                shown = ", ".join(f"{item.slug!r} ({_not_yet(item)})" for item in waiting[:3])
+                more = f" and {len(waiting) - 3} more" if len(waiting) > 3 else ""
+                why = f"{shown}{more} are not approved"
+            problem(
+                ("sections", section.index),
+                f"section {section.spec.title!r} is left out: {why}",
+                "approve " + ("it" if len(waiting) == 1 else "them") + " (status: approved) or preview with --drafts",
+                severity=Severity.WARNING,
+            )
+        elif not section.entries and section.spec.cta is None and section.index not in refused:
             problem(
                 ("sections", section.index),
                 f"section {section.spec.title!r} is empty",
@@ -189,6 +214,11 @@ def assemble(
             severity=Severity.WARNING,
         )
     return AssembledIssue(campaign, previous, sections, problems, drafts)
+
+
+def _not_yet(item: Item) -> str:
+    """``still in review``, ``still a draft``: why an item cannot go into an issue yet."""
+    return {"review": "still in review", "draft": "still a draft"}.get(item.status, item.status)
 
 
 def _where(loc: tuple) -> str:

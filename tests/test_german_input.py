@@ -1,0 +1,280 @@
+"""Editors write German: status words, vocabulary values however spelt, and error messages
+that name the cause in their terms (a tab, a day the month does not have, an item still in
+review). And the publishing calendar shows titles and German names, not slugs and codes."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from commsflow import dates
+from commsflow.fields import fold
+
+POST = "2024-02-21-gesichter-des-mpi-amber-koordinierungsstelle"
+NOW = ("--now", "2024-03-01 10:00")
+
+
+def post_file(root: Path) -> Path:
+    return root / "content" / "posts" / f"{POST}.md"
+
+
+def set_field(root: Path, name: str, value: str) -> Path:
+    """Rewrite the line ``name: …`` of the post's front matter."""
+    path = post_file(root)
+    text, count = re.subn(rf"(?m)^{name}: .*$", f"{name}: {value}", path.read_text(encoding="utf-8"), count=1)
+    assert count == 1, f"no {name} line in {path}"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def listed(run, root: Path) -> dict:
+    result = run(root, "list", "post", "--json")
+    assert result.exit_code == 0, result.output
+    return {row["slug"]: row for row in json.loads(result.stdout)}
+
+
+# --- status in German -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "written,status",
+    [
+        ("freigegeben", "approved"),
+        ("Freigegeben", "approved"),
+        ("entwurf", "draft"),
+        ("Entwurf", "draft"),
+        ("prüfung", "review"),
+        ("Prüfung", "review"),
+        ("pruefung", "review"),
+        ("in Prüfung", "review"),
+        ("IN PRUEFUNG", "review"),
+        ("veröffentlicht", "published"),
+        ("Veroeffentlicht", "published"),
+        ("Approved", "approved"),
+        ("review", "review"),
+    ],
+)
+def test_german_status_words_are_read_as_the_status(run, mpi, written, status):
+    set_field(mpi, "status", written)
+    result = run(mpi, "check")
+    assert result.exit_code == 0, result.output
+    assert listed(run, mpi)[POST]["status"] == status
+
+
+def test_an_approved_german_status_lets_the_item_into_the_newsletter(run, mpi):
+    """Not only the listing: what the status gates (an issue's items) follows the German word."""
+    campaign = mpi / "campaigns" / "gesichter.yaml"
+    campaign.write_text(
+        "kind: newsletter\ntitle: Test\nsubject: Test\npreheader: Vorschau\nsend_at: 2024-04-04 10:00\n"
+        "period: {start: 2023-11-08, end: 2024-04-03}\nintro: Hallo.\n"
+        f"sections:\n  - title: Gesichter\n    featured: {POST}\n",
+        encoding="utf-8",
+    )
+    refused = run(mpi, *NOW, "newsletter", "build", "gesichter")
+    assert refused.exit_code == 1
+    set_field(mpi, "status", "freigegeben")
+    built = run(mpi, *NOW, "newsletter", "build", "gesichter")
+    assert built.exit_code == 0, built.output
+
+
+def test_an_unknown_status_still_names_the_allowed_values(run, mpi):
+    path = set_field(mpi, "status", "fertig")
+    result = run(mpi, "check")
+    assert result.exit_code == 1
+    assert f"{path.relative_to(mpi)}:3: status: 'fertig' is not allowed; use one of: draft, review" in result.stdout
+
+
+# --- vocabulary values, however spelt --------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "written,configured",
+    [
+        ("aktuelles", "Aktuelles"),
+        ("AKTUELLES", "Aktuelles"),
+        ("gesichter-des-mpi", "Gesichter des MPI"),
+        ("gesichter_des_mpi", "Gesichter des MPI"),
+        ("Gesichter  des mpi", "Gesichter des MPI"),
+        ("einblicke", "Einblicke"),
+    ],
+)
+def test_vocabulary_values_match_whatever_the_spelling_and_become_the_configured_one(run, mpi, written, configured):
+    set_field(mpi, "category", written)
+    result = run(mpi, "check")
+    assert result.exit_code == 0, result.output
+    assert listed(run, mpi)[POST]["meta"]["category"] == configured
+
+
+def test_umlauts_written_out_and_accents_match_too(run, mpi):
+    path = post_file(mpi)
+    text = path.read_text(encoding="utf-8").replace(
+        "category: Gesichter des MPI\n",
+        "category: gesichter-des-mpi\ntransformation_lines: [oekologische-transformation]\n",
+    )
+    path.write_text(text, encoding="utf-8")
+    result = run(mpi, "check")
+    assert result.exit_code == 0, result.output
+    assert listed(run, mpi)[POST]["meta"]["transformation_lines"] == ["Ökologische Transformation"]
+
+
+def test_the_newsletter_selects_an_item_by_its_configured_category(run, mpi):
+    """The normalised value is what the rest of commsflow sees: a section selecting
+    'Gesichter des MPI' takes the post written as 'gesichter-des-mpi'."""
+    set_field(mpi, "category", "gesichter-des-mpi")
+    set_field(mpi, "status", "freigegeben")
+    (mpi / "campaigns" / "gesichter.yaml").write_text(
+        "kind: newsletter\ntitle: Test\nsubject: Test\npreheader: Vorschau\nsend_at: 2024-04-04 10:00\n"
+        "period: {start: 2023-11-08, end: 2024-04-03}\nintro: Hallo.\nsections:\n  - title: Gesichter\n"
+        "    select: {type: post, category: Gesichter des MPI, from: 2024-02-01, until: 2024-03-01}\n",
+        encoding="utf-8",
+    )
+    result = run(mpi, *NOW, "newsletter", "build", "gesichter")
+    assert result.exit_code == 0, result.output
+    text = (mpi / "build" / "newsletter" / "gesichter" / "email.txt").read_text(encoding="utf-8")
+    assert "Die AMBER-Koordinierungsstelle bei Berlin Partner" in text
+
+
+def test_a_value_not_in_the_vocabulary_still_gets_a_suggestion(run, mpi):
+    set_field(mpi, "category", "gesichter-des-mpii")
+    result = run(mpi, "check")
+    assert result.exit_code == 1
+    assert (
+        "category: unknown value 'gesichter-des-mpii' (not in vocabularies.blog_categories) — "
+        "did you mean 'Gesichter des MPI'?"
+    ) in result.stdout
+
+
+def test_fold():
+    assert fold("Gesichter des MPI") == fold("gesichter-des-mpi") == fold("GESICHTER_DES_MPI")
+    assert fold("Ökologische Transformation") == fold("oekologische transformation")
+    assert fold("Café") == fold("cafe")
+    assert fold("Straße") == fold("strasse")
+    assert fold("Aktuelles") != fold("Einblicke")
+
+
+# --- a tab in the front matter ----------------------------------------------------------
+
+
+def test_a_tab_in_the_indentation_is_named_as_such(run, mpi):
+    path = post_file(mpi)
+    text = path.read_text(encoding="utf-8").replace("  - amber-initiative", "\t- amber-initiative")
+    path.write_text(text, encoding="utf-8")
+    line = text.splitlines().index("\t- amber-initiative") + 1
+    result = run(mpi, "check")
+    assert result.exit_code == 1
+    assert (
+        f"error {path.relative_to(mpi)}:{line}: front matter is indented with a tab character (Tabulator) — "
+        "indent with spaces, not with the Tab key"
+    ) in result.stdout
+    assert "Traceback" not in result.output
+
+
+def test_a_tab_before_a_field_is_found_on_its_line(run, mpi):
+    path = post_file(mpi)
+    text = path.read_text(encoding="utf-8").replace("\ncategory:", "\n\tcategory:")
+    path.write_text(text, encoding="utf-8")
+    result = run(mpi, "check")
+    assert result.exit_code == 1
+    assert f"error {path.relative_to(mpi)}:4: front matter is indented with a tab character (Tabulator)" in (
+        result.stdout
+    )
+
+
+def test_other_yaml_errors_are_not_blamed_on_a_harmless_tab(run, mpi):
+    """A tab after ``key:`` is fine in YAML; a broken line elsewhere keeps its own message."""
+    path = post_file(mpi)
+    text = (
+        path.read_text(encoding="utf-8")
+        .replace("status: draft", "status:\tdraft")
+        .replace("\ncategory: Gesichter des MPI", "\ncategory: Gesichter: des MPI")
+    )
+    path.write_text(text, encoding="utf-8")
+    result = run(mpi, "check")
+    assert result.exit_code == 1
+    assert "Tabulator" not in result.stdout
+    assert f"error {path.relative_to(mpi)}:4: front matter is not valid YAML: mapping values" in result.stdout
+
+
+# --- days the month does not have --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text,reason",
+    [
+        ("31.09.2024", "September has 30 days — write a day from 1 to 30"),
+        ("2024-09-31", "September has 30 days — write a day from 1 to 30"),
+        ("31.04.2024 10:00", "April has 30 days — write a day from 1 to 30"),
+        ("2024-06-31 10:00", "June has 30 days — write a day from 1 to 30"),
+        ("29.02.2023", "February 2023 has 28 days (2023 is not a leap year) — write a day from 1 to 28"),
+        ("32.01.2024", "January has 31 days — write a day from 1 to 31"),
+        ("0.01.2024", "there is no day 0 — write a day from 1 to 31"),
+        ("2024-00-10", "there is no month 0 — a year has 12 months, 01 to 12"),
+    ],
+)
+def test_an_impossible_day_says_how_many_days_the_month_has(text, reason):
+    with pytest.raises(dates.DateError) as caught:
+        dates.parse_when(text)
+    assert str(caught.value) == f"invalid date {text!r}: {reason}"
+
+
+def test_leap_days_that_exist_are_read():
+    assert dates.parse_when("29.02.2024").isoformat() == "2024-02-29"
+    assert dates.parse_when("2024-02-29 10:00").isoformat() == "2024-02-29T10:00:00"
+
+
+def test_an_impossible_date_in_front_matter_names_field_line_and_month(run, mpi):
+    path = set_field(mpi, "date", "31.09.2024")
+    result = run(mpi, "check")
+    assert result.exit_code == 1
+    assert (
+        f"error {path.relative_to(mpi)}:5: date: invalid date '31.09.2024': September has 30 days — "
+        "write a day from 1 to 30"
+    ) in result.stdout
+
+
+# --- a newsletter section whose items are still in review -------------------------------
+
+
+def _section_campaign(root: Path) -> None:
+    (root / "campaigns" / "gesichter.yaml").write_text(
+        "kind: newsletter\ntitle: Test\nsubject: Test\npreheader: Vorschau\nsend_at: 2024-04-04 10:00\n"
+        "period: {start: 2023-11-08, end: 2024-04-03}\nintro: Hallo.\nsections:\n"
+        "  - title: Aktuelles\n    select: {type: post, category: Aktuelles, limit: 3}\n"
+        "  - title: Gesichter\n"
+        "    select: {type: post, category: Gesichter des MPI, from: 2024-02-01, until: 2024-03-01}\n",
+        encoding="utf-8",
+    )
+
+
+def test_a_section_left_empty_by_an_item_in_review_says_so(run, mpi):
+    set_field(mpi, "status", "in Prüfung")
+    _section_campaign(mpi)
+    result = run(mpi, *NOW, "newsletter", "build", "gesichter")
+    assert result.exit_code == 0, result.output
+    assert (
+        f"sections[1]: section 'Gesichter' is left out: '{POST}' is still in review, not approved — "
+        "approve it (status: approved) or preview with --drafts"
+    ) in result.stdout
+    assert "is empty" not in result.stdout
+
+
+def test_a_section_left_empty_by_a_draft_says_so(run, mpi):
+    _section_campaign(mpi)
+    result = run(mpi, *NOW, "newsletter", "build", "gesichter")
+    assert result.exit_code == 0, result.output
+    assert f"section 'Gesichter' is left out: '{POST}' is still a draft, not approved" in result.stdout
+
+
+def test_a_section_with_nothing_in_its_window_is_still_empty(run, mpi):
+    _section_campaign(mpi)
+    path = mpi / "campaigns" / "gesichter.yaml"
+    path.write_text(
+        path.read_text(encoding="utf-8").replace("2024-02-01", "2030-01-01").replace("2024-03-01", "2031-01-01")
+    )
+    result = run(mpi, *NOW, "newsletter", "build", "gesichter")
+    assert result.exit_code == 0, result.output
+    assert "section 'Gesichter' is empty" in result.stdout
+    assert "still" not in result.stdout
