@@ -38,7 +38,7 @@ run: $(VENV)/.installed
 	@echo "Newsletter: build/newsletter/index.html and each issue's email.html;"
 	@echo "  all issues: $(BIN)/commsflow newsletter list — a preview with drafts: $(BIN)/commsflow newsletter build --drafts"
 	@echo "Press releases: build/press/*/release.{docx,html,md,txt} — LinkedIn drafts: build/linkedin/ — calendar files: build/events/"
-	@echo "The year 2024 as the scheduler would publish it: $(BIN)/commsflow run --simulate 2024-01-01..2024-12-31 (writes .commsflow/outbox/)"
+	@echo "The year 2024 as the scheduler would publish it: $(BIN)/commsflow run --simulate 2024-01-01..2024-12-31 (into .commsflow/simulation/; the real ledger stays untouched)"
 
 test: $(VENV)/.installed-test
 	$(BIN)/ruff check .
