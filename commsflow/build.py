@@ -201,7 +201,10 @@ class Builder:
     def _calendar_outputs(self, report: BuildReport) -> None:
         """The calendar export, the newsletter archive and the list of jobs: cheap, always written."""
         plan = self.plan
-        write_atomic(self.build_dir / "calendar.ics", ics.calendar_ics(plan.jobs, self.config, now=plan.now))
+        titles = ics.job_titles(plan.jobs, plan.library, plan.campaigns)
+        write_atomic(
+            self.build_dir / "calendar.ics", ics.calendar_ics(plan.jobs, self.config, now=plan.now, titles=titles)
+        )
         issues = []
         for campaign in sorted(plan.campaigns.of_kind("newsletter"), key=lambda c: c.spec.send_at, reverse=True):
             if (newsletter_renderer.issue_folder(self.config, campaign.id) / "web.html").is_file():

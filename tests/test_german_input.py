@@ -8,6 +8,7 @@ import json
 import re
 from pathlib import Path
 
+import icalendar
 import pytest
 
 from commsflow import dates
@@ -278,3 +279,142 @@ def test_a_section_with_nothing_in_its_window_is_still_empty(run, mpi):
     assert result.exit_code == 0, result.output
     assert "section 'Gesichter' is empty" in result.stdout
     assert "still" not in result.stdout
+
+
+# --- the publishing calendar export ------------------------------------------------------
+
+
+def _entries(path: Path) -> list:
+    return icalendar.Calendar.from_ical(path.read_bytes()).walk("VEVENT")
+
+
+def _summaries(path: Path) -> list[str]:
+    return [str(event["SUMMARY"]) for event in _entries(path)]
+
+
+def test_calendar_export_shows_titles_and_german_names(run, mpi, tmp_path):
+    target = tmp_path / "plan.ics"
+    result = run(mpi, "--now", "2024-03-01 10:00", "calendar", "--from", "2024-03-01", "--ics", str(target))
+    assert result.exit_code == 0, result.output
+    summaries = _summaries(target)
+    for expected in (
+        "LinkedIn: Save the Date – MPI Meet-up im Bosch IoT Campus",
+        "LinkedIn: Erinnerung – MPI Meet-up im Bosch IoT Campus",
+        "LinkedIn: Rückblick – MPI Meet-up im Bosch IoT Campus",
+        "LinkedIn: Beitrag – 2. Monitoring-Bericht: 42 Projekte im Masterplan Industrie",
+        "Presse: Presseeinladung – MPI Meet-up im Bosch IoT Campus",
+        "Presse: Presse-Rückblick – MPI Meet-up im Bosch IoT Campus",
+        "Newsletter – MPI-Newsletter 1/2024",
+    ):
+        assert any(summary.startswith(expected) for summary in summaries), (expected, summaries)
+    assert not any(re.search(r"[a-z0-9]+-[a-z0-9]+-[a-z0-9]+$", summary) for summary in summaries), summaries
+    assert any(summary.startswith("LinkedIn: Förderaufruf – Fördercall Circular Economy") for summary in summaries)
+    calendar = icalendar.Calendar.from_ical(target.read_bytes())
+    assert str(calendar["X-WR-CALNAME"]) == "Veröffentlichungen MPI"
+    descriptions = [str(event["DESCRIPTION"]) for event in _entries(target)]
+    assert all(text.startswith("Status: ") for text in descriptions)
+    assert "Status: geplant" in descriptions[0]
+    assert any("Status: zurückgehalten" in text for text in descriptions)
+    assert not any(re.search(r"Status: (planned|blocked)", text) for text in descriptions)
+    assert {str(category) for event in _entries(target) for category in event["CATEGORIES"].cats} <= {
+        "LinkedIn",
+        "Presse",
+        "Newsletter",
+    }
+
+
+def test_a_missed_job_reads_verpasst(run, mpi, tmp_path):
+    target = tmp_path / "plan.ics"
+    result = run(
+        mpi, "--now", "2024-03-20 10:00", "calendar", "--from", "2024-03-05", "--to", "2024-03-05", "--ics", str(target)
+    )
+    assert result.exit_code == 0, result.output
+    entries = _entries(target)
+    assert entries, result.output
+    assert all("Status: verpasst" in str(event["DESCRIPTION"]) for event in entries)
+    assert not any("missed" in str(event["DESCRIPTION"]) for event in entries)
+
+
+def test_build_writes_the_same_titled_calendar(run, mpi):
+    result = run(mpi, "--now", "2024-03-01 10:00", "build")
+    assert result.exit_code == 0, result.output
+    summaries = _summaries(mpi / "build" / "calendar.ics")
+    assert "LinkedIn: Save the Date – MPI Meet-up im Bosch IoT Campus" in summaries
+    assert "Newsletter – MPI-Newsletter 1/2024" in summaries
+
+
+def test_calendar_wording_comes_from_the_templates_folder(run, mpi, tmp_path):
+    labels = mpi / "templates" / "calendar" / "labels.yaml"
+    text = labels.read_text(encoding="utf-8")
+    text = text.replace('summary: "{channel}: {kind} – {title}"', 'summary: "{title} ({channel}, {kind})"')
+    text = text.replace("missed: verpasst", "missed: nicht gesendet").replace(
+        "reminder: Erinnerung", "reminder: Reminder"
+    )
+    labels.write_text(text, encoding="utf-8")
+    target = tmp_path / "plan.ics"
+    result = run(mpi, "--now", "2024-03-01 10:00", "calendar", "--ics", str(target))
+    assert result.exit_code == 0, result.output
+    assert "MPI Meet-up im Bosch IoT Campus (LinkedIn, Reminder)" in _summaries(target)
+
+
+def test_a_placeholder_the_calendar_cannot_fill_is_reported_with_its_line(run, mpi, tmp_path):
+    labels = mpi / "templates" / "calendar" / "labels.yaml"
+    text = labels.read_text(encoding="utf-8").replace("{kind} – {title}", "{kind} – {titel}")
+    labels.write_text(text, encoding="utf-8")
+    line = text.splitlines().index('summary: "{channel}: {kind} – {titel}"') + 1
+    target = tmp_path / "plan.ics"
+    result = run(mpi, "--now", "2024-03-01 10:00", "calendar", "--ics", str(target))
+    assert result.exit_code == 1
+    assert (
+        f"error: templates/calendar/labels.yaml:{line}: summary: {{titel}} cannot be filled in here\n" in result.output
+    )
+    assert "hint: use {channel}, {kind}, {title}" in result.output
+    assert "Traceback" not in result.output
+    assert not target.exists()
+
+
+def test_attribute_lookups_in_the_wording_are_refused(run, mpi, tmp_path):
+    labels = mpi / "templates" / "calendar" / "labels.yaml"
+    text = labels.read_text(encoding="utf-8").replace('state: "Status: {state}"', 'state: "{state.__class__}"')
+    labels.write_text(text, encoding="utf-8")
+    result = run(mpi, "--now", "2024-03-01 10:00", "calendar", "--ics", str(tmp_path / "plan.ics"))
+    assert result.exit_code == 1
+    assert "state: {state.__class__} cannot be filled in here\n  hint: use {state}" in result.output
+
+
+def test_a_missing_labels_file_says_what_to_copy(run, mpi, tmp_path):
+    (mpi / "templates" / "calendar" / "labels.yaml").unlink()
+    result = run(mpi, "--now", "2024-03-01 10:00", "calendar", "--ics", str(tmp_path / "plan.ics"))
+    assert result.exit_code == 1
+    assert "templates/calendar/labels.yaml: template not found" in result.output
+    assert "hint: commsflow expects its templates in" in result.output
+    assert "copy calendar/labels.yaml from commsflow's templates/ folder" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_broken_yaml_in_the_labels_file_names_its_line(run, mpi, tmp_path):
+    labels = mpi / "templates" / "calendar" / "labels.yaml"
+    text = labels.read_text(encoding="utf-8").replace("  recap: Rückblick", "\trecap: Rückblick")
+    labels.write_text(text, encoding="utf-8")
+    line = text.splitlines().index("\trecap: Rückblick") + 1
+    result = run(mpi, "--now", "2024-03-01 10:00", "calendar", "--ics", str(tmp_path / "plan.ics"))
+    assert result.exit_code == 1
+    assert f"templates/calendar/labels.yaml:{line}: file is indented with a tab character (Tabulator)" in result.output
+
+
+def test_a_job_without_a_title_is_named_by_channel_and_kind(mpi):
+    """The figures post has no item of its own: „LinkedIn: Zahlen“, no slug."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from commsflow.calendar import Job
+    from commsflow.config import load_config
+    from commsflow.renderers.ics import calendar_ics
+
+    config = load_config(mpi)
+    planned = datetime(2024, 3, 5, 10, 0, tzinfo=ZoneInfo("Europe/Berlin"))
+    job = Job("j1", "zahlen-2024", "post", "linkedin", "figures", "zahlen", planned, "campaigns/x.yaml", state="missed")
+    data = calendar_ics([job], config, now=planned, titles={})
+    event = icalendar.Calendar.from_ical(data).walk("VEVENT")[0]
+    assert str(event["SUMMARY"]) == "LinkedIn: Zahlen"
+    assert str(event["DESCRIPTION"]).splitlines() == ["Status: verpasst", "Kampagne: zahlen-2024 (campaigns/x.yaml)"]

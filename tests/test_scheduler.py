@@ -151,7 +151,9 @@ def test_calendar_exports_ics_for_outlook(run, mpi, tmp_path):
     events = icalendar.Calendar.from_ical(target.read_bytes()).walk("VEVENT")
     assert len(events) == 14
     first = events[0]
-    assert str(first["SUMMARY"]) == "linkedin: article – 2024-03-01-zweiter-monitoring-bericht"
+    assert str(first["SUMMARY"]) == (
+        "LinkedIn: Beitrag – 2. Monitoring-Bericht: 42 Projekte im Masterplan Industriestadt Berlin"
+    )
     assert first.decoded("DTSTART").isoformat() == "2024-03-05T10:00:00+01:00"
 
 

@@ -14,7 +14,7 @@ from commsflow.commands import plan_or_stop
 from commsflow.errors import CommsflowError
 from commsflow.files import write_atomic
 from commsflow.output import console, plural, print_problems
-from commsflow.renderers.ics import calendar_ics
+from commsflow.renderers.ics import calendar_ics, job_titles
 from commsflow.workspace import Workspace
 
 _STYLES = {
@@ -65,7 +65,8 @@ def command(obj: dict, start: str | None, end: str | None, channel: str | None, 
     problems = [problem for problem in plan.approvals.problems + calendar.problems if problem not in elsewhere]
     print_problems(problems)
     if ics_file is not None:
-        write_atomic(ics_file, calendar_ics(jobs, workspace.config, now=workspace.now))
+        titles = job_titles(jobs, plan.library, plan.campaigns)
+        write_atomic(ics_file, calendar_ics(jobs, workspace.config, now=workspace.now, titles=titles))
         console.print(f"[green]✓[/] {plural(len(jobs), 'job')} written to {escape(str(ics_file))}")
         return
     table = Table(box=None, pad_edge=False, header_style="bold")

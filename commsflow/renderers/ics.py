@@ -7,14 +7,20 @@ DATE from its first day to the day after its last.
 
 from __future__ import annotations
 
+import string
+from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
+from typing import Annotated
 from urllib.parse import urlsplit
 
 import icalendar
+from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError
 
-from commsflow import __version__
+from commsflow import __version__, channels, frontmatter
 from commsflow.config import Config
+from commsflow.errors import CommsflowError
 from commsflow.model import Item
+from commsflow.validation import problems_from_validation_error
 
 
 def event_ics(item: Item, config: Config, *, stamp: datetime, url: str | None) -> bytes:
@@ -51,23 +57,131 @@ def event_ics(item: Item, config: Config, *, stamp: datetime, url: str | None) -
     return calendar.to_ical()
 
 
-def calendar_ics(jobs, config: Config, *, now: datetime) -> bytes:
-    """The publishing calendar for Outlook: one 15-minute entry per job."""
+# The wording of the publishing calendar lives in the project's templates folder.
+LABELS = "calendar/labels.yaml"
+
+# Each text of the labels file and the names it may fill in.
+_PLACEHOLDERS = {
+    "calendar_name": ("organisation",),
+    "summary": ("channel", "kind", "title"),
+    "summary_same": ("channel", "title"),
+    "summary_untitled": ("channel", "kind"),
+    "state": ("state",),
+    "campaign": ("campaign", "source"),
+    "conflict": ("conflict",),
+}
+
+
+def _text_with(names: tuple[str, ...]):
+    def check(value: str) -> str:
+        try:
+            fields = [name for _, name, _, _ in string.Formatter().parse(value) if name is not None]
+        except ValueError as exc:
+            raise ValueError(f"{exc} — write a brace as {{{{ or }}}}, and fill in only {_braced(names)}") from None
+        for name in fields:
+            if name not in names:
+                raise ValueError(f"{{{name}}} cannot be filled in here — use {_braced(names)}")
+        return value
+
+    return Annotated[str, AfterValidator(check)]
+
+
+def _braced(names) -> str:
+    return ", ".join(f"{{{name}}}" for name in names)
+
+
+class CalendarLabels(BaseModel):
+    """``templates/calendar/labels.yaml``: what the calendar export calls channels' kinds and
+    jobs' states, and how an entry's title and description read."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    calendar_name: _text_with(_PLACEHOLDERS["calendar_name"])
+    summary: _text_with(_PLACEHOLDERS["summary"])
+    summary_same: _text_with(_PLACEHOLDERS["summary_same"])
+    summary_untitled: _text_with(_PLACEHOLDERS["summary_untitled"])
+    state: _text_with(_PLACEHOLDERS["state"])
+    campaign: _text_with(_PLACEHOLDERS["campaign"])
+    conflict: _text_with(_PLACEHOLDERS["conflict"])
+    kinds: dict[str, str] = {}
+    channel_kinds: dict[str, dict[str, str]] = {}
+    states: dict[str, str] = {}
+
+    def kind(self, channel: str, kind: str) -> str:
+        """``Presse-Rückblick``; a kind the file does not name is shown as it is."""
+        return self.channel_kinds.get(channel, {}).get(kind) or self.kinds.get(kind, kind)
+
+    def state_name(self, state: str) -> str:
+        return self.states.get(state, state)
+
+
+def calendar_labels(config: Config) -> CalendarLabels:
+    """The project's calendar wording; a missing or broken file stops with file and line."""
+    folder = config.path("templates")
+    path = folder / LABELS
+    shown = path.relative_to(config.root).as_posix() if path.is_relative_to(config.root) else str(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise CommsflowError(
+            f"{shown}: template not found",
+            f"commsflow expects its templates in {folder}; copy {LABELS} from commsflow's templates/ folder",
+        ) from None
+    except OSError as exc:
+        raise CommsflowError(f"{shown}: cannot be read ({exc.strerror})", "check the file's permissions") from None
+    try:
+        source = frontmatter.document(shown, raw)
+        data = frontmatter.parse(source)
+    except frontmatter.SourceError as exc:
+        raise CommsflowError(exc.problem.format().removesuffix(f" — {exc.problem.hint}"), exc.problem.hint) from None
+    try:
+        return CalendarLabels.model_validate(data)
+    except ValidationError as exc:
+        first = problems_from_validation_error(exc, shown, frontmatter.line_finder(source), CalendarLabels)[0]
+        raise CommsflowError(first.format().removesuffix(f" — {first.hint}"), first.hint) from None
+
+
+def job_titles(jobs, library, campaigns) -> dict[str, str]:
+    """What the calendar calls each job's item: the item's title, or the newsletter issue's."""
+    titles: dict[str, str] = {}
+    for job in jobs:
+        if job.item in titles:
+            continue
+        if job.channel == "newsletter":
+            campaign = campaigns.get(job.item, "newsletter")
+            if campaign is not None:
+                titles[job.item] = campaign.spec.title
+            continue
+        item = library.get(job.item)
+        if item is not None:
+            titles[job.item] = item.title
+    return titles
+
+
+def calendar_ics(jobs, config: Config, *, now: datetime, titles: Mapping[str, str] | None = None) -> bytes:
+    """The publishing calendar for Outlook: one 15-minute entry per job, called by the
+    item's title (``titles``: item slug or issue id → title) and worded by
+    ``templates/calendar/labels.yaml``."""
+    labels = calendar_labels(config)
+    titles = titles or {}
     cal = icalendar.Calendar()
     cal.add("prodid", f"-//commsflow {__version__}//{config.organisation.name}//DE")
     cal.add("version", "2.0")
-    cal.add("x-wr-calname", f"Veröffentlichungen {config.organisation.short_name}")
+    cal.add("x-wr-calname", labels.calendar_name.format(organisation=config.organisation.short_name))
     for job in jobs:
         event = icalendar.Event()
         event.add("uid", f"{job.id}@commsflow")
         event.add("dtstamp", now.astimezone(UTC))
         event.add("dtstart", job.planned)
         event.add("dtend", job.planned + timedelta(minutes=15))
-        event.add("summary", f"{job.channel}: {job.template} – {job.item}")
-        lines = [f"Status: {job.state}", f"Kampagne: {job.campaign} ({job.source})"]
-        lines += [f"Konflikt: {text}" for text in job.conflicts]
+        event.add("summary", _summary(job, labels, titles.get(job.item)))
+        lines = [
+            labels.state.format(state=labels.state_name(job.state)),
+            labels.campaign.format(campaign=job.campaign, source=job.source),
+        ]
+        lines += [labels.conflict.format(conflict=text) for text in job.conflicts]
         event.add("description", "\n".join(lines))
-        event.add("categories", [job.channel])
+        event.add("categories", [_channel_title(job.channel)])
         cal.add_component(event)
     if jobs:
         years = [job.planned.year for job in jobs]
@@ -75,3 +189,18 @@ def calendar_ics(jobs, config: Config, *, now: datetime) -> bytes:
             first_date=datetime(min(years), 1, 1).date(), last_date=datetime(max(years) + 1, 1, 1).date()
         )
     return cal.to_ical()
+
+
+def _channel_title(name: str) -> str:
+    registry = channels.registry()
+    return registry[name].title or name if name in registry else name
+
+
+def _summary(job, labels: CalendarLabels, title: str | None) -> str:
+    channel = _channel_title(job.channel)
+    kind = labels.kind(job.channel, job.template)
+    if title is None:
+        return labels.summary_untitled.format(channel=channel, kind=kind)
+    if kind == channel:
+        return labels.summary_same.format(channel=channel, title=title)
+    return labels.summary.format(channel=channel, kind=kind, title=title)
