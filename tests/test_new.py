@@ -356,3 +356,23 @@ def test_a_project_without_the_new_templates_is_told_where_they_come_from(projec
     assert "new/post.md: template not found" in result.stderr
     assert "copy the templates/ folder" in result.stderr
     assert not list((project / "content").rglob("*beitrag.md"))
+
+
+def test_event_campaign_leaves_steps_already_past_commented_out(mpi, run):
+    # The meet-up starts 2024-04-25 16:00: on 2024-04-01 the save-the-date (-6 weeks) is past.
+    result = run(mpi, "--now", "2024-04-01 10:00", "new", "campaign", "Spaet dran", "--event", "mpi-meet-up-2024")
+    assert result.exit_code == 0, result.output
+    text = (mpi / "campaigns/spaet-dran.yaml").read_text(encoding="utf-8")
+    assert "  # - name: save-the-date  # Save the Date auf LinkedIn – liegt schon in der Vergangenheit" in text
+    assert [step.name for step in _campaign(mpi, "spaet-dran").spec.steps] == ["erinnerung", "rueckblick"]
+    assert run(mpi, "--now", "2024-04-01 10:00", "check").exit_code == 0
+
+
+def test_event_campaign_for_an_event_long_over_is_refused(mpi, run):
+    result = run(mpi, "--now", NOW, "new", "campaign", "Zu spaet", "--event", "mpi-konferenz-circular-economy-2023")
+    assert result.exit_code == 1
+    assert "every step of the template lies in the past for event 'mpi-konferenz-circular-economy-2023'" in (
+        result.stderr
+    )
+    assert "choose an upcoming event" in result.stderr
+    assert not (mpi / "campaigns/zu-spaet.yaml").exists()

@@ -131,6 +131,7 @@ def command(
             context.update(send_at=send, period_start=min(_period_start(workspace, send), end), period_end=end)
             template = "new/newsletter.yaml"
         elif event is not None:
+            context["past"] = _step_in_past(library.get(event), workspace.now, config.zone)
             template = "new/event-campaign.yaml"
         else:
             start = chosen or today
@@ -202,6 +203,22 @@ def _must_exist(library, slug: str, kind: str, option: str) -> None:
     )
 
 
+def _step_in_past(event, now: datetime, zone):
+    """For the template: whether a step ``at`` (e.g. '-6 weeks') and ``clock`` before or after
+    the event's start is already past — such a step is written commented out, not planned."""
+    from commsflow.calendar import wall_time
+    from commsflow.campaigns import Step
+
+    start = event.meta.start
+    day = start.date() if isinstance(start, datetime) else start
+
+    def past(at: str, clock: str) -> bool:
+        offset = Step(name="x", at=at, time=clock, channel="linkedin", template="reminder").offset()
+        return wall_time(day + offset, clock, zone) <= now
+
+    return past
+
+
 def _period_start(workspace, send: datetime) -> date:
     """The day after the period of the latest issue sent before this one; today without one."""
     earlier = [
@@ -258,6 +275,12 @@ def _validate(workspace, kind: str, shown: str, text: str) -> None:
             source = frontmatter.document(shown, text.encode("utf-8"))
             data = frontmatter.parse(source)
             model, context = _MODELS.get(data.get("kind")), {"zone": workspace.config.zone}
+            if data.get("kind") == "event" and not data.get("steps"):
+                raise CommsflowError(
+                    f"{shown} was not written: every step of the template lies in the past for event "
+                    f"{data.get('event')!r}",
+                    "a campaign plans what is still to come: choose an upcoming event (or write the steps by hand)",
+                )
             if model is None:
                 raise CommsflowError(
                     f"{shown} was not written: the template in templates/new/ has no valid 'kind:'",
