@@ -252,15 +252,20 @@ class Scheduler:
             if record["retry_at"] and datetime.fromisoformat(record["retry_at"]) > now:
                 self._retry[job.id] = datetime.fromisoformat(record["retry_at"])
                 return None
+        if record is None and now - job.planned > self.config.publishing.grace:
+            # Also a job that stayed blocked until its window closed: recorded, so a person decides
+            # (status lists it; retry sends it late, dismiss lets it go) instead of it waiting unseen.
+            blocked = "item not approved" if not job.approved else job.hold
+            reason = f"due {job.planned.isoformat(timespec='minutes')}, not sent within the grace window" + (
+                f" (blocked: {blocked})" if blocked else ""
+            )
+            if not self.dry_run:
+                self.ledger.missed(job, now, reason)
+            return Outcome(job, "missed", reason, now)
         if not job.approved:
             return Outcome(job, "blocked", "item not approved — not published", now)
         if job.hold:
             return Outcome(job, "blocked", f"{job.hold} — not published", now)
-        if record is None and now - job.planned > self.config.publishing.grace:
-            reason = f"due {job.planned.isoformat(timespec='minutes')}, not sent within the grace window"
-            if not self.dry_run:
-                self.ledger.missed(job, now, reason)
-            return Outcome(job, "missed", reason, now)
         publisher = self._publisher(job.channel)
         if isinstance(publisher, CommsflowError):
             return Outcome(job, "waiting", f"{publisher.message} — {publisher.hint}", now)

@@ -232,3 +232,15 @@ def test_a_rejected_item_is_listed_with_the_reason_and_what_to_do(run, mpi, monk
     assert code == 1 and {"webhook", "mastodon"} <= {entry["channel"] for entry in entries}
     assert all("Die Zahlen stimmen nicht" in entry["reason"] for entry in entries)
     assert all(entry["command"].endswith(f"commsflow approve {POST}") for entry in entries)
+
+
+def test_a_job_blocked_until_its_window_closed_is_recorded_missed_for_a_person(run, mpi, monkeypatch, httpserver):
+    """Nothing is lost: a job nobody signed off in time does not wait unseen for ever."""
+    _project(mpi, monkeypatch, httpserver.url_for("/hook"))  # not signed off: blocked
+    late = real_run(mpi, "2024-03-06 17:00", "--once")  # past the 6-hour grace window
+    assert "past job" in late.stdout and "missed" in late.stdout
+    code, data = _status(run, mpi, "2024-03-06 17:01")
+    missed = [entry for entry in data["needs_a_person"] if entry["group"] == "missed" and entry["item"] == POST]
+    assert code == 1 and {entry["channel"] for entry in missed} >= {"webhook", "mastodon"}
+    assert all("(blocked: not signed off" in entry["reason"] for entry in missed)
+    assert httpserver.log == []
