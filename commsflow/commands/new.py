@@ -95,6 +95,12 @@ def command(
         )
     if event is not None:
         _must_exist(library, event, "event", "--event")
+        broken = library.invalid(event, "event")
+        if library.get(event) is None and broken is not None:
+            raise CommsflowError(
+                f"--event: {broken.message}; its start is needed to plan the steps",
+                f"fix {broken.path} first (commsflow check)",
+            )
 
     context = {
         "title": title,
