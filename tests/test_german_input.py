@@ -418,3 +418,30 @@ def test_a_job_without_a_title_is_named_by_channel_and_kind(mpi):
     event = icalendar.Calendar.from_ical(data).walk("VEVENT")[0]
     assert str(event["SUMMARY"]) == "LinkedIn: Zahlen"
     assert str(event["DESCRIPTION"]).splitlines() == ["Status: verpasst", "Kampagne: zahlen-2024 (campaigns/x.yaml)"]
+
+
+def test_a_section_with_a_call_to_action_has_no_items_but_is_not_left_out(run, mpi):
+    set_field(mpi, "status", "Prüfung")
+    _section_campaign(mpi)
+    path = mpi / "campaigns" / "gesichter.yaml"
+    path.write_text(
+        path.read_text(encoding="utf-8") + "    cta: {text: Alle Porträts, url: 'https://www.example.org/gesichter'}\n",
+        encoding="utf-8",
+    )
+    result = run(mpi, *NOW, "newsletter", "build", "gesichter")
+    assert result.exit_code == 0, result.output
+    assert f"section 'Gesichter' has no items: '{POST}' is still in review, not approved" in result.stdout
+
+
+def test_several_items_waiting_are_named_together(run, mpi):
+    _section_campaign(mpi)
+    other = mpi / "content" / "posts" / "2024-02-22-gesichter-zwei.md"
+    other.write_text(
+        post_file(mpi).read_text(encoding="utf-8").replace("status: draft", "status: review"), encoding="utf-8"
+    )
+    result = run(mpi, *NOW, "newsletter", "build", "gesichter")
+    assert result.exit_code == 0, result.output
+    assert "section 'Gesichter' is left out: '" in result.stdout
+    assert f"'{POST}' (still a draft)" in result.stdout
+    assert "'2024-02-22-gesichter-zwei' (still in review)" in result.stdout
+    assert "are not approved — approve them (status: approved) or preview with --drafts" in result.stdout

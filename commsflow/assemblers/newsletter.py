@@ -8,6 +8,7 @@ appears twice. Only items signed off (``approved`` or ``published``) are used;
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -81,7 +82,8 @@ def assemble(
 
     sections = [AssembledSection(section, index) for index, section in enumerate(spec.sections)]
     placed: dict[str, tuple] = {}
-    held: dict[int, list[Item]] = {}  # section index → items its rule left out because they are not signed off
+    # section index → its rule and its filter, to find what it left out as not signed off (asked of empty sections)
+    held: dict[int, tuple] = {}
     refused: set[int] = set()  # sections with a named item refused as not signed off (an error says so)
 
     def admit(slug: str, loc: tuple) -> Item | None:
@@ -162,11 +164,7 @@ def assemble(
 
         found = [item for item in library.query(rule.kinds, status=statuses, category=rule.category) if selected(item)]
         if statuses:  # what the rule would take but is not signed off yet: said so if the section stays empty
-            held.setdefault(section.index, []).extend(
-                item
-                for item in library.query(rule.kinds, category=rule.category)
-                if item.status not in statuses and selected(item)
-            )
+            held[section.index] = (rule, selected)
         found = _sorted(found, rule.sort or ("date" if rule.kinds == ("event",) else "-date"))
         if rule.limit:
             found = found[: rule.limit]
@@ -175,8 +173,10 @@ def assemble(
             section.entries.append(Entry(item, item.status not in SIGNED_OFF))
 
     for section in sections:
-        waiting = held.get(section.index)
-        if not section.entries and waiting:
+        waiting = (
+            _not_signed_off(library, *held[section.index]) if not section.entries and section.index in held else None
+        )
+        if waiting:
             if len(waiting) == 1:
                 why = f"{waiting[0].slug!r} is {_not_yet(waiting[0])}, not approved"
             else:
@@ -185,7 +185,9 @@ def assemble(
                 why = f"{shown}{more} are not approved"
             problem(
                 ("sections", section.index),
-                f"section {section.spec.title!r} is left out: {why}",
+                f"section {section.spec.title!r} "
+                + ("is left out" if section.spec.cta is None else "has no items")
+                + f": {why}",
                 "approve " + ("it" if len(waiting) == 1 else "them") + " (status: approved) or preview with --drafts",
                 severity=Severity.WARNING,
             )
@@ -214,6 +216,15 @@ def assemble(
             severity=Severity.WARNING,
         )
     return AssembledIssue(campaign, previous, sections, problems, drafts)
+
+
+def _not_signed_off(library: Library, rule, selected: Callable[[Item], bool]) -> list[Item]:
+    """The items a section's rule would take if they were signed off."""
+    return [
+        item
+        for item in library.query(rule.kinds, category=rule.category)
+        if item.status not in SIGNED_OFF and selected(item)
+    ]
 
 
 def _not_yet(item: Item) -> str:
