@@ -147,3 +147,26 @@ def test_silent_connections_do_not_keep_threads_alive(server):
     finally:
         for connection in connections:
             connection.close()
+
+
+@pytest.mark.parametrize(
+    "name,expected",
+    [
+        ("release.txt", "text/plain; charset=utf-8"),
+        ("release.md", "text/markdown; charset=utf-8"),
+        ("meetup.ics", "text/calendar; charset=utf-8"),
+    ],
+)
+def test_texts_are_served_as_utf_8(server, folder, name, expected):
+    """A plain-text release read as Latin-1 shows „Anführungszeichen“ as mojibake (issue 14)."""
+    (folder / "press" / "meetup" / name).write_text("„Berliner Industrie“ – Größe", encoding="utf-8")
+    port = server.server_address[1]
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=BOUND)
+    try:
+        connection.request("GET", f"/press/meetup/{name}", headers={"Host": f"127.0.0.1:{port}"})
+        response = connection.getresponse()
+        assert response.status == 200
+        assert response.getheader("Content-Type") == expected
+        assert response.read().decode("utf-8") == "„Berliner Industrie“ – Größe"
+    finally:
+        connection.close()

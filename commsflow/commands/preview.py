@@ -55,6 +55,17 @@ class PreviewServer(ThreadingHTTPServer):
 
 class PreviewHandler(SimpleHTTPRequestHandler):
     server: PreviewServer
+    # Every text the build writes is UTF-8: said so, a browser shows „Anführungszeichen“ and
+    # umlauts in plain-text previews and Markdown as written, not as Latin-1 mojibake.
+    extensions_map = {
+        **SimpleHTTPRequestHandler.extensions_map,
+        ".txt": "text/plain; charset=utf-8",
+        ".md": "text/markdown; charset=utf-8",
+        ".html": "text/html; charset=utf-8",
+        ".ics": "text/calendar; charset=utf-8",
+        ".json": "application/json",
+        ".eml": "message/rfc822",
+    }
 
     def setup(self) -> None:
         self.timeout = self.server.idle_timeout  # StreamRequestHandler applies it to the connection
