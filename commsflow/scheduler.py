@@ -152,6 +152,9 @@ class Scheduler:
     # --- planning ----------------------------------------------------------------------------
 
     def plan(self, now: datetime) -> None:
+        # Taken before loading: a file an editor saves while the plan is read is a change the
+        # next tick sees, not one hidden until the periodic replan.
+        signature = self._files_signature()
         self.current = self.load(now)
         self.jobs = self.current.jobs
         self._by_id = {job.id: job for job in self.jobs}
@@ -159,7 +162,7 @@ class Scheduler:
         self._times = [job.planned for job in self.jobs]
         self._cursor = 0
         self._planned_at = wallclock.monotonic()
-        self._signature = self._files_signature()
+        self._signature = signature
         records = self.ledger.records()
         self._retry = {
             job_id: datetime.fromisoformat(row["retry_at"])
@@ -262,10 +265,10 @@ class Scheduler:
             if not self.dry_run:
                 self.ledger.missed(job, now, reason)
             return Outcome(job, "missed", reason, now)
-        if not job.approved:
-            return Outcome(job, "blocked", "item not approved — not published", now)
-        if job.hold:
-            return Outcome(job, "blocked", f"{job.hold} — not published", now)
+        if not job.approved or job.hold:
+            self._retry.pop(job.id, None)  # said once; a new plan takes it up when it is unblocked
+            why = "item not approved" if not job.approved else job.hold
+            return Outcome(job, "blocked", f"{why} — not published", now)
         publisher = self._publisher(job.channel)
         if isinstance(publisher, CommsflowError):
             return Outcome(job, "waiting", f"{publisher.message} — {publisher.hint}", now)

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from datetime import datetime
 from pathlib import Path
 
 import icalendar
@@ -441,3 +442,27 @@ def test_the_real_ledger_syncs_every_commit_and_a_simulations_does_not(mpi):
     finally:
         real.close()
         simulated.close()
+
+
+def test_a_file_saved_while_the_plan_is_read_makes_the_next_tick_plan_again(mpi):
+    """The scheduler notes the files' state before it reads them: a file added during the read
+    is not mistaken for part of the plan (it would go unseen until the periodic replan)."""
+    from commsflow.plan import open_plan
+    from commsflow.scheduler import Scheduler
+    from commsflow.workspace import Workspace
+
+    new_post = mpi / "content" / "posts" / "2024-03-02-neu.md"
+
+    def load(now):
+        plan = open_plan(Workspace(mpi, now_text="2024-03-01 10:00"), ledger=False)
+        # An editor adds a post meanwhile (an edit of an existing file is caught right before
+        # sending, by the digests of the job's files).
+        new_post.write_text("---\ntitle: Neu\nstatus: draft\ncategory: Aktuelles\ndate: 2024-03-02\n---\n", "utf-8")
+        return plan
+
+    scheduler = Scheduler(load_config(mpi), load)
+    try:
+        scheduler.plan(datetime.fromisoformat("2024-03-01T10:00:00+01:00"))
+        assert scheduler._files_signature() != scheduler._signature
+    finally:
+        scheduler.close()
