@@ -380,6 +380,8 @@ def test_a_credential_about_to_expire_is_warned_in_status_and_told_once(run, pro
     assert "COMMSFLOW_LINKEDIN_TOKEN = JJJJ-MM-TT" in body
     status = run(project, "--now", "2024-03-05 10:00", "status")
     assert "! credential COMMSFLOW_LINKEDIN_TOKEN expires on 12.03.2024 (in 7 days)" in status.stdout
+    warnings = json.loads(run(project, "--now", "2024-03-05 10:00", "status", "--json").stdout)["warnings"]
+    assert any("credential COMMSFLOW_LINKEDIN_TOKEN expires on 12.03.2024 (in 7 days)" in line for line in warnings)
     real_run(project, "2024-03-08 10:00", "--once")
     assert len(mailbox.received) == 1
     real_run(project, "2024-03-12 10:00", "--once")

@@ -51,6 +51,10 @@ def command(obj: dict, show_all: bool, as_json: bool) -> None:
             key: row.get(key) for key in keys
         }
 
+    from rich.text import Text
+
+    from commsflow.alerts import status_lines
+
     if as_json:
         shown = sent if show_all else sent[-10:]
         click.echo(
@@ -62,6 +66,8 @@ def command(obj: dict, show_all: bool, as_json: bool) -> None:
                     "sending": [row_dict(row) for row in sending],
                     "sent": [row_dict(row) for row in shown],
                     "dismissed": [row_dict(row) for row in dismissed],
+                    # credentials about to expire, alerts not delivered: warnings, as the text shows them
+                    "warnings": [Text.from_markup(line).plain for line in status_lines(workspace.config, now)],
                     "counts": {
                         "needs_a_person": len(entries),
                         "retrying": len(waiting),
@@ -118,7 +124,7 @@ def command(obj: dict, show_all: bool, as_json: bool) -> None:
                 f"{escape(row['url'] or row['receipt'] or '')}",
                 highlight=False,
             )
-    from commsflow.alerts import status_lines  # credentials about to expire, alerts not delivered: warnings only
+    # credentials about to expire, alerts not delivered: warnings only
 
     for line in status_lines(workspace.config, now):
         console.print(line, highlight=False)
