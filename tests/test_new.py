@@ -380,7 +380,9 @@ def test_event_campaign_for_an_event_long_over_is_refused(mpi, run):
 
 def test_event_campaign_for_an_event_with_errors_says_to_fix_it_first(mpi, run):
     path = mpi / "content/events/mpi-meet-up-2024.md"
-    path.write_text(path.read_text(encoding="utf-8").replace("format: MPI Meet-up", "format: Gartenparty"), encoding="utf-8")
+    path.write_text(
+        path.read_text(encoding="utf-8").replace("format: MPI Meet-up", "format: Gartenparty"), encoding="utf-8"
+    )
     result = run(mpi, "--now", NOW, "new", "campaign", "Kaputt", "--event", "mpi-meet-up-2024")
     assert result.exit_code == 1
     assert "--event: event 'mpi-meet-up-2024' has errors" in result.stderr
@@ -391,7 +393,9 @@ def test_event_campaign_for_an_event_with_errors_says_to_fix_it_first(mpi, run):
 
 def test_new_works_while_other_content_has_errors(mpi, run):
     path = mpi / "content/events/mpi-meet-up-2024.md"
-    path.write_text(path.read_text(encoding="utf-8").replace("format: MPI Meet-up", "format: Gartenparty"), encoding="utf-8")
+    path.write_text(
+        path.read_text(encoding="utf-8").replace("format: MPI Meet-up", "format: Gartenparty"), encoding="utf-8"
+    )
     result = run(mpi, "--now", NOW, "new", "post", "Trotzdem")
     assert result.exit_code == 0, result.output
     assert (mpi / "content/posts/2024-03-01-trotzdem.md").is_file()
