@@ -305,3 +305,18 @@ def test_build_renders_the_planned_jobs_not_a_drifted_copy(run, mpi):
     ]
     assert posted[0]["job"].startswith("blog-dienstag-2024/slot/")
     assert posted[0]["files"] == [f"linkedin/{slug}--funding-call.md"]
+
+
+def test_calendar_rows_link_to_their_previews(run, mpi):
+    """Issue 14: from a calendar row to the exact text that goes out, one click."""
+    import re
+
+    assert build(run, mpi).exit_code == 0
+    page = (mpi / "build" / "index.html").read_text(encoding="utf-8")
+    calendar = page.split('id="kalender"', 1)[1].split("</section>", 1)[0]
+    links = re.findall(r'<a href="#(p-[^"]+)">', calendar)
+    ids = set(re.findall(r'\bid="(p-[^"]+)"', page))
+    planned = json.loads((mpi / "build" / "jobs.json").read_text(encoding="utf-8"))
+    upcoming = [job for job in planned if job["planned"] and job["planned"] >= "2024-03-01T10:00"]
+    assert len(links) >= len(upcoming) > 5
+    assert set(links) <= ids  # every link lands on a preview

@@ -39,6 +39,8 @@ def render_dashboard(plan, renditions: list, problems: list[Problem]) -> str:
 
     titles = {item.slug: item.title for item in library}
     titles.update({c.id: c.spec.title for c in campaigns.of_kind("newsletter")})
+    # A calendar row links to its preview: the jobs the build rendered have one.
+    previewed = {built.job.id for built in renditions}
     upcoming = [job for job in plan.jobs if job.planned >= now]
     past = [job for job in plan.jobs if job.planned < now]
     weeks = []
@@ -49,7 +51,7 @@ def render_dashboard(plan, renditions: list, problems: list[Problem]) -> str:
             weeks.append(
                 {"key": (year, week), "week": week, "monday": monday, "sunday": monday + timedelta(days=6), "jobs": []}
             )
-        weeks[-1]["jobs"].append(_job(job, titles))
+        weeks[-1]["jobs"].append(_job(job, titles, previewed))
 
     sections = {name: [] for name in channels.registry()}
     for built in renditions:
@@ -61,7 +63,7 @@ def render_dashboard(plan, renditions: list, problems: list[Problem]) -> str:
             signoff = plan.signoffs.get(job.item)
         changes = [change.diff for change in signoff.changes if change.label == label(job)] if signoff else []
         preview = {
-            "id": job.id.replace("/", "-").replace("@", "-").replace(":", ""),
+            "id": _anchor(job.id),
             "channel": job.channel,
             "item": job.item,
             "kind": job.template,
@@ -107,7 +109,7 @@ def render_dashboard(plan, renditions: list, problems: list[Problem]) -> str:
         organisation=config.organisation.model_dump(),
         now=now,
         weeks=weeks,
-        past=[_job(job, titles) for job in reversed(past)],
+        past=[_job(job, titles, previewed) for job in reversed(past)],
         sections=shown,
         channel_titles={name: channel.title for name, channel in channels.registry().items()},
         counts={"errors": sum(p.is_error for p in problems), "warnings": sum(not p.is_error for p in problems)},
@@ -123,8 +125,13 @@ def _rejection(signoff, zone) -> dict | None:
     return {"by": record.by, "at": record.at.astimezone(zone), "reason": record.reason}
 
 
-def _job(job, titles: dict) -> dict:
+def _anchor(job_id: str) -> str:
+    return job_id.replace("/", "-").replace("@", "-").replace(":", "")
+
+
+def _job(job, titles: dict, previewed: set[str]) -> dict:
     return {
+        "anchor": _anchor(job.id) if job.id in previewed else None,
         "planned": job.planned,
         "channel": job.channel,
         "item": job.item,
