@@ -164,6 +164,8 @@ _SETEXT = re.compile(r"^[ \t]{0,3}(=+|-+)[ \t]*$")
 _FENCE = re.compile(r"^[ \t]{0,3}(```|~~~)")
 _LIST_OR_BLOCK = re.compile(r"^[ \t]*(?:[-*+>#]|\d+[.)])(?:[ \t]|$)")
 
+# What the templates of `commsflow new` (templates/new/) mark as text still to be written.
+PLACEHOLDER = "BITTE ERSETZEN"
 _HTML_TAG = re.compile(r"<html\b([^>]*)>", re.IGNORECASE)
 _LANG = re.compile(r"""(?<![\w:-])lang\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>"']+))""", re.IGNORECASE)
 
@@ -496,6 +498,15 @@ def _item(item: Item, context: _Context) -> list[Problem]:
                 hint="say what the image shows, e.g. „Teilnehmende der MPI Konferenz im Impact Hub“",
                 severity=WARNING,
             )
+
+    # 10. A placeholder from `commsflow new` left in the text.
+    if PLACEHOLDER in item.meta.model_dump_json() or PLACEHOLDER in (item.html or ""):
+        problem(
+            f"the text still says „{PLACEHOLDER}“",
+            field="body" if PLACEHOLDER in (item.html or "") else None,
+            line=file.body.find(PLACEHOLDER) if PLACEHOLDER in (item.html or "") else None,
+            hint="replace every marked text with the real one before the item is signed off",
+        )
 
     # 5. Informal address in the front matter's outward texts.
     texts = [(("title",), meta.title), (("summary",), meta.summary)]

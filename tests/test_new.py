@@ -399,3 +399,13 @@ def test_new_works_while_other_content_has_errors(mpi, run):
     result = run(mpi, "--now", NOW, "new", "post", "Trotzdem")
     assert result.exit_code == 0, result.output
     assert (mpi / "content/posts/2024-03-01-trotzdem.md").is_file()
+
+
+def test_lint_reports_a_placeholder_left_from_the_template(run, mpi):
+    """What `new` marks as still to be written must not reach a sign-off unnoticed."""
+    result = run(mpi, "--now", "2024-03-01 10:00", "new", "post", "Ein Beitrag mit Platzhaltern")
+    assert result.exit_code == 0, result.output
+    lint = run(mpi, "--now", "2024-03-01 10:00", "lint")
+    assert lint.exit_code == 1
+    assert "the text still says „BITTE ERSETZEN“" in lint.stdout
+    assert "2024-03-01-ein-beitrag-mit-platzhaltern.md" in lint.stdout
