@@ -25,7 +25,8 @@ from commsflow.workspace import Workspace
 _PENDING = ("planned", "blocked", "due")  # jobs that may still go out
 
 
-def _opened(workspace: Workspace):
+def opened_for_signoff(workspace: Workspace):
+    """The plan, for a sign-off or a rejection: stops when approvals.yaml has errors."""
     opened = plan_or_stop(workspace, "the calendar")
     approvals = opened.approvals
     if approvals.broken:
@@ -51,8 +52,9 @@ def _plain(value: str | None, option: str) -> str | None:
     return value
 
 
-def _acting(workspace: Workspace, by: str | None, doing: str, verb: str) -> people.Acting:
-    """The acting person, who must be a reviewer when people are listed."""
+def reviewer(workspace: Workspace, by: str | None, doing: str, verb: str) -> people.Acting:
+    """The acting person, who must be a reviewer when people are listed — without a word
+    on the console (the desk shows its own); click.UsageError or CommsflowError when not."""
     if by is not None and not by.strip():
         raise click.UsageError(f"--by must name who {doing}")
     _plain(by, "--by")
@@ -63,6 +65,13 @@ def _acting(workspace: Workspace, by: str | None, doing: str, verb: str) -> peop
         raise click.UsageError(f"who {doing} is not known — {exc.hint}") from None
     _plain(who.name, who.source)
     people.require_role(config, who, "reviewer", verb)
+    return who
+
+
+def _acting(workspace: Workspace, by: str | None, doing: str, verb: str) -> people.Acting:
+    """The acting person, who must be a reviewer when people are listed."""
+    who = reviewer(workspace, by, doing, verb)
+    config = workspace.config
     if not who.given:
         console.print(f"acting as {escape(who.name)} (from {who.source})", highlight=False)
     if not config.people:
@@ -134,7 +143,7 @@ def approve(
     note = _plain(note.strip(), "--note") or None if note is not None else None
     who = _acting(workspace, by, "signs off", "sign off")
     by = who.name
-    opened = _opened(workspace)
+    opened = opened_for_signoff(workspace)
     config, library, campaigns = workspace.config, opened.library, opened.campaigns
     approvals = opened.approvals
     jobs = opened.jobs
@@ -188,9 +197,7 @@ def approve(
     now = workspace.now
     for subject in chosen:
         key = subject.id if isinstance(subject, Campaign) else subject.slug
-        before = opened.signoffs.get(key)
-        record = opened.signoffs.record(key, kind_of(subject), by, now, note)
-        approvals.put(record)
+        before, record = _sign(opened, subject, key, by, now, note)
         again = ""
         if before.state == "rejected":
             again = f" (was rejected by {before.record.by}: {before.record.reason})"
@@ -210,6 +217,42 @@ def approve(
         + (f", {len(skipped)} skipped" if skipped else "")
         + f" — as of {now:%Y-%m-%d %H:%M}"
     )
+
+
+def _sign(opened, subject, key: str, by: str, now, note: str | None):
+    """Record the sign-off of ``subject`` (not yet saved): the state before and the record."""
+    before = opened.signoffs.get(key)
+    record = opened.signoffs.record(key, kind_of(subject), by, now, note)
+    opened.approvals.put(record)
+    return before, record
+
+
+def sign_off(opened, who: people.Acting, key: str, now, note: str | None = None):
+    """Sign off the item or issue ``key`` as ``who`` and save approvals.yaml: (state before,
+    record). CommsflowError when it cannot be signed off or ``who`` may not (the rules of
+    ``commsflow approve ITEM``)."""
+    subject, error = _subject(key, opened.library, opened.campaigns, opened.config)
+    error = error or _refusal(opened, who, subject, key)
+    if error:
+        raise CommsflowError(*error)
+    before, record = _sign(opened, subject, key, who.name, now, note)
+    opened.approvals.save(opened.config.zone)
+    return before, record
+
+
+def reject_one(opened, who: people.Acting, key: str, now, reason: str):
+    """Reject ``key`` as ``who`` with ``reason`` (plain text, not empty) and save approvals.yaml:
+    (state before, record). CommsflowError when ``key`` names nothing or ``who`` may not."""
+    subject, error = _named(key, opened.library, opened.campaigns)
+    # The author may withdraw their own item: four eyes guard what goes out, not what is held back.
+    error = error or _refusal(opened, who, subject, key, four_eyes=False)
+    if error:
+        raise CommsflowError(*error)
+    before = opened.signoffs.get(key)
+    record = opened.signoffs.reject(key, kind_of(subject), who.name, now, reason)
+    opened.approvals.put(record)
+    opened.approvals.save(opened.config.zone)
+    return before, record
 
 
 def _short(planned: str | None) -> str:
@@ -302,16 +345,8 @@ def reject(obj: dict, item: str, reason: str, by: str | None, now: str | None) -
         raise click.UsageError("--reason must say why, e.g. --reason 'Die Zahlen stimmen nicht mit dem Bericht'")
     _plain(reason, "--reason")
     who = _acting(workspace, by, "rejects", "reject")
-    opened = _opened(workspace)
-    subject, error = _named(item, opened.library, opened.campaigns)
-    # The author may withdraw their own item: four eyes guard what goes out, not what is held back.
-    error = error or _refusal(opened, who, subject, item, four_eyes=False)
-    if error:
-        raise CommsflowError(*error)
-    before = opened.signoffs.get(item)
-    record = opened.signoffs.reject(item, kind_of(subject), who.name, workspace.now, reason)
-    opened.approvals.put(record)
-    opened.approvals.save(workspace.config.zone)
+    opened = opened_for_signoff(workspace)
+    before, record = reject_one(opened, who, item, workspace.now, reason)
     replaced = ""
     if before.state == "rejected":
         replaced = f" (replaces the rejection by {before.record.by})"
@@ -352,6 +387,39 @@ def review(obj: dict, items: tuple[str, ...]) -> None:
     if items:
         _show(opened, items)
         return
+    rows = waiting(opened)
+    records = opened.approvals.records
+
+    as_of = f"as of {workspace.now:%Y-%m-%d %H:%M}"
+    if not rows:
+        console.print(f"Nothing waits for sign-off — {as_of}")
+        return
+    # One line each (no table): the reasons are long, and a line stays whole when piped or grepped.
+    width = max(len(job.channel) for job, *_ in rows if job) if any(job for job, *_ in rows) else 1
+    for job, key, kind, reason, changes in rows:
+        when = (
+            (
+                f"{dates.weekday_date(job.planned)[:2]} {dates.numeric_date(job.planned)} "
+                f"{dates.hour_minute(job.planned)}"
+            )
+            if job
+            else "–"
+        )
+        channel = job.channel if job else "–"
+        console.print(f"{when:<19}  {channel:<{width}}  {escape(key)} ({kind}) — {escape(reason)}")
+        for change in changes:
+            _print_change(change)
+    rejected = sum(1 for _, key, *_ in rows if _rejected(records, key))
+    console.print(
+        f"{plural(len(rows), 'item')} waiting for sign-off"
+        + (f" ({rejected} rejected)" if rejected else "")
+        + f" — {as_of}; sign off with: commsflow approve ITEM…"
+    )
+
+
+def waiting(opened) -> list[tuple]:
+    """What waits for sign-off, as ``commsflow review`` lists it: (next job or None, key,
+    kind, reason, changes since the last sign-off) each."""
     library, signoffs = opened.library, opened.signoffs
     required = signoffs.required
     zone = opened.config.zone
@@ -389,32 +457,7 @@ def review(obj: dict, items: tuple[str, ...]) -> None:
         if item.status == "review" and item.slug not in upcoming and not _rejected(records, item.slug):
             rows.append((None, item.slug, item.kind, "in review: set 'status: approved'"))
     rows = [row if len(row) == 5 else (*row, ()) for row in rows]
-
-    as_of = f"as of {workspace.now:%Y-%m-%d %H:%M}"
-    if not rows:
-        console.print(f"Nothing waits for sign-off — {as_of}")
-        return
-    # One line each (no table): the reasons are long, and a line stays whole when piped or grepped.
-    width = max(len(job.channel) for job, *_ in rows if job) if any(job for job, *_ in rows) else 1
-    for job, key, kind, reason, changes in rows:
-        when = (
-            (
-                f"{dates.weekday_date(job.planned)[:2]} {dates.numeric_date(job.planned)} "
-                f"{dates.hour_minute(job.planned)}"
-            )
-            if job
-            else "–"
-        )
-        channel = job.channel if job else "–"
-        console.print(f"{when:<19}  {channel:<{width}}  {escape(key)} ({kind}) — {escape(reason)}")
-        for change in changes:
-            _print_change(change)
-    rejected = sum(1 for _, key, *_ in rows if _rejected(records, key))
-    console.print(
-        f"{plural(len(rows), 'item')} waiting for sign-off"
-        + (f" ({rejected} rejected)" if rejected else "")
-        + f" — {as_of}; sign off with: commsflow approve ITEM…"
-    )
+    return rows
 
 
 def _rejected(records: dict, key: str) -> bool:
