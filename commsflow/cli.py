@@ -45,6 +45,7 @@ COMMANDS = {
     "retry": ("commsflow.commands.jobs", "retry"),
     "dismiss": ("commsflow.commands.jobs", "dismiss"),
     "posted": ("commsflow.commands.jobs", "posted"),
+    "desk": ("commsflow.commands.desk", "command"),
 }
 
 

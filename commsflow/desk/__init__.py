@@ -1,0 +1,385 @@
+"""The desk: a small web application on 127.0.0.1 for what the team does by hand — what
+needs a person (retry, dismiss, posted), the review queue (sign off, reject with a reason)
+and the calendar with each job's text.
+
+Everything it changes, it changes through the code the CLI runs (``commsflow retry``,
+``approve``, ``reject`` …): the ledger and approvals.yaml, nothing else. Every request
+opens the project afresh, so a file edited meanwhile is seen on the next page.
+
+Guards (each tested): only requests addressed to 127.0.0.1:PORT / localhost:PORT are
+answered (421 otherwise: DNS rebinding), every form carries a CSRF token (403 without),
+request bodies are bounded (413), every text is autoescaped, and no file is ever served.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import click
+import jinja2
+from starlette.applications import Starlette
+from starlette.datastructures import Headers
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+from commsflow import dates
+from commsflow.errors import CommsflowError
+from commsflow.workspace import Workspace
+
+MAX_BODY = 64 * 1024  # bytes: a form of a reason and a web address, with room to spare
+TEMPLATES = "desk"  # under the project's templates folder
+HOST_NAMES = ("127.0.0.1", "localhost", "[::1]")
+
+
+@dataclass
+class Desk:
+    """What the application needs: the project (root, a pinned clock) and its own secret."""
+
+    root: Path
+    now_text: str | None = None
+    use_cache: bool = True
+    port: int = 8766
+    secret: bytes = b""
+
+    def __post_init__(self) -> None:
+        self.secret = self.secret or secrets.token_bytes(32)
+
+    @property
+    def token(self) -> str:
+        """The CSRF token every form carries: derived from the process's secret, never stored."""
+        return hmac.new(self.secret, b"commsflow desk form", "sha256").hexdigest()
+
+    def workspace(self) -> Workspace:
+        return Workspace(self.root, self.now_text, self.use_cache)
+
+    @property
+    def hosts(self) -> frozenset[str]:
+        return frozenset(f"{name}:{self.port}" for name in HOST_NAMES) | (
+            frozenset(HOST_NAMES) if self.port == 80 else frozenset()
+        )
+
+
+class Guard:
+    """ASGI middleware: the Host header, then the body's size (read here, at most MAX_BODY
+    bytes, and handed on whole)."""
+
+    def __init__(self, app, desk: Desk, limit: int = MAX_BODY):
+        self.app, self.desk, self.limit = app, desk, limit
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        hosts = headers.getlist("host")
+        if len(hosts) != 1 or hosts[0].strip().lower() not in self.desk.hosts:
+            port = self.desk.port
+            response = PlainTextResponse(
+                f"Falsche Adresse: der Schreibtisch antwortet nur unter http://127.0.0.1:{port}/ "
+                f"und http://localhost:{port}/.",
+                status_code=421,
+            )
+            await response(scope, receive, send)
+            return
+        length = headers.get("content-length")
+        if length is not None and (not length.strip().isdigit() or int(length) > self.limit):
+            await _too_large(scope, receive, send, self.limit)
+            return
+        body = b""
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            body += message.get("body", b"")
+            if len(body) > self.limit:
+                await _too_large(scope, receive, send, self.limit)
+                return
+            if not message.get("more_body", False):
+                break
+        sent = False
+
+        async def replay():
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+
+async def _too_large(scope, receive, send, limit: int) -> None:
+    response = PlainTextResponse(f"Anfrage zu groß: höchstens {limit // 1024} KB.", status_code=413)
+    await response(scope, receive, send)
+
+
+def _environment(desk: Desk, workspace: Workspace) -> jinja2.Environment:
+    folder = workspace.config.path("templates") / TEMPLATES
+    if not (folder / "base.html").is_file():
+        raise CommsflowError(
+            f"no desk templates in {folder}",
+            "copy the folder templates/desk from commsflow's repository into the project's templates folder",
+        )
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(folder)),
+        autoescape=True,  # every item text is data, never markup
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(
+        datum=lambda moment: f"{dates.numeric_date(moment)} {dates.hour_minute(moment)}" if moment else "–",
+        wochentag=lambda moment: dates.weekday_date(moment)[:2],
+        iso=lambda text: datetime.fromisoformat(text) if text else None,
+    )
+    env.globals["csrf"] = desk.token
+    return env
+
+
+def _page(desk: Desk, workspace: Workspace, template: str, status: int = 200, **context) -> HTMLResponse:
+    context = {"message": None, "failure": None, "error": None} | context
+    html = _environment(desk, workspace).get_template(template).render(now=workspace.now, **context)
+    return HTMLResponse(html, status_code=status)
+
+
+def _problem(exc: Exception) -> str:
+    if isinstance(exc, CommsflowError):
+        return exc.message + (f" — {exc.hint}" if exc.hint else "")
+    if isinstance(exc, click.ClickException):
+        return exc.format_message()
+    return str(exc)
+
+
+async def _form(desk: Desk, request: Request) -> dict[str, str] | Response:
+    """The posted form, or 403 when its CSRF token is missing or wrong."""
+    form = await request.form(max_files=0, max_fields=20)
+    fields = {key: value for key, value in form.items() if isinstance(value, str)}
+    token = fields.get("csrf", "")
+    if not hmac.compare_digest(token.encode("utf-8", "replace"), desk.token.encode()):
+        return PlainTextResponse(
+            "Formular abgelaufen oder nicht von diesem Schreibtisch (CSRF-Token fehlt) — Seite neu laden.",
+            status_code=403,
+        )
+    return fields
+
+
+# --- pages --------------------------------------------------------------------------------
+
+
+def _attention(desk: Desk, workspace: Workspace, **context) -> HTMLResponse:
+    from commsflow.attention import GROUPS, needs_a_person
+    from commsflow.ledger import continuity_problem
+    from commsflow.plan import open_plan
+    from commsflow.scheduler import ledger_path
+
+    status = context.pop("status", 200)
+    try:
+        path = ledger_path(workspace.config)
+        problem = continuity_problem(path, path.parent)
+        if problem is not None:
+            raise problem
+        entries = needs_a_person(open_plan(workspace), workspace.now)
+    except CommsflowError as exc:
+        return _page(desk, workspace, "attention.html", entries=[], groups=GROUPS, error=_problem(exc), **context)
+    return _page(desk, workspace, "attention.html", status, entries=entries, groups=GROUPS, error=None, **context)
+
+
+def _review(desk: Desk, workspace: Workspace, **context) -> HTMLResponse:
+    from commsflow.approvals import label
+    from commsflow.commands import plan_or_stop
+    from commsflow.commands.approve import _subject, waiting
+
+    status = context.pop("status", 200)
+    try:
+        opened = plan_or_stop(workspace, "the calendar")
+        queue = []
+        for job, key, kind, reason, changes in waiting(opened):
+            subject, error = _subject(key, opened.library, opened.campaigns, opened.config)
+            title = getattr(subject, "title", None) or (subject.spec.title if subject is not None else key)
+            changed = {}
+            for change in changes:
+                changed.setdefault((change.label, change.planned), []).append(change.diff)
+            renditions = []
+            for rendition in opened.renditions_for(key):
+                planned = rendition.job.planned
+                renditions.append(
+                    {
+                        "label": label(rendition.job),
+                        "planned": planned,
+                        "text": rendition.review or "",
+                        "problems": [problem.format() for problem in rendition.problems],
+                        "diffs": changed.get((label(rendition.job), planned), []),
+                    }
+                )
+            shown = {diff for r in renditions for diff in r["diffs"]}
+            queue.append(
+                {
+                    "key": key,
+                    "title": title,
+                    "kind": kind,
+                    "job": job,
+                    "reason": reason,
+                    "renditions": renditions,
+                    "other_diffs": [change.diff for change in changes if change.diff not in shown],
+                    "signable": error is None,
+                    "why_not": None if error is None else error[0],
+                }
+            )
+    except CommsflowError as exc:
+        return _page(desk, workspace, "review.html", queue=[], error=_problem(exc), **context)
+    return _page(desk, workspace, "review.html", status, queue=queue, error=None, **context)
+
+
+def _calendar(desk: Desk, workspace: Workspace) -> HTMLResponse:
+    from commsflow.actions import short_ref
+    from commsflow.commands import plan_or_stop
+
+    try:
+        opened = plan_or_stop(workspace, "the calendar")
+    except CommsflowError as exc:
+        return _page(desk, workspace, "calendar.html", weeks=[], error=_problem(exc))
+    titles = {item.slug: item.title for item in opened.library}
+    titles.update({c.id: c.spec.title for c in opened.campaigns.of_kind("newsletter")})
+    weeks: dict[tuple[int, int], dict] = {}
+    for job in sorted(opened.calendar.jobs, key=lambda job: (job.planned, job.channel)):
+        year, week, _ = job.planned.isocalendar()
+        monday = (job.planned - timedelta(days=job.planned.weekday())).date()
+        entry = weeks.setdefault((year, week), {"year": year, "week": week, "monday": monday, "jobs": []})
+        entry["jobs"].append({"job": job, "ref": short_ref(job.id), "title": titles.get(job.item, job.item)})
+    return _page(desk, workspace, "calendar.html", weeks=list(weeks.values()), error=None)
+
+
+def _job(desk: Desk, workspace: Workspace, ref: str) -> HTMLResponse:
+    from commsflow.actions import short_ref
+    from commsflow.approvals import label
+    from commsflow.commands import plan_or_stop
+
+    try:
+        opened = plan_or_stop(workspace, "the calendar")
+    except CommsflowError as exc:
+        return _page(desk, workspace, "job.html", job=None, error=_problem(exc))
+    found = [job for job in opened.calendar.jobs if short_ref(job.id) == ref]
+    if not found:
+        return _page(desk, workspace, "job.html", 404, job=None, failure=f"Kein Auftrag {ref} im Kalender.")
+    job = found[0]
+    rendition = opened.render(job)
+    titles = {item.slug: item.title for item in opened.library}
+    titles.update({c.id: c.spec.title for c in opened.campaigns.of_kind("newsletter")})
+    return _page(
+        desk,
+        workspace,
+        "job.html",
+        job=job,
+        ref=ref,
+        label=label(job),
+        title=titles.get(job.item, job.item),
+        text=rendition.review or "",
+        problems=[problem.format() for problem in rendition.problems],
+        error=None,
+    )
+
+
+# --- actions ------------------------------------------------------------------------------
+
+_JOB_ACTIONS = {"retry": "retry", "dismiss": "dismissed", "posted": "posted"}
+_DONE = {
+    "retry": "wird beim nächsten Durchlauf erneut gesendet",
+    "dismissed": "verworfen — wird nicht gesendet",
+    "posted": "als von Hand veröffentlicht vermerkt",
+}
+
+
+async def _job_action(desk: Desk, request: Request) -> Response:
+    from commsflow.commands.jobs import _act
+
+    fields = await _form(desk, request)
+    if isinstance(fields, Response):
+        return fields
+    workspace = desk.workspace()
+    action = _JOB_ACTIONS.get(request.path_params["action"])
+    ref = fields.get("ref", "").strip()
+    reason = " ".join(fields.get("reason", "").split())
+    url = fields.get("url", "").strip() or None
+    if action is None or not ref:
+        return _attention(desk, workspace, status=400, message=None, failure="Unbekannte Aktion oder kein Auftrag.")
+    if action == "dismissed" and not reason:
+        return _attention(desk, workspace, status=400, message=None, failure="Bitte einen Grund angeben.")
+    if action == "posted" and url is not None and not url.startswith(("https://", "http://")):
+        return _attention(desk, workspace, status=400, message=None, failure="Die Adresse muss mit https:// beginnen.")
+    why = reason if action != "posted" else "published by hand"
+    try:
+        done = list(_act(workspace, action, [ref], None, why, url))
+    except (CommsflowError, click.ClickException) as exc:
+        return _attention(desk, workspace, status=400, message=None, failure=_problem(exc))
+    message = "; ".join(f"{shown}: {_DONE[action]}" for _, shown in done)
+    return _attention(desk, desk.workspace(), message=message, failure=None)
+
+
+async def _signoff_action(desk: Desk, request: Request) -> Response:
+    from commsflow.commands.approve import _plain, opened_for_signoff, reject_one, reviewer, sign_off
+
+    fields = await _form(desk, request)
+    if isinstance(fields, Response):
+        return fields
+    workspace = desk.workspace()
+    key = fields.get("key", "").strip()
+    rejecting = request.path_params["action"] == "ablehnen"
+    reason = " ".join(fields.get("reason", "").split())
+    try:
+        if not key:
+            raise CommsflowError("kein Beitrag angegeben", "Seite neu laden")
+        if rejecting:
+            if not reason:
+                raise CommsflowError("Bitte einen Grund angeben", "was soll der Autor ändern?")
+            _plain(reason, "Grund")
+            who = reviewer(workspace, None, "rejects", "reject")
+            _, record = reject_one(opened_for_signoff(workspace), who, key, workspace.now, reason)
+            message = f"{key} abgelehnt von {who.name}: {reason}"
+        else:
+            who = reviewer(workspace, None, "signs off", "sign off")
+            _, record = sign_off(opened_for_signoff(workspace), who, key, workspace.now)
+            message = f"{key} freigegeben von {who.name}"
+    except (CommsflowError, click.ClickException) as exc:
+        return _review(desk, desk.workspace(), status=400, message=None, failure=_problem(exc))
+    return _review(desk, desk.workspace(), message=message, failure=None)
+
+
+def create_app(desk: Desk) -> Guard:
+    """The desk's ASGI application, guarded."""
+
+    async def attention(request: Request) -> Response:
+        return _attention(desk, desk.workspace(), message=None, failure=None)
+
+    async def review(request: Request) -> Response:
+        return _review(desk, desk.workspace(), message=None, failure=None)
+
+    async def calendar(request: Request) -> Response:
+        return _calendar(desk, desk.workspace())
+
+    async def job(request: Request) -> Response:
+        return _job(desk, desk.workspace(), request.path_params["ref"])
+
+    async def job_action(request: Request) -> Response:
+        return await _job_action(desk, request)
+
+    async def signoff_action(request: Request) -> Response:
+        return await _signoff_action(desk, request)
+
+    routes = [
+        Route("/", attention, methods=["GET"]),
+        Route("/pruefen", review, methods=["GET"]),
+        Route("/kalender", calendar, methods=["GET"]),
+        Route("/auftrag/{ref:str}", job, methods=["GET"]),
+        Route("/aktion/{action:str}", job_action, methods=["POST"]),
+        Route("/pruefen/{action:str}", signoff_action, methods=["POST"]),
+    ]
+    async def trouble(request: Request, exc: Exception) -> Response:
+        # A problem of the project (no desk templates, a broken configuration): its message, no traceback.
+        return PlainTextResponse(f"Schreibtisch: {_problem(exc)}", status_code=500)
+
+    return Guard(Starlette(routes=routes, exception_handlers={CommsflowError: trouble}), desk)

@@ -1,0 +1,282 @@
+"""Issue 14: the desk — `commsflow desk`, a local web application (Starlette) for what needs
+a person, the review queue and the calendar. Every change goes through the CLI's own code;
+each guard (Host, CSRF, body size, escaping, no files) has its test. The routes are driven
+through Starlette's TestClient; one test opens the desk in headless Chromium at phone width."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import warnings
+from pathlib import Path
+
+import pytest
+from conftest import real_run
+
+pytest.importorskip("starlette", reason="starlette not installed (pip install -e '.[test]')")
+with warnings.catch_warnings():  # newer Starlette asks for httpx2; httpx works the same here
+    warnings.simplefilter("ignore")
+    from starlette.testclient import TestClient
+
+from commsflow.actions import short_ref  # noqa: E402
+from commsflow.desk import MAX_BODY, Desk, create_app  # noqa: E402
+
+POST = "2024-03-04-neu"
+TITLE = 'Ein neuer Beitrag 1 < 2 & "x"'
+BEFORE = "2024-03-06 09:00"
+PORT = 8766
+BASE = f"http://127.0.0.1:{PORT}"
+
+
+def _post(root: Path, channels: str = "[mastodon]") -> None:
+    (root / "content" / "posts" / f"{POST}.md").write_text(
+        f"---\ntitle: '{TITLE}'\nstatus: approved\ncategory: Aktuelles\ndate: 2024-03-04\n"
+        f"summary: Kurz und bündig.\npublish_at: 2024-03-06 10:00\nchannels: {channels}\n---\n\nText.\n",
+        encoding="utf-8",
+    )
+
+
+def _client(root: Path, now: str = BEFORE) -> tuple[Desk, TestClient]:
+    desk = Desk(root, now, port=PORT)
+    return desk, TestClient(create_app(desk), base_url=BASE)
+
+
+@pytest.fixture
+def desk(mpi, monkeypatch):
+    monkeypatch.setenv("COMMSFLOW_USER", "Dana Schulz")
+    _post(mpi)
+    return _client(mpi)
+
+
+def _line(run, root: Path, now: str, *needles: str) -> str:
+    shown = run(root, "--now", now, "calendar", "--from", "2024-03-06", "--to", "2024-03-06").stdout
+    return next(line for line in shown.splitlines() if all(needle in line for needle in needles))
+
+
+# --- pages -----------------------------------------------------------------------------------
+
+
+def test_the_pages_are_german_and_each_calendar_job_links_to_its_text(desk):
+    _, client = desk
+    home = client.get("/")
+    assert home.status_code == 200 and "Was braucht mich?" in home.text and '<html lang="de">' in home.text
+    review = client.get("/pruefen")
+    assert review.status_code == 200 and "Prüfen und freigeben" in review.text
+    section = review.text.split(f'id="beitrag-{POST}"', 1)[1].split("</section>", 1)[0]
+    assert "mastodon article · 06.03.2024 10:00" in section and "Kurz und bündig." in section
+    assert "Freigeben" in section and "Ablehnen" in section
+    calendar = client.get("/kalender")
+    assert calendar.status_code == 200 and "KW 10/2024" in calendar.text
+    job = re.search(r'<a href="/auftrag/(\w+)">„Ein neuer Beitrag', calendar.text)
+    assert job is not None
+    text = client.get(f"/auftrag/{job.group(1)}")
+    assert text.status_code == 200 and "Den vollständigen Beitrag lesen Sie in unserem Blog" in text.text
+    assert client.get("/auftrag/0000000000").status_code == 404
+
+
+def test_a_stale_signoff_shows_what_changed(desk):
+    _, client = desk
+    # The new post joined the newsletter issue that was signed off before it: its sign-off is stale.
+    review = client.get("/pruefen").text
+    section = review.split('id="beitrag-newsletter-2024-1"', 1)[1].split("</section>", 1)[0]
+    assert "approval stale" in section
+    diff = re.search(r'<pre class="diff">(.*?)</pre>', section, re.S)
+    assert diff is not None and "+Ein neuer Beitrag 1 &lt; 2 &amp; &#34;x&#34;" in diff.group(1)
+
+
+# --- guards ----------------------------------------------------------------------------------
+
+
+def test_only_requests_addressed_to_this_machine_are_answered(desk):
+    _, client = desk
+    assert client.get("/", headers={"host": f"localhost:{PORT}"}).status_code == 200
+    for host in ("evil.example", f"evil.example:{PORT}", "127.0.0.1:9999", "localhost"):
+        refused = client.get("/", headers={"host": host})
+        assert refused.status_code == 421, host
+        assert "nur unter http://127.0.0.1:8766/" in refused.text
+
+
+def test_a_form_without_the_csrf_token_changes_nothing(desk, mpi):
+    _, client = desk
+    before = (mpi / "approvals.yaml").read_text(encoding="utf-8")
+    for data in ({"key": POST}, {"key": POST, "csrf": "0" * 64}, {"key": POST, "csrf": ""}):
+        response = client.post("/pruefen/freigeben", data=data)
+        assert response.status_code == 403 and "CSRF" in response.text
+    assert client.post("/aktion/dismiss", data={"ref": "x", "reason": "y"}).status_code == 403
+    assert (mpi / "approvals.yaml").read_text(encoding="utf-8") == before
+
+
+def test_request_bodies_are_bounded(desk, mpi):
+    desk_, client = desk
+    before = (mpi / "approvals.yaml").read_text(encoding="utf-8")
+    big = {"csrf": desk_.token, "key": POST, "reason": "x" * (MAX_BODY + 1)}
+    assert client.post("/pruefen/ablehnen", data=big).status_code == 413
+
+    def chunks():  # no Content-Length: counted as it arrives
+        for _ in range(MAX_BODY // 1000 + 2):
+            yield b"a" * 1000
+
+    assert client.post("/pruefen/ablehnen", content=chunks()).status_code == 413
+    assert (mpi / "approvals.yaml").read_text(encoding="utf-8") == before
+
+
+def test_item_text_is_escaped_everywhere(desk):
+    _, client = desk
+    for path in ("/pruefen", "/kalender"):
+        page = client.get(path).text
+        assert "1 &lt; 2 &amp; &#34;x&#34;" in page, path
+        assert "1 < 2" not in page, path
+
+
+def test_no_file_is_served(desk):
+    _, client = desk
+    for path in (
+        "/approvals.yaml",
+        "/commsflow.toml",
+        "/templates/desk/base.html",
+        "/../commsflow.toml",
+        "/%2e%2e/commsflow.toml",
+        "/static/base.html",
+        "/auftrag/..%2fcommsflow.toml",
+    ):
+        response = client.get(path)
+        assert response.status_code == 404, path
+        assert "require_signoff" not in response.text
+
+
+# --- sign-off and rejection ------------------------------------------------------------------
+
+
+def test_signing_off_writes_approvals_yaml_as_the_acting_person_and_unblocks_the_job(desk, mpi, run):
+    desk_, client = desk
+    assert "blocked" in _line(run, mpi, BEFORE, "mastodon", POST)
+    assert POST not in (mpi / "approvals.yaml").read_text(encoding="utf-8")
+    response = client.post("/pruefen/freigeben", data={"csrf": desk_.token, "key": POST})
+    assert response.status_code == 200, response.text
+    assert f"{POST} freigegeben von Dana Schulz" in response.text
+    text = (mpi / "approvals.yaml").read_text(encoding="utf-8")
+    assert POST in text and "Dana Schulz" in text
+    assert "planned" in _line(run, mpi, BEFORE, "mastodon", POST)
+    assert f'id="beitrag-{POST}"' not in client.get("/pruefen").text  # no longer waiting
+
+
+def test_an_item_that_cannot_be_signed_off_says_why(desk, mpi):
+    desk_, client = desk
+    post = mpi / "content" / "posts" / f"{POST}.md"
+    post.write_text(post.read_text(encoding="utf-8").replace("status: approved", "status: review"), encoding="utf-8")
+    response = client.post("/pruefen/freigeben", data={"csrf": desk_.token, "key": POST})
+    assert response.status_code == 400 and "Nicht möglich" in response.text and "only approved" in response.text
+    assert POST not in (mpi / "approvals.yaml").read_text(encoding="utf-8")
+
+
+def test_rejecting_needs_a_reason_and_records_it(desk, mpi, run):
+    desk_, client = desk
+    before = (mpi / "approvals.yaml").read_text(encoding="utf-8")
+    empty = client.post("/pruefen/ablehnen", data={"csrf": desk_.token, "key": POST, "reason": "  "})
+    assert empty.status_code == 400 and "Grund" in empty.text
+    assert (mpi / "approvals.yaml").read_text(encoding="utf-8") == before
+    response = client.post(
+        "/pruefen/ablehnen", data={"csrf": desk_.token, "key": POST, "reason": "Die Zahl stimmt nicht"}
+    )
+    assert response.status_code == 200, response.text
+    text = (mpi / "approvals.yaml").read_text(encoding="utf-8")
+    assert "Die Zahl stimmt nicht" in text and "Dana Schulz" in text
+    assert "rejected by Dana Schulz" in response.text  # the queue shows it rejected
+    assert "blocked" in _line(run, mpi, BEFORE, "mastodon", POST)
+
+
+def test_the_role_rules_apply(desk, mpi, monkeypatch):
+    desk_, client = desk
+    config = mpi / "commsflow.toml"
+    config.write_text(
+        config.read_text(encoding="utf-8")
+        + '\n[[people]]\nname = "Dana Schulz"\nroles = ["author"]\n\n[[people]]\nname = "Kai Roth"\nroles = ["reviewer"]\n',
+        encoding="utf-8",
+    )
+    before = (mpi / "approvals.yaml").read_text(encoding="utf-8")
+    refused = client.post("/pruefen/freigeben", data={"csrf": desk_.token, "key": POST})
+    assert refused.status_code == 400 and "Dana Schulz may not sign off" in refused.text
+    assert (mpi / "approvals.yaml").read_text(encoding="utf-8") == before
+    monkeypatch.setenv("COMMSFLOW_USER", "Kai Roth")
+    assert client.post("/pruefen/freigeben", data={"csrf": desk_.token, "key": POST}).status_code == 200
+    assert "Kai Roth" in (mpi / "approvals.yaml").read_text(encoding="utf-8")
+
+
+# --- what needs a person ---------------------------------------------------------------------
+
+
+def _webhook(root: Path, monkeypatch, url: str) -> None:
+    config = root / "commsflow.toml"
+    text = config.read_text(encoding="utf-8")
+    config.write_text(text.replace("[publishing]\n", '[publishing]\nwebhook = "webhook"\n', 1), encoding="utf-8")
+    _post(root, "[webhook]")
+    monkeypatch.setenv("COMMSFLOW_WEBHOOK_URL", url)
+
+
+def _history(root: Path) -> list[tuple[str, str]]:
+    db = sqlite3.connect(root / ".commsflow" / "ledger.sqlite")
+    try:
+        return db.execute("SELECT state, detail FROM history WHERE job LIKE 'einzeln/webhook/%'").fetchall()
+    finally:
+        db.close()
+
+
+def _failed(run, root: Path, monkeypatch, httpserver) -> str:
+    _webhook(root, monkeypatch, httpserver.url_for("/hook"))
+    assert run(root, "--now", BEFORE, "approve", POST, "--by", "Dana Schulz").exit_code == 0
+    httpserver.expect_oneshot_request("/hook", method="POST").respond_with_data("invalid token", status=403)
+    assert "failed" in real_run(root, "2024-03-06 10:01", "--once").stdout
+    job = next(job_id for job_id in _jobs(root) if job_id.startswith("einzeln/webhook/"))
+    return short_ref(job)
+
+
+def _jobs(root: Path) -> list[str]:
+    db = sqlite3.connect(root / ".commsflow" / "ledger.sqlite")
+    try:
+        return [row[0] for row in db.execute("SELECT id FROM jobs")]
+    finally:
+        db.close()
+
+
+def test_a_failed_job_is_shown_and_retried_from_the_desk(run, mpi, monkeypatch, httpserver):
+    monkeypatch.setenv("COMMSFLOW_USER", "Dana Schulz")
+    ref = _failed(run, mpi, monkeypatch, httpserver)
+    desk_, client = _client(mpi, "2024-03-06 10:02")
+    page = client.get("/").text
+    section = page.split(f'id="auftrag-{ref}"', 1)[1].split("</section>", 1)[0]
+    assert "403" in section and "Erneut senden" in section and "„Ein neuer Beitrag 1 &lt; 2" in section
+    response = client.post("/aktion/retry", data={"csrf": desk_.token, "ref": ref})
+    assert response.status_code == 200, response.text
+    assert "erneut gesendet" in response.text and f'id="auftrag-{ref}"' not in response.text
+    assert _history(mpi)[-1] == ("retry", "Dana Schulz")
+    httpserver.expect_oneshot_request("/hook", method="POST").respond_with_data("ok", status=200)
+    assert "✓ done" in real_run(mpi, "2024-03-06 10:06", "--once").stdout
+    again = client.post("/aktion/retry", data={"csrf": desk_.token, "ref": ref})
+    assert again.status_code == 400 and "went out already" in again.text
+
+
+def test_dismiss_needs_a_reason_and_posted_a_full_address(run, mpi, monkeypatch, httpserver):
+    monkeypatch.setenv("COMMSFLOW_USER", "Dana Schulz")
+    ref = _failed(run, mpi, monkeypatch, httpserver)
+    desk_, client = _client(mpi, "2024-03-06 10:02")
+    before = _history(mpi)
+    assert client.post("/aktion/dismiss", data={"csrf": desk_.token, "ref": ref, "reason": " "}).status_code == 400
+    bad = client.post("/aktion/posted", data={"csrf": desk_.token, "ref": ref, "url": "chat.example.org/4711"})
+    assert bad.status_code == 400 and "https://" in bad.text
+    assert client.post("/aktion/nonsense", data={"csrf": desk_.token, "ref": ref}).status_code == 400
+    assert _history(mpi) == before
+    posted = client.post(
+        "/aktion/posted", data={"csrf": desk_.token, "ref": ref, "url": "https://chat.example.org/messages/4711"}
+    )
+    assert posted.status_code == 200 and "von Hand veröffentlicht" in posted.text
+    assert _history(mpi)[-1] == ("posted", "Dana Schulz: published by hand")
+
+
+# --- the command -----------------------------------------------------------------------------
+
+
+def test_the_desk_refuses_another_address_without_a_login(run, mpi):
+    result = run(mpi, "desk", "--host", "0.0.0.0")
+    assert result.exit_code == 1
+    assert "listens only on 127.0.0.1" in result.output and "no login" in result.output
+    assert "ssh -L 8766:127.0.0.1:8766" in result.output
