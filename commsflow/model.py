@@ -25,29 +25,37 @@ from pydantic import (
 )
 
 from commsflow.channels import names as channel_names
-from commsflow.errors import Problem
+from commsflow.errors import Problem, closest
 from commsflow.fields import Day, Html, HttpUrl, Moment, Slug, Text, fold, vocabulary
 from commsflow.slugs import is_slug
 
 STATUSES = ("draft", "review", "approved", "published")
 
-# What editors write for a status, folded (see commsflow.fields.fold): the German words
-# as well as the English ones, in any case, with or without umlauts.
+# What editors write for a status: the English words and the German ones. They match
+# in any case, with or without umlauts (see commsflow.fields.fold).
 _STATUS_WORDS = {
     **{status: status for status in STATUSES},
-    "entwurf": "draft",
-    "pruefung": "review",
-    "in pruefung": "review",
+    "Entwurf": "draft",
+    "Prüfung": "review",
+    "in Prüfung": "review",
     "freigegeben": "approved",
-    "veroeffentlicht": "published",
+    "veröffentlicht": "published",
 }
+_FOLDED_STATUS_WORDS = {fold(word): word for word in _STATUS_WORDS}
 
 
 def _status(value: object) -> object:
-    """``freigegeben`` → ``approved``; anything unknown is left for the check of the allowed values."""
-    if isinstance(value, str):
-        return _STATUS_WORDS.get(fold(value), value)
-    return value
+    """``freigegeben`` → ``approved``, ``in Prüfung`` → ``review``; an unknown word is an
+    error that names the English and the German words and the likeliest of them."""
+    if not isinstance(value, str):
+        return value  # not text: the check of the allowed values says what is wrong
+    word = _FOLDED_STATUS_WORDS.get(fold(value))
+    if word is not None:
+        return _STATUS_WORDS[word]
+    near = closest(fold(value), _FOLDED_STATUS_WORDS)
+    german = ", ".join(word for word, status in _STATUS_WORDS.items() if word != status)
+    hint = f"did you mean {_FOLDED_STATUS_WORDS[near]!r}?" if near else f"German words work too: {german}"
+    raise ValueError(f"{value!r} is not allowed; use one of: {', '.join(STATUSES)} — {hint}")
 
 
 Status = Annotated[Literal["draft", "review", "approved", "published"], BeforeValidator(_status)]

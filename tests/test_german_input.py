@@ -81,11 +81,30 @@ def test_an_approved_german_status_lets_the_item_into_the_newsletter(run, mpi):
     assert built.exit_code == 0, built.output
 
 
-def test_an_unknown_status_still_names_the_allowed_values(run, mpi):
-    path = set_field(mpi, "status", "fertig")
+@pytest.mark.parametrize(
+    "written,hint",
+    [
+        ("fertig", "German words work too: Entwurf, Prüfung, in Prüfung, freigegeben, veröffentlicht"),
+        ("freigegebn", "did you mean 'freigegeben'?"),
+        ("entwurff", "did you mean 'Entwurf'?"),
+        ("aproved", "did you mean 'approved'?"),
+    ],
+)
+def test_an_unknown_status_names_the_allowed_values_and_the_likeliest(run, mpi, written, hint):
+    path = set_field(mpi, "status", written)
     result = run(mpi, "check")
     assert result.exit_code == 1
-    assert f"{path.relative_to(mpi)}:3: status: 'fertig' is not allowed; use one of: draft, review" in result.stdout
+    assert (
+        f"{path.relative_to(mpi)}:3: status: '{written}' is not allowed; use one of: draft, review, approved, "
+        f"published — {hint}"
+    ) in result.stdout
+
+
+def test_a_status_that_is_no_text_is_still_refused(run, mpi):
+    set_field(mpi, "status", "1")
+    result = run(mpi, "check")
+    assert result.exit_code == 1
+    assert "status: 1 is not allowed; use one of: draft, review, approved, published" in result.stdout
 
 
 # --- vocabulary values, however spelt --------------------------------------------------
