@@ -5,9 +5,15 @@ through Starlette's TestClient; one test opens the desk in headless Chromium at 
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
+import socket
 import sqlite3
+import threading
+import time
 import warnings
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -280,3 +286,82 @@ def test_the_desk_refuses_another_address_without_a_login(run, mpi):
     assert result.exit_code == 1
     assert "listens only on 127.0.0.1" in result.output and "no login" in result.output
     assert "ssh -L 8766:127.0.0.1:8766" in result.output
+
+
+# --- in a real browser -----------------------------------------------------------------------
+
+LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking"]
+
+
+def _chromium_or_skip() -> str:
+    """The system Chromium (COMMSFLOW_CHROMIUM overrides), or the test is skipped saying why."""
+    pytest.importorskip("playwright.sync_api", reason="playwright not importable (pip install -e '.[test]')")
+    override = os.environ.get("COMMSFLOW_CHROMIUM")
+    found = shutil.which(override) if override else shutil.which("chromium")
+    if found is None:
+        pytest.skip("Chromium not found (install Debian's chromium, or set COMMSFLOW_CHROMIUM) — browser test skipped")
+    return found
+
+
+@contextmanager
+def _serving(root: Path, now: str):
+    """The desk served by uvicorn from a thread, on a free port of 127.0.0.1: its address."""
+    import uvicorn
+
+    listening = socket.create_server(("127.0.0.1", 0))
+    port = listening.getsockname()[1]
+    desk = Desk(root, now, port=port)
+    server = uvicorn.Server(uvicorn.Config(create_app(desk), log_level="warning", access_log=False))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [listening]}, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not server.started:
+            assert time.monotonic() < deadline, "the desk did not start"
+            time.sleep(0.02)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        listening.close()
+
+
+def test_the_desk_on_a_phone_signs_off_by_a_click(mpi, monkeypatch, run):
+    chromium = _chromium_or_skip()
+    from playwright.sync_api import sync_playwright
+
+    monkeypatch.setenv("COMMSFLOW_USER", "Dana Schulz")
+    _post(mpi)
+    with _serving(mpi, BEFORE) as address, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=LAUNCH_ARGS)
+        try:
+            page = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
+            problems: list[str] = []
+            page.on("console", lambda message: message.type == "error" and problems.append(message.text))
+            page.on("pageerror", lambda error: problems.append(str(error)))
+            outside: list[str] = []
+
+            def route(route):  # no test touches the internet: only the desk itself
+                if route.request.url.startswith(address):
+                    route.continue_()
+                else:
+                    outside.append(route.request.url)
+                    route.abort()
+
+            page.route("**/*", route)
+            for path in ("/", "/kalender", "/pruefen"):
+                page.goto(address + path)
+                width = page.evaluate("[document.scrollingElement.scrollWidth, window.innerWidth]")
+                assert width[0] <= width[1], f"{path} scrolls sideways at 390 px: {width}"
+            section = page.locator(f"#beitrag-{POST}")
+            assert "Kurz und bündig." in section.inner_text()
+            with page.expect_navigation():
+                section.get_by_role("button", name="Freigeben").click()
+            assert f"{POST} freigegeben von Dana Schulz" in page.inner_text("main")
+            assert page.locator(f"#beitrag-{POST}").count() == 0
+            assert page.evaluate("document.scrollingElement.scrollWidth <= window.innerWidth")
+            assert problems == [] and outside == []
+        finally:
+            browser.close()
+    assert "Dana Schulz" in (mpi / "approvals.yaml").read_text(encoding="utf-8")
+    assert "planned" in _line(run, mpi, BEFORE, "mastodon", POST)
