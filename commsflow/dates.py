@@ -36,10 +36,7 @@ def _from_german(text: str) -> date | datetime:
     day = _day(text, int(m["y"]), int(m["m"]), int(m["d"]))
     if m["H"] is None:
         return day
-    try:
-        return datetime.combine(day, time(int(m["H"]), int(m["M"])))
-    except ValueError as exc:
-        raise DateError(f"invalid time in {text!r}: {exc}") from None
+    return datetime.combine(day, _time(text, int(m["H"]), int(m["M"])))
 
 
 def _day(text: str, year: int, month: int, day: int) -> date:
@@ -61,6 +58,15 @@ def _day(text: str, year: int, month: int, day: int) -> date:
     return date(year, month, day)
 
 
+def _time(text: str, hour: int, minute: int) -> time:
+    """The time of day, or a DateError naming the hour or minute there is not."""
+    if not 0 <= hour <= 23:
+        raise DateError(f"invalid time in {text!r}: there is no hour {hour} — write a time from 00:00 to 23:59")
+    if not 0 <= minute <= 59:
+        raise DateError(f"invalid time in {text!r}: there is no minute {minute} — write a time from 00:00 to 23:59")
+    return time(hour, minute)
+
+
 def parse_when(value: object) -> date | datetime:
     """A date or a (possibly naive) datetime from a front matter value."""
     if isinstance(value, datetime):
@@ -79,6 +85,8 @@ def parse_when(value: object) -> date | datetime:
     if not _ISO.match(text):
         raise DateError(f"invalid date {text!r}; write it as 2024-04-25 or 2024-04-25 16:00")
     iso_day = _day(text, int(text[:4]), int(text[5:7]), int(text[8:10]))
+    if len(text) > 10:
+        _time(text, int(text[11:13]), int(text[14:16]))
     try:
         if len(text) == 10:
             return iso_day

@@ -126,7 +126,14 @@ def test_ambiguous_forms_are_rejected_not_guessed(text, message):
             "invalid date '31.02.2024': February 2024 has 29 days (2024 is a leap year) — write a day from 1 to 29",
         ),
         ("25.13.2024", "invalid date '25.13.2024': there is no month 13 — a year has 12 months, 01 to 12"),
-        ("25.04.2024 25:00", "invalid time in '25.04.2024 25:00': hour must be in 0..23"),
+        (
+            "25.04.2024 25:00",
+            "invalid time in '25.04.2024 25:00': there is no hour 25 — write a time from 00:00 to 23:59",
+        ),
+        (
+            "2024-04-25 16:60",
+            "invalid time in '2024-04-25 16:60': there is no minute 60 — write a time from 00:00 to 23:59",
+        ),
         ("Donnerstag", "invalid date 'Donnerstag'; write it as 2024-04-25 or 2024-04-25 16:00"),
         ("2024-04-25 16:00 Uhr", "invalid date '2024-04-25 16:00 Uhr'; write it as 2024-04-25 or 2024-04-25 16:00"),
     ],
