@@ -80,6 +80,17 @@ def test_the_pages_are_german_and_each_calendar_job_links_to_its_text(desk):
     assert client.get("/auftrag/0000000000").status_code == 404
 
 
+def test_the_calendar_filters_by_channel(desk):
+    _, client = desk
+    everything = client.get("/kalender").text
+    assert "· linkedin ·" in everything and "· mastodon ·" in everything
+    mastodon = client.get("/kalender?kanal=mastodon").text
+    assert "Kalender: mastodon" in mastodon and "· mastodon ·" in mastodon and "· linkedin ·" not in mastodon
+    assert 'href="/kalender?kanal=linkedin"' in mastodon
+    unknown = client.get("/kalender?kanal=%3Cb%3E").text
+    assert "Kalender: &lt;b&gt;" in unknown and "/auftrag/" not in unknown
+
+
 def test_a_stale_signoff_shows_what_changed(desk):
     _, client = desk
     # The new post joined the newsletter issue that was signed off before it: its sign-off is stale.
@@ -188,6 +199,9 @@ def test_rejecting_needs_a_reason_and_records_it(desk, mpi, run):
     text = (mpi / "approvals.yaml").read_text(encoding="utf-8")
     assert "Die Zahl stimmt nicht" in text and "Dana Schulz" in text
     assert "rejected by Dana Schulz" in response.text  # the queue shows it rejected
+    _, soon = _client(mpi, "2024-03-06 09:30")
+    home = soon.get("/").text
+    assert "Die Zahl stimmt nicht" in home and f'href="/pruefen#beitrag-{POST}"' in home
     assert "blocked" in _line(run, mpi, BEFORE, "mastodon", POST)
 
 
@@ -286,6 +300,14 @@ def test_the_desk_refuses_another_address_without_a_login(run, mpi):
     assert result.exit_code == 1
     assert "listens only on 127.0.0.1" in result.output and "no login" in result.output
     assert "ssh -L 8766:127.0.0.1:8766" in result.output
+
+
+def test_a_port_in_use_is_named(run, mpi):
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = str(taken.getsockname()[1])
+        result = run(mpi, "desk", "--port", port)
+    assert result.exit_code == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in result.output and "--port" in result.output
 
 
 # --- in a real browser -----------------------------------------------------------------------

@@ -235,23 +235,28 @@ def _review(desk: Desk, workspace: Workspace, **context) -> HTMLResponse:
     return _page(desk, workspace, "review.html", status, queue=queue, error=None, **context)
 
 
-def _calendar(desk: Desk, workspace: Workspace) -> HTMLResponse:
+def _calendar(desk: Desk, workspace: Workspace, channel: str | None = None) -> HTMLResponse:
     from commsflow.actions import short_ref
     from commsflow.commands import plan_or_stop
 
     try:
         opened = plan_or_stop(workspace, "the calendar")
     except CommsflowError as exc:
-        return _page(desk, workspace, "calendar.html", weeks=[], error=_problem(exc))
+        return _page(desk, workspace, "calendar.html", weeks=[], channels=[], channel=None, error=_problem(exc))
     titles = {item.slug: item.title for item in opened.library}
     titles.update({c.id: c.spec.title for c in opened.campaigns.of_kind("newsletter")})
     weeks: dict[tuple[int, int], dict] = {}
+    channels = sorted({job.channel for job in opened.calendar.jobs})
     for job in sorted(opened.calendar.jobs, key=lambda job: (job.planned, job.channel)):
+        if channel and job.channel != channel:
+            continue
         year, week, _ = job.planned.isocalendar()
         monday = (job.planned - timedelta(days=job.planned.weekday())).date()
         entry = weeks.setdefault((year, week), {"year": year, "week": week, "monday": monday, "jobs": []})
         entry["jobs"].append({"job": job, "ref": short_ref(job.id), "title": titles.get(job.item, job.item)})
-    return _page(desk, workspace, "calendar.html", weeks=list(weeks.values()), error=None)
+    return _page(
+        desk, workspace, "calendar.html", weeks=list(weeks.values()), channels=channels, channel=channel, error=None
+    )
 
 
 def _job(desk: Desk, workspace: Workspace, ref: str) -> HTMLResponse:
@@ -359,7 +364,7 @@ def create_app(desk: Desk) -> Guard:
         return _review(desk, desk.workspace(), message=None, failure=None)
 
     async def calendar(request: Request) -> Response:
-        return _calendar(desk, desk.workspace())
+        return _calendar(desk, desk.workspace(), request.query_params.get("kanal") or None)
 
     async def job(request: Request) -> Response:
         return _job(desk, desk.workspace(), request.path_params["ref"])
@@ -378,6 +383,7 @@ def create_app(desk: Desk) -> Guard:
         Route("/aktion/{action:str}", job_action, methods=["POST"]),
         Route("/pruefen/{action:str}", signoff_action, methods=["POST"]),
     ]
+
     async def trouble(request: Request, exc: Exception) -> Response:
         # A problem of the project (no desk templates, a broken configuration): its message, no traceback.
         return PlainTextResponse(f"Schreibtisch: {_problem(exc)}", status_code=500)
