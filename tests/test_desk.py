@@ -137,6 +137,28 @@ def test_request_bodies_are_bounded(desk, mpi):
     assert (mpi / "approvals.yaml").read_text(encoding="utf-8") == before
 
 
+def test_no_other_site_may_frame_the_desk_or_load_into_it(desk):
+    _, client = desk
+    headers = client.get("/pruefen").headers
+    policy = headers["content-security-policy"]
+    assert "frame-ancestors 'none'" in policy and "default-src 'none'" in policy and "form-action 'self'" in policy
+    assert headers["x-frame-options"] == "DENY" and headers["x-content-type-options"] == "nosniff"
+    assert headers["cache-control"] == "no-store"
+
+
+def test_the_desk_says_who_acts(desk, monkeypatch, mpi):
+    desk_, client = desk
+    assert "Sie handeln als Dana Schulz" in client.get("/").text
+    monkeypatch.delenv("COMMSFLOW_USER")
+    monkeypatch.setenv("HOME", str(mpi))  # no git identity either
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    page = client.get("/").text
+    assert "Wer handelt, ist nicht bekannt: COMMSFLOW_USER setzen" in page
+    nobody = client.post("/pruefen/freigeben", data={"csrf": desk_.token, "key": POST})
+    assert nobody.status_code == 400 and "who signs off is not known" in nobody.text
+    assert POST not in (mpi / "approvals.yaml").read_text(encoding="utf-8")
+
+
 def test_item_text_is_escaped_everywhere(desk):
     _, client = desk
     for path in ("/pruefen", "/kalender"):

@@ -34,6 +34,19 @@ from commsflow.workspace import Workspace
 MAX_BODY = 64 * 1024  # bytes: a form of a reason and a web address, with room to spare
 TEMPLATES = "desk"  # under the project's templates folder
 HOST_NAMES = ("127.0.0.1", "localhost", "[::1]")
+# Another site may neither frame the desk (a click on "Freigeben" under its own page), nor
+# load anything into it; forms post only to the desk itself.
+SECURITY_HEADERS = [
+    (
+        b"content-security-policy",
+        b"default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'self'; "
+        b"frame-ancestors 'none'; base-uri 'none'",
+    ),
+    (b"x-frame-options", b"DENY"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"cache-control", b"no-store"),
+]
 
 
 @dataclass
@@ -110,7 +123,12 @@ class Guard:
                 return {"type": "http.request", "body": body, "more_body": False}
             return await receive()
 
-        await self.app(scope, replay, send)
+        async def send_guarded(message) -> None:
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", []), *SECURITY_HEADERS]}
+            await send(message)
+
+        await self.app(scope, replay, send_guarded)
 
 
 async def _too_large(scope, receive, send, limit: int) -> None:
@@ -142,9 +160,19 @@ def _environment(desk: Desk, workspace: Workspace) -> jinja2.Environment:
 
 
 def _page(desk: Desk, workspace: Workspace, template: str, status: int = 200, **context) -> HTMLResponse:
-    context = {"message": None, "failure": None, "error": None} | context
+    context = {"message": None, "failure": None, "error": None, "acting": _acting_name(workspace)} | context
     html = _environment(desk, workspace).get_template(template).render(now=workspace.now, **context)
     return HTMLResponse(html, status_code=status)
+
+
+def _acting_name(workspace: Workspace) -> str | None:
+    """Who the desk acts as (COMMSFLOW_USER or git's identity), or None when nobody is known."""
+    from commsflow import people
+
+    try:
+        return people.acting(workspace.config, workspace.root).name
+    except CommsflowError:
+        return None
 
 
 def _problem(exc: Exception) -> str:
@@ -309,7 +337,7 @@ async def _job_action(desk: Desk, request: Request) -> Response:
     action = _JOB_ACTIONS.get(request.path_params["action"])
     ref = fields.get("ref", "").strip()
     reason = " ".join(fields.get("reason", "").split())
-    url = fields.get("url", "").strip() or None
+    url = (fields.get("url", "").strip() or None) if action == "posted" else None
     if action is None or not ref:
         return _attention(desk, workspace, status=400, message=None, failure="Unbekannte Aktion oder kein Auftrag.")
     if action == "dismissed" and not reason:
