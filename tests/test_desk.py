@@ -189,6 +189,7 @@ def test_no_file_is_served(desk):
 def test_signing_off_writes_approvals_yaml_as_the_acting_person_and_unblocks_the_job(desk, mpi, run):
     desk_, client = desk
     assert "blocked" in _line(run, mpi, BEFORE, "mastodon", POST)
+    assert ref_state(client, "mastodon") == "zurückgehalten"
     assert POST not in (mpi / "approvals.yaml").read_text(encoding="utf-8")
     response = client.post("/pruefen/freigeben", data={"csrf": desk_.token, "key": POST})
     assert response.status_code == 200, response.text
@@ -197,6 +198,15 @@ def test_signing_off_writes_approvals_yaml_as_the_acting_person_and_unblocks_the
     assert POST in text and "Dana Schulz" in text
     assert "planned" in _line(run, mpi, BEFORE, "mastodon", POST)
     assert f'id="beitrag-{POST}"' not in client.get("/pruefen").text  # no longer waiting
+    assert ref_state(client, "mastodon") == "geplant"
+
+
+def ref_state(client: TestClient, channel: str) -> str:
+    """The state the desk's calendar shows for the new post's job on ``channel``."""
+    page = client.get("/kalender").text
+    found = re.search(rf"· {channel} · <a [^>]*>„Ein neuer Beitrag[^<]*</a>\s*<span [^>]*>([^<]*)</span>", page)
+    assert found is not None
+    return found.group(1)
 
 
 def test_an_item_that_cannot_be_signed_off_says_why(desk, mpi):
@@ -286,6 +296,7 @@ def test_a_failed_job_is_shown_and_retried_from_the_desk(run, mpi, monkeypatch, 
     desk_, client = _client(mpi, "2024-03-06 10:02")
     page = client.get("/").text
     section = page.split(f'id="auftrag-{ref}"', 1)[1].split("</section>", 1)[0]
+    assert "<h2>Fehlgeschlagen</h2>" in page
     assert "403" in section and "Erneut senden" in section and "„Ein neuer Beitrag 1 &lt; 2" in section
     response = client.post("/aktion/retry", data={"csrf": desk_.token, "ref": ref})
     assert response.status_code == 200, response.text
@@ -312,6 +323,21 @@ def test_dismiss_needs_a_reason_and_posted_a_full_address(run, mpi, monkeypatch,
     )
     assert posted.status_code == 200 and "von Hand veröffentlicht" in posted.text
     assert _history(mpi)[-1] == ("posted", "Dana Schulz: published by hand")
+
+
+def test_only_a_publisher_acts_on_jobs_when_people_are_listed(run, mpi, monkeypatch, httpserver):
+    monkeypatch.setenv("COMMSFLOW_USER", "Dana Schulz")
+    ref = _failed(run, mpi, monkeypatch, httpserver)
+    config = mpi / "commsflow.toml"
+    config.write_text(
+        config.read_text(encoding="utf-8") + '\n[[people]]\nname = "Dana Schulz"\nroles = ["reviewer"]\n',
+        encoding="utf-8",
+    )
+    desk_, client = _client(mpi, "2024-03-06 10:02")
+    before = _history(mpi)
+    refused = client.post("/aktion/retry", data={"csrf": desk_.token, "ref": ref})
+    assert refused.status_code == 400 and "Dana Schulz may not retry jobs" in refused.text
+    assert _history(mpi) == before
 
 
 # --- the command -----------------------------------------------------------------------------

@@ -200,7 +200,7 @@ async def _form(desk: Desk, request: Request) -> dict[str, str] | Response:
 
 
 def _attention(desk: Desk, workspace: Workspace, **context) -> HTMLResponse:
-    from commsflow.attention import GROUPS, needs_a_person
+    from commsflow.attention import needs_a_person
     from commsflow.ledger import continuity_problem
     from commsflow.plan import open_plan
     from commsflow.scheduler import ledger_path
@@ -213,8 +213,8 @@ def _attention(desk: Desk, workspace: Workspace, **context) -> HTMLResponse:
             raise problem
         entries = needs_a_person(open_plan(workspace), workspace.now)
     except CommsflowError as exc:
-        return _page(desk, workspace, "attention.html", entries=[], groups=GROUPS, error=_problem(exc), **context)
-    return _page(desk, workspace, "attention.html", status, entries=entries, groups=GROUPS, error=None, **context)
+        return _page(desk, workspace, "attention.html", entries=[], error=_problem(exc), **context)
+    return _page(desk, workspace, "attention.html", status, entries=entries, error=None, **context)
 
 
 def _review(desk: Desk, workspace: Workspace, **context) -> HTMLResponse:
