@@ -91,6 +91,18 @@ def test_the_calendar_filters_by_channel(desk):
     assert "Kalender: &lt;b&gt;" in unknown and "/auftrag/" not in unknown
 
 
+def test_the_review_shows_lint_findings_with_their_item(desk, mpi):
+    _, client = desk
+    section = client.get("/pruefen").text.split(f'id="beitrag-{POST}"', 1)[1].split("</section>", 1)[0]
+    assert "Hinweise der Prüfung" not in section
+    post = mpi / "content" / "posts" / f"{POST}.md"
+    post.write_text(post.read_text(encoding="utf-8").replace("Text.", "Hast du Lust? Text."), encoding="utf-8")
+    page = client.get("/pruefen").text
+    section = page.split(f'id="beitrag-{POST}"', 1)[1].split("</section>", 1)[0]
+    assert "Hinweise der Prüfung" in section and "informal address &#39;du&#39;" in section
+    assert page.count("informal address") == 1  # with its item only
+
+
 def test_a_stale_signoff_shows_what_changed(desk):
     _, client = desk
     # The new post joined the newsletter issue that was signed off before it: its sign-off is stale.

@@ -221,10 +221,12 @@ def _review(desk: Desk, workspace: Workspace, **context) -> HTMLResponse:
     from commsflow.approvals import label
     from commsflow.commands import plan_or_stop
     from commsflow.commands.approve import _subject, waiting
+    from commsflow.lint import lint
 
     status = context.pop("status", 200)
     try:
         opened = plan_or_stop(workspace, "the calendar")
+        findings = lint(opened)  # what `commsflow lint` finds, shown with the item it is about
         queue = []
         for job, key, kind, reason, changes in waiting(opened):
             subject, error = _subject(key, opened.library, opened.campaigns, opened.config)
@@ -254,6 +256,7 @@ def _review(desk: Desk, workspace: Workspace, **context) -> HTMLResponse:
                     "reason": reason,
                     "renditions": renditions,
                     "other_diffs": [change.diff for change in changes if change.diff not in shown],
+                    "lint": [p.format() for p in findings if subject is not None and p.path == str(subject.path)],
                     "signable": error is None,
                     "why_not": None if error is None else error[0],
                 }
