@@ -50,11 +50,22 @@ _RAW_TAG = re.compile(r"<!--|<[/!?]?[A-Za-z][A-Za-z0-9-]*(?=[\s/>])[^>]*>?")
 _UNSAFE_SCHEME = re.compile(r"(?i)(?<![\w+.-])(javascript|vbscript|livescript|file|data):")
 
 
+def to_html_checked(markdown: str) -> tuple[str, tuple[str, int] | None]:
+    """:func:`to_html` and :func:`unsafe_markup_at` from one rendering (a body is long)."""
+    if not markdown.strip():
+        return "", None
+    html = _render(markdown)
+    found = _unsafe(markdown, html)
+    return html.replace(_OMITTED, ""), (_located(markdown, found) if found else None)
+
+
 def unsafe_markup_at(markdown: str) -> tuple[str, int] | None:
     """:func:`unsafe_markup` and the 0-based line of ``markdown`` it is on."""
     found = unsafe_markup(markdown)
-    if found is None:
-        return None
+    return _located(markdown, found) if found else None
+
+
+def _located(markdown: str, found: str) -> tuple[str, int]:
     match = _RAW_TAG.search(markdown) if found.startswith("raw HTML") else _UNSAFE_SCHEME.search(markdown)
     return found, markdown.count("\n", 0, match.start()) if match else 0
 
@@ -65,12 +76,15 @@ def unsafe_markup(markdown: str) -> str | None:
     Markdown as written (a release's .md) would keep it, so content must not have it."""
     if "<" not in markdown and not _UNSAFE_SCHEME.search(markdown):
         return None
-    html = _render(markdown)
+    return _unsafe(markdown, _render(markdown))
+
+
+def _unsafe(markdown: str, html: str) -> str | None:
     if _OMITTED in html:
         tag = _RAW_TAG.search(markdown)
         return f"raw HTML ({tag[0][:40] if tag else 'a tag'})"
-    scheme = _UNSAFE_SCHEME.search(markdown)
-    if scheme and ('href=""' in html or 'src=""' in html):
+    scheme = _UNSAFE_SCHEME.search(markdown) if 'href=""' in html or 'src=""' in html else None
+    if scheme:
         return f"a link to a {scheme[1].lower()}: address"
     return None
 

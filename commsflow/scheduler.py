@@ -143,6 +143,7 @@ class Scheduler:
         self.publishers: dict[str, Publisher | CommsflowError] = {}
         self.jobs: list[Job] = []
         self._by_id: dict[str, Job] = {}
+        self._watched: list[str] | None = None  # what _files_signature stats, listed once per plan
         self._times: list[datetime] = []
         self._cursor = 0
         self._retry: dict[str, datetime] = {}
@@ -154,6 +155,7 @@ class Scheduler:
     def plan(self, now: datetime) -> None:
         # Taken before loading: a file an editor saves while the plan is read is a change the
         # next tick sees, not one hidden until the periodic replan.
+        self._watched = None  # listed afresh: templates may have been added or removed
         signature = self._files_signature()
         self.current = self.load(now)
         self.jobs = self.current.jobs
@@ -177,22 +179,25 @@ class Scheduler:
 
     def _files_signature(self) -> tuple:
         """Cheap to take every tick: the content folders (a file added, removed or replaced
-        by an editor), every template file, the configuration and the sign-offs."""
-        config = self.config
-        content = config.path("content")
-        paths = [config.path("campaigns"), *(content / name for name in ("posts", "news", "events", "projects"))]
-        templates = config.path("templates")
-        if templates.is_dir():
-            paths += sorted(path for path in templates.rglob("*") if path.is_file())
-        paths += [config.path("approvals"), config.root / CONFIG_FILE]
+        by an editor), every template file and folder, the configuration and the sign-offs.
+        The list of paths is made once per plan (a template added shows in its folder's time)."""
+        if self._watched is None:
+            config = self.config
+            content = config.path("content")
+            paths = [config.path("campaigns"), *(content / name for name in ("posts", "news", "events", "projects"))]
+            templates = config.path("templates")
+            if templates.is_dir():
+                paths += sorted(templates.rglob("*"))  # folders too: a file added or removed changes theirs
+            paths += [config.path("approvals"), config.root / CONFIG_FILE]
+            self._watched = [str(path) for path in paths]
         signature = []
-        for path in paths:
+        for path in self._watched:
             try:
-                stat = path.stat()
+                stat = os.stat(path)
                 signature.append((stat.st_mtime_ns, stat.st_size))
             except OSError:
                 signature.append(None)
-        return (str(config.root), *signature)
+        return (str(self.config.root), *signature)
 
     # --- passes ------------------------------------------------------------------------------
 

@@ -92,7 +92,7 @@ def parse_file(task: Task) -> Parsed:
     except frontmatter.SourceError as exc:
         parsed.problem = exc.problem
         return parsed
-    unsafe = markdown.unsafe_markup_at(source.body)
+    html, unsafe = markdown.to_html_checked(source.body)
     if unsafe is not None:
         # The HTML would drop it, but a release's Markdown keeps the body as written.
         what, line = unsafe
@@ -106,7 +106,7 @@ def parse_file(task: Task) -> Parsed:
             "https://, http:// or mailto: addresses",
         )
         return parsed
-    parsed.html = markdown.to_html(source.body)
+    parsed.html = html
     return parsed
 
 
