@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError,
 
 from commsflow import channels, dates, frontmatter
 from commsflow.errors import Problem, closest
-from commsflow.fields import Day, HttpUrl, Moment, Slug, Text
+from commsflow.fields import Day, HttpUrl, Moment, Slug, Text, vocabulary
 from commsflow.model import TYPE_NAMES
 from commsflow.validation import problems_from_validation_error
 
@@ -60,7 +60,7 @@ class Selection(_Strict):
     """A rule over the library. Windows are half-open: from ≤ date < until."""
 
     type: list[str] = Field(description="Content type(s): post, news, event, project.")
-    category: Text | None = Field(None, description="Only posts of this blog category.")
+    category: vocabulary("blog_categories") | None = Field(None, description="Only posts of this blog category.")
     tags: list[Text] = Field(default_factory=list, description="Items with any of these tags.")
     projects: list[Slug] = Field(default_factory=list, description="Items about any of these projects.")
     from_: str | None = Field(None, alias="from", description="Start of the time window (inclusive).")
@@ -258,7 +258,7 @@ class SlotCampaign(_Strict):
         None, description="Kind of post; default: each item's own (funding-call for a Fördercall post, news for news)."
     )
     type: Literal["post", "news"] = Field("post", description="What the slot posts.")
-    category: Text | None = None
+    category: vocabulary("blog_categories") | None = None
     items_from: Day | None = Field(None, description="Only items dated on or after this day.")
 
     _clock = field_validator("time", mode="before")(classmethod(lambda cls, v: _clock(v)))
@@ -318,7 +318,8 @@ class CampaignSet:
 _MODELS = {"newsletter": NewsletterCampaign, "event": EventCampaign, "slot": SlotCampaign}
 
 
-def load_campaigns(root: Path, folder: Path, zone) -> CampaignSet:
+def load_campaigns(root: Path, folder: Path, zone, vocabularies: dict | None = None) -> CampaignSet:
+    """``vocabularies``: the configuration's, so that a category is matched as in content."""
     campaigns: list[Campaign] = []
     problems: list[Problem] = []
     if not folder.is_dir():
@@ -327,7 +328,7 @@ def load_campaigns(root: Path, folder: Path, zone) -> CampaignSet:
         if path.suffix not in (".yaml", ".yml") or path.name.startswith("."):
             continue
         shown = path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path)
-        campaign, found = _load_one(path, shown, zone)
+        campaign, found = _load_one(path, shown, zone, vocabularies)
         problems.extend(found)
         if campaign:
             campaigns.append(campaign)
@@ -347,7 +348,7 @@ def load_campaigns(root: Path, folder: Path, zone) -> CampaignSet:
     return CampaignSet(campaigns, problems)
 
 
-def _load_one(path: Path, shown: str, zone) -> tuple[Campaign | None, list[Problem]]:
+def _load_one(path: Path, shown: str, zone, vocabularies: dict | None = None) -> tuple[Campaign | None, list[Problem]]:
     try:
         source = frontmatter.document(shown, path.read_bytes())
         data = frontmatter.parse(source)
@@ -367,7 +368,7 @@ def _load_one(path: Path, shown: str, zone) -> tuple[Campaign | None, list[Probl
         return None, [Problem(shown, message, line=line_of(("kind",)), field="kind", hint=hint)]
     model = _MODELS[kind]
     try:
-        spec = model.model_validate(data, context={"zone": zone})
+        spec = model.model_validate(data, context={"zone": zone, "vocabularies": vocabularies})
     except ValidationError as exc:
         return None, problems_from_validation_error(exc, shown, line_of, model=model)
     return Campaign(id=spec.id or path.stem, path=shown, spec=spec, line_of=line_of), []

@@ -57,7 +57,7 @@ class Workspace:
         from commsflow.campaigns import load_campaigns
 
         config = self.config
-        return load_campaigns(self.root, config.path("campaigns"), config.zone)
+        return load_campaigns(self.root, config.path("campaigns"), config.zone, config.vocabularies.model_dump())
 
     def validation_context(self) -> dict:
         return {"zone": self.config.zone, "vocabularies": self.config.vocabularies.model_dump()}

@@ -464,3 +464,19 @@ def test_several_items_waiting_are_named_together(run, mpi):
     assert f"'{POST}' (still a draft)" in result.stdout
     assert "'2024-02-22-gesichter-zwei' (still in review)" in result.stdout
     assert "are not approved — approve them (status: approved) or preview with --drafts" in result.stdout
+
+
+def test_a_slot_campaigns_category_is_matched_like_content_and_a_typo_is_an_error(run, mpi):
+    """`category: gesichter-des-mpi` in a campaign picks the "Gesichter des MPI" posts; an
+    unknown one is an error with a suggestion instead of silently matching nothing."""
+    campaign = mpi / "campaigns" / "blog-dienstag-2024.yaml"
+    text = campaign.read_text(encoding="utf-8")
+    campaign.write_text(text + "category: gesichter-des-mpi\n", encoding="utf-8")
+    calendar = run(mpi, "--now", "2024-03-01 10:00", "calendar", "--channel", "linkedin", "--to", "2024-04-30")
+    assert calendar.exit_code == 0, calendar.output
+    assert "2024-03-27-gesichter-des-mpi-koimo-modell-campus-ringberlin" in calendar.stdout
+    assert "2024-03-01-zweiter-monitoring-bericht" not in calendar.stdout  # another category
+    campaign.write_text(text + "category: Gesichter des MPPI\n", encoding="utf-8")
+    check = run(mpi, "--now", "2024-03-01 10:00", "check")
+    assert check.exit_code == 1
+    assert "campaigns/blog-dienstag-2024.yaml" in check.stdout and "did you mean 'Gesichter des MPI'?" in check.stdout
