@@ -38,7 +38,9 @@ def _open(workspace: Workspace):
     return Ledger(path), candidates(plan.jobs, plan.records), titles
 
 
-def _act(workspace: Workspace, action: str, refs: list[str], by: str | None, why: str, url: str | None = None):
+def act(workspace: Workspace, action: str, refs: list[str], by: str | None, why: str, url: str | None = None):
+    """Act on the jobs ``refs`` name (retry, dismissed, posted) for the acting person; yields each
+    job and how it is shown. Used by the commands here and by the desk."""
     from commsflow.actions import check_allowed, describe, find_job
 
     actor = _actor(workspace, by, {"retry": "retry jobs", "dismissed": "dismiss jobs"}.get(action, "record posts"))
@@ -92,7 +94,7 @@ def retry(obj: dict, jobs: tuple[str, ...], channel: str | None, all_failed: boo
         raise click.UsageError("--channel goes with --failed: commsflow retry --channel linkedin --failed")
     if not refs:
         raise click.UsageError("name the jobs to retry (commsflow status lists them), or use --failed")
-    done = list(_act(workspace, "retry", refs, by, reason))
+    done = list(act(workspace, "retry", refs, by, reason))
     for _, shown in done:
         console.print(f"[green]✓[/] retry: {escape(shown)} — goes out on the scheduler's next pass")
     console.print(f"{len(done)} job{'s' if len(done) != 1 else ''} to be sent again (commsflow run, or --once)")
@@ -107,7 +109,7 @@ def dismiss(obj: dict, jobs: tuple[str, ...], reason: str, by: str | None):
     """Never send these jobs; the calendar shows them as dismissed. `retry` takes one up again."""
     if not reason.strip():
         raise click.UsageError("--reason must say why the job must not go out")
-    for _, shown in _act(obj["workspace"], "dismissed", list(jobs), by, reason.strip()):
+    for _, shown in act(obj["workspace"], "dismissed", list(jobs), by, reason.strip()):
         console.print(f"[green]✓[/] dismissed: {escape(shown)} — it will not be sent")
 
 
@@ -120,5 +122,5 @@ def posted(obj: dict, jobs: tuple[str, ...], url: str | None, by: str | None):
     """Record that someone published these jobs by hand: they count as done and are never sent."""
     if url is not None and not url.startswith(("https://", "http://")):
         raise click.UsageError("--url must be the full address, starting with https://")
-    for _, shown in _act(obj["workspace"], "posted", list(jobs), by, "published by hand", url):
+    for _, shown in act(obj["workspace"], "posted", list(jobs), by, "published by hand", url):
         console.print(f"[green]✓[/] posted by hand: {escape(shown)} — counts as done, never sent")

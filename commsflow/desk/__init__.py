@@ -331,7 +331,7 @@ _DONE = {
 
 
 async def _job_action(desk: Desk, request: Request) -> Response:
-    from commsflow.commands.jobs import _act
+    from commsflow.commands.jobs import act
 
     fields = await _form(desk, request)
     if isinstance(fields, Response):
@@ -349,7 +349,7 @@ async def _job_action(desk: Desk, request: Request) -> Response:
         return _attention(desk, workspace, status=400, message=None, failure="Die Adresse muss mit https:// beginnen.")
     why = reason if action != "posted" else "published by hand"
     try:
-        done = list(_act(workspace, action, [ref], None, why, url))
+        done = list(act(workspace, action, [ref], None, why, url))
     except (CommsflowError, click.ClickException) as exc:
         return _attention(desk, workspace, status=400, message=None, failure=_problem(exc))
     message = "; ".join(f"{shown}: {_DONE[action]}" for _, shown in done)
