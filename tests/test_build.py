@@ -321,3 +321,13 @@ def test_calendar_rows_link_to_their_previews(run, mpi):
     upcoming = [job for job in planned if job["planned"] and job["planned"] >= "2024-03-01T10:00"]
     assert len(links) >= len(upcoming) > 5
     assert set(links) <= ids  # every link lands on a preview
+
+
+def test_blocked_jobs_are_listed_under_hinweise_with_why(run, mpi):
+    """Issue 14: what will not go out as things stand is said where problems are read."""
+    assert build(run, mpi).exit_code == 0
+    page = (mpi / "build" / "index.html").read_text(encoding="utf-8")
+    notes = page.split('id="hinweise"', 1)[1]
+    assert "Zurückgehalten (3)" in notes  # the deep dive's three LinkedIn posts: the event is in review
+    assert notes.count("Inhalt noch nicht freigegeben (status: approved)") == 3
+    assert notes.count("MPI Deep Dive") >= 3 and "zurückgehalten)" in page.split("<nav", 1)[1].split("</nav>")[0]

@@ -110,6 +110,8 @@ def render_dashboard(plan, renditions: list, problems: list[Problem]) -> str:
         now=now,
         weeks=weeks,
         past=[_job(job, titles, previewed) for job in reversed(past)],
+        # What will not go out as things stand, with why: easy to miss in a long calendar.
+        blocked=[_job(job, titles, previewed) for job in upcoming if job.state == "blocked"],
         sections=shown,
         channel_titles={name: channel.title for name, channel in channels.registry().items()},
         counts={"errors": sum(p.is_error for p in problems), "warnings": sum(not p.is_error for p in problems)},
@@ -132,6 +134,7 @@ def _anchor(job_id: str) -> str:
 def _job(job, titles: dict, previewed: set[str]) -> dict:
     return {
         "anchor": _anchor(job.id) if job.id in previewed else None,
+        "approved": job.approved,
         "planned": job.planned,
         "channel": job.channel,
         "item": job.item,
