@@ -331,3 +331,11 @@ def test_blocked_jobs_are_listed_under_hinweise_with_why(run, mpi):
     assert "Zurückgehalten (3)" in notes  # the deep dive's three LinkedIn posts: the event is in review
     assert notes.count("Inhalt noch nicht freigegeben (status: approved)") == 3
     assert notes.count("MPI Deep Dive") >= 3 and "zurückgehalten)" in page.split("<nav", 1)[1].split("</nav>")[0]
+
+
+def test_social_posts_are_cards_in_a_grid(run, mpi):
+    assert build(run, mpi).exit_code == 0
+    page = (mpi / "build" / "index.html").read_text(encoding="utf-8")
+    linkedin = page.split('<section id="linkedin"', 1)[1].split("</section>", 1)[0]
+    cards = linkedin.split('<div class="cards">', 1)[1]
+    assert cards.count('<article class="post"') >= 5 and cards.rstrip().endswith("</div>")
