@@ -152,3 +152,14 @@ def test_the_stamp_finds_the_state_folder_the_configuration_names(tmp_path):
     assert stamp.state_folder(tmp_path) == tmp_path / ".commsflow"
     (tmp_path / "commsflow.toml").write_text('[paths]\nstate = "zustand"\n', encoding="utf-8")
     assert stamp.state_folder(tmp_path) == tmp_path / "zustand"
+
+
+def test_a_stamp_that_cannot_be_written_does_not_fail_the_build(run, mpi):
+    """The stamp only saves the next build's time: a build whose outputs are written succeeds."""
+    _age(mpi)
+    blocked = mpi / ".commsflow" / "build" / "stamp.json"
+    blocked.mkdir(parents=True)  # a folder where the file would go
+    result = run(mpi, "--now", NOW, "build")
+    assert result.exit_code == 0, result.output
+    assert (mpi / "build" / "index.html").is_file()
+    assert AGAIN not in run(mpi, "--now", NOW, "build").stdout  # without a stamp, it builds

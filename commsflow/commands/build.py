@@ -8,7 +8,7 @@ import click
 from rich.markup import escape
 
 from commsflow import stamp
-from commsflow.errors import Problem
+from commsflow.errors import CommsflowError, Problem
 from commsflow.output import console, plural, print_problems
 from commsflow.workspace import Workspace
 
@@ -63,7 +63,12 @@ def build_all(workspace: Workspace, show_progress: bool = False):
     write_atomic(config.path("build") / "index.html", dashboard)
     # Until the next planned job or event start, the clock changes nothing the build shows.
     moments = [job.planned for job in plan.jobs] + [starts(item, config.zone) for item in plan.library.of_kind("event")]
-    before.save(stamp.stamp_path(state), config.organisation.timezone, plan.now, moments, _summary(workspace, report))
+    try:
+        before.save(
+            stamp.stamp_path(state), config.organisation.timezone, plan.now, moments, _summary(workspace, report)
+        )
+    except CommsflowError:
+        pass  # the stamp only saves the next build's time; the outputs are written
     return report
 
 
