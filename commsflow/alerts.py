@@ -538,7 +538,7 @@ def status_lines(config: Config, now: datetime) -> list[str]:
     alerts not delivered yet, per channel with the last error and the next attempt."""
     from rich.markup import escape
 
-    from commsflow.scheduler import ledger_path
+    from commsflow.ledger import ledger_path
 
     found: list[tuple[str, str]] = []  # (colour, text)
     today = now.astimezone(config.zone).date()

@@ -66,6 +66,12 @@ CREATE TABLE IF NOT EXISTS alerts (
 );
 """
 
+
+def ledger_path(config) -> Path:
+    """The real ledger of a project (``config``: its configuration)."""
+    return config.path("state") / "ledger.sqlite"
+
+
 # A person settled the job: it is never sent (posted: published by hand, counts as done).
 SETTLED = ("dismissed", "posted")
 MARKER = "ledger.id"  # in the state folder: the id of the ledger the scheduler there uses

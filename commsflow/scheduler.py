@@ -50,6 +50,7 @@ from commsflow.ledger import (
     check_continuity,
     continuity_problem,
     exclusive,
+    ledger_path,
     refuse_if_running,
 )
 from commsflow.plan import Plan
@@ -68,10 +69,6 @@ class Outcome:
     state: str  # done, failed, missed, skipped (dry run), waiting (a channel is not set up)
     detail: str
     at: datetime
-
-
-def ledger_path(config: Config) -> Path:
-    return config.path("state") / "ledger.sqlite"
 
 
 def simulation_folder(config: Config) -> Path:

@@ -24,9 +24,8 @@ def _actor(workspace: Workspace, by: str | None, doing: str) -> str:
 
 def _open(workspace: Workspace):
     from commsflow.actions import candidates
-    from commsflow.ledger import Ledger, continuity_problem
+    from commsflow.ledger import Ledger, continuity_problem, ledger_path
     from commsflow.plan import open_plan
-    from commsflow.scheduler import ledger_path
 
     path = ledger_path(workspace.config)
     problem = continuity_problem(path, path.parent)

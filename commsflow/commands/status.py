@@ -25,9 +25,8 @@ def command(obj: dict, show_all: bool, as_json: bool) -> None:
     replaced (see `commsflow run --new-ledger`)."""
     from commsflow.actions import short_ref
     from commsflow.attention import GROUPS, needs_a_person
-    from commsflow.ledger import continuity_problem
+    from commsflow.ledger import continuity_problem, ledger_path
     from commsflow.plan import open_plan
-    from commsflow.scheduler import ledger_path
 
     workspace: Workspace = obj["workspace"]
     path = ledger_path(workspace.config)

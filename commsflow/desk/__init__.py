@@ -201,9 +201,8 @@ async def _form(desk: Desk, request: Request) -> dict[str, str] | Response:
 
 def _attention(desk: Desk, workspace: Workspace, **context) -> HTMLResponse:
     from commsflow.attention import needs_a_person
-    from commsflow.ledger import continuity_problem
+    from commsflow.ledger import continuity_problem, ledger_path
     from commsflow.plan import open_plan
-    from commsflow.scheduler import ledger_path
 
     status = context.pop("status", 200)
     try:
