@@ -46,8 +46,7 @@ class Entry:
 def needs_a_person(plan, now: datetime, environ=None) -> list[Entry]:
     """Every job that waits for a decision or a fix, grouped, oldest first within a group."""
     config = plan.config
-    titles = {item.slug: item.title for item in plan.library}
-    titles.update({c.id: c.spec.title for c in plan.campaigns.of_kind("newsletter")})
+    titles = plan.titles
     window = config.alerts.blocked_before
     entries: list[Entry] = []
     missing = _missing_credentials(config, environ if environ is not None else os.environ)

@@ -14,6 +14,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 
 from commsflow import calendar as planning
 from commsflow import channels
@@ -58,6 +59,13 @@ class Plan:
     @property
     def library(self) -> Library:
         return self.loaded.library
+
+    @cached_property
+    def titles(self) -> dict[str, str]:
+        """What people call each job's subject: an item's title, a newsletter issue's name."""
+        found = {item.slug: item.title for item in self.library}
+        found.update({c.id: c.spec.title for c in self.campaigns.of_kind("newsletter")})
+        return found
 
     @property
     def jobs(self) -> list[Job]:

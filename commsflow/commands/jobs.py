@@ -32,8 +32,7 @@ def _open(workspace: Workspace):
     if problem is not None:
         raise problem
     plan = open_plan(workspace)
-    titles = {item.slug: item.title for item in plan.library}
-    titles.update({c.id: c.spec.title for c in plan.campaigns.of_kind("newsletter")})
+    titles = plan.titles
     return Ledger(path), candidates(plan.jobs, plan.records), titles
 
 

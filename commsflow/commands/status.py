@@ -37,8 +37,7 @@ def command(obj: dict, show_all: bool, as_json: bool) -> None:
     now = workspace.now
     entries = needs_a_person(plan, now)
     rows = sorted(plan.records.values(), key=lambda row: row["planned"])
-    titles = {item.slug: item.title for item in plan.library}
-    titles.update({c.id: c.spec.title for c in plan.campaigns.of_kind("newsletter")})
+    titles = plan.titles
     waiting = [r for r in rows if r["state"] == "failed" and not r["permanent"]]
     sending = [r for r in rows if r["state"] == "sending"]
     sent = [r for r in rows if r["state"] in ("done", "posted")]

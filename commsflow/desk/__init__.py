@@ -273,8 +273,7 @@ def _calendar(desk: Desk, workspace: Workspace, channel: str | None = None) -> H
         opened = plan_or_stop(workspace, "the calendar")
     except CommsflowError as exc:
         return _page(desk, workspace, "calendar.html", weeks=[], channels=[], channel=None, error=_problem(exc))
-    titles = {item.slug: item.title for item in opened.library}
-    titles.update({c.id: c.spec.title for c in opened.campaigns.of_kind("newsletter")})
+    titles = opened.titles
     weeks: dict[tuple[int, int], dict] = {}
     channels = sorted({job.channel for job in opened.calendar.jobs})
     for job in sorted(opened.calendar.jobs, key=lambda job: (job.planned, job.channel)):
@@ -303,8 +302,7 @@ def _job(desk: Desk, workspace: Workspace, ref: str) -> HTMLResponse:
         return _page(desk, workspace, "job.html", 404, job=None, failure=f"Kein Auftrag {ref} im Kalender.")
     job = found[0]
     rendition = opened.render(job)
-    titles = {item.slug: item.title for item in opened.library}
-    titles.update({c.id: c.spec.title for c in opened.campaigns.of_kind("newsletter")})
+    titles = opened.titles
     return _page(
         desk,
         workspace,

@@ -37,8 +37,7 @@ def render_dashboard(plan, renditions: list, problems: list[Problem]) -> str:
     def notes(*paths: str) -> list[dict]:
         return [{"error": p.is_error, "text": p.format()} for path in paths for p in by_path.get(path, [])]
 
-    titles = {item.slug: item.title for item in library}
-    titles.update({c.id: c.spec.title for c in campaigns.of_kind("newsletter")})
+    titles = plan.titles
     # A calendar row links to its preview: the jobs the build rendered have one.
     previewed = {built.job.id for built in renditions}
     upcoming = [job for job in plan.jobs if job.planned >= now]
