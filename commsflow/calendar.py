@@ -224,14 +224,17 @@ def embargoes(items: list[Item], planned: datetime) -> list[tuple[Item, datetime
     ]
 
 
-def _at(moment: datetime, zone) -> str:
+def moment_text(moment: datetime, zone) -> str:
+    """A moment as the calendar and its messages write it: 14.03.2024 10:00, local time."""
     local = moment.astimezone(zone)
     return f"{dates.numeric_date(local)} {dates.hour_minute(local)}"
 
 
 def _with_hold(job: Job, items: list[Item], signoff, config: Config) -> Job:
     found = embargoes(items, job.planned)
-    embargo = "; ".join(f"embargo until {_at(until, config.zone)} ({item.slug})" for item, until in found) or None
+    embargo = (
+        "; ".join(f"embargo until {moment_text(until, config.zone)} ({item.slug})" for item, until in found) or None
+    )
     held = signoff(job) if signoff is not None and job.approved else None
     if embargo is None and held is None:
         return job
@@ -241,7 +244,7 @@ def _with_hold(job: Job, items: list[Item], signoff, config: Config) -> Job:
 def _embargo_problem(job: Job, campaigns: CampaignSet, library: Library, config: Config) -> Problem:
     """The violation as a problem pointing at what planned the job: the campaign's step,
     send time or slot, or the item's publish_at."""
-    when = _at(job.planned, config.zone)
+    when = moment_text(job.planned, config.zone)
     what = "the newsletter issue" if job.channel == "newsletter" else f"{job.channel} {job.template} of {job.item}"
     message = f"{what} on {when} is before the {job.embargo}"
     campaign = campaigns.get(job.campaign)

@@ -105,8 +105,8 @@ class Plan:
         return [
             Problem(
                 job.source,
-                f"the {job.channel} {job.template} of {job.item} on {_moment(job.planned, self.config)} links to "
-                f"{item.slug}, under embargo until {_moment(item.meta.embargo, self.config)}",
+                f"the {job.channel} {job.template} of {job.item} on {planning.moment_text(job.planned, self.config.zone)} links to "
+                f"{item.slug}, under embargo until {planning.moment_text(item.meta.embargo, self.config.zone)}",
                 hint="plan it after the embargo, or take the link out",
             )
             for item in planning.linked_by_address(text, self._embargoed)
@@ -154,13 +154,6 @@ class Plan:
         job plans it yet — its previews."""
         jobs = self.jobs_for(key) or [job for job in self.drafts() if job.item == key and job.channel != "ics"]
         return [self.render(job) for job in jobs]
-
-
-def _moment(moment: datetime, config: Config) -> str:
-    from commsflow import dates
-
-    local = moment.astimezone(config.zone)
-    return f"{dates.numeric_date(local)} {dates.hour_minute(local)}"
 
 
 def draft_job(channel: str, item: str, kind: str, now: datetime, source: str) -> Job:
