@@ -113,16 +113,15 @@ def build(
     jobs += _one_off_jobs(library, zone)
     taken = {(job.channel, job.item) for job in jobs}
     addresses = embargo_addresses(library, config)
-    held = embargo_ends(library, addresses)
+    links = _memo_links(library, addresses)  # each item's links worked out once per plan
+    held = embargo_ends(library, links)
     for campaign in campaigns.of_kind("slot"):
         jobs += _slot_jobs(campaign, library, zone, taken, held)
     jobs.sort(key=lambda job: (job.planned, job.channel, job.id))
     jobs = [
         _with_hold(
             job,
-            _reach(contents[job.id], library, addresses)
-            if job.id in contents
-            else linked_items(library.get(job.item), library, addresses),
+            _reach(contents[job.id], links, addresses) if job.id in contents else links(library.get(job.item)),
             signoff,
             config,
         )
@@ -194,26 +193,40 @@ def linked_by_address(text: str, addresses: dict[str, Item]) -> list[Item]:
     return found
 
 
-def embargo_ends(library: Library, addresses: dict[str, Item] | None = None) -> dict[str, datetime]:
+def _memo_links(library: Library, addresses: dict[str, Item]) -> Callable[[Item | None], list[Item]]:
+    """:func:`linked_items` remembered per item: the slots and every job ask again."""
+    known: dict[str, list[Item]] = {}
+
+    def links(item: Item | None) -> list[Item]:
+        if item is None:
+            return []
+        if item.slug not in known:
+            known[item.slug] = linked_items(item, library, addresses)
+        return known[item.slug]
+
+    return links
+
+
+def embargo_ends(library: Library, links: Callable[[Item | None], list[Item]]) -> dict[str, datetime]:
     """Item slug → the end of the latest embargo on it or on an item it names or links
-    to; only items touched by an embargo are listed."""
+    to (``links``: what an item names or links to); only items touched by an embargo are listed."""
     embargoed = {item.slug: item.meta.embargo for item in library if item.meta.embargo is not None}
     if not embargoed:
         return {}
     ends = {}
     for item in library:
-        found = [embargoed[other.slug] for other in linked_items(item, library, addresses) if other.slug in embargoed]
+        found = [embargoed[other.slug] for other in links(item) if other.slug in embargoed]
         if found:
             ends[item.slug] = max(found)
     return ends
 
 
-def _reach(items: list[Item], library: Library, addresses: dict[str, Item]) -> list[Item]:
-    """``items`` and what they link to by web address (a newsletter issue's items)."""
+def _reach(items: list[Item], links: Callable[[Item | None], list[Item]], addresses: dict[str, Item]) -> list[Item]:
+    """``items`` and, where an embargo has addresses, what they link to (a newsletter issue's items)."""
     found = list(items)
     if addresses:
         for item in items:
-            found += [other for other in linked_items(item, library, addresses) if other not in found]
+            found += [other for other in links(item) if other not in found]
     return found
 
 
