@@ -68,26 +68,20 @@ class _Group(click.Group):
             print_problems(exc.problems)
             error_console.print(f"[bold red]error:[/] {exc}")
             ctx.exit(1)
-        except CommsflowError as exc:  # printed as written: "[[people]]" in a message is no markup
-            error_console.print(f"[bold red]error:[/] {escape(exc.message)}", highlight=False)
-            if exc.hint:
-                error_console.print(f"  hint: {escape(exc.hint)}", highlight=False)
+        except CommsflowError as exc:
+            _say(exc)
             ctx.exit(1)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
         except OSError as exc:  # a full disk, a read-only folder: the cause, not "a bug"
             from commsflow.files import explain
 
-            error = explain(exc)
-            error_console.print(f"[bold red]error:[/] {error.message}", highlight=False)
-            error_console.print(f"  hint: {error.hint}", highlight=False)
+            _say(explain(exc))
             ctx.exit(1)
         except sqlite3.OperationalError as exc:
             from commsflow.files import explain_sqlite
 
-            error = explain_sqlite(exc, "a database in the state folder (.commsflow/)")
-            error_console.print(f"[bold red]error:[/] {error.message}", highlight=False)
-            error_console.print(f"  hint: {error.hint}", highlight=False)
+            _say(explain_sqlite(exc, "a database in the state folder (.commsflow/)"))
             ctx.exit(1)
         except KeyboardInterrupt:
             error_console.print("interrupted")
@@ -101,6 +95,13 @@ class _Group(click.Group):
                 highlight=False,
             )
             ctx.exit(2)
+
+
+def _say(error: CommsflowError) -> None:
+    """One error and its hint, printed as written: "[[people]]" or a path in brackets is no markup."""
+    error_console.print(f"[bold red]error:[/] {escape(error.message)}", highlight=False)
+    if error.hint:
+        error_console.print(f"  hint: {escape(error.hint)}", highlight=False)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
