@@ -23,6 +23,7 @@ from commsflow import channels
 from commsflow.cache import code_fingerprint
 from commsflow.calendar import Job
 from commsflow.channels import Rendition
+from commsflow.channels.base import FRONT_MATTER
 from commsflow.errors import Problem
 from commsflow.files import write_all, write_atomic
 from commsflow.plan import Plan, is_draft, unique
@@ -86,10 +87,15 @@ def _folder_digest(folder: Path) -> str:
 
 class Builder:
     """Set up with ``open_plan(…, prepare=Builder)``: the plan then recalls unchanged
-    renditions from the last build instead of rendering them again."""
+    renditions from the last build instead of rendering them again.
 
-    def __init__(self, plan: Plan):
+    ``texts_changed``: when the build knows that only the texts of these items (their
+    files, relative to the project) changed since the last build (``commsflow.outline``),
+    a job whose last rendition was made of none of them stands as it was, unchecked."""
+
+    def __init__(self, plan: Plan, texts_changed: set[str] | None = None):
         self.plan = plan
+        self.texts_changed = texts_changed
         plan.recall = self.recall
         self.config = plan.config
         self.build_dir = self.config.path("build")
@@ -105,17 +111,51 @@ class Builder:
         self._everything: str | None = None
         self._manifest = self._read_manifest()
         self._inputs: dict[str, str] = {}
+        self._sources: dict[str, list[str] | None] = {}
 
     def recall(self, job: Job) -> Rendition | None:
-        previous = self._manifest.get(job.id)
-        if not previous or previous["inputs"] != self.inputs(job):
-            return None
-        if not all((self.build_dir / name).is_file() for name in previous["files"]):
+        previous = self._previous(job)
+        if previous is None:
             return None
         built = _from_manifest(job, previous)
         return Rendition(
             job, None, review=built.review, problems=built.problems, title=built.title, known_digest=built.digest
         )
+
+    def _previous(self, job: Job) -> dict | None:
+        """What the last build kept of the job, when it still stands."""
+        previous = self._manifest.get(job.id)
+        if not previous:
+            return None
+        if self.texts_changed is not None:
+            # The stamp saw the build folder as the last build left it, and only texts change.
+            made_of = previous.get("sources")
+            if isinstance(made_of, list) and self.texts_changed.isdisjoint(made_of):
+                return previous
+        if previous["inputs"] != self.inputs(job):
+            return None
+        if not all((self.build_dir / name).is_file() for name in previous["files"]):
+            return None
+        return previous
+
+    def texts_matter(self) -> bool:
+        """Whether a job to render again, because a changed text is in it, is held to a
+        sign-off: its rendition then decides whether it is blocked, which the outline cannot
+        know, so the plan has to be worked out in full."""
+        records = self.plan.approvals.records
+        for job in self.plan.renderable():
+            if job.item in records:
+                made_of = self._manifest.get(job.id, {}).get("sources")
+                if not (isinstance(made_of, list) and self.texts_changed.isdisjoint(made_of)):
+                    return True
+        return False
+
+    def sources(self, job: Job) -> list[str] | None:
+        """What the job's rendition is made of, as the manifest keeps it (None: everything)."""
+        if job.id not in self._sources:
+            found = channels.get(job.channel).sources(job, self.plan.context)
+            self._sources[job.id] = None if found is None else list(found)
+        return self._sources[job.id]
 
     def everything(self) -> str:
         """Every item and campaign file: for renditions that select from the whole library."""
@@ -141,8 +181,11 @@ class Builder:
 
     def _work_out_inputs(self, job: Job) -> str:
         channel = channels.get(job.channel)
-        sources = channel.sources(job, self.plan.context)
-        made_of = self.everything() if sources is None else _digest(*(f"{p}:{self._file(p)}" for p in sources))
+        sources = self.sources(job)
+        if sources is None or FRONT_MATTER in sources:  # every front matter is hashed as every file
+            made_of = self.everything()
+        else:
+            made_of = _digest(*(f"{p}:{self._file(p)}" for p in sources))
         return _digest(
             self.base,
             self._templates.get(channel.templates, "-"),
@@ -162,15 +205,11 @@ class Builder:
         taken: dict[str, str] = {}  # file → the job that wrote it in this build
         for job in self.plan.renderable():
             progress(job.id)
-            inputs = self.inputs(job)
-            previous = manifest.get(job.id)
-            if (
-                previous
-                and previous["inputs"] == inputs
-                and all((self.build_dir / name).is_file() for name in previous["files"])
-            ):
+            previous = self._previous(job)
+            if previous is not None:
                 built = _from_manifest(job, previous)
                 report.unchanged.append(job.id)
+                fresh[job.id] = previous
             else:
                 rendition = self.plan.render(job)
                 files = _unique_names(rendition, taken)
@@ -185,11 +224,11 @@ class Builder:
                     rendition.payload.link,
                 )  # fmt: skip
                 report.built.append(job.id)
+                fresh[job.id] = _to_manifest(built, self.inputs(job), self.sources(job))
             for name in built.files:
                 taken[name] = job.id
             report.problems += built.problems
             report.renditions.append(built)
-            fresh[job.id] = _to_manifest(built, inputs)
         progress("calendar")
         self._remove_gone(manifest, fresh)
         self._calendar_outputs(report)
@@ -199,22 +238,18 @@ class Builder:
         return report
 
     def _calendar_outputs(self, report: BuildReport) -> None:
-        """The calendar export, the newsletter archive and the list of jobs: cheap, always written."""
+        """The calendar export, the newsletter archive and the list of jobs: cheap, written
+        each time — except what stays as it was when only texts changed (the calendar, and
+        the archive unless an issue was rendered)."""
         plan = self.plan
-        titles = ics.job_titles(plan.jobs, plan.library, plan.campaigns)
-        write_atomic(
-            self.build_dir / "calendar.ics", ics.calendar_ics(plan.jobs, self.config, now=plan.now, titles=titles)
-        )
-        issues = []
-        for campaign in sorted(plan.campaigns.of_kind("newsletter"), key=lambda c: c.spec.send_at, reverse=True):
-            if (newsletter_renderer.issue_folder(self.config, campaign.id) / "web.html").is_file():
-                spec = campaign.spec
-                issues.append(
-                    {"id": campaign.id, "title": spec.title, "subject": spec.subject, "send_at": spec.send_at}
-                )
-        write_atomic(
-            self.build_dir / "newsletter" / "index.html", newsletter_renderer.render_archive(self.config, issues)
-        )
+        if self.texts_changed is None:
+            titles = ics.job_titles(plan.jobs, plan.library, plan.campaigns)
+            write_atomic(
+                self.build_dir / "calendar.ics", ics.calendar_ics(plan.jobs, self.config, now=plan.now, titles=titles)
+            )
+        rendered = {job_id.partition("/")[0] for job_id in report.built + report.failed}
+        if self.texts_changed is None or rendered & {c.id for c in plan.campaigns.of_kind("newsletter")}:
+            self._archive()
         listing = [
             {
                 "job": built.job.id,
@@ -232,6 +267,20 @@ class Builder:
         # One job a line: readable and diffable, and each line compact (json's fast C encoder).
         lines = ",\n".join(json.dumps(entry, ensure_ascii=False) for entry in listing)
         write_atomic(self.build_dir / "jobs.json", f"[\n{lines}\n]\n" if listing else "[]\n")
+
+    def _archive(self) -> None:
+        """The newsletter archive: the issues whose web version is built."""
+        plan = self.plan
+        issues = []
+        for campaign in sorted(plan.campaigns.of_kind("newsletter"), key=lambda c: c.spec.send_at, reverse=True):
+            if (newsletter_renderer.issue_folder(self.config, campaign.id) / "web.html").is_file():
+                spec = campaign.spec
+                issues.append(
+                    {"id": campaign.id, "title": spec.title, "subject": spec.subject, "send_at": spec.send_at}
+                )
+        write_atomic(
+            self.build_dir / "newsletter" / "index.html", newsletter_renderer.render_archive(self.config, issues)
+        )
 
     def _remove_gone(self, manifest: dict, fresh: dict) -> None:
         """Files the last build wrote for jobs that no longer render them (a job moved, a kind
@@ -260,9 +309,10 @@ def _unique_names(rendition: Rendition, taken: dict[str, str]) -> dict[str, byte
     return {name.replace(mark, f"{mark}@{day}", 1): data for name, data in rendition.files.items()}
 
 
-def _to_manifest(built: Built, inputs: str) -> dict:
+def _to_manifest(built: Built, inputs: str, sources: list[str] | None) -> dict:
     return {
         "inputs": inputs,
+        "sources": sources,
         "files": built.files,
         "title": built.title,
         "review": built.review,

@@ -30,6 +30,22 @@ def item_url(item: Item, config: Config) -> str | None:
     return None
 
 
+def own_addresses(library, config: Config) -> set[str]:
+    """Every item's own web address, normalised (:func:`normalised`)."""
+    found = set()
+    for item in library:
+        url = item_url(item, config)
+        if url:
+            found.add(normalised(url))
+    return found
+
+
+def normalised(url: str) -> str:
+    """Host and path: a link to an item's address is alive whatever its form."""
+    parts = urlsplit(url)
+    return f"{parts.netloc.lower()}{parts.path.rstrip('/')}"
+
+
 def ics_url(config: Config, slug: str) -> str:
     """Where an event's calendar file is published (the build folder's ``events/``)."""
     return f"{config.links.public_url}events/{slug}.ics"

@@ -43,7 +43,7 @@ from commsflow.config import Config
 from commsflow.errors import CommsflowError, Problem, Severity, closest
 from commsflow.files import write_atomic
 from commsflow.library import Library
-from commsflow.links import is_own, item_url
+from commsflow.links import is_own, item_url, normalised
 from commsflow.model import Item
 from commsflow.renderers import linkedin as linkedin_renderer
 from commsflow.validation import field_path
@@ -181,7 +181,7 @@ def lint(plan, rendered: list[Problem] | None = None) -> list[Problem]:
     campaigns = plan.campaigns
     if rendered is None:
         rendered = [problem for job in plan.renderable() for problem in plan.render(job).problems]
-    context = _Context(config.root, config, library)
+    context = _Context(config.root, config, library, plan.addresses)
     problems = _items(library, context, plan.loaded.cache_folder)
     for campaign in campaigns.of_kind("newsletter"):
         problems += _newsletter_texts(campaign, context)
@@ -220,20 +220,7 @@ class _Context:
             found.append((len(before), kind, re.compile(regex, re.IGNORECASE)))
         return [(kind, regex) for _, kind, regex in sorted(found, key=lambda entry: -entry[0])]
 
-    @cached_property
-    def addresses(self) -> set[str]:
-        """Every item's own web address, normalised: a link there is alive whatever its form."""
-        found = set()
-        for item in self.library:
-            url = item_url(item, self.config)
-            if url:
-                found.add(_normalised(url))
-        return found
-
-
-def _normalised(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.netloc.lower()}{parts.path.rstrip('/')}"
+    addresses: set[str]  # every item's own web address (commsflow.links.own_addresses)
 
 
 def _plain(fragment: str) -> str:
@@ -694,7 +681,7 @@ def _dead_reference(href: str, context: _Context) -> tuple[str, str] | None:
         match = pattern.match(href)
         if not match:
             continue
-        if _normalised(href) in context.addresses:  # an item's own url: there, whatever the pattern says
+        if normalised(href) in context.addresses:  # an item's own url: there, whatever the pattern says
             return None
         slug = unquote(match["slug"])
         item = context.library.get(slug)

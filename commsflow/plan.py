@@ -27,6 +27,7 @@ from commsflow.channels._social import DRAFT_CAMPAIGN
 from commsflow.config import Config
 from commsflow.errors import CommsflowError, Problem
 from commsflow.library import Library
+from commsflow.outline import Outline
 from commsflow.workspace import Loaded, Workspace
 
 # Jobs that may still go out: what build renders.
@@ -48,7 +49,7 @@ class Plan:
     problems: list[Problem] = field(default_factory=list)
     _renditions: dict[str, Rendition] = field(default_factory=dict)
     _drafts: list[Job] | None = None
-    _embargoed: dict | None = None  # web address → item under embargo
+    planning_problems: list[Problem] = field(default_factory=list)  # the calendar's and the issues' references
     # A rendition kept from an earlier run with the same inputs (the build's manifest), or
     # None; never set where something is sent or signed off.
     recall: Callable[[Job], Rendition | None] | None = None
@@ -66,6 +67,43 @@ class Plan:
         found = {item.slug: item.title for item in self.library}
         found.update({c.id: c.spec.title for c in self.campaigns.of_kind("newsletter")})
         return found
+
+    @cached_property
+    def addresses(self) -> set[str]:
+        """Every item's own web address, normalised: a link there is alive whatever its form."""
+        from commsflow.links import own_addresses
+
+        return own_addresses(self.library, self.config)
+
+    @cached_property
+    def embargoed(self) -> dict:
+        """Web address → the item under embargo it belongs to."""
+        return planning.embargo_addresses(self.library, self.config)
+
+    @cached_property
+    def moments(self) -> list[datetime]:
+        """The planned jobs and the events' starts: until the next, the clock changes nothing."""
+        from commsflow.assemblers.linkedin import starts
+
+        zone = self.config.zone
+        return [job.planned for job in self.jobs] + [starts(item, zone) for item in self.library.of_kind("event")]
+
+    def outline(self) -> Outline | None:
+        """What this plan worked out from front matter, for a build that finds only texts
+        changed; None under an embargo (the calendar then reads the texts' links)."""
+        from commsflow.outline import heads
+
+        if self.embargoed:
+            return None
+        return Outline(
+            self.jobs,
+            self.planning_problems,
+            self.drafts(),
+            self.titles,
+            sorted(self.addresses),
+            self.moments,
+            heads(self.config.root, [item.path for item in self.library]),
+        )
 
     @property
     def jobs(self) -> list[Job]:
@@ -96,9 +134,7 @@ class Plan:
     def _early_links(self, rendition: Rendition) -> list[Problem]:
         """The calendar holds back what names or links an item under embargo in its source;
         this catches a link the rendering itself added (a template, a referenced item)."""
-        if self._embargoed is None:
-            self._embargoed = planning.embargo_addresses(self.library, self.config)
-        if not self._embargoed:
+        if not self.embargoed:
             return []
         job, payload = rendition.job, rendition.payload
         text = "\n".join(part for part in (payload.text, payload.link, json.dumps(payload.body or {})) if part)
@@ -109,7 +145,7 @@ class Plan:
                 f"{item.slug}, under embargo until {planning.moment_text(item.meta.embargo, self.config.zone)}",
                 hint="plan it after the embargo, or take the link out",
             )
-            for item in planning.linked_by_address(text, self._embargoed)
+            for item in planning.linked_by_address(text, self.embargoed)
             if job.planned < item.meta.embargo
         ]
 
@@ -170,10 +206,13 @@ def open_plan(
     ledger: bool = True,
     loaded: Loaded | None = None,
     prepare: Callable[[Plan], None] | None = None,
+    outline: Outline | None = None,
 ) -> Plan:
     """Everything about the workspace's plan; problems are returned, not printed. Without
     ``ledger`` the calendar does not look at what was sent (``check``); ``prepare`` sees
-    the plan before its calendar is built (``build`` sets ``recall`` there)."""
+    the plan before its calendar is built (``build`` sets ``recall`` there). With an
+    ``outline`` (``build``, when only items' texts changed since it was made) the calendar,
+    the previews, titles and addresses are the outline's instead of being worked out again."""
     from commsflow.assemblers.newsletter import assemble
 
     config = workspace.config
@@ -186,17 +225,25 @@ def open_plan(
     if prepare is not None:
         prepare(plan)
     problems = list(loaded.problems) + campaigns.problems + approvals.problems
-    for campaign in campaigns.of_kind("newsletter"):
-        # References that name nothing are errors now; whether items are approved yet
-        # only matters when the issue is rendered.
-        issue = assemble(campaign, campaigns, loaded.library, config.zone, drafts=True)
-        problems += [p for p in issue.problems if p.is_error]
-    if not any(p.is_error for p in campaigns.problems):
-        plan.calendar = planning.build(
-            config, campaigns, loaded.library, workspace.now, records, signoff=plan.signoffs.hold
+    if outline is not None:
+        plan.calendar = Calendar(list(outline.jobs))
+        plan.planning_problems = list(outline.problems)
+        plan._drafts = list(outline.drafts)
+        plan.__dict__.update(
+            titles=outline.titles, addresses=set(outline.addresses), moments=outline.moments, embargoed={}
         )
-        problems += plan.calendar.problems
-    plan.problems = unique(problems)
+    else:
+        for campaign in campaigns.of_kind("newsletter"):
+            # References that name nothing are errors now; whether items are approved yet
+            # only matters when the issue is rendered.
+            issue = assemble(campaign, campaigns, loaded.library, config.zone, drafts=True)
+            plan.planning_problems += [p for p in issue.problems if p.is_error]
+        if not any(p.is_error for p in campaigns.problems):
+            plan.calendar = planning.build(
+                config, campaigns, loaded.library, workspace.now, records, signoff=plan.signoffs.hold
+            )
+            plan.planning_problems += plan.calendar.problems
+    plan.problems = unique(problems + plan.planning_problems)
     return plan
 
 

@@ -18,6 +18,7 @@ import hashlib
 import json
 import os
 import time
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -26,7 +27,7 @@ from commsflow.files import write_atomic
 
 CONFIG_FILE = "commsflow.toml"
 STATE_DEFAULT = ".commsflow"  # config.Paths.state's default (a test keeps the two the same)
-_VERSION = 1
+_VERSION = 2
 _RESOLUTION_NS = 2_000_000_000  # FAT's two seconds: the coarsest timestamps a project may sit on
 _CODE = Path(__file__).parent
 
@@ -54,44 +55,49 @@ def _config_digest(root: Path) -> str | None:
 
 
 def tree_digest(paths: list[Path], skip: tuple[Path, ...] = ()) -> str:
-    return _tree(paths, skip)[0]
-
-
-def _tree(paths: list[Path], skip: tuple[Path, ...] = ()) -> tuple[str, int]:
-    """Path, size and modification time of every file under ``paths`` (files or folders),
-    in a stable order, a missing path counting as missing; and the newest modification time."""
     digest = hashlib.blake2b(digest_size=16)
+    for path, stat in sorted(_files(paths, skip).items()):
+        digest.update(f"{path}\0{stat}\n".encode())
+    return digest.hexdigest()
+
+
+def _files(paths: list[Path], skip: tuple[Path, ...] = ()) -> dict[str, str]:
+    """Every file under ``paths`` (files or folders) → its size and modification time
+    ("-" for a path that is missing)."""
     skipped = {str(path) for path in skip}
-    newest = [0]
+    found: dict[str, str] = {}
 
     def add(path: str) -> None:
         try:
-            entries = sorted(os.scandir(path), key=lambda entry: entry.name)
+            entries = os.scandir(path)
         except NotADirectoryError:
             stat = os.stat(path)
-            digest.update(f"{path}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
-            newest[0] = max(newest[0], stat.st_mtime_ns)
+            found[path] = f"{stat.st_size}:{stat.st_mtime_ns}"
             return
         except FileNotFoundError:
-            digest.update(f"{path}\0-\n".encode())
+            found[path] = "-"
             return
-        for entry in entries:
-            if entry.path in skipped:
-                continue
-            if entry.is_dir(follow_symlinks=True):
-                add(entry.path)
-            else:
-                try:
-                    stat = entry.stat()
-                except FileNotFoundError:  # a dangling link
-                    digest.update(f"{entry.path}\0-\n".encode())
+        with entries:
+            for entry in entries:
+                if entry.path in skipped:
                     continue
-                digest.update(f"{entry.path}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
-                newest[0] = max(newest[0], stat.st_mtime_ns)
+                if entry.is_dir(follow_symlinks=True):
+                    add(entry.path)
+                else:
+                    try:
+                        stat = entry.stat()
+                    except FileNotFoundError:  # a dangling link
+                        found[entry.path] = "-"
+                        continue
+                    found[entry.path] = f"{stat.st_size}:{stat.st_mtime_ns}"
 
     for path in paths:
         add(str(path))
-    return digest.hexdigest(), newest[0]
+    return found
+
+
+def _newest(files: dict[str, str]) -> int:
+    return max((int(stat.split(":")[1]) for stat in files.values() if stat != "-"), default=0)
 
 
 def _code_digest() -> str:
@@ -108,14 +114,17 @@ class Stamp:
         self.skip = skip
         self.config = _config_digest(root)
         taken = time.time_ns()
-        self.input_digest, newest = _tree(inputs, skip)
+        self.files = _files(inputs, skip)
         # A file changed within the file system's timestamp resolution of this moment could
         # change again without its time changing (git's "racy" files): such a stamp is not used.
-        self.usable = newest < taken - _RESOLUTION_NS
+        self.usable = _newest(self.files) < taken - _RESOLUTION_NS
         self.code = _code_digest()
 
-    def save(self, path: Path, zone: str, now: datetime, moments: list[datetime], report: dict) -> None:
-        """``moments``: the planned jobs and event starts; the result holds until the next."""
+    def save(
+        self, path: Path, zone: str, now: datetime, moments: list[datetime], report: dict, outline: str | None = None
+    ) -> None:
+        """``moments``: the planned jobs and event starts; the result holds until the next.
+        ``outline``: the id of the plan's outline (``commsflow.outline``) this build used or left."""
         midnight = (now + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
         later = [moment for moment in moments if moment > now]
         until = min([midnight, *later])
@@ -127,18 +136,30 @@ class Stamp:
             "inputs": [str(p) for p in self.inputs],
             "outputs": [str(p) for p in self.outputs],
             "skip": [str(p) for p in self.skip],
-            "input_digest": self.input_digest,
+            "files": self.files,
             "output_digest": tree_digest(self.outputs, self.skip),
             "from": now.isoformat(),
             "until": until.isoformat(),
             "report": report,
+            "outline": outline,
             "use": self.usable,
         }
         write_atomic(path, json.dumps(data, ensure_ascii=False))
 
 
-def unchanged(root: Path, state: Path, now_text: str | None) -> dict | None:
-    """The report of the last build when nothing it depends on changed since; else None."""
+@dataclass
+class Changes:
+    """What changed since the last build: the input files (added, removed or edited)."""
+
+    files: list[str]
+    report: dict  # what the last build reported
+    outline: str | None  # the id of the outline the last build left
+
+
+def changes(root: Path, state: Path, now_text: str | None) -> Changes | None:
+    """The input files changed since the last build, when nothing else it depends on did
+    (configuration, commsflow's code, the build folder, the stretch of time in which the
+    clock changes nothing); else None: build everything."""
     from commsflow.clock import resolve_now
 
     try:
@@ -151,10 +172,11 @@ def unchanged(root: Path, state: Path, now_text: str | None) -> dict | None:
         skip = tuple(Path(p) for p in data["skip"])
         if data["code"] != _code_digest():
             return None
-        if data["input_digest"] != tree_digest([Path(p) for p in data["inputs"]], skip):
-            return None
         if data["output_digest"] != tree_digest([Path(p) for p in data["outputs"]], skip):
             return None
-        return data["report"]
-    except (OSError, ValueError, KeyError, TypeError):
+        before: dict[str, str] = data["files"]
+        now_files = _files([Path(p) for p in data["inputs"]], skip)
+        changed = sorted(name for name in before.keys() | now_files.keys() if before.get(name) != now_files.get(name))
+        return Changes(changed, data["report"], data.get("outline"))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None  # no stamp, or one this version cannot read: build

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from commsflow.channels.base import Channel, RenderContext, Rendition, missing_item
+from commsflow.channels.base import FRONT_MATTER, Channel, RenderContext, Rendition, missing_item
 
 POST_KINDS = ("article", "funding-call", "news", "save-the-date", "reminder", "recap", "figures")
 
@@ -24,11 +24,11 @@ class SocialChannel(Channel):
         kinds = plan.kinds_for(item, moment, moment.tzinfo)
         return kinds[0] if kinds else None
 
-    def sources(self, job, context: RenderContext) -> tuple[str, ...] | None:
+    def sources(self, job, context: RenderContext) -> tuple[str, ...]:
         from commsflow.assemblers import linkedin as plan
 
         if job.item == plan.FIGURES_ID:
-            return None
+            return (FRONT_MATTER,)  # the programme's figures count projects and posts by their fields
         return context.item_files(job.item)
 
     def render(self, job, context: RenderContext) -> Rendition:
@@ -63,7 +63,7 @@ class SocialChannel(Channel):
             import json
 
             files[f"{name}.json"] = json.dumps(body, ensure_ascii=False, indent=2) + "\n"
-        return Rendition(job, payload, files, draft.text, problems, self.sources(job, context) or (), draft.title)
+        return Rendition(job, payload, files, draft.text, problems, self.sources(job, context), draft.title)
 
 
 DRAFT_CAMPAIGN = "entwurf"  # the campaign of a draft job: an item's preview no campaign plans yet

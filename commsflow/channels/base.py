@@ -131,6 +131,10 @@ class RenderContext:
         return self._figures[moment]
 
 
+# Among a rendition's sources: it reads every item's front matter (not their texts).
+FRONT_MATTER = "*front matter*"
+
+
 class Channel:
     """One channel. Subclasses set the attributes and implement :meth:`render`."""
 
@@ -157,7 +161,9 @@ class Channel:
 
     def sources(self, job: Job, context: RenderContext) -> tuple[str, ...] | None:
         """The files a rendition reads besides templates and settings (for the build's
-        incremental check); None: everything in the library."""
+        incremental check); None: everything in the library. :data:`FRONT_MATTER` among
+        them: the front matter of every item too (figures over the programme, which items
+        an issue selects), but no other item's text."""
         return None
 
     def __repr__(self) -> str:

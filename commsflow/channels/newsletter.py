@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from commsflow.channels.base import Channel, RenderContext, Rendition
+from commsflow.channels.base import FRONT_MATTER, Channel, RenderContext, Rendition
 
 
 class Newsletter(Channel):
@@ -13,8 +13,16 @@ class Newsletter(Channel):
     kinds = ("newsletter",)
     publishers = ("outbox", "email")
 
-    def sources(self, job, context: RenderContext):
-        return None  # an issue selects from the whole library by date
+    def sources(self, job, context: RenderContext) -> tuple[str, ...] | None:
+        """The campaign file, the files of the items in the issue and of what they name;
+        which items those are depends on every item's front matter (dates, status)."""
+        from commsflow.assemblers.newsletter import assemble
+
+        campaign = context.campaigns.get(job.item, "newsletter")
+        if campaign is None:
+            return None
+        issue = assemble(campaign, context.campaigns, context.library, context.config.zone)
+        return _sources(campaign, issue, context)
 
     def render(self, job, context: RenderContext) -> Rendition:
         from commsflow.assemblers.newsletter import assemble
@@ -45,11 +53,22 @@ class Newsletter(Channel):
             files={"email.html": rendered.email_html.encode(), "email.txt": rendered.text.encode()},
         )  # fmt: skip
         build = config.path("build")
+        # The events' calendar files the issue links to are the ics channel's (every event in
+        # an issue is signed off, so it has one): two renditions writing one file would leave
+        # whichever was rendered last.
+        events = build / "events"
         files = {
-            path.relative_to(build).as_posix(): data for path, data in renderer.output_files(rendered, config).items()
+            path.relative_to(build).as_posix(): data
+            for path, data in renderer.output_files(rendered, config).items()
+            if path.parent != events
         }
-        sources = (campaign.path, *(entry.item.path for entry in issue.entries))
+        sources = _sources(campaign, issue, context)
         return Rendition(job, payload, files, f"Betreff: {subject}\n\n{rendered.text}", problems, sources, subject)
+
+
+def _sources(campaign, issue, context: RenderContext) -> tuple[str, ...]:
+    files = {path for entry in issue.entries for path in context.item_files(entry.item.slug)}
+    return (campaign.path, *sorted(files), FRONT_MATTER)
 
 
 CHANNEL = Newsletter()

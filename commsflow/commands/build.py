@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 from rich.markup import escape
@@ -13,13 +14,14 @@ from commsflow.output import console, plural, print_problems
 from commsflow.workspace import Workspace
 
 
-def build_all(workspace: Workspace, show_progress: bool = False):
+def build_all(workspace: Workspace, show_progress: bool = False, changes: stamp.Changes | None = None):
     """Render the plan, lint it, write the dashboard; used by `build` and `preview`.
-    Returns the :class:`commsflow.build.BuildReport` and leaves a stamp for the next build."""
+    Returns the :class:`commsflow.build.BuildReport` and leaves a stamp for the next build.
+    ``changes``: what changed since the last build; when that is only items' texts, the
+    plan is opened with the last build's outline and only what they are in is rendered."""
     from rich.progress import BarColumn, Progress, TextColumn
 
     from commsflow import lint
-    from commsflow.assemblers.linkedin import starts
     from commsflow.build import Builder
     from commsflow.files import write_atomic
     from commsflow.output import error_console
@@ -41,7 +43,13 @@ def build_all(workspace: Workspace, show_progress: bool = False):
         outputs=[config.path("build")],
     )
     builders: list[Builder] = []
-    plan = open_plan(workspace, prepare=lambda plan: builders.append(Builder(plan)))
+    outline, texts = _outline(workspace, changes)
+    plan = open_plan(workspace, prepare=lambda plan: builders.append(Builder(plan, texts)), outline=outline)
+    if outline is not None and (not texts <= {item.path for item in plan.library} or builders[0].texts_matter()):
+        # A changed file no longer gives a valid item, or a signed-off rendition is made from one.
+        outline, texts = None, None
+        builders.clear()
+        plan = open_plan(workspace, prepare=lambda plan: builders.append(Builder(plan)))
     builder = builders[0]
     with Progress(
         TextColumn("{task.description}"),
@@ -61,15 +69,43 @@ def build_all(workspace: Workspace, show_progress: bool = False):
     report.problems = unique(plan.problems + report.problems + findings)
     dashboard = render_dashboard(plan, report.renditions, report.problems)
     write_atomic(config.path("build") / "index.html", dashboard)
-    # Until the next planned job or event start, the clock changes nothing the build shows.
-    moments = [job.planned for job in plan.jobs] + [starts(item, config.zone) for item in plan.library.of_kind("event")]
     try:
+        if outline is None:
+            outline = plan.outline()
+            if outline is not None:
+                outline.save(state)
+        # Until the next planned job or event start, the clock changes nothing the build shows.
         before.save(
-            stamp.stamp_path(state), config.organisation.timezone, plan.now, moments, _summary(workspace, report)
+            stamp.stamp_path(state),
+            config.organisation.timezone,
+            plan.now,
+            plan.moments,
+            _summary(workspace, report),
+            outline.id if outline is not None else None,
         )
     except CommsflowError:
-        pass  # the stamp only saves the next build's time; the outputs are written
+        pass  # the stamp and the outline only save the next build's time; the outputs are written
     return report
+
+
+def _outline(workspace: Workspace, changes: stamp.Changes | None):
+    """The last build's outline and the files whose texts alone changed since, when that
+    is all that changed; else (None, None)."""
+    from commsflow import outline
+
+    if changes is None or not changes.files:
+        return None, None
+    root = workspace.root.resolve()
+    changed = []
+    for name in changes.files:
+        path = Path(name).resolve()
+        if not path.is_relative_to(root):
+            return None, None
+        changed.append(path.relative_to(root).as_posix())
+    found = outline.load(workspace.config.path("state"), changes.outline)
+    if found is None or not found.still_holds(root, changed):
+        return None, None
+    return found, set(changed)
 
 
 def _summary(workspace: Workspace, report) -> dict:
@@ -116,10 +152,11 @@ def command(obj: dict, strict: bool) -> None:
     reported without stopping the others (the exit status is 1 then). When no file, no
     sign-off and no planned moment changed since the last build, it says so and stops."""
     workspace: Workspace = obj["workspace"]
+    changes = None
     if workspace.use_cache:
-        kept = stamp.unchanged(workspace.root, stamp.state_folder(workspace.root), workspace.now_text)
-        if kept is not None:
-            _say(kept, strict, again=True)
+        changes = stamp.changes(workspace.root, stamp.state_folder(workspace.root), workspace.now_text)
+        if changes is not None and not changes.files:
+            _say(changes.report, strict, again=True)
             return
-    report = build_all(workspace, show_progress=sys.stderr.isatty())
+    report = build_all(workspace, show_progress=sys.stderr.isatty(), changes=changes)
     _say(_summary(workspace, report), strict, again=False)

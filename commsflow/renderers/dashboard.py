@@ -6,7 +6,11 @@ goes out, with its planned time, and previews of items no campaign plans yet —
 newsletter in desktop and mobile frames, each post as the feed shows it with the
 „…mehr“ cut marked, each press release as printed — with its warnings, its sign-off
 state and, where a sign-off went stale, what changed, or who rejected it and why. Wording and markup are in
-``templates/dashboard/index.html``.
+``templates/dashboard/index.html`` and, for one preview card, ``card.html``.
+
+With 10,000 items the dashboard holds some 7,000 cards; a card is rendered only when what
+it shows changed since the last build (the cards are kept in the state folder, keyed by
+what they show, the dashboard templates, the settings and commsflow's code).
 """
 
 from __future__ import annotations
@@ -14,11 +18,13 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import timedelta
 
+from markupsafe import Markup
+
 from commsflow import channels
 from commsflow.approvals import label
 from commsflow.errors import Problem
 from commsflow.renderers.linkedin import feed_cut, hashtags_in
-from commsflow.renderers.templating import environment, render
+from commsflow.renderers.templating import environment, macro, render
 
 # How a channel's renditions are shown: newsletter frames, feed posts, printed releases, files.
 _LOOKS = {"newsletter": "newsletter", "press": "release", "ics": "file"}
@@ -96,12 +102,15 @@ def render_dashboard(plan, renditions: list, problems: list[Problem]) -> str:
             )
         sections[job.channel].append(preview)
 
-    shown = [
-        {"name": name, "title": channel.title, "look": _LOOKS.get(name, "post"), "previews": sections[name]}
-        for name, channel in channels.registry().items()
-        if sections[name] or channel.scheduled
-    ]
     env = environment(config)
+    cards = _Cards(env, config)
+    shown = []
+    for name, channel in channels.registry().items():
+        if sections[name] or channel.scheduled:
+            look = _LOOKS.get(name, "post")
+            found = [cards.card(preview, look) for preview in sections[name]]
+            shown.append({"name": name, "title": channel.title, "look": look, "cards": found})
+    cards.save()
     return render(
         env,
         "dashboard/index.html",
@@ -116,6 +125,59 @@ def render_dashboard(plan, renditions: list, problems: list[Problem]) -> str:
         counts={"errors": sum(p.is_error for p in problems), "warnings": sum(not p.is_error for p in problems)},
         problems=[{"error": p.is_error, "text": p.format()} for p in problems],
     )
+
+
+class _Cards:
+    """Rendered preview cards, kept from one build to the next by what they show."""
+
+    def __init__(self, env, config):
+        import hashlib
+
+        from commsflow.cache import code_fingerprint
+
+        self.path = config.path("state") / "build" / "dashboard-cards.json"
+        self.macro = macro(env, "dashboard/card.html", "card")
+        folder = config.path("templates") / "dashboard"
+        key = hashlib.blake2b(digest_size=16)
+        for part in (config.fingerprint, code_fingerprint()):
+            key.update(part.encode() + b"\0")
+        for path in sorted(folder.glob("*.html")):
+            key.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+        self.key = key.hexdigest()
+        self.kept = self._read()
+        self.fresh: dict[str, str] = {}
+
+    def card(self, preview: dict, look: str) -> Markup:
+        import hashlib
+
+        key = hashlib.blake2b(f"{look}\0{preview!r}".encode(), digest_size=16).hexdigest()
+        html = self.fresh.get(key) or self.kept.get(key)
+        if html is None:
+            html = str(self.macro(preview, look))
+        self.fresh[key] = html
+        return Markup(html)
+
+    def save(self) -> None:
+        import json
+
+        from commsflow.errors import CommsflowError
+        from commsflow.files import write_atomic
+
+        if self.fresh == self.kept:
+            return
+        try:
+            write_atomic(self.path, json.dumps({"key": self.key, "cards": self.fresh}, ensure_ascii=False))
+        except CommsflowError:
+            pass  # a read-only state folder only makes the next build slower
+
+    def _read(self) -> dict[str, str]:
+        import json
+
+        try:
+            data = json.loads(self.path.read_bytes())
+            return data["cards"] if data["key"] == self.key else {}
+        except (OSError, ValueError, KeyError, TypeError):
+            return {}  # none yet, or unreadable: every card is rendered
 
 
 def _rejection(signoff, zone) -> dict | None:

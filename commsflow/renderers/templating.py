@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import sys
 import textwrap
+from contextlib import contextmanager
 from functools import lru_cache, partial
 from pathlib import Path
 
@@ -70,9 +71,28 @@ def wrap(text: str, width: int = 72) -> str:
 
 def render(env: jinja2.Environment, name: str, **context) -> str:
     """Render template ``name``; template mistakes become a CommsflowError with file and line."""
+    with explained(env, name):
+        return env.get_template(name).render(**context)
+
+
+def macro(env: jinja2.Environment, name: str, macro_name: str):
+    """A macro of template ``name``, to call from Python (template mistakes as in :func:`render`)."""
+    with explained(env, name):
+        found = getattr(env.get_template(name).module, macro_name)
+    return lambda *args, **kwargs: _called(env, name, found, args, kwargs)
+
+
+def _called(env, name, found, args, kwargs):
+    with explained(env, name):
+        return found(*args, **kwargs)
+
+
+@contextmanager
+def explained(env: jinja2.Environment, name: str):
+    """Template mistakes made a CommsflowError that names the template file and line."""
     folder = Path(env.globals["templates_folder"])
     try:
-        return env.get_template(name).render(**context)
+        yield
     except jinja2.TemplateNotFound as exc:
         raise CommsflowError(
             f"{folder / exc.name}: template not found",

@@ -1,0 +1,139 @@
+"""What a plan works out from the items' front matter, kept from one build for the next.
+
+The calendar, the previews no campaign plans yet, the items' titles and web addresses
+and the events' starts depend on the campaigns, the sign-offs, the ledger, the clock
+and every item's front matter — not on the text below it. When a build finds that only
+the bodies of some items changed since the last one (``commsflow.stamp``), it opens the
+plan with this outline instead of working it all out again from 10,000 front matters,
+and renders again only the jobs made of those files. The outline says when it does not
+apply: an embargo makes the calendar read the bodies' links, so then it is not kept.
+
+Stored as JSON next to the build's manifest; the stamp names the outline it belongs to,
+so an outline an interrupted build left behind is never taken for the current one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from commsflow.files import write_atomic
+
+_VERSION = 1
+
+
+def outline_path(state: Path) -> Path:
+    return state / "build" / "outline.json"
+
+
+def front_matter_digest(path: Path) -> str | None:
+    """A digest of the file's front matter block as written, or None when it has none
+    that can be found (the full build reports why)."""
+    try:
+        raw = path.read_bytes()
+    except OSError:
+        return None
+    raw = raw.removeprefix(b"\xef\xbb\xbf").replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+    if not raw.startswith(b"---\n"):
+        return None
+    end = raw.find(b"\n---", 3)
+    while end != -1 and raw[end + 4 : end + 5] not in (b"\n", b""):
+        end = raw.find(b"\n---", end + 4)
+    if end == -1:
+        return None
+    return hashlib.blake2b(raw[: end + 4], digest_size=16).hexdigest()
+
+
+@dataclass
+class Outline:
+    jobs: list  # the calendar's jobs (commsflow.calendar.Job)
+    problems: list  # what planning found (calendar, newsletter references); not the files' own problems
+    drafts: list  # the preview jobs (commsflow.plan.Plan.drafts)
+    titles: dict[str, str]
+    addresses: list[str]  # every item's own web address, normalised (the lint's live links)
+    moments: list[datetime]  # planned jobs and event starts: until the next, the clock changes nothing
+    heads: dict[str, str] = field(default_factory=dict)  # valid item's file (relative) → front matter digest
+    id: str = ""
+
+    def to_json(self) -> str:
+        data = {
+            "version": _VERSION,
+            "jobs": [_job_data(job) for job in self.jobs],
+            "problems": [problem.as_dict() for problem in self.problems],
+            "drafts": [_job_data(job) for job in self.drafts],
+            "titles": self.titles,
+            "addresses": self.addresses,
+            "moments": [moment.isoformat() for moment in self.moments],
+            "heads": self.heads,
+        }
+        text = json.dumps(data, ensure_ascii=False, sort_keys=True)
+        self.id = hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+        return json.dumps({"id": self.id, **data}, ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, text: str) -> Outline:
+        from commsflow.errors import Problem
+
+        data = json.loads(text)
+        if data.get("version") != _VERSION:
+            raise ValueError("another version")
+        return cls(
+            jobs=[_job(entry) for entry in data["jobs"]],
+            problems=[Problem.from_dict(entry) for entry in data["problems"]],
+            drafts=[_job(entry) for entry in data["drafts"]],
+            titles=data["titles"],
+            addresses=data["addresses"],
+            moments=[datetime.fromisoformat(moment) for moment in data["moments"]],
+            heads=data["heads"],
+            id=data["id"],
+        )
+
+    def save(self, state: Path) -> str:
+        write_atomic(outline_path(state), self.to_json())
+        return self.id
+
+    def still_holds(self, root: Path, changed: list[str]) -> bool:
+        """Whether ``changed`` (files relative to ``root``) are all valid items of the last
+        full build whose front matter is as it was: only their texts changed."""
+        for name in changed:
+            before = self.heads.get(name)
+            if before is None or front_matter_digest(root / name) != before:
+                return False
+        return True
+
+
+def load(state: Path, wanted: str | None) -> Outline | None:
+    """The outline the last build left, if it is the one its stamp names."""
+    if not wanted:
+        return None
+    try:
+        found = Outline.from_json(outline_path(state).read_text(encoding="utf-8"))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return found if found.id == wanted else None
+
+
+def heads(root: Path, files: list[str]) -> dict[str, str]:
+    """Front matter digests of ``files`` (relative to ``root``)."""
+    found = {}
+    for name in files:
+        digest = front_matter_digest(root / name)
+        if digest is not None:
+            found[name] = digest
+    return found
+
+
+def _job_data(job) -> dict:
+    data = asdict(job)
+    data["planned"] = job.planned.isoformat()
+    data["conflicts"] = list(job.conflicts)
+    return data
+
+
+def _job(data: dict):
+    from commsflow.calendar import Job
+
+    return Job(**{**data, "planned": datetime.fromisoformat(data["planned"]), "conflicts": tuple(data["conflicts"])})

@@ -1,0 +1,160 @@
+"""`commsflow build` after only items' texts changed: the plan's outline (calendar,
+previews, titles) is taken from the last build and only what those texts are in is
+rendered again — and the build folder ends up byte for byte as a build from scratch."""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import shutil
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+import yaml
+
+from commsflow import calendar as planning
+
+NOW = "2024-03-01 10:00"
+
+
+def _age(root: Path) -> None:
+    """Every file an hour old: the stamp does not trust files changed in its last seconds."""
+    hour_ago = time.time() - 3600
+    for path in root.rglob("*"):
+        os.utime(path, (hour_ago, hour_ago), follow_symlinks=False)
+
+
+def _files(root: Path) -> dict[str, bytes]:
+    """The build folder's files; a Word file by its parts (a zip carries the time it was written)."""
+    found = {}
+    for path in sorted(root.rglob("*")):
+        if not path.is_file():
+            continue
+        name = path.relative_to(root).as_posix()
+        if path.suffix == ".docx":
+            with zipfile.ZipFile(path) as docx:
+                for part in sorted(docx.namelist()):
+                    found[f"{name}:{part}"] = docx.read(part)
+        else:
+            found[name] = path.read_bytes().replace(str(root.parent).encode(), b"ROOT")
+    return found
+
+
+def _same(found: dict[str, bytes], wanted: dict[str, bytes]) -> None:
+    assert sorted(found) == sorted(wanted)
+    for name in wanted:
+        if found[name] != wanted[name]:
+            diff = difflib.unified_diff(
+                wanted[name].decode("utf-8", "replace").splitlines(),
+                found[name].decode("utf-8", "replace").splitlines(),
+                "from scratch",
+                "this build",
+                lineterm="",
+                n=1,
+            )
+            pytest.fail(f"{name} differs from a build from scratch:\n" + "\n".join(list(diff)[:40]))
+
+
+def _from_scratch(run, project: Path, tmp_path: Path) -> dict[str, bytes]:
+    """The build folder a build of the same files without any earlier build writes."""
+    copy = tmp_path / "scratch" / project.name
+    shutil.copytree(project, copy, ignore=shutil.ignore_patterns("build", ".commsflow"))
+    result = run(copy, "--now", NOW, "build")
+    assert result.exit_code in (0, 1), result.output
+    return _files(copy / "build")
+
+
+def _unsigned_post(project: Path) -> Path:
+    """A signed-off post (status approved) without a sign-off record in approvals.yaml."""
+    recorded = {entry["item"] for entry in yaml.safe_load((project / "approvals.yaml").read_text())["approvals"]}
+    for path in sorted((project / "content" / "posts").glob("*.md")):
+        text = path.read_text(encoding="utf-8")
+        if re.search(r"^status: approved$", text, re.M) and path.stem not in recorded:
+            return path
+    raise AssertionError("the fixture has no signed-off post without a sign-off record")
+
+
+@pytest.fixture
+def built(run, mpi):
+    _age(mpi)
+    first = run(mpi, "--now", NOW, "build")
+    assert first.exit_code in (0, 1), first.output
+    assert (mpi / ".commsflow" / "build" / "outline.json").is_file()
+    return mpi
+
+
+def _append(path: Path, text: str) -> None:
+    """An edit made a while ago (a new modification time, not one within the stamp's last seconds)."""
+    before = path.stat().st_mtime
+    path.write_text(path.read_text(encoding="utf-8") + text, encoding="utf-8")
+    os.utime(path, (before + 60, before + 60))
+
+
+def test_a_changed_text_renders_only_what_it_is_in_and_matches_a_build_from_scratch(run, built, tmp_path, monkeypatch):
+    post = _unsigned_post(built)
+    _append(post, "\nNachtrag: Der Beitrag wurde um einen Satz zur Industriestadt Berlin ergänzt.\n")
+    with monkeypatch.context() as patch:
+        patch.setattr(planning, "build", lambda *a, **k: pytest.fail("the calendar was worked out again"))
+        again = run(built, "--now", NOW, "build")
+    assert again.exit_code in (0, 1), again.output
+    assert re.search(r"[✓✗] 1 built, \d+ unchanged", again.stdout), again.stdout
+    draft = (built / "build" / "linkedin" / f"{post.stem}--article.md").read_text(encoding="utf-8")
+    assert "Nachtrag" in draft or "Industriestadt" in draft
+    _same(_files(built / "build"), _from_scratch(run, built, tmp_path))
+
+
+def test_a_changed_title_works_the_plan_out_again(run, built, tmp_path):
+    post = _unsigned_post(built)
+    text = post.read_text(encoding="utf-8")
+    post.write_text(re.sub(r"^title: .*$", 'title: "Ein neuer Titel für den Beitrag"', text, count=1, flags=re.M))
+    _age(built / "content")
+    again = run(built, "--now", NOW, "build")
+    assert again.exit_code in (0, 1), again.output
+    assert "Ein neuer Titel für den Beitrag" in (built / "build" / "index.html").read_text(encoding="utf-8")
+    _same(_files(built / "build"), _from_scratch(run, built, tmp_path))
+
+
+def test_a_changed_text_of_an_item_with_a_sign_off_is_held_to_it_as_a_full_plan_holds_it(run, built, tmp_path):
+    records = yaml.safe_load((built / "approvals.yaml").read_text())["approvals"]
+    recorded = next(
+        record["item"]
+        for record in records
+        if record.get("kind") == "post" and any(str(r.get("planned")) > NOW for r in record.get("renditions", []))
+    )
+    post = next((built / "content").rglob(f"{recorded}.md"))
+    _append(post, "\nEin Satz, den niemand freigegeben hat.\n")
+    again = run(built, "--now", NOW, "build")
+    assert again.exit_code in (0, 1), again.output
+    _same(_files(built / "build"), _from_scratch(run, built, tmp_path))
+
+
+def test_a_text_that_makes_its_file_invalid_is_reported_as_a_full_build_reports_it(run, built, tmp_path):
+    post = _unsigned_post(built)
+    _append(post, '\n<script>alert("x")</script>\n')
+    again = run(built, "--now", NOW, "build")
+    assert again.exit_code == 1, again.output
+    assert post.name in again.stdout
+    _same(_files(built / "build"), _from_scratch(run, built, tmp_path))
+
+
+def test_two_text_edits_in_a_row_each_match_a_build_from_scratch(run, built, tmp_path, monkeypatch):
+    post = _unsigned_post(built)
+    for number in (1, 2):
+        _append(post, f"\nNachtrag {number}.\n")
+        with monkeypatch.context() as patch:
+            patch.setattr(planning, "build", lambda *a, **k: pytest.fail("the calendar was worked out again"))
+            again = run(built, "--now", NOW, "build")
+        assert again.exit_code in (0, 1), again.output
+        _same(_files(built / "build"), _from_scratch(run, built, tmp_path / str(number)))
+
+
+def test_under_an_embargo_no_outline_is_kept(run, mpi):
+    post = _unsigned_post(mpi)
+    text = post.read_text(encoding="utf-8")
+    post.write_text(text.replace("---\n", "---\nembargo: 2024-12-01 09:00\n", 1), encoding="utf-8")
+    result = run(mpi, "--now", NOW, "build")
+    assert result.exit_code in (0, 1), result.output
+    assert not (mpi / ".commsflow" / "build" / "outline.json").exists()
