@@ -6,7 +6,9 @@ every signed-off item no campaign plans yet (``commsflow.plan``). A rendition's
 inputs (the files it is made of, its channel's templates, the configuration,
 commsflow's own code, the job and its planned time) are hashed; when the hash and the
 files on disk match the last build (``.commsflow/build/manifest.json``), the job is
-not rendered again and what the manifest kept of it stands. A job that fails is
+not rendered again and what the manifest kept of it stands. When only items' texts
+changed since the last build (``commsflow.outline``), a job whose rendition was made
+of none of those files stands without that check. A job that fails is
 reported and the others go on. ``build/jobs.json`` lists every rendered job with its
 files and the digest of its payload.
 """
@@ -27,8 +29,6 @@ from commsflow.channels.base import FRONT_MATTER
 from commsflow.errors import Problem
 from commsflow.files import write_all, write_atomic
 from commsflow.plan import Plan, is_draft, unique
-from commsflow.renderers import ics
-from commsflow.renderers import newsletter as newsletter_renderer
 
 
 @dataclass
@@ -241,6 +241,8 @@ class Builder:
         """The calendar export, the newsletter archive and the list of jobs: cheap, written
         each time — except what stays as it was when only texts changed (the calendar, and
         the archive unless an issue was rendered)."""
+        from commsflow.renderers import ics
+
         plan = self.plan
         if self.texts_changed is None:
             titles = ics.job_titles(plan.jobs, plan.library, plan.campaigns)
@@ -270,6 +272,8 @@ class Builder:
 
     def _archive(self) -> None:
         """The newsletter archive: the issues whose web version is built."""
+        from commsflow.renderers import newsletter as newsletter_renderer
+
         plan = self.plan
         issues = []
         for campaign in sorted(plan.campaigns.of_kind("newsletter"), key=lambda c: c.spec.send_at, reverse=True):

@@ -25,8 +25,6 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from urllib.parse import unquote, urlsplit
 
-import holidays
-
 from commsflow import channels, dates, frontmatter
 from commsflow.assemblers.newsletter import SIGNED_OFF, assemble
 from commsflow.campaigns import WEEKDAYS, Campaign, CampaignSet, campaign_event
@@ -415,6 +413,8 @@ def _with_state(job: Job, now: datetime, config: Config, record) -> Job:
 def _with_conflicts(jobs: list[Job], config: Config, library: Library, now: datetime) -> list[Job]:
     publishing = config.publishing
     years = sorted({job.planned.year for job in jobs}) or [now.year]
+    import holidays  # 50 ms of imports: only where conflicts are worked out
+
     country, _, region = publishing.holidays.partition("-")
     days_off = holidays.country_holidays(country, subdiv=region or None, years=years, language="de")
     last_on: dict[str, Job] = {}

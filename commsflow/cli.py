@@ -7,6 +7,7 @@ and the command exits non-zero. Anything else is a bug: one line says so, and
 
 from __future__ import annotations
 
+import gc
 import importlib
 import sqlite3
 import sys
@@ -62,6 +63,10 @@ class _Group(click.Group):
     def invoke(self, ctx: click.Context):
         from commsflow.config import ConfigInvalid
 
+        # A command holds tens of thousands of small objects (items, jobs, problems) for a
+        # second or two and ends: the cyclic collector walking them every 700 allocations
+        # cost a tenth of a build's time. Collect less often, as mypy does.
+        gc.set_threshold(50_000, 20, 20)
         try:
             return super().invoke(ctx)
         except ConfigInvalid as exc:

@@ -107,14 +107,26 @@ def _code_digest() -> str:
 class Stamp:
     """Taken before a build reads anything; saved when it has written everything."""
 
-    def __init__(self, root: Path, inputs: list[Path], outputs: list[Path], skip: tuple[Path, ...] = ()):
+    def __init__(
+        self,
+        root: Path,
+        inputs: list[Path],
+        outputs: list[Path],
+        skip: tuple[Path, ...] = (),
+        seen: Changes | None = None,
+    ):
+        """``seen``: what :func:`changes` found just before, over the same inputs: the
+        files are not listed twice."""
         self.root = root
         self.inputs = inputs
         self.outputs = outputs
         self.skip = skip
         self.config = _config_digest(root)
-        taken = time.time_ns()
-        self.files = _files(inputs, skip)
+        if seen is not None and seen.inputs == [str(p) for p in inputs] and seen.skip == [str(p) for p in skip]:
+            taken, self.files = seen.taken, seen.now
+        else:
+            taken = time.time_ns()
+            self.files = _files(inputs, skip)
         # A file changed within the file system's timestamp resolution of this moment could
         # change again without its time changing (git's "racy" files): such a stamp is not used.
         self.usable = _newest(self.files) < taken - _RESOLUTION_NS
@@ -154,6 +166,10 @@ class Changes:
     files: list[str]
     report: dict  # what the last build reported
     outline: str | None  # the id of the outline the last build left
+    inputs: list[str]  # what was looked at, and when: a stamp taken now can use it (Stamp's ``seen``)
+    skip: list[str]
+    now: dict[str, str]
+    taken: int
 
 
 def changes(root: Path, state: Path, now_text: str | None) -> Changes | None:
@@ -175,8 +191,9 @@ def changes(root: Path, state: Path, now_text: str | None) -> Changes | None:
         if data["output_digest"] != tree_digest([Path(p) for p in data["outputs"]], skip):
             return None
         before: dict[str, str] = data["files"]
+        taken = time.time_ns()
         now_files = _files([Path(p) for p in data["inputs"]], skip)
         changed = sorted(name for name in before.keys() | now_files.keys() if before.get(name) != now_files.get(name))
-        return Changes(changed, data["report"], data.get("outline"))
+        return Changes(changed, data["report"], data.get("outline"), data["inputs"], data["skip"], now_files, taken)
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None  # no stamp, or one this version cannot read: build

@@ -41,6 +41,7 @@ def build_all(workspace: Workspace, show_progress: bool = False, changes: stamp.
             state / "ledger.sqlite-wal",
         ],
         outputs=[config.path("build")],
+        seen=changes,
     )
     builders: list[Builder] = []
     outline, texts = _outline(workspace, changes)

@@ -30,6 +30,18 @@ from commsflow.renderers.templating import environment, macro, render
 _LOOKS = {"newsletter": "newsletter", "press": "release", "ics": "file"}
 
 
+def _as_post(preview: dict, text: str) -> dict:
+    """A post as the feed shows it: the „…mehr“ cut, its length and hashtags."""
+    cut = feed_cut(text)
+    return {
+        **preview,
+        "before": text[:cut] if cut else text,
+        "after": text[cut:] if cut else "",
+        "length": len(text),
+        "hashtags": hashtags_in(text),
+    }
+
+
 def render_dashboard(plan, renditions: list, problems: list[Problem]) -> str:
     """``plan``: a :class:`commsflow.plan.Plan`; ``renditions``: what the build kept of each
     rendition (``commsflow.build.Built``)."""
@@ -91,16 +103,8 @@ def render_dashboard(plan, renditions: list, problems: list[Problem]) -> str:
         elif job.channel == "press":
             preview["html"] = next((f for f in built.files if f.endswith(".html")), None)
             preview["docx"] = next((f for f in built.files if f.endswith(".docx")), None)
-        elif job.channel != "ics":
-            text = built.review
-            cut = feed_cut(text)
-            preview.update(
-                before=text[:cut] if cut else text,
-                after=text[cut:] if cut else "",
-                length=len(text),
-                hashtags=hashtags_in(text),
-            )
-        sections[job.channel].append(preview)
+        # A post is shown as the feed shows it; worked out only for a card not kept (_Cards).
+        sections[job.channel].append((preview, built.review if job.channel not in _LOOKS else None))
 
     env = environment(config)
     cards = _Cards(env, config)
@@ -108,8 +112,16 @@ def render_dashboard(plan, renditions: list, problems: list[Problem]) -> str:
     for name, channel in channels.registry().items():
         if sections[name] or channel.scheduled:
             look = _LOOKS.get(name, "post")
-            found = [cards.card(preview, look) for preview in sections[name]]
-            shown.append({"name": name, "title": channel.title, "look": look, "cards": found})
+            found = "".join(cards.card(preview, look, text) for preview, text in sections[name])
+            shown.append(
+                {
+                    "name": name,
+                    "title": channel.title,
+                    "look": look,
+                    "cards": Markup(found),
+                    "count": len(sections[name]),
+                }
+            )
     cards.save()
     return render(
         env,
@@ -147,15 +159,16 @@ class _Cards:
         self.kept = self._read()
         self.fresh: dict[str, str] = {}
 
-    def card(self, preview: dict, look: str) -> Markup:
+    def card(self, preview: dict, look: str, text: str | None) -> str:
+        """``text``: a post's text, shown as the feed shows it."""
         import hashlib
 
-        key = hashlib.blake2b(f"{look}\0{preview!r}".encode(), digest_size=16).hexdigest()
+        key = hashlib.blake2b(f"{look}\0{preview!r}\0{text}".encode(), digest_size=16).hexdigest()
         html = self.fresh.get(key) or self.kept.get(key)
         if html is None:
-            html = str(self.macro(preview, look))
+            html = str(self.macro(_as_post(preview, text) if text is not None else preview, look))
         self.fresh[key] = html
-        return Markup(html)
+        return html
 
     def save(self) -> None:
         import json
