@@ -6,7 +6,11 @@ stamp records what those input files and the build's output files looked like (p
 size, modification time), the stretch of time in which the clock changes nothing (up
 to the next planned job, event start or midnight) and what the build reported. When
 all of that still holds, ``commsflow build`` repeats the report instead of building:
-a second with 10,000 items becomes a few hundred stat calls' worth of work.
+a second with 10,000 items becomes a few hundred stat calls' worth of work. When only
+input files changed, :func:`changes` says which (the build then decides how much of the
+plan it can keep: ``commsflow.outline``). A file modified within the file system's
+timestamp resolution of the stamp could change again with the same size and time, so
+its content digest is kept as well and compared (as git does with "racy" files).
 
 Only the standard library is imported here, so that the check runs before the rest of
 commsflow is loaded.
@@ -27,7 +31,7 @@ from commsflow.files import write_atomic
 
 CONFIG_FILE = "commsflow.toml"
 STATE_DEFAULT = ".commsflow"  # config.Paths.state's default (a test keeps the two the same)
-_VERSION = 2
+_VERSION = 3
 _RESOLUTION_NS = 2_000_000_000  # FAT's two seconds: the coarsest timestamps a project may sit on
 _CODE = Path(__file__).parent
 
@@ -96,8 +100,25 @@ def _files(paths: list[Path], skip: tuple[Path, ...] = ()) -> dict[str, str]:
     return found
 
 
-def _newest(files: dict[str, str]) -> int:
-    return max((int(stat.split(":")[1]) for stat in files.values() if stat != "-"), default=0)
+def _racy(files: dict[str, str], taken: int) -> dict[str, str] | None:
+    """The content digests of the files modified within the timestamp resolution of
+    ``taken``; None when one cannot be read."""
+    found = {}
+    for name, stat in files.items():
+        if stat != "-" and int(stat.split(":")[1]) >= taken - _RESOLUTION_NS:
+            digest = _content(name)
+            if digest is None:
+                return None
+            found[name] = digest
+    return found
+
+
+def _content(name: str) -> str | None:
+    try:
+        with open(name, "rb") as handle:
+            return hashlib.file_digest(handle, lambda: hashlib.blake2b(digest_size=16)).hexdigest()
+    except OSError:
+        return None
 
 
 def _code_digest() -> str:
@@ -128,8 +149,10 @@ class Stamp:
             taken = time.time_ns()
             self.files = _files(inputs, skip)
         # A file changed within the file system's timestamp resolution of this moment could
-        # change again without its time changing (git's "racy" files): such a stamp is not used.
-        self.usable = _newest(self.files) < taken - _RESOLUTION_NS
+        # change again without its size and time changing (git's "racy" files): its content
+        # is kept too, and compared.
+        self.racy = _racy(self.files, taken)
+        self.usable = self.racy is not None
         self.code = _code_digest()
 
     def save(
@@ -149,6 +172,7 @@ class Stamp:
             "outputs": [str(p) for p in self.outputs],
             "skip": [str(p) for p in self.skip],
             "files": self.files,
+            "racy": self.racy,
             "output_digest": tree_digest(self.outputs, self.skip),
             "from": now.isoformat(),
             "until": until.isoformat(),
@@ -193,7 +217,11 @@ def changes(root: Path, state: Path, now_text: str | None) -> Changes | None:
         before: dict[str, str] = data["files"]
         taken = time.time_ns()
         now_files = _files([Path(p) for p in data["inputs"]], skip)
-        changed = sorted(name for name in before.keys() | now_files.keys() if before.get(name) != now_files.get(name))
+        changed = {name for name in before.keys() | now_files.keys() if before.get(name) != now_files.get(name)}
+        for name, digest in data["racy"].items():
+            if name not in changed and _content(name) != digest:
+                changed.add(name)  # edited again within the same tick of the clock
+        changed = sorted(changed)
         return Changes(changed, data["report"], data.get("outline"), data["inputs"], data["skip"], now_files, taken)
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None  # no stamp, or one this version cannot read: build
