@@ -1,0 +1,147 @@
+"""German by default, English on request: the catalogs hold a German text for every
+message the code marks, the compiled catalog is the one commsflow reads, and the
+language is chosen by --lang, COMMSFLOW_LANG, ui_language and the locale, in that order."""
+
+from __future__ import annotations
+
+import gettext
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from babel.messages.extract import extract_from_dir
+from babel.messages.pofile import read_po
+
+from commsflow import i18n
+
+PACKAGE = Path(i18n.__file__).parent
+PO = i18n.LOCALES / "de" / "LC_MESSAGES" / "commsflow.po"
+MO = PO.with_suffix(".mo")
+NOW = "2024-03-01 10:00"
+_PLACEHOLDER = re.compile(r"\{(\w*)[^{}]*\}")
+
+
+def _marked() -> set[str]:
+    """Every message the code marks with _(), N_() or ngettext() (the singular of a plural)."""
+    found = set()
+    for _filename, _line, message, _comments, _context in extract_from_dir(
+        str(PACKAGE), keywords={"_": None, "N_": None, "ngettext": (1, 2)}
+    ):
+        found.add(message[0] if isinstance(message, tuple) else message)
+    return found
+
+
+def _catalog():
+    with PO.open("rb") as handle:
+        return read_po(handle, locale="de")
+
+
+def test_every_marked_message_has_a_german_translation():
+    catalog = _catalog()
+    missing = []
+    for message_id in sorted(_marked()):
+        message = catalog.get(message_id)
+        strings = message.string if message is not None else None
+        texts = strings if isinstance(strings, tuple) else (strings,)
+        if message is None or message.fuzzy or not all(texts):
+            missing.append(message_id)
+    assert not missing, (
+        "messages without a German translation (run `make messages`, translate them in "
+        f"{PO.relative_to(PACKAGE.parent)}, run `make messages` again):\n  " + "\n  ".join(missing)
+    )
+
+
+def test_translations_keep_every_placeholder():
+    for message in _catalog():
+        if not message.id:
+            continue
+        ids = message.id if isinstance(message.id, tuple) else (message.id,)
+        strings = message.string if isinstance(message.string, tuple) else (message.string,)
+        wanted = {name for text in ids for name in _PLACEHOLDER.findall(text)}
+        for text in strings:
+            assert set(_PLACEHOLDER.findall(text)) == wanted, f"{ids[0]!r} → {text!r}"
+
+
+def test_the_compiled_catalog_is_the_translated_one():
+    compiled = gettext.GNUTranslations(MO.open("rb"))
+    for message in _catalog():
+        if not message.id or message.fuzzy:
+            continue
+        if isinstance(message.id, tuple):
+            for count, wanted in ((1, message.string[0]), (2, message.string[1])):
+                assert compiled.ngettext(*message.id, count) == wanted, "run `make messages`"
+        else:
+            assert compiled.gettext(message.id) == message.string, "run `make messages`"
+
+
+@pytest.mark.parametrize(
+    ("flag", "variable", "configured", "locale", "spoken"),
+    [
+        (None, None, None, None, "de"),
+        (None, None, None, "C.UTF-8", "de"),
+        (None, None, None, "POSIX", "de"),
+        (None, None, None, "en_GB.UTF-8", "en"),
+        (None, None, "en", "de_DE.UTF-8", "en"),
+        (None, "de", "en", None, "de"),
+        ("en", "de", "de", "de_DE.UTF-8", "en"),
+        (None, "fr", None, None, "de"),
+    ],
+)
+def test_the_language_is_chosen_in_order(flag, variable, configured, locale, spoken):
+    environ = {key: value for key, value in (("COMMSFLOW_LANG", variable), ("LANG", locale)) if value}
+    assert i18n.choose(flag, configured, environ) == spoken
+
+
+def _build(run, project: Path, *options: str):
+    return run(project, *options, "--now", NOW, "build")
+
+
+def test_commands_speak_german_by_default(run, mpi, monkeypatch):
+    monkeypatch.delenv("COMMSFLOW_LANG")
+    monkeypatch.setenv("LANG", "C.UTF-8")
+    result = _build(run, mpi)
+    assert re.search(r"\d+ erstellt, \d+ unverändert, \d+ (Hinweis|Hinweise), \d+ Fehler", result.stdout), result.stdout
+    assert "Vorschau: build/index.html (im Browser öffnen, oder: commsflow preview)" in result.stdout
+    again = _build(run, mpi)
+    assert "seit dem letzten Lauf nichts geändert" in again.stdout
+
+
+def test_english_on_request(run, mpi, monkeypatch):
+    monkeypatch.delenv("COMMSFLOW_LANG")
+    result = _build(run, mpi, "--lang", "en")
+    assert re.search(r"\d+ built, \d+ unchanged", result.stdout), result.stdout
+    # The build's report is kept in the language it was made in: asking in German builds again.
+    german = _build(run, mpi, "--lang", "de")
+    assert "erstellt" in german.stdout and "nichts geändert" not in german.stdout
+
+
+def test_the_team_can_choose_english_in_the_configuration(run, mpi, monkeypatch):
+    monkeypatch.delenv("COMMSFLOW_LANG")
+    config = mpi / "commsflow.toml"
+    config.write_text(
+        config.read_text(encoding="utf-8").replace("[organisation]\n", '[organisation]\nui_language = "en"\n', 1),
+        encoding="utf-8",
+    )
+    assert "built" in _build(run, mpi).stdout
+    monkeypatch.setenv("COMMSFLOW_LANG", "de")  # a person's own choice comes first
+    assert "erstellt" in _build(run, mpi).stdout
+
+
+def test_errors_and_their_hints_are_german(run, tmp_path, monkeypatch):
+    monkeypatch.delenv("COMMSFLOW_LANG")
+    result = subprocess.run(
+        [sys.executable, "-m", "commsflow", "--root", str(tmp_path), "--lang", "de", "check"],
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"},
+    )
+    assert result.returncode == 1
+    assert result.stderr.startswith("Fehler:"), result.stderr
+
+
+def test_an_unknown_language_is_refused_with_the_choices(run, project):
+    result = run(project, "--lang", "fr", "check")
+    assert result.exit_code == 2
+    assert "'de'" in result.output and "'en'" in result.output
