@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 # The date of the MPI monitoring report the shipped content describes.
 DEMO_NOW ?= 2024-03-01 10:00
 
-.PHONY: run test format bench install install-test clean
+.PHONY: run test format messages bench install install-test clean
 
 $(BIN)/python:
 	@test -n "$(PYTHON)" || { echo "error: Python 3.11 or newer is needed (python3 --version)"; exit 1; }
@@ -49,6 +49,17 @@ test: $(VENV)/.installed-test
 format: $(VENV)/.installed-test
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+# The message catalogs (commsflow/locale/): extract the messages marked with _() from the
+# code, merge them into each language's .po (new ones untranslated: the tests say which),
+# and compile the .mo files commsflow reads. Translate in the .po, then run it again.
+LOCALE := commsflow/locale
+messages: $(VENV)/.installed-test
+	$(BIN)/pybabel extract --project=commsflow --add-location=file --sort-output --no-wrap \
+		-k _ -k N_ -k ngettext:1,2 -o $(LOCALE)/commsflow.pot commsflow
+	$(BIN)/pybabel update --init-missing --no-fuzzy-matching --no-wrap -l de \
+		-i $(LOCALE)/commsflow.pot -d $(LOCALE) -D commsflow
+	$(BIN)/pybabel compile --statistics -d $(LOCALE) -D commsflow
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python -m bench

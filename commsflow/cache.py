@@ -33,13 +33,20 @@ CREATE TABLE IF NOT EXISTS contents (digest TEXT PRIMARY KEY, data BLOB NOT NULL
 """
 
 
-@functools.cache
 def code_fingerprint() -> str:
-    """Every module of the package: any change to how content is read drops the cache.
-    Read once per process."""
+    """Every module and message catalog of the package, and the language messages are in:
+    any change to how content is read, or to what its problems say, drops the cache."""
+    from commsflow import i18n
+
+    return f"{_package_digest()}:{i18n.language()}"
+
+
+@functools.cache
+def _package_digest() -> str:
+    """Read once per process."""
     package = Path(__file__).parent
     digest = hashlib.blake2b(str(_FORMAT).encode(), digest_size=16)
-    for path in sorted(package.rglob("*.py")):
+    for path in sorted([*package.rglob("*.py"), *package.rglob("*.mo")]):
         digest.update(path.relative_to(package).as_posix().encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()

@@ -16,9 +16,10 @@ from pathlib import Path
 import click
 from rich.markup import escape
 
-from commsflow import __version__
+from commsflow import __version__, i18n
 from commsflow.clock import check_now
 from commsflow.errors import CommsflowError
+from commsflow.i18n import _
 from commsflow.output import error_console, print_problems
 from commsflow.workspace import Workspace
 
@@ -71,7 +72,7 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except ConfigInvalid as exc:
             print_problems(exc.problems)
-            error_console.print(f"[bold red]error:[/] {exc}")
+            error_console.print("[bold red]" + _("error:") + f"[/] {exc}")
             ctx.exit(1)
         except CommsflowError as exc:
             _say(exc)
@@ -86,27 +87,42 @@ class _Group(click.Group):
         except sqlite3.OperationalError as exc:
             from commsflow.files import explain_sqlite
 
-            _say(explain_sqlite(exc, "a database in the state folder (.commsflow/)"))
+            _say(explain_sqlite(exc, _("a database in the state folder (.commsflow/)")))
             ctx.exit(1)
         except KeyboardInterrupt:
-            error_console.print("interrupted")
+            error_console.print(_("interrupted"))
             ctx.exit(130)
         except Exception as exc:  # noqa: BLE001 - the last line of defence for users
             if ctx.obj and ctx.obj.get("verbose"):
                 raise
             error_console.print(
-                f"[bold red]internal error:[/] {type(exc).__name__}: {exc}\n"
-                "  hint: this is a bug in commsflow; run again with --verbose and report the output",
+                "[bold red]"
+                + _("internal error:")
+                + f"[/] {type(exc).__name__}: {exc}\n  "
+                + _("hint: this is a bug in commsflow; run again with --verbose and report the output"),
                 highlight=False,
             )
             ctx.exit(2)
 
 
+def _configured_language(root: Path) -> str | None:
+    """``[organisation] ui_language``, read before the configuration is (its errors are
+    told in the chosen language)."""
+    import tomllib
+
+    try:
+        data = tomllib.loads((root / "commsflow.toml").read_text(encoding="utf-8"))
+        value = data.get("organisation", {}).get("ui_language")
+        return value if isinstance(value, str) else None
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
 def _say(error: CommsflowError) -> None:
     """One error and its hint, printed as written: "[[people]]" or a path in brackets is no markup."""
-    error_console.print(f"[bold red]error:[/] {escape(error.message)}", highlight=False)
+    error_console.print("[bold red]" + _("error:") + f"[/] {escape(error.message)}", highlight=False)
     if error.hint:
-        error_console.print(f"  hint: {escape(error.hint)}", highlight=False)
+        error_console.print("  " + _("hint: {hint}").format(hint=escape(error.hint)), highlight=False)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -125,11 +141,16 @@ def _say(error: CommsflowError) -> None:
     metavar="DATETIME",
     help="Pin the clock, e.g. '2024-03-01 10:00' (local time zone). Also COMMSFLOW_NOW.",
 )
+@click.option(
+    "--lang",
+    type=click.Choice(["de", "en"]),
+    help="Language of the messages: de (the default) or en. Also COMMSFLOW_LANG, or ui_language in commsflow.toml.",
+)
 @click.option("--no-cache", is_flag=True, help="Read every content file again instead of using the cache.")
 @click.option("-v", "--verbose", is_flag=True, help="Show tracebacks for internal errors.")
 @click.version_option(__version__, prog_name="commsflow")
 @click.pass_context
-def main(ctx: click.Context, root: Path, now: str | None, no_cache: bool, verbose: bool) -> None:
+def main(ctx: click.Context, root: Path, now: str | None, lang: str | None, no_cache: bool, verbose: bool) -> None:
     """commsflow — content pipeline for a communications team.
 
     Reads Markdown content with YAML front matter and campaign files, and builds
@@ -139,6 +160,7 @@ def main(ctx: click.Context, root: Path, now: str | None, no_cache: bool, verbos
     """
     ctx.ensure_object(dict)
     ctx.obj["verbose"] = verbose
+    i18n.use(i18n.choose(lang, _configured_language(root)))
     if now:
         check_now(now)  # every command, not only those that read the clock, refuses a bad value
     ctx.obj["workspace"] = Workspace(root=root.resolve(), now_text=now, use_cache=not no_cache)

@@ -48,6 +48,9 @@ class Organisation(_Section):
     authority: Text | None = Field(None, description="Issuing authority, e.g. the Senate department.")
     website: HttpUrl = Field(description="The organisation's own site; links there get UTM tags.")
     locale: Literal["de", "en"] = Field("de", description="Output language (default de).")
+    ui_language: Literal["de", "en"] | None = Field(
+        None, description="Language of commsflow's messages (default de; --lang and COMMSFLOW_LANG override it)."
+    )
     timezone: Text = Field("Europe/Berlin", description="IANA zone for all dates and times.")
 
     @field_validator("timezone")

@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from commsflow.errors import Problem
+from commsflow.i18n import _
 
 # Piped output (a file, a CI log) gets wide lines instead of Rich's 80 columns, so that
 # tables stay readable and greppable; a terminal uses its own width.
@@ -21,7 +22,7 @@ def print_problems(problems: list[Problem], to_stderr: bool = False) -> None:
     target = error_console if to_stderr else console
     for problem in problems:
         style = "red" if problem.is_error else "yellow"
-        label = "error" if problem.is_error else "warning"
+        label = _("error") if problem.is_error else _("warning")
         target.print(f"[{style}]{label}[/] {escape(problem.format())}", highlight=False)
 
 

@@ -122,7 +122,9 @@ def _content(name: str) -> str | None:
 
 
 def _code_digest() -> str:
-    return tree_digest([_CODE])
+    from commsflow import i18n  # the language the build's messages are in
+
+    return f"{tree_digest([_CODE])}:{i18n.language()}"
 
 
 class Stamp:

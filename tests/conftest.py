@@ -13,6 +13,19 @@ FIXTURES = Path(__file__).parent / "fixtures"
 REPO = Path(__file__).parent.parent
 
 
+@pytest.fixture(autouse=True)
+def english_messages(monkeypatch):
+    """The tests read commsflow's messages as written in the code (English); German is the
+    users' default, and tests/test_i18n.py checks it. Commands started as processes
+    inherit the choice through COMMSFLOW_LANG."""
+    from commsflow import i18n
+
+    monkeypatch.setenv("COMMSFLOW_LANG", "en")
+    i18n.use("en")
+    yield
+    i18n.use("en")
+
+
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     """A small valid project (configuration + a few real items) in a temporary folder."""

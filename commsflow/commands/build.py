@@ -10,7 +10,8 @@ from rich.markup import escape
 
 from commsflow import stamp
 from commsflow.errors import CommsflowError, Problem
-from commsflow.output import console, plural, print_problems
+from commsflow.i18n import _, ngettext
+from commsflow.output import console, print_problems
 from commsflow.workspace import Workspace
 
 
@@ -131,14 +132,20 @@ def _say(summary: dict, strict: bool, *, again: bool) -> None:
     built, unchanged = (
         (0, summary["built"] + summary["unchanged"]) if again else (summary["built"], summary["unchanged"])
     )
-    console.print(
-        ("[red]✗[/] " if failed else "[green]✓[/] ") + f"{built} built, {unchanged} unchanged, "
-        f"{plural(warnings, 'warning')}, {plural(errors, 'error')}"
-        + (" — nothing changed since the last build" if again else "")
+    counts = _("{built} built, {unchanged} unchanged, {warnings}, {errors}").format(
+        built=built,
+        unchanged=unchanged,
+        warnings=ngettext("{count} warning", "{count} warnings", warnings).format(count=warnings),
+        errors=ngettext("{count} error", "{count} errors", errors).format(count=errors),
     )
+    if again:
+        counts += " — " + _("nothing changed since the last build")
+    console.print(("[red]✗[/] " if failed else "[green]✓[/] ") + counts)
     if summary["failed"]:
-        console.print(f"not built: {escape(', '.join(summary['failed']))}")
-    console.print(f"Preview: {escape(summary['preview'])} (open it in a browser, or: commsflow preview)")
+        console.print(_("not built: {jobs}").format(jobs=escape(", ".join(summary["failed"]))))
+    console.print(
+        _("Preview: {path} (open it in a browser, or: commsflow preview)").format(path=escape(summary["preview"]))
+    )
     if failed:
         raise click.exceptions.Exit(1)
 
