@@ -8,8 +8,9 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 
-from commsflow.calendar import Job
+from commsflow.calendar import Job, state_label
 from commsflow.errors import CommsflowError
+from commsflow.i18n import _
 from commsflow.ledger import SETTLED
 
 REF_LENGTH = 8  # what tables print; any unique prefix of at least MIN_REF characters works
@@ -26,7 +27,7 @@ def short_ref(job_id: str) -> str:
 
 def job_from_record(row: dict) -> Job:
     """A job the ledger knows but the plan no longer has (its campaign or item changed)."""
-    campaign, _, rest = row["id"].partition("/")
+    campaign, _slash, rest = row["id"].partition("/")
     step = rest.split("/", 1)[0] if rest else "-"
     return Job(
         row["id"],
@@ -61,11 +62,14 @@ def find_job(text: str, jobs: list[Job], titles: dict[str, str]) -> Job:
         return found[0]
     if not found:
         raise CommsflowError(
-            f"no job {text!r}",
-            "give the short reference `commsflow status` prints, or the job's full id (build/jobs.json lists them)",
+            _("no job {ref!r}").format(ref=text),
+            _("give the short reference `commsflow status` prints, or the job's full id (build/jobs.json lists them)"),
         )
     shown = "; ".join(describe(job, titles) for job in found[:8]) + (" …" if len(found) > 8 else "")
-    raise CommsflowError(f"{text!r} fits {len(found)} jobs: {shown}", "give more characters of the reference")
+    raise CommsflowError(
+        _("{ref!r} fits {count} jobs: {jobs}").format(ref=text, count=len(found), jobs=shown),
+        _("give more characters of the reference"),
+    )
 
 
 def describe(job: Job, titles: dict[str, str]) -> str:
@@ -86,22 +90,27 @@ class Action:
 def check_allowed(action: str, job: Job) -> None:
     """Refuse what the action cannot mean for a job in this state, saying what fits instead."""
     ref = short_ref(job.id)
+    state = state_label(job.state)
     if action == "retry" and job.state not in RETRYABLE:
         if job.state in ("done", "posted"):
-            raise CommsflowError(f"job {ref} went out already ({job.state})", "nothing to retry")
+            raise CommsflowError(
+                _("job {ref} went out already ({state})").format(ref=ref, state=state), _("nothing to retry")
+            )
         if job.state == "sending":
             raise CommsflowError(
-                f"job {ref} is being sent, or a crash interrupted it",
-                "run `commsflow run --once`: an interrupted job is then held for a person or sent again",
+                _("job {ref} is being sent, or a crash interrupted it").format(ref=ref),
+                _("run `commsflow run --once`: an interrupted job is then held for a person or sent again"),
             )
         raise CommsflowError(
-            f"job {ref} has not failed ({job.state}); it goes out as planned",
-            "to keep it from going out: commsflow dismiss " + ref + " --reason …",
+            _("job {ref} has not failed ({state}); it goes out as planned").format(ref=ref, state=state),
+            _("to keep it from going out: commsflow dismiss {ref} --reason …").format(ref=ref),
         )
     if action in SETTLED and job.state not in (*UNSENT, "sending"):
-        raise CommsflowError(f"job {ref} is {job.state} already", "nothing to change")
+        raise CommsflowError(_("job {ref} is {state} already").format(ref=ref, state=state), _("nothing to change"))
     if action == "dismissed" and job.state == "sending":
         raise CommsflowError(
-            f"job {ref} is being sent, or a crash interrupted it",
-            f"check on {job.channel} whether it went out; if so: commsflow posted {ref} --url …",
+            _("job {ref} is being sent, or a crash interrupted it").format(ref=ref),
+            _("check on {channel} whether it went out; if so: commsflow posted {ref} --url …").format(
+                channel=job.channel, ref=ref
+            ),
         )

@@ -42,6 +42,7 @@ from commsflow import dates
 from commsflow.actions import short_ref
 from commsflow.config import Config
 from commsflow.errors import CommsflowError
+from commsflow.i18n import _
 from commsflow.ledger import Ledger, backoff
 
 WEBHOOK_VARIABLE = "COMMSFLOW_ALERT_WEBHOOK_URL"
@@ -154,7 +155,9 @@ def _settle(job) -> tuple[tuple[str, str | None], ...]:
 
 def failed(job, about: About, reason: str, seq: int, config: Config) -> Event:
     """A job failed for good (``reason``: what the ledger says, scrubbed)."""
-    if reason.startswith("interrupted while sending"):
+    from commsflow.scheduler import was_interrupted  # the scheduler imports this module
+
+    if was_interrupted(reason):
         headline = (
             "Das Senden wurde unterbrochen (der Scheduler wurde beendet oder ist abgestürzt). Ob die "
             "Veröffentlichung erschienen ist, ist unklar; sie wird nicht automatisch noch einmal gesendet."
@@ -246,7 +249,8 @@ def ahead(
             ),
         )
     if job.approved and job.signoff:
-        if job.signoff.startswith("approval stale"):
+        # By the state, not the wording: the reason is in the language of the run.
+        if job.signoff_state == "stale":
             event(
                 "stale",
                 f"stale:{job.id}:{signed_at}",
@@ -256,7 +260,7 @@ def ahead(
                 job.signoff,
                 (("Die Änderungen ansehen:", f"commsflow review {job.item}"), _sign_off(job, config), dismiss),
             )
-        elif job.signoff.startswith("rejected"):
+        elif job.signoff_state == "rejected":
             event(
                 "blocked",
                 f"blocked:{job.id}:rejected:{signed_at}",
@@ -507,7 +511,8 @@ class Alerter:
         from commsflow.publishers.base import PublishError
         from commsflow.publishers.http import new_session, origin, request, server_says
 
-        where, hint = origin(url), f"check {WEBHOOK_VARIABLE} and that the chat is up"
+        where = origin(url)
+        hint = _("check {variable} and that the chat is up").format(variable=WEBHOOK_VARIABLE)
         if self._session is None:
             self._session = new_session()
         try:

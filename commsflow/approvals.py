@@ -36,13 +36,17 @@ from commsflow.config import Config
 from commsflow.errors import CommsflowError, Problem
 from commsflow.fields import Moment, Text
 from commsflow.files import write_atomic
+from commsflow.i18n import N_, _
 from commsflow.model import Item
 from commsflow.validation import problems_from_validation_error, register_pattern_hint
 
 STATES = ("current", "stale", "missing", "rejected")
+# What people read for each sign-off state (translated where shown: see state_label).
+STATE_LABELS = {"current": N_("current"), "stale": N_("stale"), "missing": N_("missing"), "rejected": N_("rejected")}
 _FINGERPRINT = r"^sha256:[0-9a-f]{64}$"
 register_pattern_hint(
-    _FINGERPRINT, "fingerprints are written by commsflow approve — approve the item again instead of editing the file"
+    _FINGERPRINT,
+    N_("fingerprints are written by commsflow approve — approve the item again instead of editing the file"),
 )
 
 # The header stays as it is: the shipped approvals.yaml files are compared byte for byte.
@@ -107,17 +111,23 @@ class Record(BaseModel):
     @classmethod
     def _timed(cls, value):
         if not isinstance(value, datetime):
-            raise ValueError(f"{value} has no time — approve the item again (commsflow approve)")
+            raise ValueError(
+                _("{value} has no time").format(value=value) + " — " + _("approve the item again (commsflow approve)")
+            )
         return value
 
     @model_validator(mode="after")
     def _rejection(self):
         if self.rejected and not self.reason:
-            raise ValueError("a rejection without reason — reject the item again with --reason (commsflow reject)")
+            raise ValueError(
+                _("a rejection without reason") + " — " + _("reject the item again with --reason (commsflow reject)")
+            )
         if self.reason and not self.rejected:
-            raise ValueError("reason belongs to a rejection (rejected: true) — approve or reject the item again")
+            raise ValueError(
+                _("reason belongs to a rejection (rejected: true)") + " — " + _("approve or reject the item again")
+            )
         if self.rejected and self.renditions:
-            raise ValueError("a rejection signs off no texts — approve or reject the item again")
+            raise ValueError(_("a rejection signs off no texts") + " — " + _("approve or reject the item again"))
         return self
 
     @property
@@ -216,7 +226,7 @@ def load_approvals(root: Path, config: Config) -> Approvals:
     except FileNotFoundError:
         return approvals
     except OSError as exc:
-        approvals.problems.append(Problem(shown, f"cannot read ({exc.strerror})"))
+        approvals.problems.append(Problem(shown, _("cannot read ({reason})").format(reason=exc.strerror)))
         return approvals
     try:
         source = frontmatter.document(shown, raw)
@@ -250,10 +260,10 @@ def load_approvals(root: Path, config: Config) -> Approvals:
             approvals.problems.append(
                 Problem(
                     shown,
-                    f"{record.item!r} is approved twice",
+                    _("{item!r} is approved twice").format(item=record.item),
                     line=line_of(("approvals", index, "item")),
                     field=f"approvals[{index}].item",
-                    hint="keep one record per item (commsflow approve replaces the older one)",
+                    hint=_("keep one record per item (commsflow approve replaces the older one)"),
                 )
             )
             continue
@@ -295,28 +305,32 @@ class SignOff:
         if self.state == "rejected":
             return rejection(self.record, self.zone)
         if self.state == "stale":
-            what = ", ".join(dict.fromkeys(change.label for change in self.changes)) or "its text"
-            return (
-                f"approval stale: {what} changed since {self.record.by} approved it on {_when(self.record, self.zone)}"
+            what = ", ".join(dict.fromkeys(change.label for change in self.changes)) or _("its text")
+            return _("approval stale: {what} changed since {who} approved it on {moment}").format(
+                what=what, who=self.record.by, moment=_when(self.record, self.zone)
             )
         if self.state == "missing":
             if self.broken:
-                return "not signed off: the approvals file has errors (commsflow check)"
-            return f"not signed off: commsflow approve {self.key}"
+                return _("not signed off: the approvals file has errors (commsflow check)")
+            return _("not signed off: commsflow approve {item}").format(item=self.key)
         return None
 
 
 def rejection(record: Record, zone) -> str:
     """„rejected by Dana Schulz on 02.03.2024 09:15: REASON — commsflow approve ITEM once it is fixed“"""
-    return (
-        f"rejected by {record.by} on {_when(record, zone)}: {record.reason} — "
-        f"commsflow approve {record.item} once it is fixed"
+    return _("rejected by {who} on {moment}: {reason} — commsflow approve {item} once it is fixed").format(
+        who=record.by, moment=_when(record, zone), reason=record.reason, item=record.item
     )
 
 
 def _when(record: Record, zone) -> str:
     at = record.at.astimezone(zone) if zone else record.at
     return f"{dates.numeric_date(at)} {dates.hour_minute(at)}"
+
+
+def state_label(state: str) -> str:
+    """A sign-off state as people read it, in the language spoken."""
+    return _(STATE_LABELS[state]) if state in STATE_LABELS else state
 
 
 def label(job) -> str:
@@ -338,21 +352,21 @@ class SignOffs:
         self._render = render
         self._known: dict[str, SignOff] = {}
 
-    def hold(self, job) -> str | None:
-        """Why the sign-off holds ``job`` back, or None. Renders only when there is a
-        record to compare with."""
+    def hold(self, job) -> tuple[str, str] | None:
+        """The sign-off state that holds ``job`` back (missing, rejected, stale) and why, or
+        None. Renders only when there is a record to compare with."""
         record = self.approvals.records.get(job.item)
         if record is None:
             if self.required or self.approvals.broken:
-                return SignOff(job.item, "missing", None, broken=self.approvals.broken).reason()
+                return "missing", SignOff(job.item, "missing", None, broken=self.approvals.broken).reason()
             return None
         if record.rejected:  # a reviewer's no holds the item back, sign-offs required or not
-            return rejection(record, self.config.zone)
+            return "rejected", rejection(record, self.config.zone)
         rendition = self._render(job)
         if rendition.digest in record.digests:
             return None
         change = _change(rendition, record, self.config.zone)
-        return SignOff(job.item, "stale", record, (change,), zone=self.config.zone).reason()
+        return "stale", SignOff(job.item, "stale", record, (change,), zone=self.config.zone).reason()
 
     def get(self, key: str) -> SignOff:
         if key not in self._known:
@@ -431,20 +445,22 @@ def _change(rendition, record: Record, zone) -> Change:
     job = rendition.job
     name = label(job)
     if rendition.digest is None:
-        errors = "; ".join(p.format() for p in rendition.errors[:2]) or "nothing to send"
-        return Change(name, job.planned, f"cannot be rendered now: {errors}")
+        errors = "; ".join(p.format() for p in rendition.errors[:2]) or _("nothing to send")
+        return Change(name, job.planned, _("cannot be rendered now: {errors}").format(errors=errors))
     before = [approved for approved in record.renditions if approved.job == name and approved.text]
     if not before:
-        return Change(name, job.planned, f"{name} was not part of what {record.by} signed off")
+        return Change(
+            name, job.planned, _("{job} was not part of what {who} signed off").format(job=name, who=record.by)
+        )
     # Of several approved texts of the same kind, compare with the closest.
     old = min(before, key=lambda approved: _distance(approved.text, rendition.review))
     if old.text == rendition.review:
-        return Change(name, job.planned, "the text is the same; what changed is sent with it (link, request, files)")
+        return Change(name, job.planned, _("the text is the same; what changed is sent with it (link, request, files)"))
     diff = difflib.unified_diff(
         old.text.splitlines(keepends=True),
         rendition.review.splitlines(keepends=True),
-        fromfile=f"{name} — signed off by {record.by}, {_when(record, zone)}",
-        tofile=f"{name} — now",
+        fromfile=_("{job} — signed off by {who}, {moment}").format(job=name, who=record.by, moment=_when(record, zone)),
+        tofile=_("{job} — now").format(job=name),
         n=1,
     )
     return Change(name, job.planned, "".join(line if line.endswith("\n") else line + "\n" for line in diff))

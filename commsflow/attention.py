@@ -13,16 +13,17 @@ from datetime import datetime
 from commsflow.actions import candidates, short_ref
 from commsflow.calendar import Job
 from commsflow.errors import CommsflowError
+from commsflow.i18n import N_, _
 
-# The groups, in the order status shows them.
+# The groups, in the order status shows them (their titles: translate with _() where shown).
 GROUPS = {
-    "failed": "Failed",
-    "interrupted": "Held after a crash",
-    "missed": "Missed",
-    "credential": "Waiting for a credential",
-    "rejected": "Rejected by a reviewer",
-    "blocked": "Blocked, due soon",
-    "stale": "Sign-off gone stale",
+    "failed": N_("Failed"),
+    "interrupted": N_("Held after a crash"),
+    "missed": N_("Missed"),
+    "credential": N_("Waiting for a credential"),
+    "rejected": N_("Rejected by a reviewer"),
+    "blocked": N_("Blocked, due soon"),
+    "stale": N_("Sign-off gone stale"),
 }
 
 
@@ -45,6 +46,8 @@ class Entry:
 
 def needs_a_person(plan, now: datetime, environ=None) -> list[Entry]:
     """Every job that waits for a decision or a fix, grouped, oldest first within a group."""
+    from commsflow.scheduler import was_interrupted  # the note is in the language of the run that wrote it
+
     config = plan.config
     titles = plan.titles
     window = config.alerts.blocked_before
@@ -73,39 +76,53 @@ def needs_a_person(plan, now: datetime, environ=None) -> list[Entry]:
         ref = short_ref(job.id)
         if job.state == "failed" and record and record["permanent"]:
             note = record.get("note") or ""
-            if note.startswith("interrupted while sending"):
+            if was_interrupted(note):
                 add(
                     "interrupted",
                     job,
                     note,
-                    f"check on {job.channel} whether it went out, then: commsflow posted {ref} --url … "
-                    f"(it did) or commsflow retry {ref} (it did not)",
+                    _(
+                        "check on {channel} whether it went out, then: commsflow posted {ref} --url … "
+                        "(it did) or commsflow retry {ref} (it did not)"
+                    ).format(channel=job.channel, ref=ref),
                 )
             else:
                 add(
                     "failed",
                     job,
                     note,
-                    f"fix the cause, then: commsflow retry {ref} (or: commsflow dismiss {ref} --reason …)",
+                    _("fix the cause, then: commsflow retry {ref} (or: commsflow dismiss {ref} --reason …)").format(
+                        ref=ref
+                    ),
                 )
         elif job.state == "missed" and record is not None:
             add(
                 "missed",
                 job,
-                record.get("note") or "not sent within the grace window",
-                f"commsflow retry {ref} (sends it late) or commsflow dismiss {ref} --reason …",
+                record.get("note") or _("not sent within the grace window"),
+                _("commsflow retry {ref} (sends it late) or commsflow dismiss {ref} --reason …").format(ref=ref),
             )
         elif job.planned < now - config.publishing.grace:
             continue  # long past and never sent: the scheduler records it as missed on its next pass
-        elif job.state == "blocked" and job.signoff and job.signoff.startswith("rejected by"):
-            add("rejected", job, job.signoff, f"fix what the reviewer names, then: commsflow approve {job.item}")
+        elif job.state == "blocked" and job.signoff and job.signoff_state == "rejected":
+            add(
+                "rejected",
+                job,
+                job.signoff,
+                _("fix what the reviewer names, then: commsflow approve {item}").format(item=job.item),
+            )
         elif job.state in ("due", "planned", "blocked") and job.planned <= now + window and job.channel in missing:
             variable = missing[job.channel]
-            add("credential", job, variable.message, variable.hint or "set the credential, then commsflow run --once")
+            add(
+                "credential",
+                job,
+                variable.message,
+                variable.hint or _("set the credential, then commsflow run --once"),
+            )
         elif job.state == "blocked" and job.planned <= now + window:
-            add("blocked", job, job.note or "blocked", _unblock(job, ref))
-        elif job.state == "blocked" and job.signoff and "stale" in job.signoff:
-            add("stale", job, job.signoff, f"commsflow review {job.item}, then commsflow approve {job.item} --by NAME")
+            add("blocked", job, job.note or _("blocked"), _unblock(job, ref))
+        elif job.state == "blocked" and job.signoff and job.signoff_state == "stale":
+            add("stale", job, job.signoff, _review_then_approve(job))
     order = list(GROUPS)
     entries.sort(key=lambda entry: (order.index(entry.group), entry.planned, entry.ref))
     return entries
@@ -113,12 +130,18 @@ def needs_a_person(plan, now: datetime, environ=None) -> list[Entry]:
 
 def _unblock(job: Job, ref: str) -> str:
     if not job.approved:
-        return f"set status: approved in the item's file, then commsflow approve {job.item} --by NAME"
+        return _("set status: approved in the item's file, then commsflow approve {item} --by NAME").format(
+            item=job.item
+        )
     if job.embargo:
-        return f"move it after the embargo, or: commsflow dismiss {ref} --reason …"
-    if job.signoff and "stale" in job.signoff:
-        return f"commsflow review {job.item}, then commsflow approve {job.item} --by NAME"
+        return _("move it after the embargo, or: commsflow dismiss {ref} --reason …").format(ref=ref)
+    if job.signoff and job.signoff_state == "stale":
+        return _review_then_approve(job)
     return f"commsflow approve {job.item} --by NAME"
+
+
+def _review_then_approve(job: Job) -> str:
+    return _("commsflow review {item}, then commsflow approve {item} --by NAME").format(item=job.item)
 
 
 def _missing_credentials(config, environ) -> dict[str, CommsflowError]:

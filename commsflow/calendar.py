@@ -30,11 +30,29 @@ from commsflow.assemblers.newsletter import SIGNED_OFF, assemble
 from commsflow.campaigns import WEEKDAYS, Campaign, CampaignSet, campaign_event
 from commsflow.config import Config
 from commsflow.errors import Problem
+from commsflow.i18n import N_, _, ngettext
 from commsflow.library import Library
 from commsflow.links import item_url
 from commsflow.model import Item
 
 STATES = ("planned", "blocked", "due", "sending", "done", "failed", "missed", "dismissed", "posted")
+# What people read for each state (the states themselves stay as they are in files and JSON).
+STATE_LABELS = {
+    "planned": N_("planned"),
+    "blocked": N_("blocked"),
+    "due": N_("due"),
+    "sending": N_("sending"),
+    "done": N_("done"),
+    "failed": N_("failed"),
+    "missed": N_("missed"),
+    "dismissed": N_("dismissed"),
+    "posted": N_("posted"),
+}
+
+
+def state_label(state: str) -> str:
+    """A job's state as people read it, in the language spoken."""
+    return _(STATE_LABELS[state]) if state in STATE_LABELS else state
 
 
 @dataclass(frozen=True)
@@ -53,6 +71,9 @@ class Job:
     conflicts: tuple[str, ...] = ()
     embargo: str | None = None  # "embargo until 25.04.2024 16:00 (item)": planned too early, an error
     signoff: str | None = None  # why the sign-off keeps it back: stale or missing
+    # Which sign-off state keeps it back (stale, missing, rejected): what to test instead of
+    # ``signoff``, whose words are in the language of the run.
+    signoff_state: str | None = None
 
     @property
     def hold(self) -> str | None:
@@ -92,10 +113,11 @@ def build(
     library: Library,
     now: datetime,
     ledger: dict | None = None,
-    signoff: Callable[[Job], str | None] | None = None,
+    signoff: Callable[[Job], tuple[str, str] | None] | None = None,
 ) -> Calendar:
-    """``signoff(job)``: why the sign-off holds the job back (stale, missing), or None;
-    without it sign-offs are not looked at (``commsflow.plan`` passes the sign-offs)."""
+    """``signoff(job)``: the sign-off state that holds the job back (stale, missing,
+    rejected) and why, or None; without it sign-offs are not looked at (``commsflow.plan``
+    passes the sign-offs)."""
     zone = config.zone
     jobs: list[Job] = []
     problems: list[Problem] = []
@@ -244,33 +266,41 @@ def moment_text(moment: datetime, zone) -> str:
 def _with_hold(job: Job, items: list[Item], signoff, config: Config) -> Job:
     found = embargoes(items, job.planned)
     embargo = (
-        "; ".join(f"embargo until {moment_text(until, config.zone)} ({item.slug})" for item, until in found) or None
+        "; ".join(
+            _("embargo until {moment} ({item})").format(moment=moment_text(until, config.zone), item=item.slug)
+            for item, until in found
+        )
+        or None
     )
     held = signoff(job) if signoff is not None and job.approved else None
     if embargo is None and held is None:
         return job
-    return replace(job, embargo=embargo, signoff=held)
+    state, why = held if held is not None else (None, None)
+    return replace(job, embargo=embargo, signoff=why, signoff_state=state)
 
 
 def _embargo_problem(job: Job, campaigns: CampaignSet, library: Library, config: Config) -> Problem:
     """The violation as a problem pointing at what planned the job: the campaign's step,
     send time or slot, or the item's publish_at."""
     when = moment_text(job.planned, config.zone)
-    what = "the newsletter issue" if job.channel == "newsletter" else f"{job.channel} {job.template} of {job.item}"
-    message = f"{what} on {when} is before the {job.embargo}"
+    if job.channel == "newsletter":
+        what = _("the newsletter issue")
+    else:
+        what = _("{channel} {template} of {item}").format(channel=job.channel, template=job.template, item=job.item)
+    message = _("{what} on {moment} is before the {embargo}").format(what=what, moment=when, embargo=job.embargo)
     campaign = campaigns.get(job.campaign)
     if campaign is not None and campaign.path == job.source:
         spec = campaign.spec
         if spec.kind == "event":
             index = next((i for i, step in enumerate(spec.steps) if step.name == job.step), 0)
             loc = ("steps", index)
-            hint = "move the step after the embargo, or ask whether the embargo can be lifted"
+            hint = _("move the step after the embargo, or ask whether the embargo can be lifted")
         elif spec.kind == "newsletter":
             loc = ("send_at",)
-            hint = "take the item out of the issue, or send the issue after the embargo"
+            hint = _("take the item out of the issue, or send the issue after the embargo")
         else:
             loc = ("start",)
-            hint = "start the slot after the embargo"
+            hint = _("start the slot after the embargo")
         return Problem(campaign.path, message, line=campaign.line_of(loc), field=_field(loc), hint=hint)
     try:
         line = frontmatter.line_finder_for_file(config.root / job.source, job.source)(("publish_at",))
@@ -281,7 +311,7 @@ def _embargo_problem(job: Job, campaigns: CampaignSet, library: Library, config:
         message,
         line=line,
         field="publish_at",
-        hint="publish it after the embargo, or ask whether the embargo can be lifted",
+        hint=_("publish it after the embargo, or ask whether the embargo can be lifted"),
     )
 
 
@@ -406,7 +436,7 @@ def _with_state(job: Job, now: datetime, config: Config, record) -> Job:
     if job.planned > now:
         return replace(job, state="planned")
     if now - job.planned > config.publishing.grace:
-        return replace(job, state="missed", note="not sent within the grace window")
+        return replace(job, state="missed", note=_("not sent within the grace window"))
     return replace(job, state="due")
 
 
@@ -415,7 +445,7 @@ def _with_conflicts(jobs: list[Job], config: Config, library: Library, now: date
     years = sorted({job.planned.year for job in jobs}) or [now.year]
     import holidays  # 50 ms of imports: only where conflicts are worked out
 
-    country, _, region = publishing.holidays.partition("-")
+    country, _dash, region = publishing.holidays.partition("-")
     days_off = holidays.country_holidays(country, subdiv=region or None, years=years, language="de")
     last_on: dict[str, Job] = {}
     out = []
@@ -423,17 +453,25 @@ def _with_conflicts(jobs: list[Job], config: Config, library: Library, now: date
         found = []
         previous = last_on.get(job.channel)
         if previous is not None and job.planned - previous.planned < publishing.gap and job.channel != "webhook":
-            found.append(f"{_hours(job.planned - previous.planned)} after {previous.item} on {job.channel}")
+            found.append(
+                _("{time} after {item} on {channel}").format(
+                    time=_hours(job.planned - previous.planned), item=previous.item, channel=job.channel
+                )
+            )
         day = job.planned.date()
         if day.weekday() >= 5:
-            found.append("on a weekend")
+            found.append(_("on a weekend"))
         elif day in days_off:
-            found.append(f"on a public holiday in {publishing.holidays} ({days_off[day]})")
-        if not job.approved and job.state == "blocked" and job.planned - now <= publishing.draft_warning:
             found.append(
-                "item not approved yet"
-                + (" and due" if job.planned <= now else f", due in {_hours(job.planned - now)}")
+                _("on a public holiday in {region} ({holiday})").format(
+                    region=publishing.holidays, holiday=days_off[day]
+                )
             )
+        if not job.approved and job.state == "blocked" and job.planned - now <= publishing.draft_warning:
+            if job.planned <= now:
+                found.append(_("item not approved yet and due"))
+            else:
+                found.append(_("item not approved yet, due in {time}").format(time=_hours(job.planned - now)))
         if job.embargo and job.state not in _GONE:
             found.append(job.embargo)
         if job.signoff and job.state == "blocked":
@@ -446,5 +484,8 @@ def _with_conflicts(jobs: list[Job], config: Config, library: Library, now: date
 def _hours(delta: timedelta) -> str:
     hours = delta.total_seconds() / 3600
     if hours >= 48:
-        return f"{hours / 24:.0f} days"
-    return f"{hours:.0f} h" if hours >= 1 else f"{delta.total_seconds() / 60:.0f} min"
+        days = round(hours / 24)
+        return ngettext("{count} day", "{count} days", days).format(count=days)
+    if hours >= 1:
+        return _("{count} h").format(count=f"{hours:.0f}")
+    return _("{count} min").format(count=f"{delta.total_seconds() / 60:.0f}")

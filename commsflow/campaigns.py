@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError,
 from commsflow import channels, dates, frontmatter
 from commsflow.errors import Problem, closest
 from commsflow.fields import Day, HttpUrl, Moment, Slug, Text, vocabulary
+from commsflow.i18n import _
 from commsflow.model import TYPE_NAMES
 from commsflow.validation import problems_from_validation_error
 
@@ -50,8 +51,12 @@ def _bound(value: object) -> object:
         dates.parse_date(text)
     except dates.DateError:
         raise ValueError(
-            f"{text!r} is not a window bound — write one of {', '.join(_ANCHORS)}, "
-            "optionally shifted ('send - 6 weeks', 'previous + 1 day'), or a date (2024-04-03)"
+            _("{value!r} is not a window bound").format(value=text)
+            + " — "
+            + _(
+                "write one of {anchors}, optionally shifted ('send - 6 weeks', 'previous + 1 day'), "
+                "or a date (2024-04-03)"
+            ).format(anchors=", ".join(_ANCHORS))
         ) from None
     return text
 
@@ -75,13 +80,18 @@ class Selection(_Strict):
     def _types(cls, value):
         values = [value] if isinstance(value, str) else value
         if not isinstance(values, list) or not values:
-            raise ValueError("name a content type — write e.g. 'type: post' or 'type: [post, news]'")
+            raise ValueError(_("name a content type") + " — " + _("write e.g. 'type: post' or 'type: [post, news]'"))
         for entry in values:
             if entry not in TYPE_NAMES:
                 guess = closest(str(entry), TYPE_NAMES)
                 raise ValueError(
-                    f"{entry!r} is not a content type — "
-                    + (f"did you mean {guess!r}?" if guess else f"use one of: {', '.join(TYPE_NAMES)}")
+                    _("{value!r} is not a content type").format(value=entry)
+                    + " — "
+                    + (
+                        _("did you mean {guess!r}?").format(guess=guess)
+                        if guess
+                        else _("use one of: {choices}").format(choices=", ".join(TYPE_NAMES))
+                    )
                 )
         return values
 
@@ -132,7 +142,9 @@ class Section(_Strict):
     @model_validator(mode="after")
     def _has_content(self):
         if self.select is None and not self.items and self.featured is None and self.cta is None:
-            raise ValueError("a section needs 'items', 'select', 'featured' or 'cta' — say what it shows")
+            raise ValueError(
+                _("a section needs 'items', 'select', 'featured' or 'cta'") + " — " + _("say what it shows")
+            )
         return self
 
 
@@ -143,7 +155,11 @@ class Period(_Strict):
     @model_validator(mode="after")
     def _ordered(self):
         if self.end < self.start:
-            raise ValueError(f"period ends ({self.end}) before it starts ({self.start}) — check start and end")
+            raise ValueError(
+                _("period ends ({end}) before it starts ({start})").format(end=self.end, start=self.start)
+                + " — "
+                + _("check start and end")
+            )
         return self
 
 
@@ -165,7 +181,11 @@ class NewsletterCampaign(_Strict):
     @classmethod
     def _timed(cls, value):
         if not isinstance(value, datetime):
-            raise ValueError(f"{value} has no time — give the send time too, e.g. '{value} 10:00'")
+            raise ValueError(
+                _("{value} has no time").format(value=value)
+                + " — "
+                + _("give the send time too, e.g. '{value} 10:00'").format(value=value)
+            )
         return value
 
 
@@ -188,7 +208,9 @@ def _clock(value: object) -> str:
     if isinstance(value, int):  # YAML reads 10:00 unquoted as a number of minutes (sexagesimal)
         text = f"{value // 60:02d}:{value % 60:02d}"
     if not _CLOCK.match(text):
-        raise ValueError(f"{text!r} is not a time of day — write e.g. '10:00' in quotes")
+        raise ValueError(
+            _("{value!r} is not a time of day").format(value=text) + " — " + _("write e.g. '10:00' in quotes")
+        )
     return text
 
 
@@ -207,7 +229,11 @@ class Step(_Strict):
     @classmethod
     def _offset(cls, value):
         if not _OFFSET.match(str(value)):
-            raise ValueError(f"{value!r} is not an offset — write e.g. '-6 weeks', '-1 week' or '+1 day'")
+            raise ValueError(
+                _("{value!r} is not an offset").format(value=value)
+                + " — "
+                + _("write e.g. '-6 weeks', '-1 week' or '+1 day'")
+            )
         return str(value)
 
     @model_validator(mode="after")
@@ -216,8 +242,13 @@ class Step(_Strict):
         if self.template not in allowed:
             guess = closest(self.template, allowed)
             raise ValueError(
-                f"{self.channel} has no template {self.template!r} — "
-                + (f"did you mean {guess!r}?" if guess else f"use one of: {', '.join(allowed)}")
+                _("{channel} has no template {template!r}").format(channel=self.channel, template=self.template)
+                + " — "
+                + (
+                    _("did you mean {guess!r}?").format(guess=guess)
+                    if guess
+                    else _("use one of: {choices}").format(choices=", ".join(allowed))
+                )
             )
         return self
 
@@ -240,7 +271,9 @@ class EventCampaign(_Strict):
         names = [step.name for step in self.steps]
         for name in names:
             if names.count(name) > 1:
-                raise ValueError(f"step name {name!r} is used twice — give each step its own name")
+                raise ValueError(
+                    _("step name {name!r} is used twice").format(name=name) + " — " + _("give each step its own name")
+                )
         return self
 
 
@@ -272,17 +305,27 @@ class SlotCampaign(_Strict):
         if text not in WEEKDAYS:
             guess = closest(text, WEEKDAYS)
             raise ValueError(
-                f"{value!r} is not a weekday — " + (f"did you mean {guess!r}?" if guess else "write e.g. 'tuesday'")
+                _("{value!r} is not a weekday").format(value=value)
+                + " — "
+                + (_("did you mean {guess!r}?").format(guess=guess) if guess else _("write e.g. 'tuesday'"))
             )
         return text
 
     @model_validator(mode="after")
     def _ordered(self):
         if self.end < self.start:
-            raise ValueError(f"end ({self.end}) is before start ({self.start}) — check both")
+            raise ValueError(
+                _("end ({end}) is before start ({start})").format(end=self.end, start=self.start)
+                + " — "
+                + _("check both")
+            )
         allowed = channel_kinds(self.channel)
         if self.template is not None and self.template not in allowed:
-            raise ValueError(f"{self.channel} has no template {self.template!r} — use one of: {', '.join(allowed)}")
+            raise ValueError(
+                _("{channel} has no template {template!r}").format(channel=self.channel, template=self.template)
+                + " — "
+                + _("use one of: {choices}").format(choices=", ".join(allowed))
+            )
         return self
 
 
@@ -338,10 +381,12 @@ def load_campaigns(root: Path, folder: Path, zone, vocabularies: dict | None = N
             problems.append(
                 Problem(
                     campaign.path,
-                    f"campaign id {campaign.id!r} is already used by {seen[campaign.id].path}",
+                    _("campaign id {id!r} is already used by {path}").format(
+                        id=campaign.id, path=seen[campaign.id].path
+                    ),
                     line=campaign.line_of(("id",)),
                     field="id",
-                    hint="give each campaign its own id",
+                    hint=_("give each campaign its own id"),
                 )
             )
         seen.setdefault(campaign.id, campaign)
@@ -356,15 +401,19 @@ def _load_one(path: Path, shown: str, zone, vocabularies: dict | None = None) ->
     except frontmatter.SourceError as exc:
         return None, [exc.problem]
     except OSError as exc:
-        return None, [Problem(shown, f"cannot read ({exc.strerror})")]
+        return None, [Problem(shown, _("cannot read ({reason})").format(reason=exc.strerror))]
     kind = data.get("kind")
     if kind not in _MODELS:
         if kind is None:
-            message, hint = "missing 'kind'", f"add 'kind: newsletter' (known kinds: {', '.join(KINDS)})"
+            message = _("missing 'kind'")
+            hint = _("add 'kind: newsletter' (known kinds: {kinds})").format(kinds=", ".join(KINDS))
         else:
             guess = closest(str(kind), KINDS)
-            message = f"unknown campaign kind {kind!r}"
-            hint = f"did you mean {guess!r}?" if guess else f"known kinds: {', '.join(KINDS)}"
+            message = _("unknown campaign kind {kind!r}").format(kind=kind)
+            if guess:
+                hint = _("did you mean {guess!r}?").format(guess=guess)
+            else:
+                hint = _("known kinds: {kinds}").format(kinds=", ".join(KINDS))
         return None, [Problem(shown, message, line=line_of(("kind",)), field="kind", hint=hint)]
     model = _MODELS[kind]
     try:
@@ -393,10 +442,12 @@ def campaign_event(campaign: Campaign, library: Library) -> tuple[Item | None, P
     guess = closest(spec.event, library.slugs("event"))
     return None, Problem(
         campaign.path,
-        f"no event {spec.event!r}",
+        _("no event {slug!r}").format(slug=spec.event),
         line=line,
         field=field,
-        hint=f"did you mean {guess!r}?" if guess else "name the event's slug (its file name in content/events/)",
+        hint=_("did you mean {guess!r}?").format(guess=guess)
+        if guess
+        else _("name the event's slug (its file name in content/events/)"),
     )
 
 

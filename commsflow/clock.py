@@ -10,13 +10,14 @@ from datetime import datetime, time, tzinfo
 
 from commsflow import dates
 from commsflow.errors import CommsflowError
+from commsflow.i18n import _
 
 
 def _read(text: str, zone: tzinfo | None):
     try:
         return dates.parse_moment(text, zone) if zone else dates.parse_when(text)
     except dates.DateError as exc:
-        raise CommsflowError(f"--now / COMMSFLOW_NOW: {exc}", "e.g. --now '2024-03-01 10:00'") from None
+        raise CommsflowError(f"--now / COMMSFLOW_NOW: {exc}", _("e.g. --now '2024-03-01 10:00'")) from None
 
 
 def check_now(text: str) -> None:

@@ -32,6 +32,7 @@ from pydantic import (
 from commsflow import channels
 from commsflow.errors import CommsflowError, Problem
 from commsflow.fields import Day, Email, HttpUrl, Slug, Text
+from commsflow.i18n import _, ngettext
 from commsflow.validation import problems_from_validation_error
 
 CONFIG_FILE = "commsflow.toml"
@@ -59,7 +60,9 @@ class Organisation(_Section):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r}; use an IANA name like 'Europe/Berlin'") from None
+            raise ValueError(
+                _("unknown time zone {zone}; use an IANA name like 'Europe/Berlin'").format(zone=repr(value))
+            ) from None
         return value
 
 
@@ -101,7 +104,11 @@ _PATTERN_HELP = "Address of one item on the website; {slug} stands for the item'
 
 def _has_slug(value: str | None) -> str | None:
     if value is not None and "{slug}" not in value:
-        raise ValueError(f"{value!r} has no {{slug}} placeholder — write e.g. 'https://example.org/blog/{{slug}}/'")
+        raise ValueError(
+            _("{value} has no {{slug}} placeholder").format(value=repr(value))
+            + " — "
+            + _("write e.g. 'https://example.org/blog/{{slug}}/'").format()
+        )
     return value
 
 
@@ -137,7 +144,11 @@ def _duration(value: object) -> timedelta:
         return value
     match = _DURATION.match(str(value))
     if not match:
-        raise ValueError(f"{value!r} is not a duration — write e.g. '30 minutes', '6 hours' or '3 days'")
+        raise ValueError(
+            _("{value} is not a duration").format(value=repr(value))
+            + " — "
+            + _("write e.g. '30 minutes', '6 hours' or '3 days'")
+        )
     return timedelta(seconds=int(match[1]) * _SECONDS[match[2].rstrip("s")])
 
 
@@ -168,11 +179,15 @@ class _PublishingTimes(_Section):
     def _known_holidays(cls, value: str) -> str:
         import holidays
 
-        country, _, region = value.partition("-")
+        country, _dash, region = value.partition("-")
         try:
             holidays.country_holidays(country, subdiv=region or None, years=2024)
         except NotImplementedError:
-            raise ValueError(f"no public holidays known for {value!r} — write e.g. 'DE-BE' or 'DE-BY'") from None
+            raise ValueError(
+                _("no public holidays known for {region}").format(region=repr(value))
+                + " — "
+                + _("write e.g. 'DE-BE' or 'DE-BY'")
+            ) from None
         return value
 
     def publisher(self, channel: str) -> str:
@@ -245,7 +260,11 @@ class Person(_Section):
         known = channels.names()
         for name in value:
             if name not in known:
-                raise ValueError(f"no channel {name!r} — write one of {', '.join(known)}")
+                raise ValueError(
+                    _("no channel {channel}").format(channel=repr(name))
+                    + " — "
+                    + _("write one of {channels}").format(channels=", ".join(known))
+                )
         return value
 
 
@@ -340,14 +359,16 @@ def load_config(root: Path) -> Config:
         raw = path.read_bytes()
     except FileNotFoundError:
         raise CommsflowError(
-            f"{shown}: no configuration found",
-            f"run commsflow in the project folder or pass --root; a project needs {CONFIG_FILE}",
+            _("{path}: no configuration found").format(path=shown),
+            _("run commsflow in the project folder or pass --root; a project needs {file}").format(file=CONFIG_FILE),
         ) from None
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
-        raise CommsflowError(f"{shown}:{line}: not UTF-8 text", "save the file as UTF-8") from None
+        raise CommsflowError(
+            _("{path}: not UTF-8 text").format(path=f"{shown}:{line}"), _("save the file as UTF-8")
+        ) from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -355,7 +376,8 @@ def load_config(root: Path) -> Config:
         where = f"{shown}:{match[1]}" if match else shown
         reason = re.sub(r"\s*\(at line.*\)", "", str(exc))
         raise CommsflowError(
-            f"{where}: invalid TOML: {reason}", "check quotes, brackets and '=' on that line"
+            _("{path}: invalid TOML: {reason}").format(path=where, reason=reason),
+            _("check quotes, brackets and '=' on that line"),
         ) from None
     try:
         config = Config.model_validate(data)
@@ -373,7 +395,10 @@ class ConfigInvalid(CommsflowError):
 
     def __init__(self, problems: list[Problem]):
         self.problems = problems
+        count = len(problems)
         super().__init__(
-            f"{len(problems)} problem(s) in {CONFIG_FILE}",
-            "fix the configuration before anything else can run",
+            ngettext("{count} problem(s) in {file}", "{count} problem(s) in {file}", count).format(
+                count=count, file=CONFIG_FILE
+            ),
+            _("fix the configuration before anything else can run"),
         )

@@ -14,6 +14,9 @@ from datetime import date, datetime, time, tzinfo
 
 from babel.dates import format_date, format_datetime, get_month_names
 
+from commsflow import i18n
+from commsflow.i18n import _
+
 _GERMAN = re.compile(
     r"^(?P<d>\d{1,2})\.(?P<m>\d{1,2})\.(?P<y>\d{2,4})"
     r"(?:,?\s+(?P<H>\d{1,2}):(?P<M>\d{2})(?:\s*Uhr)?)?$"
@@ -31,7 +34,9 @@ def _from_german(text: str) -> date | datetime:
     assert m
     if len(m["y"]) != 4:
         raise DateError(
-            f"ambiguous date {text!r}: two-digit year; write the year in full, e.g. {m['d']}.{m['m']}.20{m['y'][-2:]}"
+            _("ambiguous date {text}: two-digit year; write the year in full, e.g. {example}").format(
+                text=repr(text), example=f"{m['d']}.{m['m']}.20{m['y'][-2:]}"
+            )
         )
     day = _day(text, int(m["y"]), int(m["m"]), int(m["d"]))
     if m["H"] is None:
@@ -43,27 +48,44 @@ def _day(text: str, year: int, month: int, day: int) -> date:
     """The day, or a DateError saying in words why there is no such day:
     ``31.09.2024`` — September has 30 days."""
     if not 1 <= month <= 12:
-        raise DateError(f"invalid date {text!r}: there is no month {month} — a year has 12 months, 01 to 12")
+        raise DateError(
+            _("invalid date {text}: there is no month {month}").format(text=repr(text), month=month)
+            + " — "
+            + _("a year has 12 months, 01 to 12")
+        )
     last = calendar.monthrange(year, month)[1]
     if not 1 <= day <= last:
-        name = get_month_names("wide", locale="en")[month]
         if day < 1:
-            reason = f"there is no day {day}"
+            reason = _("there is no day {day}").format(day=day)
+        elif month == 2 and calendar.isleap(year):
+            reason = _("February {year} has {days} days ({year} is a leap year)").format(year=year, days=last)
         elif month == 2:
-            leap = "a leap year" if calendar.isleap(year) else "not a leap year"
-            reason = f"February {year} has {last} days ({year} is {leap})"
+            reason = _("February {year} has {days} days ({year} is not a leap year)").format(year=year, days=last)
         else:
-            reason = f"{name} has {last} days"
-        raise DateError(f"invalid date {text!r}: {reason} — write a day from 1 to {last}")
+            name = get_month_names("wide", locale=i18n.language())[month]
+            reason = _("{month} has {days} days").format(month=name, days=last)
+        raise DateError(
+            _("invalid date {text}: {reason}").format(text=repr(text), reason=reason)
+            + " — "
+            + _("write a day from 1 to {last}").format(last=last)
+        )
     return date(year, month, day)
 
 
 def _time(text: str, hour: int, minute: int) -> time:
     """The time of day, or a DateError naming the hour or minute there is not."""
     if not 0 <= hour <= 23:
-        raise DateError(f"invalid time in {text!r}: there is no hour {hour} — write a time from 00:00 to 23:59")
+        raise DateError(
+            _("invalid time in {text}: there is no hour {hour}").format(text=repr(text), hour=hour)
+            + " — "
+            + _("write a time from 00:00 to 23:59")
+        )
     if not 0 <= minute <= 59:
-        raise DateError(f"invalid time in {text!r}: there is no minute {minute} — write a time from 00:00 to 23:59")
+        raise DateError(
+            _("invalid time in {text}: there is no minute {minute}").format(text=repr(text), minute=minute)
+            + " — "
+            + _("write a time from 00:00 to 23:59")
+        )
     return time(hour, minute)
 
 
@@ -74,16 +96,20 @@ def parse_when(value: object) -> date | datetime:
     if isinstance(value, date):
         return value
     if not isinstance(value, str):
-        raise DateError(f"expected a date like 2024-04-25 or 2024-04-25 16:00, got {type(value).__name__}")
+        raise DateError(
+            _("expected a date like 2024-04-25 or 2024-04-25 16:00, got {kind}").format(kind=type(value).__name__)
+        )
     text = value.strip()
     if _SLASHED.match(text):
         raise DateError(
-            f"ambiguous date {text!r}: day and month order is unclear; write it as YYYY-MM-DD, e.g. 2024-04-25"
+            _("ambiguous date {text}: day and month order is unclear; write it as YYYY-MM-DD, e.g. 2024-04-25").format(
+                text=repr(text)
+            )
         )
     if _GERMAN.match(text):
         return _from_german(text)
     if not _ISO.match(text):
-        raise DateError(f"invalid date {text!r}; write it as 2024-04-25 or 2024-04-25 16:00")
+        raise DateError(_("invalid date {text}; write it as 2024-04-25 or 2024-04-25 16:00").format(text=repr(text)))
     iso_day = _day(text, int(text[:4]), int(text[5:7]), int(text[8:10]))
     if len(text) > 10:
         _time(text, int(text[11:13]), int(text[14:16]))
@@ -92,14 +118,16 @@ def parse_when(value: object) -> date | datetime:
             return iso_day
         return datetime.fromisoformat(text)
     except ValueError:
-        raise DateError(f"invalid date {text!r}; write it as 2024-04-25 or 2024-04-25 16:00") from None
+        raise DateError(
+            _("invalid date {text}; write it as 2024-04-25 or 2024-04-25 16:00").format(text=repr(text))
+        ) from None
 
 
 def parse_date(value: object) -> date:
     """A calendar day; a datetime is refused because a day was asked for."""
     result = parse_when(value)
     if isinstance(result, datetime):
-        raise DateError(f"expected a day without time, e.g. {result.date().isoformat()}")
+        raise DateError(_("expected a day without time, e.g. {day}").format(day=result.date().isoformat()))
     return result
 
 

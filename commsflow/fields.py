@@ -11,6 +11,7 @@ from pydantic import AfterValidator, BeforeValidator, StringConstraints, Validat
 
 from commsflow import dates, markdown
 from commsflow.errors import closest
+from commsflow.i18n import N_, _
 from commsflow.validation import register_pattern_hint
 
 # No space, quote, angle bracket or backslash: an address that reaches Markdown, HTML,
@@ -18,9 +19,9 @@ from commsflow.validation import register_pattern_hint
 _URL = r"^https?://[^\s/<>\"'`\\]+\.[^\s<>\"'`\\]*$"
 _EMAIL = r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$"
 _SLUG = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
-register_pattern_hint(_URL, "write a full address starting with https://")
-register_pattern_hint(_EMAIL, "write an address like presse@example.org")
-register_pattern_hint(_SLUG, "use lowercase letters, digits and hyphens, e.g. mpi-konferenz-2023")
+register_pattern_hint(_URL, N_("write a full address starting with https://"))
+register_pattern_hint(_EMAIL, N_("write an address like presse@example.org"))
+register_pattern_hint(_SLUG, N_("use lowercase letters, digits and hyphens, e.g. mpi-konferenz-2023"))
 
 
 def _no_markup(value: str) -> str:
@@ -29,8 +30,9 @@ def _no_markup(value: str) -> str:
     found = markdown.unsafe_markup(value)
     if found:
         raise ValueError(
-            f"{found} is not allowed here — write plain text or Markdown; links only to https://, http:// or "
-            "mailto: addresses"
+            _("{found} is not allowed here").format(found=found)
+            + " — "
+            + _("write plain text or Markdown; links only to https://, http:// or mailto: addresses")
         )
     return value
 
@@ -92,7 +94,13 @@ def vocabulary(name: str):
             return folded[fold(value)]
         near = closest(fold(value), folded)
         guess = folded[near] if near else None
-        hint = f"did you mean {guess!r}?" if guess else f"allowed: {', '.join(allowed)}"
-        raise ValueError(f"unknown value {value!r} (not in vocabularies.{name}) — {hint}")
+        if guess:
+            hint = _("did you mean {guess}?").format(guess=repr(guess))
+        else:
+            hint = _("allowed: {allowed}").format(allowed=", ".join(allowed))
+        message = _("unknown value {value} (not in vocabularies.{vocabulary})").format(
+            value=repr(value), vocabulary=name
+        )
+        raise ValueError(message + " — " + hint)
 
     return Annotated[str, StringConstraints(strip_whitespace=True, min_length=1), AfterValidator(check)]

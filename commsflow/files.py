@@ -14,6 +14,7 @@ import tempfile
 from pathlib import Path
 
 from commsflow.errors import CommsflowError
+from commsflow.i18n import _
 
 
 def write_atomic(path: Path, data: bytes | str) -> None:
@@ -57,24 +58,30 @@ def _temporary(path: Path, data: bytes) -> str:
 
 
 def _discard(written: list[tuple[str, Path]]) -> None:
-    for temporary, _ in written:
+    for temporary, _path in written:
         Path(temporary).unlink(missing_ok=True)
 
 
 def _cannot_write(path: Path, exc: OSError) -> CommsflowError:
     """The real cause in the user's terms: a full disk, a read-only folder, no permission."""
     if exc.errno == errno.ENOSPC or exc.errno == errno.EDQUOT:
-        return CommsflowError(f"{path}: the disk is full", "free some space (or raise the quota) and run it again")
+        return CommsflowError(
+            _("{path}: the disk is full").format(path=path),
+            _("free some space (or raise the quota) and run it again"),
+        )
     if exc.errno == errno.EROFS:
         return CommsflowError(
-            f"{path}: the file system is read-only", "run commsflow where it may write, or ask who mounted it so"
+            _("{path}: the file system is read-only").format(path=path),
+            _("run commsflow where it may write, or ask who mounted it so"),
         )
     if exc.errno in (errno.EACCES, errno.EPERM):
         return CommsflowError(
-            f"{path}: no permission to write here", "check who owns the folder (ls -ld) and its permissions"
+            _("{path}: no permission to write here").format(path=path),
+            _("check who owns the folder (ls -ld) and its permissions"),
         )
     return CommsflowError(
-        f"{path}: cannot write ({exc.strerror})", "check the folder's permissions and free disk space"
+        _("{path}: cannot write ({reason})").format(path=path, reason=exc.strerror),
+        _("check the folder's permissions and free disk space"),
     )
 
 
@@ -84,8 +91,10 @@ def explain(exc: OSError) -> CommsflowError:
     if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM):
         return _cannot_write(path, exc)
     if exc.errno == errno.ENOENT:
-        return CommsflowError(f"{path}: not found", "check the path, or --root if the project is elsewhere")
-    return CommsflowError(f"{path}: {exc.strerror or exc}", "check the file and the folder it is in")
+        return CommsflowError(
+            _("{path}: not found").format(path=path), _("check the path, or --root if the project is elsewhere")
+        )
+    return CommsflowError(f"{path}: {exc.strerror or exc}", _("check the file and the folder it is in"))
 
 
 def explain_sqlite(exc: Exception, what: str) -> CommsflowError:
@@ -93,10 +102,13 @@ def explain_sqlite(exc: Exception, what: str) -> CommsflowError:
     text = str(exc).lower()
     if "readonly" in text or "read-only" in text:
         return CommsflowError(
-            f"{what} is read-only", "make the state folder writable (ls -ld .commsflow) and run it again"
+            _("{what} is read-only").format(what=what),
+            _("make the state folder writable (ls -ld .commsflow) and run it again"),
         )
     if "disk is full" in text:
-        return CommsflowError(f"{what}: the disk is full", "free some space and run it again")
+        return CommsflowError(_("{what}: the disk is full").format(what=what), _("free some space and run it again"))
     if "unable to open" in text:
-        return CommsflowError(f"{what} cannot be opened", "check that the state folder exists and is writable")
-    return CommsflowError(f"{what}: {exc}", "check the state folder's permissions and free disk space")
+        return CommsflowError(
+            _("{what} cannot be opened").format(what=what), _("check that the state folder exists and is writable")
+        )
+    return CommsflowError(f"{what}: {exc}", _("check the state folder's permissions and free disk space"))

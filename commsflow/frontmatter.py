@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import yaml
 
 from commsflow.errors import Problem
+from commsflow.i18n import N_, _
 
 
 class _Loader(yaml.CSafeLoader):
@@ -36,6 +37,25 @@ class Source:
     label: str = "front matter"  # what the YAML is called in messages
 
 
+# What is said of a broken YAML block, by what it is (Source.label).
+_SAID = {
+    "front matter": {
+        "tab": N_("front matter is indented with a tab character (Tabulator)"),
+        "yaml": N_("front matter is not valid YAML: {reason}"),
+        "lines": N_("front matter must be 'field: value' lines"),
+    },
+    "file": {
+        "tab": N_("file is indented with a tab character (Tabulator)"),
+        "yaml": N_("file is not valid YAML: {reason}"),
+        "lines": N_("file must be 'field: value' lines"),
+    },
+}
+
+
+def _said(source: Source, what: str) -> str:
+    return _(_SAID.get(source.label, _SAID["front matter"])[what])
+
+
 class SourceError(Exception):
     def __init__(self, problem: Problem):
         super().__init__(problem.format())
@@ -51,9 +71,9 @@ def decode(path: str, raw: bytes) -> str:
         raise SourceError(
             Problem(
                 path,
-                f"not UTF-8 text (byte 0x{raw[exc.start]:02x} cannot be read)",
+                _("not UTF-8 text (byte {byte} cannot be read)").format(byte=f"0x{raw[exc.start]:02x}"),
                 line=line,
-                hint="save the file as UTF-8 in your editor (Windows-1252/Latin-1 are not accepted)",
+                hint=_("save the file as UTF-8 in your editor (Windows-1252/Latin-1 are not accepted)"),
             )
         ) from None
     if "\r" in text:
@@ -66,9 +86,9 @@ def split(path: str, text: str) -> Source:
         raise SourceError(
             Problem(
                 path,
-                "no front matter",
+                _("no front matter"),
                 line=1,
-                hint="start the file with a line '---', then the fields (title: …, status: …), then '---'",
+                hint=_("start the file with a line '---', then the fields (title: …, status: …), then '---'"),
             )
         )
     end = text.find("\n---", 3)
@@ -76,7 +96,7 @@ def split(path: str, text: str) -> Source:
         end = text.find("\n---", end + 4)
     if end == -1:
         raise SourceError(
-            Problem(path, "front matter is not closed", line=1, hint="add a line '---' after the last field")
+            Problem(path, _("front matter is not closed"), line=1, hint=_("add a line '---' after the last field"))
         )
     body = text[end + 5 :]
     return Source(path=path, yaml_text=text[4 : end + 1], body=body, yaml_first_line=2)
@@ -92,32 +112,32 @@ def parse(source: Source) -> dict:
             raise SourceError(
                 Problem(
                     source.path,
-                    f"{source.label} is indented with a tab character (Tabulator)",
+                    _said(source, "tab"),
                     line=source.yaml_first_line + tab,
-                    hint="indent with spaces, not with the Tab key: replace the tab by two spaces",
+                    hint=_("indent with spaces, not with the Tab key: replace the tab by two spaces"),
                 )
             ) from None
         line = source.yaml_first_line + mark.line if mark else None
-        reason = exc.problem or "unreadable YAML"
+        reason = exc.problem or _("unreadable YAML")
         raise SourceError(
             Problem(
                 source.path,
-                f"{source.label} is not valid YAML: {reason}",
+                _said(source, "yaml").format(reason=reason),
                 line=line,
-                hint="check indentation, and put values containing ':' or starting with quotes in quotes",
+                hint=_("check indentation, and put values containing ':' or starting with quotes in quotes"),
             )
         ) from None
     except yaml.YAMLError as exc:  # pragma: no cover - libyaml reports marks for all we know of
-        raise SourceError(Problem(source.path, f"{source.label} is not valid YAML: {exc}", line=1)) from None
+        raise SourceError(Problem(source.path, _said(source, "yaml").format(reason=exc), line=1)) from None
     if data is None:
         data = {}
     if not isinstance(data, dict):
         raise SourceError(
             Problem(
                 source.path,
-                f"{source.label} must be 'field: value' lines",
+                _said(source, "lines"),
                 line=source.yaml_first_line,
-                hint="write each field on its own line, e.g. 'title: Mein Titel'",
+                hint=_("write each field on its own line, e.g. 'title: Mein Titel'"),
             )
         )
     return data

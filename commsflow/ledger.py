@@ -24,6 +24,7 @@ from pathlib import Path
 
 from commsflow.errors import CommsflowError
 from commsflow.files import write_atomic
+from commsflow.i18n import N_, _, ngettext
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
@@ -96,10 +97,10 @@ class Ledger:
             ):  # the file is fine; the folder or the disk is not
                 from commsflow.files import explain_sqlite
 
-                raise explain_sqlite(exc, f"{path} (the ledger)") from None
+                raise explain_sqlite(exc, _("{path} (the ledger)").format(path=path)) from None
             raise CommsflowError(
-                f"{path}: the ledger cannot be opened ({exc})",
-                "restore it from a backup; do not delete it — it is what keeps posts from going out twice",
+                _("{path}: the ledger cannot be opened ({reason})").format(path=path, reason=exc),
+                _("restore it from a backup; do not delete it — it is what keeps posts from going out twice"),
             ) from None
 
     def close(self) -> None:
@@ -291,8 +292,10 @@ def read_marker(state: Path) -> str | None:
         return None
     except (OSError, UnicodeDecodeError) as exc:
         raise CommsflowError(
-            f"{state / MARKER}: cannot be read ({getattr(exc, 'strerror', None) or exc})",
-            "restore it from a backup, or check its permissions; it names the ledger this folder uses",
+            _("{path}: cannot be read ({reason})").format(
+                path=state / MARKER, reason=getattr(exc, "strerror", None) or exc
+            ),
+            _("restore it from a backup, or check its permissions; it names the ledger this folder uses"),
         ) from None
     return text or None
 
@@ -321,37 +324,54 @@ def evidence_of_runs(state: Path) -> list[str]:
     except OSError:
         folders = 0
     if folders:
-        found.append(f"{folders} job folder{'s' if folders != 1 else ''} in outbox/")
+        found.append(
+            ngettext("{count} job folder in outbox/", "{count} job folders in outbox/", folders).format(count=folders)
+        )
     if (state / "scheduler.lock").exists():
         found.append("scheduler.lock")
     return found
 
 
 def _lost(path: Path, what: str, evidence: list[str]) -> CommsflowError:
+    """``what``: how the ledger was found, marked with ``N_`` (translated here)."""
     return CommsflowError(
-        f"{path}: the ledger {what}, but a scheduler ran in this folder before (found: {', '.join(evidence)}); "
-        "the scheduler stops so that nothing is sent twice",
-        f"restore {path} from a backup; if you are sure nothing was sent from this folder before, "
-        "run `commsflow run --new-ledger` once",
+        _(
+            "{path}: the ledger {what}, but a scheduler ran in this folder before (found: {evidence}); "
+            "the scheduler stops so that nothing is sent twice"
+        ).format(path=path, what=_(what), evidence=", ".join(evidence)),
+        _(
+            "restore {path} from a backup; if you are sure nothing was sent from this folder before, "
+            "run `commsflow run --new-ledger` once"
+        ).format(path=path),
     )
 
 
 def _foreign(path: Path, state: Path, found: str | None, expected: str) -> CommsflowError:
-    what = f"has the id {found}" if found else "has no id"
+    if found:
+        message = _(
+            "{path}: this is not the ledger this folder used: it has the id {found}, {marker} says {expected}; "
+            "the scheduler stops so that nothing is sent twice"
+        )
+    else:
+        message = _(
+            "{path}: this is not the ledger this folder used: it has no id, {marker} says {expected}; "
+            "the scheduler stops so that nothing is sent twice"
+        )
     return CommsflowError(
-        f"{path}: this is not the ledger this folder used: it {what}, {state / MARKER} says {expected}; "
-        "the scheduler stops so that nothing is sent twice",
-        f"put back this folder's ledger (a backup of it has the id {expected}); if you are sure this ledger is "
-        "the right one, run `commsflow run --new-ledger` once to make it this folder's ledger",
+        message.format(path=path, found=found, marker=state / MARKER, expected=expected),
+        _(
+            "put back this folder's ledger (a backup of it has the id {expected}); if you are sure this ledger is "
+            "the right one, run `commsflow run --new-ledger` once to make it this folder's ledger"
+        ).format(expected=expected),
     )
 
 
 def continuity_problem(path: Path, state: Path) -> CommsflowError | None:
     """Read only (``status``): why the ledger at ``path`` cannot be trusted, or None."""
     if not path.exists():
-        return _judge(path, state, None, True, "is missing")[0]
+        return _judge(path, state, None, True, N_("is missing"))[0]
     if path.stat().st_size == 0 and not path.with_name(path.name + "-wal").exists():
-        return _judge(path, state, None, True, "is empty (0 bytes)")[0]
+        return _judge(path, state, None, True, N_("is empty (0 bytes)"))[0]
     blank, found = True, None
     try:
         db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
@@ -372,7 +392,7 @@ def continuity_problem(path: Path, state: Path) -> CommsflowError | None:
 
 
 def _judge(
-    path: Path, state: Path, found: str | None, blank: bool, what: str = "is empty (no job recorded in it)"
+    path: Path, state: Path, found: str | None, blank: bool, what: str = N_("is empty (no job recorded in it)")
 ) -> tuple[CommsflowError | None, bool]:
     """(the problem, or None; whether the ledger is new: a first run or a fresh start)."""
     expected = read_marker(state)
@@ -399,8 +419,10 @@ def check_continuity(ledger: Ledger, state: Path, *, new_ledger: bool = False) -
     problem, new = _judge(path, state, ledger.identity(), ledger.is_blank())
     if problem is None and new_ledger and not new:
         raise CommsflowError(
-            f"--new-ledger: {path} is this folder's ledger and in order; there is no fresh start to confirm",
-            "run without --new-ledger; it is only for a ledger that was lost or replaced",
+            _("--new-ledger: {path} is this folder's ledger and in order; there is no fresh start to confirm").format(
+                path=path
+            ),
+            _("run without --new-ledger; it is only for a ledger that was lost or replaced"),
         )
     if problem is not None and not new_ledger:
         raise problem
@@ -419,8 +441,8 @@ def backoff(attempt: int, retry_after: float | None) -> timedelta:
 
 def _running(state: Path, holder: str) -> CommsflowError:
     return CommsflowError(
-        f"another scheduler is running on this ledger ({holder})",
-        f"stop it first; only one `commsflow run` may use {state} at a time",
+        _("another scheduler is running on this ledger ({holder})").format(holder=holder),
+        _("stop it first; only one `commsflow run` may use {state} at a time").format(state=state),
     )
 
 
@@ -434,7 +456,7 @@ def refuse_if_running(state: Path) -> None:
         try:
             fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise _running(state, handle.read().strip() or "another process") from None
+            raise _running(state, handle.read().strip() or _("another process")) from None
         fcntl.flock(handle, fcntl.LOCK_UN)
 
 
@@ -448,7 +470,7 @@ def exclusive(state: Path):
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         handle.seek(0)
-        holder = handle.read().strip() or "another process"
+        holder = handle.read().strip() or _("another process")
         handle.close()
         raise _running(state, holder) from None
     handle.seek(0)

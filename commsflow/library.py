@@ -18,6 +18,7 @@ from pathlib import Path
 
 from commsflow import frontmatter
 from commsflow.errors import Problem, closest
+from commsflow.i18n import _
 from commsflow.model import InvalidItem, Item
 
 
@@ -158,10 +159,10 @@ def check_library(
             problems.append(
                 Problem(
                     item.path,
-                    f"duplicate slug {slug!r}, already used by {holders[0].path}",
+                    _("duplicate slug {slug}, already used by {path}").format(slug=repr(slug), path=holders[0].path),
                     line=_line(root, item, ("slug",)) if item.meta.slug else None,
                     field="slug",
-                    hint="rename one of the files or set a different 'slug:'",
+                    hint=_("rename one of the files or set a different 'slug:'"),
                 )
             )
     # A file with errors that shares a slug with another file gets the duplicate too, now
@@ -176,10 +177,10 @@ def check_library(
         problems.append(
             Problem(
                 broken.path,
-                f"duplicate slug {broken.slug!r}, already used by {first.path}",
+                _("duplicate slug {slug}, already used by {path}").format(slug=repr(broken.slug), path=first.path),
                 line=_line(root, broken, ("slug",)) if from_front_matter else None,
                 field="slug",
-                hint="rename one of the files or set a different 'slug:'",
+                hint=_("rename one of the files or set a different 'slug:'"),
             )
         )
 
@@ -203,13 +204,23 @@ def check_library(
 
 
 def _unknown(root: Path, item: Item | InvalidItem, loc: tuple, ref: str, known: set[str], what: str) -> Problem:
+    """``what``: ``project``, ``event`` or ``organiser``."""
     guess = closest(ref, known)
-    hint = f"did you mean {guess!r}?" if guess else f"check the slug (the file name in content/{what}s/)"
-    if what == "organiser" and not guess:
-        hint = "name a project slug, or the organisation's own slug from commsflow.toml"
+    if guess:
+        hint = _("did you mean {guess}?").format(guess=repr(guess))
+    elif what == "organiser":
+        hint = _("name a project slug, or the organisation's own slug from commsflow.toml")
+    else:
+        hint = _("check the slug (the file name in content/{folder}/)").format(folder=f"{what}s")
+    if what == "project":
+        message = _("unknown project {slug}")
+    elif what == "event":
+        message = _("unknown event {slug}")
+    else:
+        message = _("unknown organiser {slug}")
     return Problem(
         item.path,
-        f"unknown {what} {ref!r}",
+        message.format(slug=repr(ref)),
         line=_line(root, item, loc),
         field=f"{loc[0]}[{loc[1]}]" if len(loc) > 1 else loc[0],
         hint=hint,

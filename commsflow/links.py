@@ -7,6 +7,7 @@ from html.parser import HTMLParser
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from commsflow.config import Config
+from commsflow.i18n import _
 from commsflow.model import Item
 
 # Schemes a reader's mail client can follow besides the web.
@@ -82,12 +83,12 @@ def link_problem(url: str) -> str | None:
     """Why ``url`` cannot stand in an e-mail, or None when it can."""
     lowered = url.strip().lower()
     if lowered.startswith(("http://", "https://")):
-        return None if urlsplit(url).netloc else "has no host"
+        return None if urlsplit(url).netloc else _("has no host")
     if lowered.startswith(_MAIL_SCHEMES):
         return None
     if not lowered or lowered.startswith(("/", "#", ".")) or ":" not in lowered.split("/")[0]:
-        return "is relative; mail clients cannot resolve it"
-    return f"uses {lowered.split(':')[0]}:, not http(s)"
+        return _("is relative; mail clients cannot resolve it")
+    return _("uses {scheme}:, not http(s)").format(scheme=lowered.split(":")[0])
 
 
 class _Collector(HTMLParser):

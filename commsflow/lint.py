@@ -42,6 +42,7 @@ from commsflow.campaigns import Campaign
 from commsflow.config import Config
 from commsflow.errors import CommsflowError, Problem, Severity, closest
 from commsflow.files import write_atomic
+from commsflow.i18n import N_, _
 from commsflow.library import Library
 from commsflow.links import is_own, item_url, normalised
 from commsflow.model import Item
@@ -169,6 +170,30 @@ PLACEHOLDER = "BITTE ERSETZEN"
 _HTML_TAG = re.compile(r"<html\b([^>]*)>", re.IGNORECASE)
 _LANG = re.compile(r"""(?<![\w:-])lang\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>"']+))""", re.IGNORECASE)
 
+# A link to an item address whose item does not exist (9), by the kind the address names:
+# the message, and the hint when no other item is close.
+_NO_SUCH_ITEM = {
+    "post": N_("dead link {href}: there is no post {slug!r} in the content library"),
+    "news": N_("dead link {href}: there is no news item {slug!r} in the content library"),
+    "event": N_("dead link {href}: there is no event {slug!r} in the content library"),
+    "project": N_("dead link {href}: there is no project {slug!r} in the content library"),
+}
+_LINK_AN_EXISTING = {
+    "post": N_("link an existing post (its file name under content/) or remove the link"),
+    "news": N_("link an existing news item (its file name under content/) or remove the link"),
+    "event": N_("link an existing event (its file name under content/) or remove the link"),
+    "project": N_("link an existing project (its file name under content/) or remove the link"),
+}
+# The hint when the slug is an item of another kind than the address names.
+_IS_OTHER_KIND = {
+    "post": N_("{slug!r} is a post; its address is {url}"),
+    "news": N_("{slug!r} is a news item; its address is {url}"),
+    "event": N_("{slug!r} is a event; its address is {url}"),
+    "project": N_("{slug!r} is a project; its address is {url}"),
+}
+# Job states a late promotion can still be in (8).
+_STATE = {"planned": N_("planned"), "due": N_("due")}
+
 
 def lint(plan, rendered: list[Problem] | None = None) -> list[Problem]:
     """Every editorial and accessibility finding in the plan, sorted; nothing is written.
@@ -279,10 +304,10 @@ def _excerpt(text: str, match: re.Match, width: int = 30) -> str:
 def _informal_problem(path: str, field: str, word: str, excerpt: str, line: int | None) -> Problem:
     return Problem(
         path,
-        f'informal address {word!r} in "{excerpt}"',
+        _('informal address {word!r} in "{excerpt}"').format(word=word, excerpt=excerpt),
         line=line,
         field=field,
-        hint="address readers formally (Sie, Ihnen, Ihr); quoted speech in „…“ is not checked",
+        hint=_("address readers formally (Sie, Ihnen, Ihr); quoted speech in „…“ is not checked"),
         severity=WARNING,
     )
 
@@ -472,27 +497,27 @@ def _item(item: Item, context: _Context) -> list[Problem]:
         alt = (image.alt or "").strip()
         if not alt:
             problem(
-                "the image has no alt text",
+                _("the image has no alt text"),
                 field="image.alt",
                 line=file.line_of(("image", "alt")) or file.line_of(("image",)),
-                hint="describe the image under image.alt: screen readers read it out (BITV 2.0)",
+                hint=_("describe the image under image.alt: screen readers read it out (BITV 2.0)"),
             )
         elif _generic_alt(alt, image.src):
             problem(
-                f"alt text {alt!r} does not describe the image",
+                _("alt text {alt!r} does not describe the image").format(alt=alt),
                 field="image.alt",
                 line=file.line_of(("image", "alt")),
-                hint="say what the image shows, e.g. „Teilnehmende der MPI Konferenz im Impact Hub“",
+                hint=_("say what the image shows, e.g. „Teilnehmende der MPI Konferenz im Impact Hub“"),
                 severity=WARNING,
             )
 
     # 10. A placeholder from `commsflow new` left in the text.
     if PLACEHOLDER in item.meta.model_dump_json() or PLACEHOLDER in (item.html or ""):
         problem(
-            f"the text still says „{PLACEHOLDER}“",
+            _("the text still says „{placeholder}“").format(placeholder=PLACEHOLDER),
             field="body" if PLACEHOLDER in (item.html or "") else None,
             line=file.body.find(PLACEHOLDER) if PLACEHOLDER in (item.html or "") else None,
-            hint="replace every marked text with the real one before the item is signed off",
+            hint=_("replace every marked text with the real one before the item is signed off"),
         )
 
     # 5. Informal address in the front matter's outward texts.
@@ -528,17 +553,19 @@ def _item(item: Item, context: _Context) -> list[Problem]:
             src, alt = attributes.get("src", ""), (attributes.get("alt") or "").strip()
             if not alt:
                 problem(
-                    f"image {src!r} has no alt text",
+                    _("image {src!r} has no alt text").format(src=src),
                     field="body",
                     line=file.body.find("](" + src, src),
-                    hint=f"describe the image: ![Beschreibung]({src}) — screen readers read it out (BITV 2.0)",
+                    hint=_("describe the image: ![Beschreibung]({src}) — screen readers read it out (BITV 2.0)").format(
+                        src=src
+                    ),
                 )
             elif _generic_alt(alt, src):
                 problem(
-                    f"alt text {alt!r} does not describe the image {src!r}",
+                    _("alt text {alt!r} does not describe the image {src!r}").format(alt=alt, src=src),
                     field="body",
                     line=file.body.find("](" + src, src),
-                    hint="say what the image shows",
+                    hint=_("say what the image shows"),
                     severity=WARNING,
                 )
     if "<a" in body_html:
@@ -582,23 +609,28 @@ def _heading_problems(item: Item, headings: list[tuple[int, str]], file: _File) 
             problems.append(
                 Problem(
                     item.path,
-                    f"heading {text!r} is level 1; the title is the page's only level-1 heading",
+                    _("heading {text!r} is level 1; the title is the page's only level-1 heading").format(text=text),
                     line=line(index),
                     field="body",
-                    hint="start the body's headings at level 2 (## …)",
+                    hint=_("start the body's headings at level 2 (## …)"),
                     severity=WARNING,
                 )
             )
         elif level > previous + 1:
-            was = f"level {previous} (the title)" if previous == 1 and index == 0 else f"level {previous}"
+            was = (_("level {level} (the title)") if previous == 1 and index == 0 else _("level {level}")).format(
+                level=previous
+            )
             problems.append(
                 Problem(
                     item.path,
-                    f"heading {text!r} jumps from {was} to level {level}",
+                    _("heading {text!r} jumps from {previous} to level {level}").format(
+                        text=text, previous=was, level=level
+                    ),
                     line=line(index),
                     field="body",
-                    hint=f"use level {previous + 1} ({'#' * (previous + 1)} …): screen reader "
-                    "users move through a page by its heading levels",
+                    hint=_(
+                        "use level {level} ({marks} …): screen reader users move through a page by its heading levels"
+                    ).format(level=previous + 1, marks="#" * (previous + 1)),
                     severity=WARNING,
                 )
             )
@@ -641,10 +673,10 @@ def _link_problems(
         problems.append(
             Problem(
                 path,
-                f"the link to {href} has no text",
+                _("the link to {href} has no text").format(href=href),
                 line=line(),
                 field=field,
-                hint="write what the link leads to between the brackets: [Programm des MPI Meet-ups](…)",
+                hint=_("write what the link leads to between the brackets: [Programm des MPI Meet-ups](…)"),
                 severity=WARNING,
             )
         )
@@ -652,11 +684,13 @@ def _link_problems(
         problems.append(
             Problem(
                 path,
-                f"link text {text!r} says nothing out of context (→ {href})",
+                _("link text {text!r} says nothing out of context (→ {href})").format(text=text, href=href),
                 line=line(),
                 field=field,
-                hint="let the link text name where it leads, e.g. „Programm des MPI "
-                "Meet-ups“ instead of „hier“: screen readers list links on their own",
+                hint=_(
+                    "let the link text name where it leads, e.g. „Programm des MPI "
+                    "Meet-ups“ instead of „hier“: screen readers list links on their own"
+                ),
                 severity=WARNING,
             )
         )
@@ -687,18 +721,15 @@ def _dead_reference(href: str, context: _Context) -> tuple[str, str] | None:
         item = context.library.get(slug)
         if item is not None and item.kind == kind:
             return None
-        what = "news item" if kind == "news" else kind
-        message = f"dead link {href}: there is no {what} {slug!r} in the content library"
+        message = _(_NO_SUCH_ITEM[kind]).format(href=href, slug=slug)
         if item is not None:
-            return (
-                message,
-                f"{slug!r} is a {'news item' if item.kind == 'news' else item.kind}; its address is "
-                f"{item_url(item, config)}",
-            )
+            return message, _(_IS_OTHER_KIND[item.kind]).format(slug=slug, url=item_url(item, config))
         guess = closest(slug, [other.slug for other in context.library.of_kind(kind)])
         if guess:
-            return message, f"did you mean {guess!r}? ({item_url(context.library.get(guess), config)})"
-        return message, f"link an existing {what} (its file name under content/) or remove the link"
+            return message, _("did you mean {slug!r}? ({url})").format(
+                slug=guess, url=item_url(context.library.get(guess), config)
+            )
+        return message, _(_LINK_AN_EXISTING[kind])
     return None
 
 
@@ -753,10 +784,10 @@ def _newsletter_texts(campaign: Campaign, context: _Context) -> list[Problem]:
                 problems.append(
                     Problem(
                         campaign.path,
-                        f"image {src!r} has no alt text",
+                        _("image {src!r} has no alt text").format(src=src),
                         field=field,
                         line=(source.find("](" + src, src) or source.fallback) if source else None,
-                        hint=f"describe the image: ![Beschreibung]({src})",
+                        hint=_("describe the image: ![Beschreibung]({src})").format(src=src),
                     )
                 )
         for match in _LINK.finditer(rendered):
@@ -786,25 +817,25 @@ def generated_html_problems(config: Config, root: Path) -> list[Problem]:
     problems = []
     for path in generated_html(config):
         shown = path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path)
-        hint = (
+        hint = _(
             'add lang="de" to the <html> tag of the template that writes it: screen readers choose '
             "their pronunciation by it (BITV 2.0)"
         )
         try:
             text = path.read_text(encoding="utf-8", errors="replace")
         except OSError as exc:
-            problems.append(Problem(shown, f"cannot read ({exc.strerror})", severity=WARNING))
+            problems.append(Problem(shown, _("cannot read ({reason})").format(reason=exc.strerror), severity=WARNING))
             continue
         tag = _HTML_TAG.search(text)
         if tag is None:
-            problems.append(Problem(shown, "no <html> element, so no lang attribute", line=1, hint=hint))
+            problems.append(Problem(shown, _("no <html> element, so no lang attribute"), line=1, hint=hint))
             continue
         lang = _LANG.search(tag[1])
         value = next((group for group in lang.groups() if group is not None), "") if lang else ""
         if not value.strip():
             line = text.count("\n", 0, tag.start()) + 1
-            what = "an empty lang attribute" if lang else "no lang attribute"
-            problems.append(Problem(shown, f"<html> has {what}", line=line, hint=hint))
+            message = _("<html> has an empty lang attribute") if lang else _("<html> has no lang attribute")
+            problems.append(Problem(shown, message, line=line, hint=hint))
     return problems
 
 
@@ -812,7 +843,9 @@ def generated_html_problems(config: Config, root: Path) -> list[Problem]:
 
 
 def _not_checked(path: str, what: str, exc: CommsflowError) -> Problem:
-    return Problem(path, f"{what} not checked: {exc.message}", hint=exc.hint, severity=WARNING)
+    return Problem(
+        path, _("{what} not checked: {message}").format(what=what, message=exc.message), hint=exc.hint, severity=WARNING
+    )
 
 
 def _rendition_checks(rendered: list[Problem], campaigns) -> list[Problem]:
@@ -820,13 +853,12 @@ def _rendition_checks(rendered: list[Problem], campaigns) -> list[Problem]:
     the first 210 characters, each newsletter issue's e-mail HTML (size against Gmail's
     clipping, addresses, alt texts, third-party requests) — named by the issue's campaign
     file, what the team edits (the renderer names it ``<issue>/email.html``, no file here)."""
-    claim = f"the first {linkedin_renderer.FEED_CUT} characters"
     found = []
     for problem in rendered:
         if problem.path.endswith("/email.html"):
             campaign = campaigns.get(problem.path.removesuffix("/email.html"), "newsletter")
             found.append(replace(problem, path=campaign.path) if campaign is not None else problem)
-        elif problem.message.startswith(claim):
+        elif linkedin_renderer.is_missing_claim(problem):
             found.append(problem)
     return found
 
@@ -846,28 +878,33 @@ def _past_events(plan) -> list[Problem]:
             continue
         start = linkedin_plan.starts(event, config.zone)
         started = _moment(event.meta.start)
-        what = f"the {job.template} on {job.channel} planned for {_moment(job.planned)}"
+        what = _("the {template} on {channel} planned for {moment}").format(
+            template=job.template, channel=job.channel, moment=_moment(job.planned)
+        )
         path, line, field, one_off = _job_location(job, campaigns, config.root)
         if job.planned >= start and job.state in ("planned", "due", "blocked"):
             hint = (
-                "set publish_at before the event's start, or remove publish_at and channels"
+                _("set publish_at before the event's start, or remove publish_at and channels")
                 if one_off
-                else "promote the event before it starts: a negative 'at' (e.g. -1 week), or a recap template"
+                else _("promote the event before it starts: a negative 'at' (e.g. -1 week), or a recap template")
             )
-            problems.append(
-                Problem(
-                    path, f"{what} comes after {job.item!r} has started ({started})", line=line, field=field, hint=hint
-                )
+            message = _("{what} comes after {item!r} has started ({started})").format(
+                what=what, item=job.item, started=started
             )
+            problems.append(Problem(path, message, line=line, field=field, hint=hint))
         elif start <= now and job.state in ("planned", "due") and event.status in SIGNED_OFF:
             problems.append(
                 Problem(
                     path,
-                    f"{what} is still {job.state}, but {job.item!r} started {started}",
+                    _("{what} is still {state}, but {item!r} started {started}").format(
+                        what=what, state=_(_STATE[job.state]), item=job.item, started=started
+                    ),
                     line=line,
                     field=field,
-                    hint="the scheduler would send it after the event has "
-                    "started: remove the step (or the one-off publication) while it is not sent",
+                    hint=_(
+                        "the scheduler would send it after the event has "
+                        "started: remove the step (or the one-off publication) while it is not sent"
+                    ),
                     severity=WARNING,
                 )
             )

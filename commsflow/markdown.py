@@ -13,6 +13,8 @@ from html.parser import HTMLParser
 
 from cmarkgfm import cmark
 
+from commsflow.i18n import _
+
 # Smart punctuation is off on purpose: it would turn German „…“ typing into English quotes.
 _OPTIONS = cmark.Options.CMARK_OPT_VALIDATE_UTF8 | cmark.Options.CMARK_OPT_GITHUB_PRE_LANG
 _OMITTED = "<!-- raw HTML omitted -->"
@@ -61,31 +63,38 @@ def to_html_checked(markdown: str) -> tuple[str, tuple[str, int] | None]:
 
 def unsafe_markup_at(markdown: str) -> tuple[str, int] | None:
     """:func:`unsafe_markup` and the 0-based line of ``markdown`` it is on."""
-    found = unsafe_markup(markdown)
+    found = _unsafe_in(markdown)
     return _located(markdown, found) if found else None
 
 
-def _located(markdown: str, found: str) -> tuple[str, int]:
-    match = _RAW_TAG.search(markdown) if found.startswith("raw HTML") else _UNSAFE_SCHEME.search(markdown)
-    return found, markdown.count("\n", 0, match.start()) if match else 0
+def _located(markdown: str, found: tuple[bool, str]) -> tuple[str, int]:
+    raw_html, said = found
+    match = _RAW_TAG.search(markdown) if raw_html else _UNSAFE_SCHEME.search(markdown)
+    return said, markdown.count("\n", 0, match.start()) if match else 0
 
 
 def unsafe_markup(markdown: str) -> str | None:
     """What in ``markdown`` the safe rendering drops — raw HTML, a link to a javascript:,
     data: or file: address — said for a person; None if nothing. Outputs that keep the
     Markdown as written (a release's .md) would keep it, so content must not have it."""
+    found = _unsafe_in(markdown)
+    return found[1] if found else None
+
+
+def _unsafe_in(markdown: str) -> tuple[bool, str] | None:
     if "<" not in markdown and not _UNSAFE_SCHEME.search(markdown):
         return None
     return _unsafe(markdown, _render(markdown))
 
 
-def _unsafe(markdown: str, html: str) -> str | None:
+def _unsafe(markdown: str, html: str) -> tuple[bool, str] | None:
+    """(whether it is raw HTML, not a link; what it is, said for a person), or None."""
     if _OMITTED in html:
         tag = _RAW_TAG.search(markdown)
-        return f"raw HTML ({tag[0][:40] if tag else 'a tag'})"
+        return True, _("raw HTML ({tag})").format(tag=tag[0][:40] if tag else _("a tag"))
     scheme = _UNSAFE_SCHEME.search(markdown) if 'href=""' in html or 'src=""' in html else None
     if scheme:
-        return f"a link to a {scheme[1].lower()}: address"
+        return False, _("a link to a {scheme}: address").format(scheme=scheme[1].lower())
     return None
 
 

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 from commsflow import frontmatter
 from commsflow.errors import Problem
+from commsflow.i18n import _
 
 # What e-mail clients and LinkedIn show; Pillow is told to try no other format.
 FORMATS = ("PNG", "JPEG", "GIF", "WEBP")
@@ -37,29 +38,37 @@ def local_image(src: str, item_path: str, root: Path, content_dir: Path) -> Path
     """The real path of the image ``src`` names for the item at ``item_path`` (relative to
     ``root``); raises :class:`ImageRefused` saying why it cannot be used."""
     shown = _shown(root, content_dir)
-    inside = f"keep images inside {shown}/ (e.g. next to the Markdown file) or give a full https:// address"
+    inside = _("keep images inside {folder}/ (e.g. next to the Markdown file) or give a full https:// address").format(
+        folder=shown
+    )
+    image = repr(src)
     if os.path.isabs(src):
         raise ImageRefused(
-            f"image {src!r} is an absolute path", f"write the path relative to the Markdown file; {inside}"
+            _("image {image} is an absolute path").format(image=image),
+            _("write the path relative to the Markdown file; {keep_inside}").format(keep_inside=inside),
         )
     folder = (root / item_path).parent
     candidate = folder / src
     if not _within(os.path.normpath(candidate), os.path.normpath(content_dir)):
-        raise ImageRefused(f"image {src!r} leads out of the content folder", inside)
+        raise ImageRefused(_("image {image} leads out of the content folder").format(image=image), inside)
     try:
         real = candidate.resolve(strict=True)
     except (OSError, RuntimeError):  # missing, a dangling link or a loop of links
         raise ImageRefused(
-            f"image {src!r} not found (looked for {candidate})",
-            "put the file next to the Markdown file or give a full https:// address",
+            _("image {image} not found (looked for {path})").format(image=image, path=candidate),
+            _("put the file next to the Markdown file or give a full https:// address"),
         ) from None
     if not _within(str(real), os.path.realpath(content_dir)):
         raise ImageRefused(
-            f"image {src!r} is a symbolic link to a file outside the content folder",
-            f"copy the image into {shown}/ instead of linking it, or give a full https:// address",
+            _("image {image} is a symbolic link to a file outside the content folder").format(image=image),
+            _("copy the image into {folder}/ instead of linking it, or give a full https:// address").format(
+                folder=shown
+            ),
         )
     if not real.is_file():
-        raise ImageRefused(f"image {src!r} is not a file (looked for {candidate})", inside)
+        raise ImageRefused(
+            _("image {image} is not a file (looked for {path})").format(image=image, path=candidate), inside
+        )
     _verify(real, src)
     return real
 
@@ -72,13 +81,13 @@ def _verify(path: Path, src: str) -> None:
             image.verify()
     except Image.DecompressionBombError:
         raise ImageRefused(
-            f"image {src!r} has too many pixels to be read safely",
-            "scale it down (a newsletter shows it at most 600 pixels wide)",
+            _("image {image} has too many pixels to be read safely").format(image=repr(src)),
+            _("scale it down (a newsletter shows it at most 600 pixels wide)"),
         ) from None
     except Exception:  # Pillow's verdict on a file that is not one of these images, however it says it
         raise ImageRefused(
-            f"image {src!r} is not a PNG, JPEG, GIF or WebP image",
-            "save the picture in one of these formats; other files cannot be shown in e-mails or on LinkedIn",
+            _("image {image} is not a PNG, JPEG, GIF or WebP image").format(image=repr(src)),
+            _("save the picture in one of these formats; other files cannot be shown in e-mails or on LinkedIn"),
         ) from None
 
 

@@ -27,6 +27,7 @@ from pydantic import (
 from commsflow.channels import names as channel_names
 from commsflow.errors import Problem, closest
 from commsflow.fields import Day, Html, HttpUrl, Moment, Slug, Text, fold, vocabulary
+from commsflow.i18n import N_, _
 from commsflow.slugs import is_slug
 
 STATUSES = ("draft", "review", "approved", "published")
@@ -54,8 +55,12 @@ def _status(value: object) -> object:
         return _STATUS_WORDS[word]
     near = closest(fold(value), _FOLDED_STATUS_WORDS)
     german = ", ".join(word for word, status in _STATUS_WORDS.items() if word != status)
-    hint = f"did you mean {_FOLDED_STATUS_WORDS[near]!r}?" if near else f"German words work too: {german}"
-    raise ValueError(f"{value!r} is not allowed; use one of: {', '.join(STATUSES)} — {hint}")
+    if near:
+        hint = _("did you mean {guess}?").format(guess=repr(_FOLDED_STATUS_WORDS[near]))
+    else:
+        hint = _("German words work too: {words}").format(words=german)
+    message = _("{value} is not allowed; use one of: {allowed}").format(value=repr(value), allowed=", ".join(STATUSES))
+    raise ValueError(message + " — " + hint)
 
 
 Status = Annotated[Literal["draft", "review", "approved", "published"], BeforeValidator(_status)]
@@ -111,7 +116,11 @@ class Funding(_Strict):
     @model_validator(mode="after")
     def _ordered(self):
         if self.end < self.start:
-            raise ValueError(f"funding ends ({self.end}) before it starts ({self.start}) — check start and end")
+            raise ValueError(
+                _("funding ends ({end}) before it starts ({start})").format(end=self.end, start=self.start)
+                + " — "
+                + _("check start and end")
+            )
         return self
 
 
@@ -166,18 +175,26 @@ class Common(_Strict):
     @model_validator(mode="after")
     def _one_off(self):
         if self.publish_at is not None and not self.channels:
-            raise ValueError("publish_at without channels — add e.g. 'channels: [linkedin]'")
+            raise ValueError(_("publish_at without channels") + " — " + _("add e.g. 'channels: [linkedin]'"))
         if self.channels and self.publish_at is None:
-            raise ValueError("channels without publish_at — add e.g. 'publish_at: 2024-05-02 10:00'")
+            raise ValueError(_("channels without publish_at") + " — " + _("add e.g. 'publish_at: 2024-05-02 10:00'"))
         if self.publish_at is not None and not isinstance(self.publish_at, datetime):
-            raise ValueError(f"publish_at {self.publish_at} has no time — write e.g. '{self.publish_at} 10:00'")
+            raise ValueError(
+                _("publish_at {day} has no time").format(day=self.publish_at)
+                + " — "
+                + _("write e.g. '{day} 10:00'").format(day=self.publish_at)
+            )
         return self
 
     @field_validator("embargo")
     @classmethod
     def _embargo_timed(cls, value):
         if value is not None and not isinstance(value, datetime):
-            raise ValueError(f"{value} has no time — write the hour the embargo ends, e.g. '{value} 16:00'")
+            raise ValueError(
+                _("{day} has no time").format(day=value)
+                + " — "
+                + _("write the hour the embargo ends, e.g. '{day} 16:00'").format(day=value)
+            )
         return value
 
 
@@ -229,9 +246,15 @@ class EventMeta(Common):
             return self
         timed = isinstance(self.start, datetime), isinstance(self.end, datetime)
         if timed[0] != timed[1]:
-            raise ValueError("start and end mix a day with a date and time — give both with a time, or both as days")
+            raise ValueError(
+                _("start and end mix a day with a date and time") + " — " + _("give both with a time, or both as days")
+            )
         if self.end < self.start:
-            raise ValueError(f"end ({self.end}) is before start ({self.start}) — check both values")
+            raise ValueError(
+                _("end ({end}) is before start ({start})").format(end=self.end, start=self.start)
+                + " — "
+                + _("check both values")
+            )
         return self
 
     @property
@@ -268,7 +291,7 @@ TYPES: dict[str, tuple[str, type[Common]]] = {
     "events": ("event", EventMeta),
     "projects": ("project", ProjectMeta),
 }
-TYPE_NAMES = tuple(kind for kind, _ in TYPES.values())
+TYPE_NAMES = tuple(kind for kind, _model in TYPES.values())
 
 
 REFERENCE_FIELDS = ("projects", "events", "organiser")
@@ -356,7 +379,7 @@ class Item:
 
 
 MODELS: dict[str, type[Common]] = {kind: model for kind, model in TYPES.values()}
-FOLDERS: dict[str, str] = {kind: folder for folder, (kind, _) in TYPES.items()}
+FOLDERS: dict[str, str] = {kind: folder for folder, (kind, _model) in TYPES.items()}
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -376,16 +399,27 @@ class InvalidItem:
 
     @property
     def message(self) -> str:
-        return f"{self.kind} {self.slug!r} has errors"
+        said = _HAS_ERRORS.get(self.kind)
+        if said is None:  # pragma: no cover - every type has its message
+            return f"{self.kind} {self.slug!r} has errors"
+        return _(said).format(slug=repr(self.slug))
 
     @property
     def hint(self) -> str:
-        return f"see {self.path}"
+        return _("see {path}").format(path=self.path)
 
     def referenced_from(self, path: str, *, line: int | None = None, field: str | None = None) -> Problem:
         """The short pointer for a file (a campaign) that names this one: no guess at
         another slug, just where the errors are."""
         return Problem(path, self.message, line=line, field=field, hint=self.hint)
+
+
+_HAS_ERRORS = {
+    "post": N_("post {slug} has errors"),
+    "news": N_("news {slug} has errors"),
+    "event": N_("event {slug} has errors"),
+    "project": N_("project {slug} has errors"),
+}
 
 
 class Items(list):

@@ -25,6 +25,7 @@ from pathlib import Path
 
 from commsflow.config import CONFIG_FILE, Config, Person
 from commsflow.errors import CommsflowError, closest
+from commsflow.i18n import _
 
 ENV = "COMMSFLOW_USER"
 _GIT_TIMEOUT = 10  # seconds; a hanging git (a network file system) is treated as no git
@@ -86,7 +87,7 @@ def git_identity(root: Path) -> tuple[str | None, str | None]:
     found = _git(root, "config", "--get-regexp", r"^user\.(name|email)$") or ""
     values: dict[str, str] = {}
     for line in found.splitlines():
-        key, _, value = line.partition(" ")
+        key, _space, value = line.partition(" ")
         if value.strip():
             values[key] = value.strip()  # the last one wins, as in git itself
     return values.get("user.name"), values.get("user.email")
@@ -117,7 +118,7 @@ def find(config: Config, text: str | None) -> list[Person]:
 
 
 def listed(people: Iterable[Person]) -> str:
-    return ", ".join(person.name for person in people) or "nobody"
+    return ", ".join(person.name for person in people) or _("nobody")
 
 
 def acting(config: Config, root: Path, by: str | None = None, environ: Mapping[str, str] | None = None) -> Acting:
@@ -128,7 +129,7 @@ def acting(config: Config, root: Path, by: str | None = None, environ: Mapping[s
     environ = os.environ if environ is None else environ
     if by is not None:
         if not by.strip():
-            raise NobodyKnown("--by must name who acts", "e.g. --by 'Dana Schulz'")
+            raise NobodyKnown(_("--by must name who acts"), _("e.g. --by 'Dana Schulz'"))
         return _listed(config, by.strip(), "--by")
     user = (environ.get(ENV) or "").strip()
     if user:
@@ -149,13 +150,17 @@ def acting(config: Config, root: Path, by: str | None = None, environ: Mapping[s
                 f"{key} {value!r}" for key, value in (("user.name", name), ("user.email", email)) if value
             )
             raise CommsflowError(
-                f"git's {shown} names nobody listed under [[people]] in {CONFIG_FILE}",
-                f"set {ENV} to your name or e-mail as listed ({listed(config.people)}), pass --by NAME, "
-                "or add yourself to [[people]]",
+                _("git's {identity} names nobody listed under [[people]] in {config}").format(
+                    identity=shown, config=CONFIG_FILE
+                ),
+                _(
+                    "set {variable} to your name or e-mail as listed ({people}), pass --by NAME, "
+                    "or add yourself to [[people]]"
+                ).format(variable=ENV, people=listed(config.people)),
             )
     raise NobodyKnown(
-        "who is acting is not known",
-        f"pass --by NAME, or set {ENV} (or git's user.name in the project's repository)",
+        _("who is acting is not known"),
+        _("pass --by NAME, or set {variable} (or git's user.name in the project's repository)").format(variable=ENV),
     )
 
 
@@ -165,17 +170,26 @@ def _listed(config: Config, text: str, source: str) -> Acting:
     found = find(config, text)
     if len(found) == 1:
         return Acting(found[0].name, source, found[0], found[0].email)
-    what = f"--by {text!r}" if source == "--by" else f"{source} is {text!r}, which"
     if len(found) > 1:
+        if source == "--by":
+            message = _("--by {name!r} names {count} people under [[people]] in {config}: {people}")
+        else:
+            message = _("{source} is {name!r}, which names {count} people under [[people]] in {config}: {people}")
         raise CommsflowError(
-            f"{what} names {len(found)} people under [[people]] in {CONFIG_FILE}: {listed(found)}",
-            "give each person their own name and e-mail address in [[people]]",
+            message.format(source=source, name=text, count=len(found), config=CONFIG_FILE, people=listed(found)),
+            _("give each person their own name and e-mail address in [[people]]"),
         )
     guess = _guess(config, text)
+    if source == "--by":
+        message = _("--by {name!r} names nobody listed under [[people]] in {config}")
+    else:
+        message = _("{source} is {name!r}, which names nobody listed under [[people]] in {config}")
+    hint = _("name a listed person ({people}) by name or e-mail, or add them to [[people]]").format(
+        people=listed(config.people)
+    )
     raise CommsflowError(
-        f"{what} names nobody listed under [[people]] in {CONFIG_FILE}",
-        (f"did you mean {guess!r}? " if guess else "")
-        + f"name a listed person ({listed(config.people)}) by name or e-mail, or add them to [[people]]",
+        message.format(source=source, name=text, config=CONFIG_FILE),
+        (_("did you mean {guess!r}?").format(guess=guess) + " " if guess else "") + hint,
     )
 
 
@@ -203,15 +217,23 @@ def with_role(config: Config, role: str) -> list[Person]:
 
 def require_role(config: Config, who: Acting, role: str, doing: str) -> None:
     """Refuse (CommsflowError) when people are listed and ``who`` lacks ``role``;
-    ``doing`` says what for, e.g. 'sign off'."""
+    ``doing`` says what for, e.g. 'sign off' (marked with ``N_`` by the caller: translated here)."""
     if who.person is None or role in who.person.roles:
         return
     able = with_role(config, role)
+    if who.person.roles:
+        message = _("{who} may not {doing}: that needs the {role} role, and {who} has {roles}")
+    else:
+        message = _("{who} may not {doing}: that needs the {role} role, and {who} has no role")
+    if able:
+        hint = _(
+            "ask someone with the {role} role ({people}), or add '{role}' to {who}'s roles under [[people]] in {config}"
+        )
+    else:
+        hint = _("nobody listed has it: add '{role}' to {who}'s roles under [[people]] in {config}")
     raise CommsflowError(
-        f"{who.name} may not {doing}: that needs the {role} role, and {who.name} has "
-        + (", ".join(who.person.roles) or "no role"),
-        (f"ask someone with the {role} role ({listed(able)}), or" if able else "nobody listed has it:")
-        + f" add '{role}' to {who.name}'s roles under [[people]] in {CONFIG_FILE}",
+        message.format(who=who.name, doing=_(doing), role=role, roles=", ".join(who.person.roles)),
+        hint.format(role=role, people=listed(able), who=who.name, config=CONFIG_FILE),
     )
 
 
@@ -230,9 +252,12 @@ def channel_refusal(config: Config, who: Acting, key: str, labels: Mapping[str, 
     if not barred:
         return None
     jobs = ", ".join(label for channel in barred for label in labels[channel])
-    message = (
-        f"{who.name} may not sign off {' or '.join(barred)} jobs ({key}: {jobs}) — "
-        f"{who.name} signs off {', '.join(person.channels)} only"
+    message = _("{who} may not sign off {channels} jobs ({item}: {jobs}) — {who} signs off {allowed} only").format(
+        who=who.name,
+        channels=(" " + _("or") + " ").join(barred),
+        item=key,
+        jobs=jobs,
+        allowed=", ".join(person.channels),
     )
     return message, _who_may(config, labels.keys(), exclude=())
 
@@ -242,11 +267,11 @@ def _who_may(config: Config, channels: Iterable[str], exclude: Iterable[str]) ->
     left_out = {name.casefold() for name in exclude}
     able = [p for p in config.people if may_sign(p, channels) and p.name.casefold() not in left_out]
     if able:
-        return f"it may be signed off by {listed(able)}"
-    return (
-        f"nobody listed may sign off all of {', '.join(channels)}: give one reviewer these channels "
-        f"under [[people]] in {CONFIG_FILE} (channels = [] means all)"
-    )
+        return _("it may be signed off by {people}").format(people=listed(able))
+    return _(
+        "nobody listed may sign off all of {channels}: give one reviewer these channels "
+        "under [[people]] in {config} (channels = [] means all)"
+    ).format(channels=", ".join(channels), config=CONFIG_FILE)
 
 
 # --- four eyes --------------------------------------------------------------------------------
@@ -263,11 +288,17 @@ def authors(root: Path, path: str | None, author_field: str | None) -> list[Auth
     """Who wrote an item: its ``author:`` and the last git author of its file."""
     found = []
     if author_field:
-        found.append(Author(author_field, author_field if "@" in author_field else None, f"author: in {path}"))
+        found.append(
+            Author(
+                author_field, author_field if "@" in author_field else None, _("author: in {path}").format(path=path)
+            )
+        )
     if path:
         committed = git_author(root, path)
         if committed is not None:
-            found.append(Author(committed[0] or None, committed[1] or None, f"last git author of {path}"))
+            found.append(
+                Author(committed[0] or None, committed[1] or None, _("last git author of {path}").format(path=path))
+            )
     return found
 
 
@@ -289,7 +320,9 @@ def four_eyes_refusal(
     if not mine:
         return None
     how = "; ".join(author.source for author in mine)
-    message = f"{who.name} wrote {key} ({how}) and may not sign it off alone ([signoff] four_eyes)"
+    message = _("{who} wrote {item} ({how}) and may not sign it off alone ([signoff] four_eyes)").format(
+        who=who.name, item=key, how=how
+    )
     if not config.people:
-        return message, "ask someone else to sign it off"
-    return message, "ask another reviewer: " + _who_may(config, channels, exclude=[who.name])
+        return message, _("ask someone else to sign it off")
+    return message, _("ask another reviewer: {whom}").format(whom=_who_may(config, channels, exclude=[who.name]))

@@ -26,6 +26,7 @@ from commsflow.channels import RenderContext, Rendition
 from commsflow.channels._social import DRAFT_CAMPAIGN
 from commsflow.config import Config
 from commsflow.errors import CommsflowError, Problem
+from commsflow.i18n import _
 from commsflow.library import Library
 from commsflow.outline import Outline
 from commsflow.workspace import Loaded, Workspace
@@ -137,13 +138,22 @@ class Plan:
         if not self.embargoed:
             return []
         job, payload = rendition.job, rendition.payload
+        zone = self.config.zone
         text = "\n".join(part for part in (payload.text, payload.link, json.dumps(payload.body or {})) if part)
         return [
             Problem(
                 job.source,
-                f"the {job.channel} {job.template} of {job.item} on {planning.moment_text(job.planned, self.config.zone)} links to "
-                f"{item.slug}, under embargo until {planning.moment_text(item.meta.embargo, self.config.zone)}",
-                hint="plan it after the embargo, or take the link out",
+                _(
+                    "the {channel} {template} of {item} on {moment} links to {linked}, under embargo until {until}"
+                ).format(
+                    channel=job.channel,
+                    template=job.template,
+                    item=job.item,
+                    moment=planning.moment_text(job.planned, zone),
+                    linked=item.slug,
+                    until=planning.moment_text(item.meta.embargo, zone),
+                ),
+                hint=_("plan it after the embargo, or take the link out"),
             )
             for item in planning.linked_by_address(text, self.embargoed)
             if job.planned < item.meta.embargo
@@ -263,8 +273,8 @@ def _ledger_records(config: Config) -> dict:
             db.close()
     except sqlite3.DatabaseError as exc:
         raise CommsflowError(
-            f"{path}: the ledger cannot be read ({exc})",
-            "restore it from a backup; do not delete it — it is what keeps posts from going out twice",
+            _("{path}: the ledger cannot be read ({reason})").format(path=path, reason=exc),
+            _("restore it from a backup; do not delete it — it is what keeps posts from going out twice"),
         ) from None
 
 

@@ -43,6 +43,7 @@ from commsflow.calendar import Job
 from commsflow.channels import RenderFailed
 from commsflow.config import CONFIG_FILE, Config
 from commsflow.errors import CommsflowError
+from commsflow.i18n import N_, _
 from commsflow.ledger import (
     SETTLED,
     Ledger,
@@ -61,6 +62,25 @@ from commsflow.publishers.secrets import scrub
 
 TICK_SECONDS = 30
 REPLAN_SECONDS = 300  # content may change without a file event we notice; plan again this often
+
+# How the ledger note of a job interrupted while sending begins (see :func:`was_interrupted`).
+INTERRUPTED = N_("interrupted while sending")
+
+
+def was_interrupted(note: str) -> bool:
+    """Whether a ledger note says its job was interrupted while sending: the note is in the
+    language of the run that wrote it, which need not be the one spoken now."""
+    import gettext
+
+    from commsflow.i18n import DOMAIN, LANGUAGES, LOCALES
+
+    starts = {INTERRUPTED, _(INTERRUPTED)}
+    for language in LANGUAGES:
+        try:
+            starts.add(gettext.translation(DOMAIN, LOCALES, languages=[language]).gettext(INTERRUPTED))
+        except OSError:  # English has no catalog: the message as written
+            pass
+    return note.startswith(tuple(starts))
 
 
 @dataclass
@@ -214,20 +234,23 @@ class Scheduler:
                 self.ledger.failed(
                     row["id"],
                     now,
-                    "interrupted while sending; sent again (the channel drops duplicates)",
+                    _("interrupted while sending; sent again (the channel drops duplicates)"),
                     permanent=False,
                     retry_at=now,
                 )
             else:
+                # Begins as INTERRUPTED does, in every language: was_interrupted() tells it by that.
                 self.ledger.failed(
                     row["id"],
                     now,
-                    f"interrupted while sending — check on {row['channel']} whether "
-                    "it went out; it is not sent again automatically",
+                    _(
+                        "interrupted while sending — check on {channel} whether "
+                        "it went out; it is not sent again automatically"
+                    ).format(channel=row["channel"]),
                     permanent=True,
                 )
                 job = self._by_id.get(row["id"]) or job_from_record(row)
-                self._alert_outcome(Outcome(job, "failed", "interrupted while sending", now), now)
+                self._alert_outcome(Outcome(job, "failed", _(INTERRUPTED), now), now)
 
     def run_pass(self, now: datetime) -> list[Outcome]:
         outcomes: list[Outcome] = []
@@ -260,26 +283,36 @@ class Scheduler:
         if record is None and now - job.planned > self.config.publishing.grace:
             # Also a job that stayed blocked until its window closed: recorded, so a person decides
             # (status lists it; retry sends it late, dismiss lets it go) instead of it waiting unseen.
-            blocked = "item not approved" if not job.approved else job.hold
-            reason = f"due {job.planned.isoformat(timespec='minutes')}, not sent within the grace window" + (
-                f" (blocked: {blocked})" if blocked else ""
+            blocked = _("item not approved") if not job.approved else job.hold
+            due = job.planned.isoformat(timespec="minutes")
+            reason = (
+                _("due {due}, not sent within the grace window (blocked: {reason})").format(due=due, reason=blocked)
+                if blocked
+                else _("due {due}, not sent within the grace window").format(due=due)
             )
             if not self.dry_run:
                 self.ledger.missed(job, now, reason)
             return Outcome(job, "missed", reason, now)
         if not job.approved or job.hold:
             self._retry.pop(job.id, None)  # said once; a new plan takes it up when it is unblocked
-            why = "item not approved" if not job.approved else job.hold
-            return Outcome(job, "blocked", f"{why} — not published", now)
+            why = _("item not approved") if not job.approved else job.hold
+            return Outcome(job, "blocked", _("{reason} — not published").format(reason=why), now)
         publisher = self._publisher(job.channel)
         if isinstance(publisher, CommsflowError):
             return Outcome(job, "waiting", f"{publisher.message} — {publisher.hint}", now)
         changed = self._changed_since_plan(job)
         if changed:
             self._signature = None  # plan again on the next tick
-            return Outcome(job, "blocked", f"{changed} — not published; planned again on the next pass", now)
+            return Outcome(
+                job,
+                "blocked",
+                _("{reason} — not published; planned again on the next pass").format(reason=changed),
+                now,
+            )
         if self.dry_run:
-            return Outcome(job, "skipped", f"would publish via {publisher.name} (dry run)", now)
+            return Outcome(
+                job, "skipped", _("would publish via {publisher} (dry run)").format(publisher=publisher.name), now
+            )
         if not self.ledger.claim(job, now):
             return None
         self._retry.pop(job.id, None)
@@ -289,8 +322,9 @@ class Scheduler:
             rendition.raise_errors()
             receipt = _scrubbed(publisher.publish(rendition.payload), secrets)
         except RenderFailed as exc:
-            self.ledger.failed(job.id, now, f"cannot be rendered: {exc}", permanent=True)
-            return Outcome(job, "failed", f"cannot be rendered: {exc}", now)
+            reason = _("cannot be rendered: {problems}").format(problems=exc)
+            self.ledger.failed(job.id, now, reason, permanent=True)
+            return Outcome(job, "failed", reason, now)
         except PublishError as exc:
             reason = scrub(exc.reason, secrets)  # the publisher scrubbed it; nothing is written unchecked
             attempts = (self.ledger.get(job.id) or {}).get("attempts", 1)
@@ -301,7 +335,9 @@ class Scheduler:
                 return Outcome(
                     job,
                     "failed",
-                    f"{reason}; attempt {attempts}, next at {retry_at.astimezone(self.config.zone):%H:%M}",
+                    _("{reason}; attempt {attempt}, next at {time}").format(
+                        reason=reason, attempt=attempts, time=f"{retry_at.astimezone(self.config.zone):%H:%M}"
+                    ),
                     now,
                 )
             self.ledger.failed(job.id, now, reason, permanent=True)
@@ -321,7 +357,7 @@ class Scheduler:
             except OSError:
                 now = None
             if now != self._digests[path]:
-                return f"{path} changed since it was planned"
+                return _("{path} changed since it was planned").format(path=path)
         return None
 
     def _publisher(self, channel: str) -> Publisher | CommsflowError:
@@ -424,7 +460,7 @@ class Scheduler:
             elif outcome.state in ("blocked", "waiting") and now - job.planned <= self.config.publishing.grace:
                 self.alerter.record(self._alerts_ahead(job), now)
         except Exception as exc:  # noqa: BLE001 - an alert must never stop a pass
-            self.report(Outcome(_NO_JOB, "error", self._scrub(f"alerts: {type(exc).__name__}: {exc}"), now))
+            self.report(Outcome(_NO_JOB, "error", self._scrub(_alerts_failed(exc)), now))
 
     def _alert_pass(self, now: datetime) -> None:
         """After every pass and tick: alerts for jobs that are still blocked, stale or waiting for
@@ -447,7 +483,7 @@ class Scheduler:
                 about = Job(f"alert/{channel}", "-", "-", channel, "alert", kind, now, "-")
                 self.report(Outcome(about, "alert" if sent else "error", detail, now))
         except Exception as exc:  # noqa: BLE001 - an alert must never stop the scheduler
-            self.report(Outcome(_NO_JOB, "error", self._scrub(f"alerts: {type(exc).__name__}: {exc}"), now))
+            self.report(Outcome(_NO_JOB, "error", self._scrub(_alerts_failed(exc)), now))
 
     def _alerts_ahead(self, job: Job) -> list[alerts.Event]:
         record = self.current.approvals.records.get(job.item)
@@ -496,6 +532,10 @@ class Scheduler:
                 clock_box[0] = max(due, clock_box[0])
                 outcomes += self.run_pass(clock_box[0])
         return outcomes
+
+
+def _alerts_failed(exc: Exception) -> str:
+    return _("alerts: {error}").format(error=f"{type(exc).__name__}: {exc}")
 
 
 def _scrubbed(receipt, secrets):

@@ -15,17 +15,18 @@ from collections.abc import Callable
 from pydantic import BaseModel, ValidationError
 
 from commsflow.errors import Problem, closest
+from commsflow.i18n import N_, _
 
 _TYPE_NAMES = {
-    "str": "text",
-    "int": "a whole number",
-    "float": "a number",
-    "bool": "true or false",
-    "list": "a list",
-    "dict": "a mapping (key: value lines)",
-    "NoneType": "nothing",
-    "date": "a date",
-    "datetime": "a date and time",
+    "str": N_("text"),
+    "int": N_("a whole number"),
+    "float": N_("a number"),
+    "bool": N_("true or false"),
+    "list": N_("a list"),
+    "dict": N_("a mapping (key: value lines)"),
+    "NoneType": N_("nothing"),
+    "date": N_("a date"),
+    "datetime": N_("a date and time"),
 }
 
 
@@ -69,7 +70,7 @@ def _first_model(annotation) -> type[BaseModel] | None:
 
 def _describe(value: object) -> str:
     name = type(value).__name__
-    return _TYPE_NAMES.get(name, name)
+    return _(_TYPE_NAMES[name]) if name in _TYPE_NAMES else name
 
 
 def _message(error: dict, model: type[BaseModel] | None, toml: bool) -> tuple[str, str | None]:
@@ -80,42 +81,50 @@ def _message(error: dict, model: type[BaseModel] | None, toml: bool) -> tuple[st
     ctx = error.get("ctx") or {}
     if kind == "missing":
         if not toml:
-            return "missing required field", f"add `{name}:` to the front matter"
+            return _("missing required field"), _("add `{field}:` to the front matter").format(field=name)
         if len(loc) == 1 and _first_model(
             model.model_fields[name].annotation if model and name in model.model_fields else None
         ):
-            return "missing required section", f"add a section [{name}]"
+            return _("missing required section"), _("add a section [{section}]").format(section=name)
         section = ".".join(str(part) for part in loc[:-1])
-        return "missing required setting", f"add `{name} = …`" + (f" under [{section}]" if section else "")
+        if section:
+            hint = _("add `{key} = …` under [{section}]").format(key=name, section=section)
+        else:
+            hint = _("add `{key} = …`").format(key=name)
+        return _("missing required setting"), hint
     if kind == "extra_forbidden":
         holder = _model_at(model, loc[:-1])
         guess = closest(str(name), holder.model_fields) if holder else None
-        hint = f"did you mean `{guess}`?" if guess else "remove it or check the spelling"
-        return "unknown field", hint
+        hint = _("did you mean `{guess}`?").format(guess=guess) if guess else _("remove it or check the spelling")
+        return _("unknown field"), hint
     if kind == "string_type":
-        return f"expected text, got {_describe(value)}", "put the value in quotes"
+        return _("expected text, got {kind}").format(kind=_describe(value)), _("put the value in quotes")
     if kind in ("list_type", "tuple_type"):
+        message = _("expected a list, got {kind}").format(kind=_describe(value))
         if toml:
-            return f"expected a list, got {_describe(value)}", f'write it as ["{value!s}"]'
-        return f"expected a list, got {_describe(value)}", f"write it as [{value!s}] or as '- ' lines"
+            return message, _('write it as ["{value}"]').format(value=value)
+        return message, _("write it as [{value}] or as '- ' lines").format(value=value)
     if kind in ("int_type", "int_parsing", "int_from_float"):
-        return f"expected a whole number, got {value!r}", None
+        return _("expected a whole number, got {value}").format(value=repr(value)), None
     if kind in ("bool_type", "bool_parsing"):
-        return f"expected true or false, got {value!r}", None
+        return _("expected true or false, got {value}").format(value=repr(value)), None
     if kind in ("model_type", "dict_type", "model_attributes_type"):
-        return f"expected a mapping (key: value lines), got {_describe(value)}", None
+        return _("expected a mapping (key: value lines), got {kind}").format(kind=_describe(value)), None
     if kind == "literal_error":
         allowed = [a.strip(" '") for a in ctx.get("expected", "").replace(" or ", ", ").split(",")]
         allowed = [a for a in allowed if a]
         guess = closest(str(value), allowed) if isinstance(value, str) else None
-        hint = f"did you mean {guess!r}?" if guess else None
-        return f"{value!r} is not allowed; use one of: {', '.join(allowed)}", hint
+        hint = _("did you mean {guess}?").format(guess=repr(guess)) if guess else None
+        return _("{value} is not allowed; use one of: {allowed}").format(
+            value=repr(value), allowed=", ".join(allowed)
+        ), hint
     if kind == "too_short":
-        return "must not be empty", "give at least one entry"
+        return _("must not be empty"), _("give at least one entry")
     if kind == "string_too_short":
-        return "must not be empty", None
+        return _("must not be empty"), None
     if kind == "string_pattern_mismatch":
-        return f"{value!r} has the wrong form", _PATTERN_HINTS.get(ctx.get("pattern", ""))
+        hint = _PATTERN_HINTS.get(ctx.get("pattern", ""))
+        return _("{value} has the wrong form").format(value=repr(value)), _(hint) if hint else None
     if kind == "value_error":
         message = str(ctx.get("error", error["msg"]))
         hint = None
@@ -129,6 +138,7 @@ _PATTERN_HINTS: dict[str, str] = {}
 
 
 def register_pattern_hint(pattern: str, hint: str) -> None:
+    """``hint``: marked with ``N_`` where it is registered (at import); translated when shown."""
     _PATTERN_HINTS[pattern] = hint
 
 

@@ -594,17 +594,29 @@ def test_each_kind_of_block_names_its_own_remedy_and_reviewers(mpi):
         "Den Termin in p.md hinter das Ende der Sperrfrist legen; die Stelle zeigt:",
         "commsflow check",
     )
-    missing = only(alerts.ahead(replace(job, signoff="not signed off: commsflow approve x"), about, config))
+    missing = only(
+        alerts.ahead(
+            replace(job, signoff="not signed off: commsflow approve x", signoff_state="missing"), about, config
+        )
+    )
     assert (missing.kind, missing.key) == ("blocked", f"blocked:{job.id}:signoff")
     # Who may sign off a LinkedIn post: the reviewers without a channel list, not the press office's.
     assert ("Abzeichnen (NAME: Dana Schulz):", "commsflow approve x --by NAME") in missing.actions
-    rejected = replace(job, signoff="rejected by Dana Schulz on 01.03.2024 10:00: Zahlen falsch — commsflow approve x")
+    rejected = replace(
+        job,
+        signoff="rejected by Dana Schulz on 01.03.2024 10:00: Zahlen falsch — commsflow approve x",
+        signoff_state="rejected",
+    )
     first = only(alerts.ahead(rejected, about, config, signed=signed))
     assert first.headline.endswith("Der Inhalt wurde bei der Prüfung abgelehnt.")
     assert dict(first.facts)["Grund"].startswith("rejected by Dana Schulz")
     again = only(alerts.ahead(rejected, about, config, signed=signed.replace(day=2)))
     assert first.key != again.key  # rejected again later: a new event
-    stale = only(alerts.ahead(replace(job, signoff="approval stale: linkedin article changed"), about, config))
+    stale = only(
+        alerts.ahead(
+            replace(job, signoff="approval stale: linkedin article changed", signoff_state="stale"), about, config
+        )
+    )
     assert stale.kind == "stale" and stale.key == f"stale:{job.id}:-"
     unapproved = only(alerts.ahead(replace(job, approved=False), about, config))
     assert unapproved.key == f"blocked:{job.id}:approval"

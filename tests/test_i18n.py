@@ -67,8 +67,9 @@ def test_translations_keep_every_placeholder():
 def test_the_compiled_catalog_is_the_translated_one():
     compiled = gettext.GNUTranslations(MO.open("rb"))
     for message in _catalog():
-        if not message.id or message.fuzzy:
-            continue
+        strings = message.string if isinstance(message.string, tuple) else (message.string,)
+        if not message.id or message.fuzzy or not all(strings):
+            continue  # untranslated: the first test names it
         if isinstance(message.id, tuple):
             for count, wanted in ((1, message.string[0]), (2, message.string[1])):
                 assert compiled.ngettext(*message.id, count) == wanted, "run `make messages`"

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from commsflow.errors import CommsflowError, closest
+from commsflow.i18n import _
 from commsflow.library import Library
 from commsflow.model import Item
 
@@ -90,18 +91,20 @@ def _check_names(library: Library, wanted: list[str], drafts: bool) -> None:
                 continue
             guess = closest(slug, [*library.by_slug, FIGURES_ID])
             raise CommsflowError(
-                f"no item {slug!r} in the content library",
-                f"did you mean {guess!r}?"
+                _("no item {slug!r} in the content library").format(slug=slug),
+                _("did you mean {guess!r}?").format(guess=guess)
                 if guess
-                else f"use the item's slug (its file name without .md), or {FIGURES_ID!r} for the figures post",
+                else _("use the item's slug (its file name without .md), or {figures!r} for the figures post").format(
+                    figures=FIGURES_ID
+                ),
             )
         if item.kind == "project":
             raise CommsflowError(
-                f"{slug!r} is a project; projects get no LinkedIn drafts",
-                f"name a post, news item or event, or {FIGURES_ID!r} for the figures post",
+                _("{slug!r} is a project; projects get no LinkedIn drafts").format(slug=slug),
+                _("name a post, news item or event, or {figures!r} for the figures post").format(figures=FIGURES_ID),
             )
         if item.status not in SIGNED_OFF and not drafts:
             raise CommsflowError(
-                f"{slug!r} is {item.status}, not approved",
-                f"approve {item.path} (status: approved) or preview with --drafts",
+                _("{slug!r} is {status}, not approved").format(slug=slug, status=item.status),
+                _("approve {path} (status: approved) or preview with --drafts").format(path=item.path),
             )

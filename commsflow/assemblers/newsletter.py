@@ -14,6 +14,7 @@ from datetime import date, datetime
 
 from commsflow.campaigns import Campaign, CampaignSet, Section, resolve_bound
 from commsflow.errors import Problem, Severity, closest
+from commsflow.i18n import _, ngettext
 from commsflow.library import Library
 from commsflow.model import Item
 from commsflow.validation import field_path
@@ -76,8 +77,10 @@ def assemble(
         guess = closest(spec.previous, known)
         problem(
             ("previous",),
-            f"no newsletter issue {spec.previous!r}",
-            f"did you mean {guess!r}?" if guess else "name the id of an earlier issue, or remove 'previous'",
+            _("no newsletter issue {issue!r}").format(issue=spec.previous),
+            _("did you mean {guess!r}?").format(guess=guess)
+            if guess
+            else _("name the id of an earlier issue, or remove 'previous'"),
         )
 
     sections = [AssembledSection(section, index) for index, section in enumerate(spec.sections)]
@@ -98,24 +101,26 @@ def assemble(
             guess = closest(slug, library.slugs())
             problem(
                 loc,
-                f"no item {slug!r} in the content library",
-                f"did you mean {guess!r}?" if guess else "use the item's slug (its file name without .md)",
+                _("no item {slug!r} in the content library").format(slug=slug),
+                _("did you mean {guess!r}?").format(guess=guess)
+                if guess
+                else _("use the item's slug (its file name without .md)"),
             )
             return None
         if item.status not in SIGNED_OFF:
             if not drafts:
                 problem(
                     loc,
-                    f"{slug!r} is left out: it is {_not_yet(item)}, not approved",
-                    f"approve {item.path} (status: approved) or preview with --drafts",
+                    _("{slug!r} is left out: it is {state}, not approved").format(slug=slug, state=_not_yet(item)),
+                    _("approve {path} (status: approved) or preview with --drafts").format(path=item.path),
                 )
                 refused.add(loc[1])
                 return None
         if slug in placed:
             problem(
                 loc,
-                f"{slug!r} is already in the issue (at {_where(placed[slug])})",
-                "an item appears in at most one section; remove one of the two",
+                _("{slug!r} is already in the issue (at {place})").format(slug=slug, place=_where(placed[slug])),
+                _("an item appears in at most one section; remove one of the two"),
             )
             return None
         placed[slug] = loc
@@ -178,24 +183,37 @@ def assemble(
         )
         if waiting:
             if len(waiting) == 1:
-                why = f"{waiting[0].slug!r} is {_not_yet(waiting[0])}, not approved"
+                why = _("{slug!r} is {state}, not approved").format(slug=waiting[0].slug, state=_not_yet(waiting[0]))
             else:
-                shown = ", ".join(f"{item.slug!r} ({_not_yet(item)})" for item in waiting[:3])
-                more = f" and {len(waiting) - 3} more" if len(waiting) > 3 else ""
-                why = f"{shown}{more} are not approved"
+                shown = ", ".join(
+                    _("{slug!r} ({state})").format(slug=item.slug, state=_not_yet(item)) for item in waiting[:3]
+                )
+                more = len(waiting) - 3
+                why = (
+                    ngettext(
+                        "{items} and {count} more are not approved", "{items} and {count} more are not approved", more
+                    ).format(items=shown, count=more)
+                    if more > 0
+                    else _("{items} are not approved").format(items=shown)
+                )
+            title = section.spec.title
             problem(
                 ("sections", section.index),
-                f"section {section.spec.title!r} "
-                + ("is left out" if section.spec.cta is None else "has no items")
-                + f": {why}",
-                "approve " + ("it" if len(waiting) == 1 else "them") + " (status: approved) or preview with --drafts",
+                _("section {title!r} is left out: {why}").format(title=title, why=why)
+                if section.spec.cta is None
+                else _("section {title!r} has no items: {why}").format(title=title, why=why),
+                ngettext(
+                    "approve it (status: approved) or preview with --drafts",
+                    "approve them (status: approved) or preview with --drafts",
+                    len(waiting),
+                ),
                 severity=Severity.WARNING,
             )
         elif not section.entries and section.spec.cta is None and section.index not in refused:
             problem(
                 ("sections", section.index),
-                f"section {section.spec.title!r} is empty",
-                "widen its 'select' rule (from/until, type, tags) or name items; empty sections are left out",
+                _("section {title!r} is empty").format(title=section.spec.title),
+                _("widen its 'select' rule (from/until, type, tags) or name items; empty sections are left out"),
                 severity=Severity.WARNING,
             )
         if drafts:
@@ -203,16 +221,20 @@ def assemble(
                 if entry.draft:
                     problem(
                         ("sections", section.index),
-                        f"{entry.item.slug!r} is {entry.item.status} — shown marked as Entwurf",
-                        "approve it before sending",
+                        _("{slug!r} is {status} — shown marked as Entwurf").format(
+                            slug=entry.item.slug, status=entry.item.status
+                        ),
+                        _("approve it before sending"),
                         severity=Severity.WARNING,
                     )
     if not spec.preheader:
         problem(
             ("preheader",),
-            "no preheader",
-            "add 'preheader:' — the inbox shows it after the subject;"
-            " without it, mail clients show the first words of the e-mail",
+            _("no preheader"),
+            _(
+                "add 'preheader:' — the inbox shows it after the subject;"
+                " without it, mail clients show the first words of the e-mail"
+            ),
             severity=Severity.WARNING,
         )
     return AssembledIssue(campaign, previous, sections, problems, drafts)
@@ -229,7 +251,7 @@ def _not_signed_off(library: Library, rule, selected: Callable[[Item], bool]) ->
 
 def _not_yet(item: Item) -> str:
     """``still in review``, ``still a draft``: why an item cannot go into an issue yet."""
-    return {"review": "still in review", "draft": "still a draft"}.get(item.status, item.status)
+    return {"review": _("still in review"), "draft": _("still a draft")}.get(item.status, item.status)
 
 
 def _where(loc: tuple) -> str:

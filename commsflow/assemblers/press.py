@@ -15,6 +15,7 @@ from datetime import date, datetime
 
 from commsflow import frontmatter
 from commsflow.errors import Problem, Severity
+from commsflow.i18n import _
 from commsflow.model import Item
 
 FUNDING_TAGS = ("Fördercall", "Förderaufruf")
@@ -71,28 +72,30 @@ def assemble(item: Item, root, now: datetime, kind: str | None = None) -> Releas
     if kind is None:
         problem(
             "press",
-            f"a {item.kind} cannot be the subject of a press release",
-            "write a post about the project and mark that for the press",
+            _("a {kind} cannot be the subject of a press release").format(kind=item.kind),
+            _("write a post about the project and mark that for the press"),
         )
         kind = "announcement"
     if kind in ("invitation", "recap") and item.kind != "event":
         problem(
             "press.kind",
-            f"a {kind} is about an event, and this is a {item.kind}",
-            "use kind: announcement or funding-call, or mark the event itself",
+            _("a {kind} is about an event, and this is a {item_kind}").format(kind=kind, item_kind=item.kind),
+            _("use kind: announcement or funding-call, or mark the event itself"),
         )
     if kind == "invitation" and item.kind == "event":
         if meta.venue is None:
-            problem("venue", "an invitation needs the venue", "add venue: {name: …, city: …} to the event")
+            problem("venue", _("an invitation needs the venue"), _("add venue: {name: …, city: …} to the event"))
         if meta.all_day:
             problem(
-                "start", "an invitation needs the start time", "write the time with the date, e.g. '2024-04-25 16:00'"
+                "start",
+                _("an invitation needs the start time"),
+                _("write the time with the date, e.g. '2024-04-25 16:00'"),
             )
         if meta.registration is None:
             problem(
                 "registration",
-                "no registration link for the invitation",
-                "add registration: https://… if guests must register",
+                _("no registration link for the invitation"),
+                _("add registration: https://… if guests must register"),
                 severity=Severity.WARNING,
             )
     # The body's opening paragraph is its lead; press.lead words it for the press instead.
@@ -101,8 +104,8 @@ def assemble(item: Item, root, now: datetime, kind: str | None = None) -> Releas
     if not lead:
         problem(
             "press.lead",
-            "no lead paragraph",
-            "add press: {lead: …} (who, what, when, where, why) or start the body with a paragraph",
+            _("no lead paragraph"),
+            _("add press: {lead: …} (who, what, when, where, why) or start the body with a paragraph"),
         )
         lead = ""
     day = (press.date if press and press.date else None) or getattr(meta, "date", None) or now.date()
@@ -127,7 +130,7 @@ def _body(root, item: Item) -> str:
 
 def _split_lead(body: str) -> tuple[str, str]:
     """The first paragraph (if the body starts with one) and the rest."""
-    first, _, rest = body.partition("\n\n")
+    first, _blank, rest = body.partition("\n\n")
     if not first or first.lstrip().startswith(("#", ">", "-", "*", "|", "```")) or first[:1].isdigit():
         return "", body
     return " ".join(first.split()), rest.strip()

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from commsflow.errors import Problem
+from commsflow.i18n import _
 
 if TYPE_CHECKING:  # the types only: channel modules stay cheap to import
     from commsflow.calendar import Job
@@ -56,7 +57,7 @@ class Rendition:
 
     def raise_errors(self) -> None:
         if self.errors or self.payload is None:
-            errors = self.errors or [Problem(self.job.source, "nothing to send")]
+            errors = self.errors or [Problem(self.job.source, _("nothing to send"))]
             raise RenderFailed("; ".join(p.format() for p in errors[:3]))
 
 
@@ -90,8 +91,10 @@ def payload_digest(payload: Payload) -> str:
 def missing_item(job: Job) -> Problem:
     return Problem(
         job.source,
-        f"{job.item!r} is planned on {job.channel} but is no longer in the content",
-        hint="restore the item, or take it out of the campaign",
+        _("{item!r} is planned on {channel} but is no longer in the content").format(
+            item=job.item, channel=job.channel
+        ),
+        hint=_("restore the item, or take it out of the campaign"),
     )
 
 

@@ -3,7 +3,18 @@
 from __future__ import annotations
 
 from commsflow.errors import CommsflowError
-from commsflow.output import plural, print_problems
+from commsflow.i18n import N_, _, ngettext
+from commsflow.output import print_problems
+
+# What the commands name as ``output`` (in the hint "… could be missing from {output}"):
+# marked here, so that callers pass them as written and the hint shows them translated.
+OUTPUTS = (
+    N_("the calendar"),
+    N_("the calendar files"),
+    N_("the drafts"),
+    N_("the issue"),
+    N_("the releases"),
+)
 
 
 def load_or_stop(workspace, output: str):
@@ -12,9 +23,12 @@ def load_or_stop(workspace, output: str):
     loaded = workspace.load()
     if loaded.errors:
         print_problems(loaded.errors)
+        count = len(loaded.errors)
         raise CommsflowError(
-            f"{plural(len(loaded.errors), 'error')} in the content",
-            f"fix them first (commsflow check) — a broken item could be missing from {output}",
+            ngettext("{count} error in the content", "{count} errors in the content", count).format(count=count),
+            _("fix them first (commsflow check) — a broken item could be missing from {output}").format(
+                output=_(output)
+            ),
         )
     return loaded
 
@@ -28,5 +42,5 @@ def plan_or_stop(workspace, output: str, *, ledger: bool = True):
     campaigns = workspace.campaigns
     if any(p.is_error for p in campaigns.problems):
         print_problems(campaigns.problems)
-        raise CommsflowError("the campaign files have errors", "fix them first (commsflow check)")
+        raise CommsflowError(_("the campaign files have errors"), _("fix them first (commsflow check)"))
     return open_plan(workspace, ledger=ledger, loaded=loaded)

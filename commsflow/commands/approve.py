@@ -12,14 +12,15 @@ import click
 from rich.markup import escape
 
 from commsflow import dates, markdown, people
-from commsflow.approvals import kind_of, label, rejection, signed_off_status
+from commsflow.approvals import kind_of, label, rejection, signed_off_status, state_label
 from commsflow.assemblers.newsletter import assemble
 from commsflow.campaigns import Campaign
 from commsflow.clock import check_now
 from commsflow.commands import plan_or_stop
 from commsflow.errors import CommsflowError, closest
+from commsflow.i18n import N_, _, ngettext
 from commsflow.model import Item
-from commsflow.output import console, error_console, plural, print_problems
+from commsflow.output import console, error_console, print_problems
 from commsflow.workspace import Workspace
 
 _PENDING = ("planned", "blocked", "due")  # jobs that may still go out
@@ -32,7 +33,8 @@ def opened_for_signoff(workspace: Workspace):
     if approvals.broken:
         print_problems(approvals.problems)
         raise CommsflowError(
-            f"{approvals.shown} has errors", "fix them first (commsflow check) — approving rewrites the file"
+            _("{path} has errors").format(path=approvals.shown),
+            _("fix them first (commsflow check) — approving rewrites the file"),
         )
     return opened
 
@@ -48,21 +50,24 @@ def _plain(value: str | None, option: str) -> str | None:
     """``value`` as a text approvals.yaml can hold (no raw HTML, no unsafe link), or a usage error."""
     found = markdown.unsafe_markup(value) if value else None
     if found:
-        raise click.UsageError(f"{option}: {found} is not allowed — write plain text")
+        raise click.UsageError(
+            _("{option}: {found} is not allowed — write plain text").format(option=option, found=found)
+        )
     return value
 
 
 def reviewer(workspace: Workspace, by: str | None, doing: str, verb: str) -> people.Acting:
     """The acting person, who must be a reviewer when people are listed — without a word
-    on the console (the desk shows its own); click.UsageError or CommsflowError when not."""
+    on the console (the desk shows its own); click.UsageError or CommsflowError when not.
+    ``doing`` ("signs off") and ``verb`` ("sign off"): marked with ``N_``, translated here."""
     if by is not None and not by.strip():
-        raise click.UsageError(f"--by must name who {doing}")
+        raise click.UsageError(_("--by must name who {doing}").format(doing=_(doing)))
     _plain(by, "--by")
     config = workspace.config
     try:
         who = people.acting(config, workspace.root, by)
     except people.NobodyKnown as exc:
-        raise click.UsageError(f"who {doing} is not known — {exc.hint}") from None
+        raise click.UsageError(_("who {doing} is not known — {hint}").format(doing=_(doing), hint=exc.hint)) from None
     _plain(who.name, who.source)
     people.require_role(config, who, "reviewer", verb)
     return who
@@ -73,15 +78,15 @@ def _acting(workspace: Workspace, by: str | None, doing: str, verb: str) -> peop
     who = reviewer(workspace, by, doing, verb)
     config = workspace.config
     if not who.given:
-        console.print(f"acting as {escape(who.name)} (from {who.source})", highlight=False)
-    if not config.people:
         console.print(
-            "[dim]note: no "
-            + escape("[[people]]")
-            + " in commsflow.toml — anybody may sign off under any name; list the team there to have "
-            "commsflow check who signs off[/]",
-            highlight=False,
+            _("acting as {who} (from {source})").format(who=escape(who.name), source=who.source), highlight=False
         )
+    if not config.people:
+        note = _(
+            "note: no [[people]] in commsflow.toml — anybody may sign off under any name; list the team there to "
+            "have commsflow check who signs off"
+        )
+        console.print("[dim]" + escape(note) + "[/]", highlight=False)
     return who
 
 
@@ -139,9 +144,9 @@ def approve(
         check_now(now)
         workspace = replace(workspace, now_text=now)
     if not items and not all_planned:
-        raise click.UsageError("name the items or newsletter issues to sign off, or use --all-planned")
+        raise click.UsageError(_("name the items or newsletter issues to sign off, or use --all-planned"))
     note = _plain(note.strip(), "--note") or None if note is not None else None
-    who = _acting(workspace, by, "signs off", "sign off")
+    who = _acting(workspace, by, N_("signs off"), N_("sign off"))
     by = who.name
     opened = opened_for_signoff(workspace)
     config, library, campaigns = workspace.config, opened.library, opened.campaigns
@@ -168,7 +173,12 @@ def approve(
             record = approvals.records.get(key)
             if record is not None and record.rejected:  # a reviewer's no is lifted by name, not in bulk
                 skipped.append(
-                    (key, f"rejected by {record.by}: {record.reason} — sign it off by name once it is fixed")
+                    (
+                        key,
+                        _("rejected by {who}: {reason} — sign it off by name once it is fixed").format(
+                            who=record.by, reason=record.reason
+                        ),
+                    )
                 )
                 continue
             if not error:
@@ -181,41 +191,70 @@ def approve(
                 skipped.append(
                     (
                         key,
-                        f"status {status}, not approved yet" if status and not signed_off_status(subject) else error[0],
+                        _("status {status}, not approved yet").format(status=status)
+                        if status and not signed_off_status(subject)
+                        else error[0],
                     )
                 )
             else:
                 chosen.append(subject)
     if errors:
-        for message, hint in errors:
-            error_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
+        for message, hint in errors:  # as commsflow.cli prints an error
+            error_console.print("[bold red]" + _("error:") + f"[/] {escape(message)}", highlight=False)
             if hint:
-                error_console.print(f"  hint: {escape(hint)}", highlight=False)
-        error_console.print(f"nothing signed off: {plural(len(errors), 'problem')}")
+                error_console.print("  " + _("hint: {hint}").format(hint=escape(hint)), highlight=False)
+        error_console.print(
+            ngettext("nothing signed off: {count} problem", "nothing signed off: {count} problems", len(errors)).format(
+                count=len(errors)
+            )
+        )
         raise click.exceptions.Exit(1)
 
     now = workspace.now
     for subject in chosen:
         key = subject.id if isinstance(subject, Campaign) else subject.slug
         before, record = _sign(opened, subject, key, by, now, note)
-        again = ""
         if before.state == "rejected":
-            again = f" (was rejected by {before.record.by}: {before.record.reason})"
-        elif before.record is not None:
-            again = " again" if before.state == "current" else f" again (was stale: approved by {before.record.by})"
+            done = _("{item} ({kind}) signed off (was rejected by {before}: {reason}) by {who}: {jobs}")
+        elif before.record is None:
+            done = _("{item} ({kind}) signed off by {who}: {jobs}")
+        elif before.state == "current":
+            done = _("{item} ({kind}) signed off again by {who}: {jobs}")
+        else:
+            done = _("{item} ({kind}) signed off again (was stale: approved by {before}) by {who}: {jobs}")
+        jobs_signed = ", ".join(escape(f"{a.job} {_short(a.planned)}") for a in record.renditions)
         console.print(
-            f"[green]✓[/] {escape(key)} ({record.kind}) signed off{again} by {escape(by)}: "
-            + (", ".join(escape(f"{a.job} {_short(a.planned)}") for a in record.renditions) or "nothing planned yet")
+            "[green]✓[/] "
+            + done.format(
+                item=escape(key),
+                kind=record.kind,
+                before=escape(before.record.by) if before.record is not None else "",
+                reason=escape(before.record.reason or "") if before.record is not None else "",
+                who=escape(by),
+                jobs=jobs_signed or _("nothing planned yet"),
+            )
         )
         for change in before.changes:
             _print_change(change)
     approvals.save(config.zone)
     for key, reason in skipped:
-        console.print(f"[yellow]–[/] {escape(key)} skipped: {escape(reason)}")
+        console.print("[yellow]–[/] " + _("{item} skipped: {reason}").format(item=escape(key), reason=escape(reason)))
+    if skipped:
+        written = ngettext(
+            "{count} sign-off written to {path}, {skipped} skipped — as of {moment}",
+            "{count} sign-offs written to {path}, {skipped} skipped — as of {moment}",
+            len(chosen),
+        )
+    else:
+        written = ngettext(
+            "{count} sign-off written to {path} — as of {moment}",
+            "{count} sign-offs written to {path} — as of {moment}",
+            len(chosen),
+        )
     console.print(
-        f"{plural(len(chosen), 'sign-off')} written to {escape(approvals.shown)}"
-        + (f", {len(skipped)} skipped" if skipped else "")
-        + f" — as of {now:%Y-%m-%d %H:%M}"
+        written.format(
+            count=len(chosen), path=escape(approvals.shown), skipped=len(skipped), moment=f"{now:%Y-%m-%d %H:%M}"
+        )
     )
 
 
@@ -283,16 +322,18 @@ def _subject(key: str, library, campaigns, config):
     if isinstance(subject, Item):
         if not signed_off_status(subject):
             return subject, (
-                f"{key} is {subject.status}: only approved or published items can be signed off",
-                f"set 'status: approved' in {subject.path} first",
+                _("{item} is {status}: only approved or published items can be signed off").format(
+                    item=key, status=subject.status
+                ),
+                _("set 'status: approved' in {path} first").format(path=subject.path),
             )
         return subject, None
     assembled = assemble(subject, campaigns, library, config.zone)
     errors = [p for p in assembled.problems if p.is_error]
     if errors:
         return subject, (
-            f"{key} cannot be signed off: {errors[0].format()}",
-            "fix the issue first (commsflow newsletter build)",
+            _("{item} cannot be signed off: {problem}").format(item=key, problem=errors[0].format()),
+            _("fix the issue first (commsflow newsletter build)"),
         )
     return subject, None
 
@@ -305,16 +346,19 @@ def _named(key: str, library, campaigns):
         known = [i.slug for i in library] + [c.id for c in campaigns.of_kind("newsletter")]
         guess = closest(key, known)
         return None, (
-            f"no item or newsletter issue {key!r}",
-            f"did you mean {guess!r}?"
+            _("no item or newsletter issue {item!r}").format(item=key),
+            _("did you mean {guess!r}?").format(guess=guess)
             if guess
-            else "give an item's slug (its file name without .md) "
-            "or a newsletter issue's id (commsflow newsletter list)",
+            else _(
+                "give an item's slug (its file name without .md) or a newsletter issue's id (commsflow newsletter list)"
+            ),
         )
     if item is not None and issue is not None:
         return item, (
-            f"{key!r} names both an item ({item.path}) and a newsletter issue ({issue.path})",
-            "rename one of them; a sign-off must say which it is",
+            _("{item!r} names both an item ({path}) and a newsletter issue ({issue})").format(
+                item=key, path=item.path, issue=issue.path
+            ),
+            _("rename one of them; a sign-off must say which it is"),
         )
     return (item, None) if item is not None else (issue, None)
 
@@ -342,28 +386,41 @@ def reject(obj: dict, item: str, reason: str, by: str | None, now: str | None) -
         workspace = replace(workspace, now_text=now)
     reason = " ".join(reason.split())
     if not reason:
-        raise click.UsageError("--reason must say why, e.g. --reason 'Die Zahlen stimmen nicht mit dem Bericht'")
+        raise click.UsageError(_("--reason must say why, e.g. --reason 'Die Zahlen stimmen nicht mit dem Bericht'"))
     _plain(reason, "--reason")
-    who = _acting(workspace, by, "rejects", "reject")
+    who = _acting(workspace, by, N_("rejects"), N_("reject"))
     opened = opened_for_signoff(workspace)
     before, record = reject_one(opened, who, item, workspace.now, reason)
-    replaced = ""
     if before.state == "rejected":
-        replaced = f" (replaces the rejection by {before.record.by})"
+        done = _("{item} ({kind}) rejected by {who} (replaces the rejection by {before}): {reason}")
     elif before.record is not None:
-        replaced = f" (replaces the sign-off by {before.record.by})"
+        done = _("{item} ({kind}) rejected by {who} (replaces the sign-off by {before}): {reason}")
+    else:
+        done = _("{item} ({kind}) rejected by {who}: {reason}")
     ahead = [job for job in opened.jobs_for(item) if job.state in _PENDING]
     console.print(
-        f"[red]✗[/] {escape(item)} ({record.kind}) rejected by {escape(who.name)}{replaced}: {escape(reason)}"
+        "[red]✗[/] "
+        + done.format(
+            item=escape(item),
+            kind=record.kind,
+            who=escape(who.name),
+            before=escape(before.record.by) if before.record is not None else "",
+            reason=escape(reason),
+        )
     )
     if ahead:
         console.print(
-            f"  held back until it is signed off again: {plural(len(ahead), 'job')}, the next "
-            f"{escape(label(ahead[0]))} on {_at(ahead[0].planned)}"
+            "  "
+            + ngettext(
+                "held back until it is signed off again: {count} job, the next {job} on {moment}",
+                "held back until it is signed off again: {count} jobs, the next {job} on {moment}",
+                len(ahead),
+            ).format(count=len(ahead), job=escape(label(ahead[0])), moment=_at(ahead[0].planned))
         )
     console.print(
-        f"1 rejection written to {escape(opened.approvals.shown)} — as of {workspace.now:%Y-%m-%d %H:%M}; "
-        f"once it is fixed: commsflow approve {escape(item)}"
+        _("1 rejection written to {path} — as of {moment}; once it is fixed: commsflow approve {item}").format(
+            path=escape(opened.approvals.shown), moment=f"{workspace.now:%Y-%m-%d %H:%M}", item=escape(item)
+        )
     )
 
 
@@ -390,9 +447,9 @@ def review(obj: dict, items: tuple[str, ...]) -> None:
     rows = waiting(opened)
     records = opened.approvals.records
 
-    as_of = f"as of {workspace.now:%Y-%m-%d %H:%M}"
+    as_of = f"{workspace.now:%Y-%m-%d %H:%M}"
     if not rows:
-        console.print(f"Nothing waits for sign-off — {as_of}")
+        console.print(_("Nothing waits for sign-off — as of {moment}").format(moment=as_of))
         return
     # One line each (no table): the reasons are long, and a line stays whole when piped or grepped.
     width = max(len(job.channel) for job, *_ in rows if job) if any(job for job, *_ in rows) else 1
@@ -409,12 +466,22 @@ def review(obj: dict, items: tuple[str, ...]) -> None:
         console.print(f"{when:<19}  {channel:<{width}}  {escape(key)} ({kind}) — {escape(reason)}")
         for change in changes:
             _print_change(change)
-    rejected = sum(1 for _, key, *_ in rows if _rejected(records, key))
-    console.print(
-        f"{plural(len(rows), 'item')} waiting for sign-off"
-        + (f" ({rejected} rejected)" if rejected else "")
-        + f" — {as_of}; sign off with: commsflow approve ITEM…"
-    )
+    rejected = sum(1 for _job, key, *_rest in rows if _rejected(records, key))
+    if rejected:
+        summary = ngettext(
+            "{count} item waiting for sign-off ({rejected} rejected) — as of {moment}; "
+            "sign off with: commsflow approve ITEM…",
+            "{count} items waiting for sign-off ({rejected} rejected) — as of {moment}; "
+            "sign off with: commsflow approve ITEM…",
+            len(rows),
+        )
+    else:
+        summary = ngettext(
+            "{count} item waiting for sign-off — as of {moment}; sign off with: commsflow approve ITEM…",
+            "{count} items waiting for sign-off — as of {moment}; sign off with: commsflow approve ITEM…",
+            len(rows),
+        )
+    console.print(summary.format(count=len(rows), rejected=rejected, moment=as_of))
 
 
 def waiting(opened) -> list[tuple]:
@@ -437,17 +504,18 @@ def waiting(opened) -> list[tuple]:
             continue
         if item is not None and not signed_off_status(item):
             if item.status == "review":
-                rows.append((job, key, item.kind, f"in review: set 'status: approved', then commsflow approve {key}"))
+                reason = _("in review: set 'status: approved', then commsflow approve {item}").format(item=key)
+                rows.append((job, key, item.kind, reason))
             continue
         if not job.approved:  # a newsletter issue naming items not approved yet
-            rows.append((job, key, "newsletter", "contains items not approved yet (commsflow newsletter build)"))
+            rows.append((job, key, "newsletter", _("contains items not approved yet (commsflow newsletter build)")))
             continue
         state = signoffs.get(key)
         if state is None or state.state == "current":
             continue
         reason = state.reason()
         if state.state == "missing" and not required and not state.broken:
-            reason += " (optional: [publishing] require_signoff is off)"
+            reason += " " + _("(optional: [publishing] require_signoff is off)")
         rows.append((job, key, "newsletter" if item is None else item.kind, reason, state.changes))
     for key, record in records.items():
         if record.rejected and key not in upcoming:
@@ -455,7 +523,7 @@ def waiting(opened) -> list[tuple]:
                 rows.append((None, key, record.kind, rejection(record, zone)))
     for item in library:
         if item.status == "review" and item.slug not in upcoming and not _rejected(records, item.slug):
-            rows.append((None, item.slug, item.kind, "in review: set 'status: approved'"))
+            rows.append((None, item.slug, item.kind, _("in review: set 'status: approved'")))
     rows = [row if len(row) == 5 else (*row, ()) for row in rows]
     return rows
 
@@ -473,7 +541,8 @@ def _show(opened, keys: tuple[str, ...]) -> None:
             raise CommsflowError(*error)
         signoff = opened.signoffs.get(key)
         console.print(
-            f"[bold]{escape(key)}[/] — sign-off {signoff.state}"
+            f"[bold]{escape(key)}[/] — "
+            + _("sign-off {state}").format(state=state_label(signoff.state))
             + (f" ({escape(signoff.reason())})" if signoff.reason() else "")
         )
         changed = {(change.label, change.planned) for change in signoff.changes}
@@ -481,7 +550,7 @@ def _show(opened, keys: tuple[str, ...]) -> None:
             job = rendition.job
             when = f"{dates.numeric_date(job.planned)} {dates.hour_minute(job.planned)}"
             console.print(f"\n[bold]── {escape(label(job))} · {when} ──[/]")
-            console.print(rendition.review or "(no text)", markup=False, highlight=False, emoji=False)
+            console.print(rendition.review or _("(no text)"), markup=False, highlight=False, emoji=False)
             for problem in rendition.problems:
                 console.print(f"  [yellow]{escape(problem.format())}[/]")
             if (label(job), job.planned) in changed:

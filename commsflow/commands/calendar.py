@@ -10,10 +10,12 @@ from rich.markup import escape
 from rich.table import Table
 
 from commsflow import channels, dates
+from commsflow.calendar import state_label
 from commsflow.commands import plan_or_stop
 from commsflow.errors import CommsflowError
 from commsflow.files import write_atomic
-from commsflow.output import console, plural, print_problems
+from commsflow.i18n import N_, _, ngettext
+from commsflow.output import console, print_problems
 from commsflow.renderers.ics import calendar_ics, job_titles
 from commsflow.workspace import Workspace
 
@@ -26,6 +28,15 @@ _STYLES = {
     "failed": "red",
     "missed": "red",
 }
+# The table's columns and their headers (translated where the table is printed).
+_COLUMNS = {
+    "when": N_("when"),
+    "channel": N_("channel"),
+    "item": N_("item"),
+    "template": N_("template"),
+    "state": N_("state"),
+    "conflicts": N_("conflicts"),
+}
 
 
 def _day(text: str | None, zone, what: str) -> datetime | None:
@@ -34,7 +45,7 @@ def _day(text: str | None, zone, what: str) -> datetime | None:
     try:
         day = dates.parse_date(text)
     except dates.DateError as exc:
-        raise CommsflowError(f"--{what} {text!r}: {exc}", "write a date like 2024-04-01 or 01.04.2024") from None
+        raise CommsflowError(f"--{what} {text!r}: {exc}", _("write a date like 2024-04-01 or 01.04.2024")) from None
     return datetime(day.year, day.month, day.day, tzinfo=zone)
 
 
@@ -67,16 +78,22 @@ def command(obj: dict, start: str | None, end: str | None, channel: str | None, 
     if ics_file is not None:
         titles = job_titles(jobs, plan.library, plan.campaigns)
         write_atomic(ics_file, calendar_ics(jobs, workspace.config, now=workspace.now, titles=titles))
-        console.print(f"[green]✓[/] {plural(len(jobs), 'job')} written to {escape(str(ics_file))}")
+        console.print(
+            "[green]✓[/] "
+            + ngettext("{count} job written to {path}", "{count} jobs written to {path}", len(jobs)).format(
+                count=len(jobs), path=escape(str(ics_file))
+            )
+        )
         return
     table = Table(box=None, pad_edge=False, header_style="bold")
-    for column in ("when", "channel", "item", "template", "state", "conflicts"):
-        table.add_column(column, overflow="fold", no_wrap=column in ("when", "state"))
+    for column, header in _COLUMNS.items():
+        table.add_column(_(header), overflow="fold", no_wrap=column in ("when", "state"))
     for job in jobs:
         when = (
             f"{dates.weekday_date(job.planned)[:2]} {dates.numeric_date(job.planned)} {dates.hour_minute(job.planned)}"
         )
         style = _STYLES.get(job.state, "")
+        state = state_label(job.state)
         conflicts = "; ".join(
             f"[red]{escape(text)}[/]" if text == job.embargo else escape(text) for text in job.conflicts
         )
@@ -85,14 +102,20 @@ def command(obj: dict, start: str | None, end: str | None, channel: str | None, 
             job.channel,
             escape(job.item),
             job.template,
-            f"[{style}]{job.state}[/]" if style else job.state,
+            f"[{style}]{escape(state)}[/]" if style else escape(state),
             conflicts,
         )
     console.print(table)
     flagged = sum(1 for job in jobs if job.conflicts)
-    console.print(
-        f"{plural(len(jobs), 'job')}, {plural(flagged, 'conflict')}"
-        + (f" — as of {workspace.now:%Y-%m-%d %H:%M}" if jobs else "")
-    )
+    counts = {
+        "jobs": ngettext("{count} job", "{count} jobs", len(jobs)).format(count=len(jobs)),
+        "conflicts": ngettext("{count} conflict", "{count} conflicts", flagged).format(count=flagged),
+    }
+    if jobs:
+        console.print(
+            _("{jobs}, {conflicts} — as of {moment}").format(**counts, moment=f"{workspace.now:%Y-%m-%d %H:%M}")
+        )
+    else:
+        console.print(_("{jobs}, {conflicts}").format(**counts))
     if any(problem.is_error for problem in problems):
         raise click.exceptions.Exit(1)

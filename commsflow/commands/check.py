@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import click
 
-from commsflow.output import console, plural, print_problems
+from commsflow.i18n import _, ngettext
+from commsflow.output import console, print_problems
 from commsflow.plan import open_plan
 
 
@@ -23,10 +24,13 @@ def command(obj: dict, strict: bool) -> None:
     print_problems(problems)
     errors = sum(p.is_error for p in problems)
     warnings = len(problems) - errors
-    summary = (
-        f"{plural(loaded.report.files, 'file')} checked, {plural(len(loaded.library), 'item')} valid, "
-        f"{plural(len(campaigns.campaigns), 'campaign')}: "
-        f"{plural(errors, 'error')}, {plural(warnings, 'warning')}"
+    files, items, campaign_count = loaded.report.files, len(loaded.library), len(campaigns.campaigns)
+    summary = _("{files} checked, {items} valid, {campaigns}: {errors}, {warnings}").format(
+        files=ngettext("{count} file", "{count} files", files).format(count=files),
+        items=ngettext("{count} item", "{count} items", items).format(count=items),
+        campaigns=ngettext("{count} campaign", "{count} campaigns", campaign_count).format(count=campaign_count),
+        errors=ngettext("{count} error", "{count} errors", errors).format(count=errors),
+        warnings=ngettext("{count} warning", "{count} warnings", warnings).format(count=warnings),
     )
     failed = errors or (strict and warnings)
     console.print(("[red]✗[/] " if failed else "[green]✓[/] ") + summary)

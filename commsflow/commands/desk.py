@@ -6,6 +6,7 @@ import click
 from rich.markup import escape
 
 from commsflow.errors import CommsflowError
+from commsflow.i18n import _
 from commsflow.output import console
 from commsflow.workspace import Workspace
 
@@ -24,9 +25,13 @@ def command(obj: dict, port: int, host: str) -> None:
     workspace: Workspace = obj["workspace"]
     if host not in LOCAL:
         raise CommsflowError(
-            f"the desk listens only on 127.0.0.1, not on {host}: on another address anybody who reaches it "
-            "could sign off, and the desk has no login yet",
-            f"open it on this machine, or from another one through an SSH tunnel: ssh -L {port}:127.0.0.1:{port} …",
+            _(
+                "the desk listens only on 127.0.0.1, not on {host}: on another address anybody who reaches it "
+                "could sign off, and the desk has no login yet"
+            ).format(host=host),
+            _(
+                "open it on this machine, or from another one through an SSH tunnel: ssh -L {port}:127.0.0.1:{port} …"
+            ).format(port=port),
         )
     import socket
 
@@ -41,7 +46,8 @@ def command(obj: dict, port: int, host: str) -> None:
         listening = socket.create_server(("127.0.0.1", port))
     except OSError as exc:
         raise CommsflowError(
-            f"cannot listen on 127.0.0.1:{port} ({exc.strerror})", "choose another port with --port"
+            _("cannot listen on 127.0.0.1:{port} ({reason})").format(port=port, reason=exc.strerror),
+            _("choose another port with --port"),
         ) from None
     desk.port = listening.getsockname()[1]
     console.print(f"Schreibtisch unter [bold]http://127.0.0.1:{desk.port}/[/] — Strg-C beendet ihn", highlight=False)

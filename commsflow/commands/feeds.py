@@ -17,9 +17,18 @@ from commsflow.feeds.fetch import Fetcher, user_agent
 from commsflow.feeds.news import Importer, project_slugs
 from commsflow.feeds.run import Outcome, fetch_concurrently, run_fetch
 from commsflow.feeds.state import SeenReader, read_state, state_path
-from commsflow.output import console, error_console, plural, print_problems
+from commsflow.i18n import N_, _, ngettext
+from commsflow.output import console, error_console, print_problems
 from commsflow.slugs import slugify
 from commsflow.workspace import Workspace
+
+LIST_COLUMNS = (N_("feed"), N_("project"), N_("enabled"), N_("tags"), N_("url"))
+STATUS_COLUMNS = (N_("feed"), N_("last fetch"), N_("HTTP"), N_("result"), N_("new"), N_("imported"), N_("note"))
+REPORT_COLUMNS = (N_("feed"), N_("HTTP"), N_("new"), N_("duplicates"), N_("warnings"), N_("errors"))
+# The labels of an entry's lines in `feeds try` (and html, as it is).
+ENTRY_LABELS = (N_("date"), N_("link"), N_("import"), N_("file"), N_("summary"))
+# How the last fetch went, as the state records it (feeds/state.py) and as a person reads it.
+OUTCOMES = {"ok": N_("ok"), "not modified": N_("not modified"), "error": N_("error"), "gone": N_("gone")}
 
 
 @click.group("feeds")
@@ -33,8 +42,12 @@ def _feed_list(workspace: Workspace) -> FeedList:
     feeds = load_feeds(workspace.root, feeds_path(config), project_slugs(config.path("content")))
     if feeds.errors:
         print_problems(feeds.problems)
+        count = len(feeds.errors)
         raise CommsflowError(
-            f"{plural(len(feeds.errors), 'problem')} in {feeds.path}", "fix the feed list first; nothing was fetched"
+            ngettext("{count} problem in {path}", "{count} problems in {path}", count).format(
+                count=count, path=feeds.path
+            ),
+            _("fix the feed list first; nothing was fetched"),
         )
     print_problems(feeds.problems)  # warnings
     return feeds
@@ -48,17 +61,22 @@ def list_feeds(obj: dict) -> None:
     feeds = _feed_list(workspace)
     states = read_state(state_path(workspace.config.path("state")))
     table = Table(box=None, pad_edge=False, header_style="bold")
-    for column in ("feed", "project", "enabled", "tags", "url"):
-        table.add_column(column, overflow="fold", no_wrap=column in ("feed", "project", "enabled"))
+    for column in LIST_COLUMNS:
+        table.add_column(_(column), overflow="fold", no_wrap=column in ("feed", "project", "enabled"))
     for feed in feeds.feeds:
         state = states.get(feed.name)
-        enabled = "yes" if feed.enabled else "no"
+        enabled = _("yes") if feed.enabled else _("no")
         if feed.enabled and state and state.url == feed.url and state.gone:
-            enabled = "gone (410)"
+            enabled = _("gone (410)")
         table.add_row(feed.name, feed.project, enabled, escape(", ".join(feed.tags)), escape(feed.url))
     console.print(table)
     enabled = sum(feed.enabled for feed in feeds.feeds)
-    console.print(f"{plural(len(feeds.feeds), 'feed')} in {feeds.path}, {enabled} enabled")
+    count = len(feeds.feeds)
+    console.print(
+        ngettext(
+            "{count} feed in {path}, {enabled} enabled", "{count} feeds in {path}, {enabled} enabled", count
+        ).format(count=count, path=feeds.path, enabled=enabled)
+    )
 
 
 @command.command("status")
@@ -70,9 +88,9 @@ def status(obj: dict) -> None:
     feeds = _feed_list(workspace)
     states = read_state(state_path(config.path("state")))
     table = Table(box=None, pad_edge=False, header_style="bold")
-    for column in ("feed", "last fetch", "HTTP", "result", "new", "imported", "note"):
+    for column in STATUS_COLUMNS:
         table.add_column(
-            column,
+            _(column),
             overflow="fold",
             no_wrap=column not in ("note",),
             justify="right" if column in ("new", "imported") else "left",
@@ -80,16 +98,16 @@ def status(obj: dict) -> None:
     for feed in feeds.feeds:
         state = states.get(feed.name)
         if state is None or state.url != feed.url or state.checked is None:
-            result = "disabled" if not feed.enabled else "never fetched"
+            result = _("disabled") if not feed.enabled else _("never fetched")
             table.add_row(feed.name, "–", "–", result, "–", str(state.imported) if state else "0", "")
             continue
         notes = []
         if state.gone:
-            notes.append(f"disabled after 410 Gone on {state.gone[:10]}")
+            notes.append(_("disabled after 410 Gone on {day}").format(day=state.gone[:10]))
         elif state.message:
             notes.append(state.message)
         if state.moved_to:
-            notes.append(f"moved to {state.moved_to}")
+            notes.append(_("moved to {url}").format(url=state.moved_to))
         if not feed.enabled:
             notes.append("enabled: false")
         checked = _when(state.checked, config.zone)
@@ -97,7 +115,7 @@ def status(obj: dict) -> None:
             feed.name,
             checked,
             str(state.http or "–"),
-            state.outcome or "–",
+            _(OUTCOMES[state.outcome]) if state.outcome in OUTCOMES else (state.outcome or "–"),
             str(state.new),
             str(state.imported),
             escape("; ".join(notes)),
@@ -118,14 +136,17 @@ def _select(feeds: FeedList, names: tuple[str, ...]) -> list[Feed]:
         feed = feeds.get(name)
         if feed is None:
             guess = closest(name, [f.name for f in feeds.feeds])
-            known = ", ".join(f.name for f in feeds.feeds) or "none"
+            known = ", ".join(f.name for f in feeds.feeds) or _("none")
             raise CommsflowError(
-                f"no feed {name!r} in {feeds.path}", f"did you mean {guess!r}?" if guess else f"known feeds: {known}"
+                _("no feed {name!r} in {path}").format(name=name, path=feeds.path),
+                _("did you mean {guess!r}?").format(guess=guess)
+                if guess
+                else _("known feeds: {feeds}").format(feeds=known),
             )
         if not feed.enabled:
             raise CommsflowError(
-                f"feed {name!r} is disabled in {feeds.path} (enabled: false)",
-                "check its address with `commsflow feeds try URL`, then set enabled: true",
+                _("feed {name!r} is disabled in {path} (enabled: false)").format(name=name, path=feeds.path),
+                _("check its address with `commsflow feeds try URL`, then set enabled: true"),
             )
         if feed not in chosen:
             chosen.append(feed)
@@ -148,11 +169,20 @@ def fetch(obj: dict, names: tuple[str, ...]) -> None:
     selected = _select(feeds, names)
     if not selected:
         disabled = len(feeds.feeds)
-        console.print(f"no enabled feed in {feeds.path} ({disabled} disabled); nothing to fetch")
+        console.print(
+            _("no enabled feed in {path} ({disabled} disabled); nothing to fetch").format(
+                path=feeds.path, disabled=disabled
+            )
+        )
         if disabled:
-            console.print("  hint: check a feed's address with `commsflow feeds try URL`, then set enabled: true")
+            console.print(
+                "  "
+                + _("hint: {hint}").format(
+                    hint=_("check a feed's address with `commsflow feeds try URL`, then set enabled: true")
+                )
+            )
         return
-    columns = (TextColumn("fetching feeds"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    columns = (TextColumn(escape(_("fetching feeds"))), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=error_console, transient=True, disable=not error_console.is_terminal) as progress:
         task = progress.add_task("fetch", total=len(selected))
         outcomes = run_fetch(
@@ -177,13 +207,13 @@ def _report(outcomes: list[Outcome]) -> None:
         for shown in outcome.new:
             console.print(f"[green]+[/] {escape(shown)}")
         print_problems(outcome.problems)
-    table = Table(title="Feeds", box=None, pad_edge=False, header_style="bold", title_justify="left")
-    for column in ("feed", "HTTP", "new", "duplicates", "warnings", "errors"):
-        table.add_column(column, justify="left" if column in ("feed", "HTTP") else "right", no_wrap=True)
+    table = Table(title=_("Feeds"), box=None, pad_edge=False, header_style="bold", title_justify="left")
+    for column in REPORT_COLUMNS:
+        table.add_column(_(column), justify="left" if column in ("feed", "HTTP") else "right", no_wrap=True)
     for outcome in outcomes:
         table.add_row(
             outcome.feed.name,
-            "skipped" if outcome.skipped else outcome.http,
+            _("skipped") if outcome.skipped else outcome.http,
             str(len(outcome.new)),
             str(outcome.duplicates),
             str(outcome.warnings),
@@ -194,14 +224,17 @@ def _report(outcomes: list[Outcome]) -> None:
     duplicates = sum(o.duplicates for o in outcomes)
     failed = [o for o in outcomes if o.errors]
     fetched = [o for o in outcomes if not o.skipped]
-    summary = (
-        f"{plural(len(fetched), 'feed')} fetched: {plural(new, 'new news item')} for review, "
-        f"{plural(duplicates, 'duplicate')}"
+    summary = _("{feeds} fetched: {new} for review, {duplicates}").format(
+        feeds=ngettext("{count} feed", "{count} feeds", len(fetched)).format(count=len(fetched)),
+        new=ngettext("{count} new news item", "{count} new news items", new).format(count=new),
+        duplicates=ngettext("{count} duplicate", "{count} duplicates", duplicates).format(count=duplicates),
     )
     if failed:
         console.print(
-            f"[red]✗[/] {summary}; {len(failed)} of {plural(len(outcomes), 'feed')} failed: "
-            f"{escape(', '.join(o.feed.name for o in failed))}"
+            f"[red]✗[/] {summary}; "
+            + ngettext(
+                "{failed} of {count} feed failed: {names}", "{failed} of {count} feeds failed: {names}", len(outcomes)
+            ).format(failed=len(failed), count=len(outcomes), names=escape(", ".join(o.feed.name for o in failed)))
         )
         raise click.exceptions.Exit(1)
     console.print(f"[green]✓[/] {summary}")
@@ -223,14 +256,16 @@ def try_feed(obj: dict, url: str, project: str | None) -> None:
     try:
         url = check_feed_url(url)
     except ValueError as exc:
-        message, _, hint = str(exc).partition(" — ")
+        message, _sep, hint = str(exc).partition(" — ")
         raise CommsflowError(message, hint or None) from None
     projects = project_slugs(config.path("content"))
     if project is not None and project not in projects:
         guess = closest(project, projects)
         raise CommsflowError(
-            f"--project {project!r} is not a project in the library",
-            f"did you mean {guess!r}?" if guess else "name a project slug (a file name in content/projects/)",
+            _("--project {project!r} is not a project in the library").format(project=project),
+            _("did you mean {guess!r}?").format(guess=guess)
+            if guess
+            else _("name a project slug (a file name in content/projects/)"),
         )
     settings, configured = _try_settings(workspace, url)
     name = configured.name if configured else (slugify(urlsplit(url).hostname or "") or "feed")
@@ -243,7 +278,7 @@ def try_feed(obj: dict, url: str, project: str | None) -> None:
     with Fetcher(
         user_agent(config.organisation.website), timeout=settings.timeout, max_bytes=settings.max_bytes, workers=1
     ) as fetcher:
-        [(_, fetched, read)] = list(
+        [(_name, fetched, read)] = list(
             fetch_concurrently(fetcher, [(name, url, None)], 1, zone=config.zone, now=workspace.now)
         )
     if fetched.error:
@@ -254,8 +289,8 @@ def try_feed(obj: dict, url: str, project: str | None) -> None:
             [
                 Problem(
                     name,
-                    f"moved permanently to {fetched.moved_to}",
-                    hint="use the new address in the feed list",
+                    _("moved permanently to {url}").format(url=fetched.moved_to),
+                    hint=_("use the new address in the feed list"),
                     severity=Severity.WARNING,
                 )
             ]
@@ -287,37 +322,52 @@ def _show_entries(workspace, feed: Feed, fetched, read, seen, *, has_project: bo
     importer = Importer(workspace.root, config.path("content"), seen, workspace.validation_context())
     where = fetched.final_url or fetched.url
     kind = {"rss20": "RSS 2.0", "rss10": "RSS 1.0", "atom10": "Atom 1.0", "atom03": "Atom 0.3"}.get(
-        read.version or "", read.version or "unknown format"
+        read.version or "", read.version or _("unknown format")
     )
     title = f"{escape(read.title)} — " if read.title else ""
+    entries = ngettext("{count} entry", "{count} entries", len(read.entries)).format(count=len(read.entries))
     console.print(
-        f"[bold]{title}{escape(kind)}, {plural(len(read.entries), 'entry', 'entries')}[/] "
-        f"from {escape(where)} (HTTP {fetched.status})"
+        f"[bold]{title}{escape(kind)}, {entries}[/] "
+        + _("from {url} (HTTP {status})").format(url=escape(where), status=fetched.status)
     )
     new = duplicates = 0
+    width = max(len(_(label)) for label in ENTRY_LABELS) + 2  # the values aligned, whatever the language
     for number, entry in enumerate(read.entries, 1):
         console.print()
         console.print(f"[bold]{number}. {escape(entry.title)}[/]")
-        day = entry.day.isoformat() + (" (assumed: the feed gives no date)" if entry.date_assumed else "")
-        rows = [("date", day), ("link", entry.link or "–")]
+        day = entry.day.isoformat() + (" " + _("(assumed: the feed gives no date)") if entry.date_assumed else "")
+        rows = [(_("date"), day), (_("link"), entry.link or "–")]
         duplicate = importer.duplicate_of(feed.name, entry)
         if duplicate is not None:
             duplicates += 1
-            rows.append(("import", f"no — duplicate of {duplicate}" if duplicate else "no — already fetched"))
+            rows.append(
+                (
+                    _("import"),
+                    _("no — duplicate of {path}").format(path=duplicate) if duplicate else _("no — already fetched"),
+                )
+            )
         else:
             planned, problems = importer.plan(feed, entry)
             read.problems.extend(problems)
             if planned is not None:
                 new += 1
-                rows.append(("file", planned.shown))
+                rows.append((_("file"), planned.shown))
         importer.take(feed.name, entry, "")
-        rows += [("summary", entry.summary or "–"), ("html", entry.summary_html or "–")]
+        rows += [(_("summary"), entry.summary or "–"), ("html", entry.summary_html or "–")]
         for label, value in rows:
-            console.print(f"   {label + ':':<9}{escape(value)}")
+            console.print(f"   {label + ':':<{width}}{escape(value)}")
     console.print()
     print_problems(read.problems)
-    project = f" for project {feed.project}" if has_project else " (give --project SLUG to name the project)"
+    count = len(read.entries)
+    imported = (
+        _("{count} would be imported for project {project}").format(count=new, project=feed.project)
+        if has_project
+        else _("{count} would be imported (give --project SLUG to name the project)").format(count=new)
+    )
     console.print(
-        f"{plural(len(read.entries), 'entry', 'entries')}: {new} would be imported{project}, "
-        f"{plural(duplicates, 'duplicate')}; nothing was written"
+        _("{entries}: {imported}, {duplicates}; nothing was written").format(
+            entries=ngettext("{count} entry", "{count} entries", count).format(count=count),
+            imported=imported,
+            duplicates=ngettext("{count} duplicate", "{count} duplicates", duplicates).format(count=duplicates),
+        )
     )

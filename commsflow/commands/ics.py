@@ -9,8 +9,9 @@ from commsflow.assemblers.newsletter import SIGNED_OFF
 from commsflow.commands import load_or_stop
 from commsflow.errors import CommsflowError, closest
 from commsflow.files import write_all
+from commsflow.i18n import _, ngettext
 from commsflow.links import item_url
-from commsflow.output import console, plural
+from commsflow.output import console
 from commsflow.renderers import ics as renderer
 from commsflow.workspace import Workspace
 
@@ -31,8 +32,10 @@ def command(obj: dict, events: tuple[str, ...], drafts: bool) -> None:
             if slug not in known:
                 guess = closest(slug, known)
                 raise CommsflowError(
-                    f"no event {slug!r}",
-                    f"did you mean {guess!r}?" if guess else "use the event's slug (its file name)",
+                    _("no event {slug!r}").format(slug=slug),
+                    _("did you mean {guess!r}?").format(guess=guess)
+                    if guess
+                    else _("use the event's slug (its file name)"),
                 )
         chosen = [known[slug] for slug in events]
     else:
@@ -44,4 +47,10 @@ def command(obj: dict, events: tuple[str, ...], drafts: bool) -> None:
     }
     write_all(files)
     shown = folder.relative_to(workspace.root) if folder.is_relative_to(workspace.root) else folder
-    console.print(f"[green]✓[/] {plural(len(files), 'calendar file')} in {escape(str(shown))}/")
+    count = len(files)
+    console.print(
+        "[green]✓[/] "
+        + ngettext("{count} calendar file in {folder}/", "{count} calendar files in {folder}/", count).format(
+            count=count, folder=escape(str(shown))
+        )
+    )

@@ -7,6 +7,7 @@ import click
 from rich.markup import escape
 
 from commsflow.errors import CommsflowError
+from commsflow.i18n import N_, _, ngettext
 from commsflow.output import console
 from commsflow.workspace import Workspace
 
@@ -14,7 +15,8 @@ BY_HELP = "Who acts (default: COMMSFLOW_USER, else git's user.name/user.email); 
 
 
 def _actor(workspace: Workspace, by: str | None, doing: str) -> str:
-    """Who acts (--by, COMMSFLOW_USER or git's identity); with [[people]], a publisher."""
+    """Who acts (--by, COMMSFLOW_USER or git's identity); with [[people]], a publisher.
+    ``doing``: marked with ``N_`` (people.require_role translates it)."""
     from commsflow import people
 
     who = people.acting(workspace.config, workspace.root, by)
@@ -41,7 +43,8 @@ def act(workspace: Workspace, action: str, refs: list[str], by: str | None, why:
     job and how it is shown. Used by the commands here and by the desk."""
     from commsflow.actions import check_allowed, describe, find_job
 
-    actor = _actor(workspace, by, {"retry": "retry jobs", "dismissed": "dismiss jobs"}.get(action, "record posts"))
+    doing = {"retry": N_("retry jobs"), "dismissed": N_("dismiss jobs")}.get(action, N_("record posts"))
+    actor = _actor(workspace, by, doing)
     ledger, jobs, titles = _open(workspace)
     try:
         chosen = []
@@ -80,22 +83,31 @@ def retry(obj: dict, jobs: tuple[str, ...], channel: str | None, all_failed: boo
     if all_failed:
         from commsflow.actions import short_ref
 
-        _, found, _ = _open(workspace)
+        _ledger, found, _titles = _open(workspace)
         refs += [
             short_ref(job.id) for job in found if job.state == "failed" and (channel is None or job.channel == channel)
         ]
         if not refs:
             raise CommsflowError(
-                "no failed jobs" + (f" on {channel}" if channel else ""), "commsflow status lists what needs a person"
+                _("no failed jobs on {channel}").format(channel=channel) if channel else _("no failed jobs"),
+                _("commsflow status lists what needs a person"),
             )
     elif channel:
-        raise click.UsageError("--channel goes with --failed: commsflow retry --channel linkedin --failed")
+        raise click.UsageError(_("--channel goes with --failed: commsflow retry --channel linkedin --failed"))
     if not refs:
-        raise click.UsageError("name the jobs to retry (commsflow status lists them), or use --failed")
+        raise click.UsageError(_("name the jobs to retry (commsflow status lists them), or use --failed"))
     done = list(act(workspace, "retry", refs, by, reason))
-    for _, shown in done:
-        console.print(f"[green]✓[/] retry: {escape(shown)} — goes out on the scheduler's next pass")
-    console.print(f"{len(done)} job{'s' if len(done) != 1 else ''} to be sent again (commsflow run, or --once)")
+    for _job, shown in done:
+        console.print(
+            "[green]✓[/] " + _("retry: {job} — goes out on the scheduler's next pass").format(job=escape(shown))
+        )
+    console.print(
+        ngettext(
+            "{count} job to be sent again (commsflow run, or --once)",
+            "{count} jobs to be sent again (commsflow run, or --once)",
+            len(done),
+        ).format(count=len(done))
+    )
 
 
 @click.command("dismiss")
@@ -106,9 +118,9 @@ def retry(obj: dict, jobs: tuple[str, ...], channel: str | None, all_failed: boo
 def dismiss(obj: dict, jobs: tuple[str, ...], reason: str, by: str | None):
     """Never send these jobs; the calendar shows them as dismissed. `retry` takes one up again."""
     if not reason.strip():
-        raise click.UsageError("--reason must say why the job must not go out")
-    for _, shown in act(obj["workspace"], "dismissed", list(jobs), by, reason.strip()):
-        console.print(f"[green]✓[/] dismissed: {escape(shown)} — it will not be sent")
+        raise click.UsageError(_("--reason must say why the job must not go out"))
+    for _job, shown in act(obj["workspace"], "dismissed", list(jobs), by, reason.strip()):
+        console.print("[green]✓[/] " + _("dismissed: {job} — it will not be sent").format(job=escape(shown)))
 
 
 @click.command("posted")
@@ -119,6 +131,8 @@ def dismiss(obj: dict, jobs: tuple[str, ...], reason: str, by: str | None):
 def posted(obj: dict, jobs: tuple[str, ...], url: str | None, by: str | None):
     """Record that someone published these jobs by hand: they count as done and are never sent."""
     if url is not None and not url.startswith(("https://", "http://")):
-        raise click.UsageError("--url must be the full address, starting with https://")
-    for _, shown in act(obj["workspace"], "posted", list(jobs), by, "published by hand", url):
-        console.print(f"[green]✓[/] posted by hand: {escape(shown)} — counts as done, never sent")
+        raise click.UsageError(_("--url must be the full address, starting with https://"))
+    for _job, shown in act(obj["workspace"], "posted", list(jobs), by, _("published by hand"), url):
+        console.print(
+            "[green]✓[/] " + _("posted by hand: {job} — counts as done, never sent").format(job=escape(shown))
+        )

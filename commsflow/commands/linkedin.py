@@ -11,7 +11,8 @@ from commsflow.commands import load_or_stop
 from commsflow.config import CONFIG_FILE
 from commsflow.errors import CommsflowError
 from commsflow.files import write_all
-from commsflow.output import console, plural, print_problems
+from commsflow.i18n import _, language, ngettext
+from commsflow.output import console, print_problems
 from commsflow.renderers import linkedin as renderer
 from commsflow.workspace import Workspace
 
@@ -58,16 +59,33 @@ def build(obj: dict, items: tuple[str, ...], drafts: bool) -> None:
     rendered = _render(workspace, list(items), drafts)
     if rendered.errors:
         print_problems(rendered.problems)
+        count = len(rendered.errors)
         raise CommsflowError(
-            f"{plural(len(rendered.errors), 'error')} in the LinkedIn drafts; nothing was written",
-            "fix the errors above",
+            ngettext(
+                "{count} error in the LinkedIn drafts; nothing was written",
+                "{count} errors in the LinkedIn drafts; nothing was written",
+                count,
+            ).format(count=count),
+            _("fix the errors above"),
         )
     files = renderer.output_files(rendered, config, now=workspace.now)
     write_all(files)
     print_problems(rendered.problems)
+    count, warnings = len(rendered.drafts), len(rendered.problems)
+    built = (
+        ngettext(
+            "{count} LinkedIn draft built with drafts: {warnings}",
+            "{count} LinkedIn drafts built with drafts: {warnings}",
+            count,
+        )
+        if drafts
+        else ngettext("{count} LinkedIn draft built: {warnings}", "{count} LinkedIn drafts built: {warnings}", count)
+    )
     console.print(
-        f"[green]✓[/] {plural(len(rendered.drafts), 'LinkedIn draft')} built"
-        f"{' with drafts' if drafts else ''}: {plural(len(rendered.problems), 'warning')}"
+        "[green]✓[/] "
+        + built.format(
+            count=count, warnings=ngettext("{count} warning", "{count} warnings", warnings).format(count=warnings)
+        )
     )
     for path in files:
         console.print(f"  {escape(_shown(workspace, path))}")
@@ -93,7 +111,10 @@ def show(obj: dict, item_id: str, kind: str | None) -> None:
         chosen = [draft for draft in drafts if draft.kind == kind]
         if not chosen:
             has = ", ".join(draft.kind for draft in drafts)
-            raise CommsflowError(f"{item_id!r} has no {kind} draft", f"its drafts: {has}")
+            raise CommsflowError(
+                _("{item!r} has no {kind} draft").format(item=item_id, kind=kind),
+                _("its drafts: {kinds}").format(kinds=has),
+            )
         drafts = chosen
     for number, draft in enumerate(drafts):
         if number:
@@ -111,25 +132,38 @@ def show(obj: dict, item_id: str, kind: str | None) -> None:
 def _print_draft(draft: renderer.Draft) -> None:
     where = f" ({draft.source})" if draft.source else ""
     console.print(f"[bold]{escape(draft.name)}[/]{escape(where)}")
-    status = draft.status or "generated from the content"
+    status = draft.status or _("generated from the content")
     if draft.draft:
-        status += " — not approved: a preview, marked Entwurf"
-    console.print(f"status: {escape(status)} · planned: not yet")
-    console.print(f"link: {escape(draft.link or '–')}")
+        status += " — " + _("not approved: a preview, marked Entwurf")
+    console.print(_("status: {status} · planned: not yet").format(status=escape(status)))
+    console.print(_("link: {link}").format(link=escape(draft.link or "–")))
     if draft.image:
-        console.print(f"image: {escape(draft.image['src'])} (alt: {escape(draft.image['alt'])})")
+        console.print(
+            _("image: {src} (alt: {alt})").format(src=escape(draft.image["src"]), alt=escape(draft.image["alt"]))
+        )
     console.print()
     console.print(with_cut(draft.text), markup=False, emoji=False)
     console.print()
     count = len(draft.text)
     hashtags = draft.hashtags
-    cut = f"„…mehr“ after character {draft.cut}" if draft.cut else "shown in full, no „…mehr“"
+    cut = (
+        _("„…mehr“ after character {position}").format(position=draft.cut)
+        if draft.cut
+        else _("shown in full, no „…mehr“")
+    )
+    tags = ngettext("{count} hashtag", "{count} hashtags", len(hashtags)).format(count=len(hashtags))
     console.print(
-        f"{count:,} characters of {renderer.COMMENTARY_LIMIT:,} · {cut} · "
-        f"{plural(len(hashtags), 'hashtag')}{': ' + ' '.join(hashtags) if hashtags else ''}",
+        _("{count} characters of {limit}").format(count=_number(count), limit=_number(renderer.COMMENTARY_LIMIT))
+        + f" · {cut} · {tags}{': ' + ' '.join(hashtags) if hashtags else ''}",
         markup=False,
         emoji=False,
     )
+
+
+def _number(value: int) -> str:
+    """``value`` with thousands separated as the language writes them (3,000 / 3.000)."""
+    text = f"{value:,}"
+    return text.replace(",", ".") if language() == "de" else text
 
 
 def with_cut(text: str) -> str:

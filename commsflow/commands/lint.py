@@ -7,8 +7,9 @@ from dataclasses import replace
 import click
 
 from commsflow.errors import CommsflowError, Problem, Severity
+from commsflow.i18n import _, ngettext
 from commsflow.lint import generated_html, lint
-from commsflow.output import console, plural, print_problems
+from commsflow.output import console, print_problems
 from commsflow.plan import open_plan
 from commsflow.workspace import Workspace
 
@@ -27,9 +28,10 @@ def command(obj: dict, strict: bool) -> None:
     loaded = workspace.load()
     if loaded.errors:
         print_problems(loaded.errors)
+        count = len(loaded.errors)
         raise CommsflowError(
-            f"{plural(len(loaded.errors), 'error')} in the content",
-            "fix them first (commsflow check) — lint reads only valid items",
+            ngettext("{count} error in the content", "{count} errors in the content", count).format(count=count),
+            _("fix them first (commsflow check) — lint reads only valid items"),
         )
     plan = open_plan(workspace, loaded=loaded)
     problems = lint(plan)
@@ -40,9 +42,13 @@ def command(obj: dict, strict: bool) -> None:
     errors = sum(p.is_error for p in problems)
     warnings = len(problems) - errors
     pages = len(generated_html(workspace.config))
-    summary = (
-        f"{plural(len(loaded.library), 'item')}, {plural(len(workspace.campaigns.campaigns), 'campaign')} and "
-        f"{plural(pages, 'generated HTML file')} linted: {plural(errors, 'error')}, {plural(warnings, 'warning')}"
+    items, campaigns = len(loaded.library), len(workspace.campaigns.campaigns)
+    summary = _("{items}, {campaigns} and {pages} linted: {errors}, {warnings}").format(
+        items=ngettext("{count} item", "{count} items", items).format(count=items),
+        campaigns=ngettext("{count} campaign", "{count} campaigns", campaigns).format(count=campaigns),
+        pages=ngettext("{count} generated HTML file", "{count} generated HTML files", pages).format(count=pages),
+        errors=ngettext("{count} error", "{count} errors", errors).format(count=errors),
+        warnings=ngettext("{count} warning", "{count} warnings", warnings).format(count=warnings),
     )
     console.print(("[red]✗[/] " if errors else "[green]✓[/] ") + summary)
     if errors:

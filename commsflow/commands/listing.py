@@ -8,8 +8,11 @@ import click
 from rich.table import Table
 
 from commsflow import dates
+from commsflow.i18n import N_, _, ngettext
 from commsflow.model import STATUSES, TYPE_NAMES, Item
-from commsflow.output import console, error_console, plural
+from commsflow.output import console, error_console
+
+COLUMNS = (N_("type"), N_("slug"), N_("status"), N_("date"), N_("title"), N_("details"))
 
 
 def _row(item: Item) -> dict:
@@ -63,15 +66,19 @@ def command(obj: dict, kind: str | None, status: str | None, as_json: bool) -> N
         click.echo(json.dumps([_row(item) for item in items], ensure_ascii=False, indent=2))
     else:
         table = Table(show_lines=False, pad_edge=False, box=None, header_style="bold")
-        for column in ("type", "slug", "status", "date", "title", "details"):
-            table.add_column(column, overflow="fold")
+        for column in COLUMNS:
+            table.add_column(_(column), overflow="fold")
         for item in items:
             table.add_row(item.kind, item.slug, item.status, _shown_date(item), item.title, _detail(item))
         console.print(table)
-        console.print(plural(len(items), "item"))
+        console.print(ngettext("{count} item", "{count} items", len(items)).format(count=len(items)))
     if loaded.errors:
+        count = len(loaded.errors)
         error_console.print(
-            f"{plural(len(loaded.errors), 'problem')} in the content; "
-            "items with errors are not listed — run `commsflow check`"
+            ngettext(
+                "{count} problem in the content; items with errors are not listed — run `commsflow check`",
+                "{count} problems in the content; items with errors are not listed — run `commsflow check`",
+                count,
+            ).format(count=count)
         )
         raise click.exceptions.Exit(1)

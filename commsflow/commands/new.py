@@ -23,6 +23,7 @@ from pydantic import ValidationError
 from commsflow import dates, frontmatter
 from commsflow.errors import CommsflowError, closest
 from commsflow.files import write_atomic
+from commsflow.i18n import _
 from commsflow.output import console, error_console
 from commsflow.slugs import is_slug, slugify
 
@@ -72,13 +73,18 @@ def command(
     config = workspace.config
     title = " ".join(title.split())
     if not title:
-        raise CommsflowError("the title is empty", 'give the title in quotes, e.g. commsflow new post "Mein Titel"')
+        raise CommsflowError(
+            _("the title is empty"), _('give the title in quotes, e.g. commsflow new post "Mein Titel"')
+        )
     if day is not None and kind == "project":
-        raise CommsflowError("a project has no date: --date is not used", "leave --date out")
+        raise CommsflowError(_("a project has no date: --date is not used"), _("leave --date out"))
     if event is not None and kind != "campaign":
-        raise CommsflowError(f"--event is for campaigns, not for a {kind}", "leave --event out")
+        raise CommsflowError(_("--event is for campaigns, not for a {kind}").format(kind=kind), _("leave --event out"))
     if projects and kind not in ("post", "news", "event"):
-        raise CommsflowError(f"--project is for posts, news and events, not for a {kind}", "leave --project out")
+        raise CommsflowError(
+            _("--project is for posts, news and events, not for a {kind}").format(kind=kind),
+            _("leave --project out"),
+        )
 
     today = workspace.now.date()
     chosen = _day(day) if day is not None else None
@@ -90,16 +96,18 @@ def command(
     if kind == "news" and not projects:
         known = library.slugs("project")
         raise CommsflowError(
-            "news is always about a project: name it with --project SLUG",
-            "e.g. --project " + (known[0] if known else "mein-projekt") + " (the file name in content/projects/)",
+            _("news is always about a project: name it with --project SLUG"),
+            _("e.g. --project {slug} (the file name in content/projects/)").format(
+                slug=known[0] if known else "mein-projekt"
+            ),
         )
     if event is not None:
         _must_exist(library, event, "event", "--event")
         broken = library.invalid(event, "event")
         if library.get(event) is None and broken is not None:
             raise CommsflowError(
-                f"--event: {broken.message}; its start is needed to plan the steps",
-                f"fix {broken.path} first (commsflow check)",
+                _("--event: {problem}; its start is needed to plan the steps").format(problem=broken.message),
+                _("fix {path} first (commsflow check)").format(path=broken.path),
             )
 
     context = {
@@ -122,8 +130,8 @@ def command(
         holder = library.get(stem) or library.invalid(stem)
         if holder is not None and (workspace.root / holder.path) != target:
             raise CommsflowError(
-                f"the name {stem!r} is already used by {holder.path}",
-                "slugs are unique across all content: choose another with --slug",
+                _("the name {name!r} is already used by {path}").format(name=stem, path=holder.path),
+                _("slugs are unique across all content: choose another with --slug"),
             )
         template = f"new/{kind}.md"
     else:
@@ -146,38 +154,41 @@ def command(
         for campaign in workspace.campaigns.campaigns:
             if campaign.id == stem and (workspace.root / campaign.path) != target:
                 raise CommsflowError(
-                    f"the campaign id {stem!r} is already used by {campaign.path}", "choose another name with --slug"
+                    _("the campaign id {name!r} is already used by {path}").format(name=stem, path=campaign.path),
+                    _("choose another name with --slug"),
                 )
 
     shown = _shown(workspace.root, target)
     if target.exists() or target.is_symlink():
-        raise CommsflowError(
-            f"{shown} already exists; commsflow new never overwrites a file",
-            "edit that file, or choose another name with --slug",
-        )
+        raise _exists(shown)
     text = _render(config, template, context)
     _validate(workspace, kind, shown, text)
     _write_new(target, shown, text)
 
-    console.print(f"[green]✓[/] wrote {shown}", highlight=False)
+    console.print("[green]✓[/] " + _("wrote {path}").format(path=shown), highlight=False)
     _open_editor(target)
-    subject = "issue" if kind in CAMPAIGN_KINDS else "item"
-    steps = ["replace the texts marked „BITTE ERSETZEN“"] if kind != "campaign" else ["adjust the steps and times"]
-    steps.append("run `commsflow check`")
+    steps = (
+        [_("replace the texts marked „BITTE ERSETZEN“")] if kind != "campaign" else [_("adjust the steps and times")]
+    )
+    steps.append(_("run `commsflow check`"))
     if kind in CONTENT_KINDS:
-        steps.append("set `status: review`, and `status: approved` when it is ready")
-    if kind in CONTENT_KINDS or kind == "newsletter":
-        steps.append(f"sign the {subject} off: `commsflow approve {stem} --by NAME`")
+        steps.append(_("set `status: review`, and `status: approved` when it is ready"))
+    if kind == "newsletter":
+        steps.append(_("sign the issue off: `commsflow approve {name} --by NAME`").format(name=stem))
+    elif kind in CONTENT_KINDS:
+        steps.append(_("sign the item off: `commsflow approve {name} --by NAME`").format(name=stem))
     else:
-        steps.append("see the planned jobs with `commsflow calendar`")
-    console.print("next: " + "; ".join(steps), highlight=False)
+        steps.append(_("see the planned jobs with `commsflow calendar`"))
+    console.print(_("next: {steps}").format(steps="; ".join(steps)), highlight=False)
 
 
 def _day(text: str) -> date:
     try:
         return dates.parse_date(text)
     except dates.DateError as exc:
-        raise CommsflowError(f"--date: {exc}", "write the day as 2024-05-02 or 02.05.2024") from None
+        raise CommsflowError(
+            _("--date: {problem}").format(problem=exc), _("write the day as 2024-05-02 or 02.05.2024")
+        ) from None
 
 
 def _name(title: str, slug: str | None) -> str:
@@ -185,15 +196,17 @@ def _name(title: str, slug: str | None) -> str:
         if not is_slug(slug):
             suggestion = slugify(slug)
             raise CommsflowError(
-                f"--slug {slug!r} is not a usable name",
-                "use lowercase letters, digits and hyphens"
-                + (f", e.g. --slug {suggestion}" if suggestion else ", e.g. --slug mpi-meet-up-2025"),
+                _("--slug {slug!r} is not a usable name").format(slug=slug),
+                _("use lowercase letters, digits and hyphens, e.g. --slug {suggestion}").format(
+                    suggestion=suggestion or "mpi-meet-up-2025"
+                ),
             )
         return slug
     name = slugify(title)
     if not name:
         raise CommsflowError(
-            f"no name can be made from the title {title!r}", "give one with --slug, e.g. --slug mpi-meet-up-2025"
+            _("no name can be made from the title {title!r}").format(title=title),
+            _("give one with --slug, e.g. --slug mpi-meet-up-2025"),
         )
     return name
 
@@ -204,8 +217,10 @@ def _must_exist(library, slug: str, kind: str, option: str) -> None:
         return
     guess = closest(slug, library.slugs(kind))
     raise CommsflowError(
-        f"{option}: there is no {kind} {slug!r}",
-        f"did you mean {guess!r}?" if guess else f"name its slug (the file name in content/{CONTENT_KINDS[kind]}/)",
+        _("{option}: there is no {kind} {slug!r}").format(option=option, kind=kind, slug=slug),
+        _("did you mean {guess!r}?").format(guess=guess)
+        if guess
+        else _("name its slug (the file name in content/{folder}/)").format(folder=CONTENT_KINDS[kind]),
     )
 
 
@@ -283,14 +298,15 @@ def _validate(workspace, kind: str, shown: str, text: str) -> None:
             model, context = _MODELS.get(data.get("kind")), {"zone": workspace.config.zone}
             if data.get("kind") == "event" and not data.get("steps"):
                 raise CommsflowError(
-                    f"{shown} was not written: every step of the template lies in the past for event "
-                    f"{data.get('event')!r}",
-                    "a campaign plans what is still to come: choose an upcoming event (or write the steps by hand)",
+                    _("{path} was not written: every step of the template lies in the past for event {event!r}").format(
+                        path=shown, event=data.get("event")
+                    ),
+                    _("a campaign plans what is still to come: choose an upcoming event (or write the steps by hand)"),
                 )
             if model is None:
                 raise CommsflowError(
-                    f"{shown} was not written: the template in templates/new/ has no valid 'kind:'",
-                    "write kind: newsletter, event or slot in the template",
+                    _("{path} was not written: the template in templates/new/ has no valid 'kind:'").format(path=shown),
+                    _("write kind: newsletter, event or slot in the template"),
                 )
         model.model_validate(data, context=context)
         return
@@ -300,8 +316,8 @@ def _validate(workspace, kind: str, shown: str, text: str) -> None:
         problem = problems_from_validation_error(exc, shown, frontmatter.line_finder(source), model=model)[0]
     where = f" ({problem.field})" if problem.field else ""
     raise CommsflowError(
-        f"{shown} was not written: {problem.message}{where}",
-        problem.hint or "check the title (plain text, no HTML) and the template in templates/new/",
+        _("{path} was not written: {problem}").format(path=shown, problem=problem.message + where),
+        problem.hint or _("check the title (plain text, no HTML) and the template in templates/new/"),
     )
 
 
@@ -309,10 +325,7 @@ def _write_new(target: Path, shown: str, text: str) -> None:
     """Written whole, and only where no file is: a file made in the meantime stays."""
     from commsflow.files import _cannot_write
 
-    exists = CommsflowError(
-        f"{shown} already exists; commsflow new never overwrites a file",
-        "edit that file, or choose another name with --slug",
-    )
+    exists = _exists(shown)
     staging = target.with_name(f".{target.name}.new")
     write_atomic(staging, text)
     try:
@@ -332,6 +345,13 @@ def _write_new(target: Path, shown: str, text: str) -> None:
         staging.unlink(missing_ok=True)
 
 
+def _exists(shown: str) -> CommsflowError:
+    return CommsflowError(
+        _("{path} already exists; commsflow new never overwrites a file").format(path=shown),
+        _("edit that file, or choose another name with --slug"),
+    )
+
+
 def _open_editor(path: Path) -> None:
     editor = os.environ.get("EDITOR", "").strip()
     if not editor:
@@ -340,8 +360,10 @@ def _open_editor(path: Path) -> None:
         subprocess.run([*shlex.split(editor), str(path)], check=False)
     except (OSError, ValueError) as exc:
         error_console.print(
-            f"warning: the editor ({editor}) could not be started: {exc} — open {path} yourself, "
-            "or set EDITOR to a program that exists",
+            _(
+                "warning: the editor ({editor}) could not be started: {reason} — open {path} yourself, "
+                "or set EDITOR to a program that exists"
+            ).format(editor=editor, reason=exc, path=path),
             highlight=False,
         )
 

@@ -14,10 +14,13 @@ from commsflow.campaigns import Campaign
 from commsflow.commands import load_or_stop
 from commsflow.errors import CommsflowError, closest
 from commsflow.files import write_all
-from commsflow.output import console, error_console, plural, print_problems
+from commsflow.i18n import N_, _, ngettext
+from commsflow.output import console, error_console, print_problems
 from commsflow.publishers import email as smtp
 from commsflow.renderers import newsletter as renderer
 from commsflow.workspace import Workspace
+
+COLUMNS = (N_("issue"), N_("send"), N_("title"), N_("sections"), N_("built"), N_("file"))
 
 
 @click.group("newsletter")
@@ -37,20 +40,23 @@ def _find(workspace: Workspace, issue_id: str | None) -> Campaign:
         if not issues:
             print_problems(broken)
             raise CommsflowError(
-                f"no newsletter issue in {workspace.config.paths.campaigns}/",
-                "add a campaign file with 'kind: newsletter' (see README)",
+                _("no newsletter issue in {folder}/").format(folder=workspace.config.paths.campaigns),
+                _("add a campaign file with 'kind: newsletter' (see README)"),
             )
         chosen = issues[-1]
-        console.print(f"Latest issue: [bold]{chosen.id}[/] ({escape(chosen.path)})")
+        console.print(
+            _("Latest issue: {issue} ({path})").format(issue=f"[bold]{chosen.id}[/]", path=escape(chosen.path))
+        )
         return chosen
     for campaign in issues:
         if campaign.id == issue_id:
             return campaign
     print_problems(broken)  # the issue may be in a file that did not load
     guess = closest(issue_id, [c.id for c in issues])
-    known = ", ".join(c.id for c in issues) or "none"
+    known = ", ".join(c.id for c in issues) or _("none")
     raise CommsflowError(
-        f"no newsletter issue {issue_id!r}", f"did you mean {guess!r}?" if guess else f"known issues: {known}"
+        _("no newsletter issue {issue!r}").format(issue=issue_id),
+        _("did you mean {guess!r}?").format(guess=guess) if guess else _("known issues: {issues}").format(issues=known),
     )
 
 
@@ -60,11 +66,16 @@ def _render(workspace: Workspace, campaign: Campaign, drafts: bool) -> renderer.
     issue = assemble(campaign, workspace.campaigns, loaded.library, workspace.config.zone, drafts=drafts)
     if any(p.is_error for p in issue.problems):
         print_problems(issue.problems)
-        raise CommsflowError(f"{campaign.path}: the issue cannot be built", "fix the errors above")
+        raise CommsflowError(
+            _("{path}: the issue cannot be built").format(path=campaign.path), _("fix the errors above")
+        )
     rendered = renderer.render_issue(issue, workspace.config, now=workspace.now)
     if rendered.errors:
         print_problems(rendered.problems)
-        raise CommsflowError(f"{campaign.path}: the issue cannot be built; nothing was written", "fix the errors above")
+        raise CommsflowError(
+            _("{path}: the issue cannot be built; nothing was written").format(path=campaign.path),
+            _("fix the errors above"),
+        )
     return rendered
 
 
@@ -75,8 +86,8 @@ def list_issues(obj: dict) -> None:
     workspace: Workspace = obj["workspace"]
     config = workspace.config
     table = Table(box=None, pad_edge=False, header_style="bold")
-    for column in ("issue", "send", "title", "sections", "built", "file"):
-        table.add_column(column, overflow="fold", no_wrap=column in ("issue", "send"))
+    for column in COLUMNS:
+        table.add_column(_(column), overflow="fold", no_wrap=column in ("issue", "send"))
     issues = _issues(workspace)
     for campaign in issues:
         spec = campaign.spec
@@ -86,11 +97,11 @@ def list_issues(obj: dict) -> None:
             f"{dates.numeric_date(spec.send_at)} {dates.clock_time(spec.send_at)}",
             escape(spec.title),
             str(len(spec.sections)),
-            "yes" if built else "–",
+            _("yes") if built else "–",
             escape(campaign.path),
         )
     console.print(table)
-    console.print(plural(len(issues), "issue"))
+    console.print(ngettext("{count} issue", "{count} issues", len(issues)).format(count=len(issues)))
     if workspace.campaigns.problems:
         print_problems(workspace.campaigns.problems)
         raise click.exceptions.Exit(1)
@@ -117,18 +128,22 @@ def build(obj: dict, issue_id: str | None, drafts: bool) -> None:
     print_problems(rendered.problems)
     folder = renderer.issue_folder(config, campaign.id)
     size = len(rendered.email_html.encode("utf-8")) / 1024
-    console.print(
-        f"[green]✓[/] {escape(campaign.id)} built{' with drafts' if drafts else ''}: "
-        f"{plural(len(rendered.problems), 'warning')}, e-mail HTML {size:.0f} KB"
+    warnings = ngettext("{count} warning", "{count} warnings", len(rendered.problems)).format(
+        count=len(rendered.problems)
     )
+    built = (
+        _("{issue} built with drafts: {warnings}, e-mail HTML {size} KB")
+        if drafts
+        else _("{issue} built: {warnings}, e-mail HTML {size} KB")
+    )
+    console.print("[green]✓[/] " + built.format(issue=escape(campaign.id), warnings=warnings, size=f"{size:.0f}"))
     for name in ("email.html", "web.html", "email.txt", "issue.eml"):
         console.print(f"  {escape(_shown(workspace, folder / name))}")
     if rendered.ics_files:
-        console.print(
-            f"  {escape(_shown(workspace, config.path('build') / 'events'))}/ "
-            f"({plural(len(rendered.ics_files), 'calendar file')})"
-        )
-    console.print(f"  {escape(_shown(workspace, archive))} (archive)")
+        count = len(rendered.ics_files)
+        files = ngettext("{count} calendar file", "{count} calendar files", count).format(count=count)
+        console.print(f"  {escape(_shown(workspace, config.path('build') / 'events'))}/ ({files})")
+    console.print(f"  {escape(_shown(workspace, archive))} (" + _("archive") + ")")
 
 
 def _archive_entries(workspace: Workspace, current: str) -> list[dict]:
@@ -162,7 +177,10 @@ def send_test(obj: dict, issue_id: str | None, recipients: tuple[str, ...], draf
     config = workspace.config
     for address in recipients:
         if "@" not in address or address.startswith("@") or address.endswith("@"):
-            raise CommsflowError(f"--to {address!r} is not an e-mail address", "write it like name@example.org")
+            raise CommsflowError(
+                _("--to {address!r} is not an e-mail address").format(address=address),
+                _("write it like name@example.org"),
+            )
     settings = smtp.SmtpSettings.from_env()
     campaign = _find(workspace, issue_id)
     rendered = _render(workspace, campaign, drafts)
@@ -178,8 +196,13 @@ def send_test(obj: dict, issue_id: str | None, recipients: tuple[str, ...], draf
     )
     message_id = smtp.send(message, list(recipients), settings)
     console.print(
-        f"[green]✓[/] test of {escape(campaign.id)} sent to {escape(', '.join(recipients))} "
-        f"via {escape(settings.where)}: Message-ID {escape(message_id)}"
+        "[green]✓[/] "
+        + _("test of {issue} sent to {recipients} via {server}: Message-ID {message_id}").format(
+            issue=escape(campaign.id),
+            recipients=escape(", ".join(recipients)),
+            server=escape(settings.where),
+            message_id=escape(message_id),
+        )
     )
     if drafts:
-        error_console.print("note: the test contains drafts; approve them before the real send")
+        error_console.print(_("note: the test contains drafts; approve them before the real send"))

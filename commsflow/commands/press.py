@@ -10,7 +10,8 @@ from commsflow.assemblers.newsletter import SIGNED_OFF
 from commsflow.commands import load_or_stop
 from commsflow.errors import CommsflowError, Problem, closest
 from commsflow.files import write_all
-from commsflow.output import console, plural, print_problems
+from commsflow.i18n import _, ngettext
+from commsflow.output import console, print_problems
 from commsflow.renderers import press as renderer
 from commsflow.workspace import Workspace
 
@@ -42,16 +43,18 @@ def build(obj: dict, items: tuple[str, ...], drafts: bool) -> None:
             if item is None:
                 guess = closest(slug, library.by_slug)
                 raise CommsflowError(
-                    f"no item {slug!r} in the content library",
-                    f"did you mean {guess!r}?" if guess else "use the item's slug (its file name)",
+                    _("no item {slug!r} in the content library").format(slug=slug),
+                    _("did you mean {guess!r}?").format(guess=guess)
+                    if guess
+                    else _("use the item's slug (its file name)"),
                 )
             chosen.append(item)
     else:
         chosen = [item for item in library if item.meta.press is not None]
         if not chosen:
             raise CommsflowError(
-                "no item is marked for a press release",
-                "add a `press:` block to an item's front matter, or name items: press build ITEM",
+                _("no item is marked for a press release"),
+                _("add a `press:` block to an item's front matter, or name items: press build ITEM"),
             )
     problems, files, built = [], {}, []
     for item in chosen:
@@ -68,7 +71,12 @@ def build(obj: dict, items: tuple[str, ...], drafts: bool) -> None:
     errors = [p for p in problems if p.is_error]
     print_problems(problems)
     if errors:
-        raise CommsflowError(f"{plural(len(errors), 'error')}; no release was written", "fix the errors above")
+        raise CommsflowError(
+            ngettext(
+                "{count} error; no release was written", "{count} errors; no release was written", len(errors)
+            ).format(count=len(errors)),
+            _("fix the errors above"),
+        )
     write_all(files)
     for item, release in built:
         folder = config.path("build") / "press" / item.slug
@@ -77,13 +85,19 @@ def build(obj: dict, items: tuple[str, ...], drafts: bool) -> None:
             f"[green]✓[/] {escape(item.slug)} ({release.kind}, {config.press.layout}): "
             f"{escape(str(shown))}/release.{{md,html,docx,txt}}"
         )
-    console.print(f"{plural(len(built), 'release')} built, {plural(len(problems), 'warning')}")
+    releases, warnings = len(built), len(problems)
+    console.print(
+        _("{releases} built, {warnings}").format(
+            releases=ngettext("{count} release", "{count} releases", releases).format(count=releases),
+            warnings=ngettext("{count} warning", "{count} warnings", warnings).format(count=warnings),
+        )
+    )
 
 
 def _not_approved(item):
     return Problem(
         item.path,
-        f"{item.slug!r} is {item.status}, not approved",
+        _("{slug!r} is {status}, not approved").format(slug=item.slug, status=item.status),
         field="status",
-        hint="approve it (status: approved), or build a sign-off copy with --drafts",
+        hint=_("approve it (status: approved), or build a sign-off copy with --drafts"),
     )

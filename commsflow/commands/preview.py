@@ -15,7 +15,8 @@ from rich.markup import escape
 
 from commsflow.commands.build import build_all
 from commsflow.errors import CommsflowError
-from commsflow.output import console, plural
+from commsflow.i18n import _, ngettext
+from commsflow.output import console
 from commsflow.workspace import Workspace
 
 IDLE_TIMEOUT = 10.0  # seconds a connection may stay silent (idle, or a request sent in part) before it is closed
@@ -125,7 +126,8 @@ def serve(folder: Path, port: int, *, idle_timeout: float = IDLE_TIMEOUT) -> Pre
         server = PreviewServer(folder, port, idle_timeout=idle_timeout)
     except OSError as exc:
         raise CommsflowError(
-            f"cannot listen on 127.0.0.1:{port} ({exc.strerror})", "choose another port with --port"
+            _("cannot listen on 127.0.0.1:{port} ({reason})").format(port=port, reason=exc.strerror),
+            _("choose another port with --port"),
         ) from None
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server
@@ -134,9 +136,14 @@ def serve(folder: Path, port: int, *, idle_timeout: float = IDLE_TIMEOUT) -> Pre
 def _rebuild(workspace: Workspace) -> None:
     fresh = Workspace(workspace.root, workspace.now_text, workspace.use_cache)
     report = build_all(fresh)
+    warnings, errors = len(report.warnings), len(report.errors)
     console.print(
-        f"rebuilt: {len(report.built)} built, {len(report.unchanged)} unchanged, "
-        f"{plural(len(report.warnings), 'warning')}, {plural(len(report.errors), 'error')}"
+        _("rebuilt: {built} built, {unchanged} unchanged, {warnings}, {errors}").format(
+            built=len(report.built),
+            unchanged=len(report.unchanged),
+            warnings=ngettext("{count} warning", "{count} warnings", warnings).format(count=warnings),
+            errors=ngettext("{count} error", "{count} errors", errors).format(count=errors),
+        )
     )
 
 
@@ -152,8 +159,9 @@ def command(obj: dict, port: int, interval: float) -> None:
     folder = workspace.config.path("build")
     server = serve(folder, port)
     console.print(
-        f"Preview at [bold]http://127.0.0.1:{server.server_address[1]}/[/] "
-        f"(serving {escape(str(folder))}) — Ctrl-C to stop"
+        _("Preview at {address} (serving {folder}) — Ctrl-C to stop").format(
+            address=f"[bold]http://127.0.0.1:{server.server_address[1]}/[/]", folder=escape(str(folder))
+        )
     )
     seen = sources_signature(workspace)
     try:
@@ -165,7 +173,9 @@ def command(obj: dict, port: int, interval: float) -> None:
                 try:
                     _rebuild(workspace)
                 except CommsflowError as exc:
-                    console.print(f"[red]build failed:[/] {escape(exc.message)} — {escape(exc.hint or '')}")
+                    console.print(
+                        "[red]" + _("build failed:") + f"[/] {escape(exc.message)} — {escape(exc.hint or '')}"
+                    )
     finally:
         server.shutdown()
         server.server_close()

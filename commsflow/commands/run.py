@@ -25,7 +25,8 @@ from rich.markup import escape
 
 from commsflow import dates
 from commsflow.errors import CommsflowError, Problem
-from commsflow.output import console, error_console, plural, print_problems
+from commsflow.i18n import N_, _, ngettext
+from commsflow.output import console, error_console, print_problems
 from commsflow.plan import open_plan
 from commsflow.scheduler import Outcome, Scheduler, throwaway_state
 from commsflow.workspace import Workspace
@@ -61,8 +62,29 @@ _LEVELS = {
     "error": "error",
     "alert": "info",
 }
+# The states as a person reads them in the text lines (JSON keeps the state as it is).
+_STATES = {
+    "done": N_("done"),
+    "failed": N_("failed"),
+    "missed": N_("missed"),
+    "blocked": N_("blocked"),
+    "waiting": N_("waiting"),
+    "skipped": N_("skipped"),
+    "error": N_("error"),
+    "alert": N_("alert"),
+}
 # Line breaks json.dumps leaves as they are (it escapes only ASCII control characters).
 _BREAKS = str.maketrans({"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"})
+
+
+def state_label(state: str) -> str:
+    """``state`` in the language spoken (unknown states as they are)."""
+    return _(_STATES[state]) if state in _STATES else state
+
+
+def _counted(counts: dict[str, int]) -> str:
+    """``3 done, 1 failed``: how many jobs ended in each state."""
+    return ", ".join(f"{count} {state_label(state)}" for state, count in sorted(counts.items()))
 
 
 def one_line(text: str) -> str:
@@ -114,7 +136,7 @@ class EventLog:
             return
         when = f"{dates.numeric_date(outcome.at)} {dates.hour_minute(outcome.at)}"
         console.print(
-            f"{when} {_MARKS.get(outcome.state, outcome.state)} {outcome.state:<7} "
+            f"{when} {_MARKS.get(outcome.state, outcome.state)} {state_label(outcome.state):<7} "
             f"{escape(one_line(job.channel))} {escape(one_line(job.template))} {escape(one_line(job.item))} — "
             f"{escape(one_line(outcome.detail))}"
         )
@@ -184,8 +206,15 @@ def _loader(workspace: Workspace, log: EventLog | None = None):
         if plan.errors:
             # Keep going with what is valid, but say so on every new plan.
             log.problems(plan.errors)
+            count = len(plan.errors)
             log.note(
-                "problem", f"{plural(len(plan.errors), 'error')} in the content: those items are not planned", "error"
+                "problem",
+                ngettext(
+                    "{count} error in the content: those items are not planned",
+                    "{count} errors in the content: those items are not planned",
+                    count,
+                ).format(count=count),
+                "error",
             )
         return plan
 
@@ -197,9 +226,14 @@ def _period(text: str, zone) -> tuple[datetime, datetime]:
     try:
         start, end = dates.parse_date(first), dates.parse_date(last)
     except dates.DateError as exc:
-        raise CommsflowError(f"--simulate {text!r}: {exc}", "write it as 2024-01-01..2024-12-31") from None
+        raise CommsflowError(
+            _("--simulate {period!r}: {problem}").format(period=text, problem=exc),
+            _("write it as 2024-01-01..2024-12-31"),
+        ) from None
     if not sep or end < start:
-        raise CommsflowError(f"--simulate {text!r} is not a period", "write it as 2024-01-01..2024-12-31")
+        raise CommsflowError(
+            _("--simulate {period!r} is not a period").format(period=text), _("write it as 2024-01-01..2024-12-31")
+        )
     return (
         datetime(start.year, start.month, start.day, tzinfo=zone),
         datetime(end.year, end.month, end.day, tzinfo=zone) + timedelta(days=1),
@@ -249,8 +283,10 @@ def command(
     workspace: Workspace = obj["workspace"]
     if new_ledger and (simulate or dry_run):
         raise click.UsageError(
-            "--new-ledger confirms a fresh start of the real ledger; a dry run or a simulation does not touch it — "
-            "run `commsflow run --new-ledger` (or with --once) without --dry-run and --simulate"
+            _(
+                "--new-ledger confirms a fresh start of the real ledger; a dry run or a simulation does not touch it — "
+                "run `commsflow run --new-ledger` (or with --once) without --dry-run and --simulate"
+            )
         )
     log = EventLog(log_format)
     if not log.json:
@@ -273,10 +309,10 @@ def command(
         log.note("error", str(explain(exc)), "error")
         raise click.exceptions.Exit(1) from None
     except sqlite3.OperationalError as exc:
-        log.note("error", str(explain_sqlite(exc, "a database in the state folder (.commsflow/)")), "error")
+        log.note("error", str(explain_sqlite(exc, _("a database in the state folder (.commsflow/)"))), "error")
         raise click.exceptions.Exit(1) from None
     except KeyboardInterrupt:
-        log.note("interrupted", "interrupted (Ctrl-C)", "error")
+        log.note("interrupted", _("interrupted (Ctrl-C)"), "error")
         raise click.exceptions.Exit(130) from None
 
 
@@ -314,7 +350,12 @@ def _run(
             scheduler.close()
         _summary(outcomes, log)
         shown = state.relative_to(workspace.root) if state.is_relative_to(workspace.root) else state
-        log.note("simulated", f"Simulated in {shown}/ (outbox and ledger there); nothing real was sent or recorded.")
+        log.note(
+            "simulated",
+            _("Simulated in {folder}/ (outbox and ledger there); nothing real was sent or recorded.").format(
+                folder=shown
+            ),
+        )
         return
     clock = (lambda: workspace.now) if workspace.now_text else (lambda: datetime.now(config.zone))
     log.clock = clock
@@ -337,14 +378,21 @@ def _run(
             finally:
                 scheduler.close()
             if stop():
-                log.note("stopped", f"stopped on {stop.signal} after the current job; the next run does the rest")
+                log.note(
+                    "stopped",
+                    _("stopped on {signal} after the current job; the next run does the rest").format(
+                        signal=stop.signal
+                    ),
+                )
             _summary(outcomes, log)
             if any(o.state in ("failed", "missed", "error") for o in outcomes):
                 raise click.exceptions.Exit(1)
             return
 
         def started() -> None:  # the lock is held
-            log.note("started", f"commsflow scheduler running on {workspace.root} — Ctrl-C to stop")
+            log.note(
+                "started", _("commsflow scheduler running on {folder} — Ctrl-C to stop").format(folder=workspace.root)
+            )
 
         tick = obj.get(TICK_SECONDS_FOR_TESTS)
         try:
@@ -354,11 +402,12 @@ def _run(
                 scheduler.forever(stop, started=started)
         finally:
             scheduler.close()
-        handled = ", ".join(f"{count} {name}" for name, count in sorted(log.counts.items())) or "nothing"
+        handled = _counted(log.counts) or _("nothing")
         log.note(
             "stopped",
-            f"commsflow scheduler stopped on {stop.signal or 'request'} (handled since the start: {handled}); "
-            "the lock is released",
+            _(
+                "commsflow scheduler stopped on {signal} (handled since the start: {handled}); the lock is released"
+            ).format(signal=stop.signal or _("request"), handled=handled),
         )
 
 
@@ -366,26 +415,42 @@ def _pinned(ctx: click.Context, now: str) -> CommsflowError:
     """A real run with the clock pinned: it would publish (or record as missed) by a made-up time."""
     source = ctx.parent.get_parameter_source("now") if ctx.parent else None
     where = "COMMSFLOW_NOW" if source is click.core.ParameterSource.ENVIRONMENT else "--now"
-    undo = "unset COMMSFLOW_NOW" if where == "COMMSFLOW_NOW" else "leave out --now"
+    undo = _("unset COMMSFLOW_NOW") if where == "COMMSFLOW_NOW" else _("leave out --now")
     return CommsflowError(
-        f"the clock is pinned to {now!r} ({where}); a real run publishes by the real clock and does not start",
-        f"{undo} to publish what is due now; to see what would go out at that moment, add --dry-run "
-        "(or run --simulate FROM..TO)",
+        _("the clock is pinned to {now!r} ({where}); a real run publishes by the real clock and does not start").format(
+            now=now, where=where
+        ),
+        _(
+            "{undo} to publish what is due now; to see what would go out at that moment, add --dry-run "
+            "(or run --simulate FROM..TO)"
+        ).format(undo=undo),
     )
 
 
 def _summary(outcomes: list[Outcome], log: EventLog) -> None:
     if log.missed:
         days = sorted(outcome.job.planned for outcome in log.missed)
-        span = dates.numeric_date(days[0]) + (f" to {dates.numeric_date(days[-1])}" if len(days) > 1 else "")
+        first, last = dates.numeric_date(days[0]), dates.numeric_date(days[-1])
+        span = _("{first} to {last}").format(first=first, last=last) if len(days) > 1 else first
         log.note(
             "missed",
-            f"✗ {plural(len(days), 'past job')} missed (due {span}, not sent within the grace window) — "
-            "commsflow status lists them: retry or dismiss each",
+            "✗ "
+            + ngettext(
+                "{count} past job missed (due {span}, not sent within the grace window) — "
+                "commsflow status lists them: retry or dismiss each",
+                "{count} past jobs missed (due {span}, not sent within the grace window) — "
+                "commsflow status lists them: retry or dismiss each",
+                len(days),
+            ).format(count=len(days), span=span),
         )
         log.missed.clear()
     counts = {}
     for outcome in outcomes:
         counts[outcome.state] = counts.get(outcome.state, 0) + 1
-    text = ", ".join(f"{count} {state}" for state, count in sorted(counts.items())) or "nothing due"
-    log.note("summary", f"{plural(len(outcomes), 'job')} handled: {text}")
+    text = _counted(counts) or _("nothing due")
+    log.note(
+        "summary",
+        ngettext("{count} job handled: {states}", "{count} jobs handled: {states}", len(outcomes)).format(
+            count=len(outcomes), states=text
+        ),
+    )

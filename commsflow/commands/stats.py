@@ -8,7 +8,8 @@ import click
 from rich.table import Table
 
 from commsflow import dates, stats
-from commsflow.output import console, error_console, plural
+from commsflow.i18n import ngettext
+from commsflow.output import console, error_console
 
 
 @click.command("stats")
@@ -51,8 +52,12 @@ def command(obj: dict, as_json: bool) -> None:
             f"{figures.events_upcoming} geplant"
         )
     if loaded.errors:
+        count = len(loaded.errors)
         error_console.print(
-            f"{plural(len(loaded.errors), 'problem')} in the content; the figures leave those items out "
-            "— run `commsflow check`"
+            ngettext(
+                "{count} problem in the content; the figures leave those items out — run `commsflow check`",
+                "{count} problems in the content; the figures leave those items out — run `commsflow check`",
+                count,
+            ).format(count=count)
         )
         raise click.exceptions.Exit(1)

@@ -9,6 +9,7 @@ from datetime import datetime
 import click
 from rich.markup import escape
 
+from commsflow.i18n import _, ngettext
 from commsflow.output import console
 from commsflow.workspace import Workspace
 
@@ -82,12 +83,12 @@ def command(obj: dict, show_all: bool, as_json: bool) -> None:
         return
 
     if entries:
-        console.print(f"[bold red]Needs a person[/] ({len(entries)})")
+        console.print("[bold red]" + _("Needs a person") + f"[/] ({len(entries)})")
         group = None
         for entry in entries:
             if entry.group != group:
                 group = entry.group
-                console.print(f" [bold]{GROUPS[group]}[/]")
+                console.print(" [bold]" + escape(_(GROUPS[group])) + "[/]")
             console.print(
                 f"  {entry.ref}  {_when(entry.planned)}  {escape(entry.channel)} {escape(entry.template)} "
                 f"„{escape(entry.title)}“ — {escape(entry.reason)}",
@@ -95,16 +96,18 @@ def command(obj: dict, show_all: bool, as_json: bool) -> None:
             )
             console.print(f"      → {escape(entry.command)}", highlight=False)
     if waiting:
-        console.print("[bold yellow]Retrying[/] (nothing to do: the scheduler tries again)")
+        console.print("[bold yellow]" + _("Retrying") + "[/] " + _("(nothing to do: the scheduler tries again)"))
         for row in waiting:
             console.print(
                 f"  {short_ref(row['id'])}  {_when(row['planned'])}  {escape(row['channel'])} "
-                f"„{escape(titles.get(row['item'], row['item']))}“ — attempt {row['attempts']}, next "
-                f"{_when(row['retry_at'])}: {escape(row['note'] or '')}",
+                f"„{escape(titles.get(row['item'], row['item']))}“ — "
+                + _("attempt {attempt}, next {moment}: {note}").format(
+                    attempt=row["attempts"], moment=_when(row["retry_at"]), note=escape(row["note"] or "")
+                ),
                 highlight=False,
             )
     if sending:
-        console.print("[bold]Being sent[/] (or interrupted — the next run decides)")
+        console.print("[bold]" + _("Being sent") + "[/] " + _("(or interrupted — the next run decides)"))
         for row in sending:
             console.print(
                 f"  {short_ref(row['id'])}  {_when(row['planned'])}  {escape(row['channel'])} "
@@ -113,9 +116,9 @@ def command(obj: dict, show_all: bool, as_json: bool) -> None:
             )
     shown = sent if show_all else sent[-10:]
     if shown:
-        console.print("[bold green]Sent[/]")
+        console.print("[bold green]" + _("Sent") + "[/]")
         for row in shown:
-            by_hand = " (by hand)" if row["state"] == "posted" else ""
+            by_hand = " " + _("(by hand)") if row["state"] == "posted" else ""
             console.print(
                 f"  {short_ref(row['id'])}  {_when(row['planned'])}  {escape(row['channel'])} "
                 f"„{escape(titles.get(row['item'], row['item']))}“{by_hand} — "
@@ -127,10 +130,19 @@ def command(obj: dict, show_all: bool, as_json: bool) -> None:
     for line in status_lines(workspace.config, now):
         console.print(line, highlight=False)
     if not rows and not entries:
-        console.print("Nothing has been published yet (commsflow run).")
+        console.print(_("Nothing has been published yet (commsflow run)."))
     console.print(
-        f"{len(sent)} sent, {len(waiting)} retrying, {len(dismissed)} dismissed, "
-        f"{len(entries)} need{'s' if len(entries) == 1 else ''} a person — as of {_when(now.isoformat())}"
+        ngettext(
+            "{sent} sent, {retrying} retrying, {dismissed} dismissed, {count} needs a person — as of {moment}",
+            "{sent} sent, {retrying} retrying, {dismissed} dismissed, {count} need a person — as of {moment}",
+            len(entries),
+        ).format(
+            sent=len(sent),
+            retrying=len(waiting),
+            dismissed=len(dismissed),
+            count=len(entries),
+            moment=_when(now.isoformat()),
+        )
     )
     if entries:
         raise click.exceptions.Exit(1)

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, V
 from commsflow import frontmatter
 from commsflow.errors import CommsflowError, Problem, Severity, closest
 from commsflow.fields import Slug, Text
+from commsflow.i18n import _
 from commsflow.validation import problems_from_validation_error
 
 DEFAULT_FILE = "feeds.yaml"
@@ -31,7 +32,12 @@ def check_feed_url(value: str) -> str:
     text = str(value).strip()
     parts = urlsplit(text)
     if parts.scheme not in ("http", "https") or not parts.hostname or any(c.isspace() for c in text):
-        raise ValueError(f"{text!r} is not a web address — write the feed's full address starting with https://")
+        # " — " parts message and hint (see commands/feeds.py and commsflow.validation)
+        raise ValueError(
+            _("{address!r} is not a web address").format(address=text)
+            + " — "
+            + _("write the feed's full address starting with https://")
+        )
     return text
 
 
@@ -95,10 +101,14 @@ def load_feeds(root: Path, path: Path, projects: set[str] | None) -> FeedList:
         raw = path.read_bytes()
     except FileNotFoundError:
         raise CommsflowError(
-            f"{shown}: no feed list found", "create it with the partner feeds (see README, section Partner feeds)"
+            _("{path}: no feed list found").format(path=shown),
+            _("create it with the partner feeds (see README, section Partner feeds)"),
         ) from None
     except OSError as exc:
-        raise CommsflowError(f"{shown}: cannot read ({exc.strerror})", "check the file's permissions") from None
+        raise CommsflowError(
+            _("{path}: cannot read ({reason})").format(path=shown, reason=exc.strerror),
+            _("check the file's permissions"),
+        ) from None
     result = FeedList(shown)
     try:
         source = frontmatter.document(shown, raw)
@@ -121,10 +131,12 @@ def load_feeds(root: Path, path: Path, projects: set[str] | None) -> FeedList:
             result.problems.append(
                 Problem(
                     shown,
-                    f"feed name {feed.name!r} is already used by feeds[{first}] (line {line_of(('feeds', first, 'name'))})",
+                    _("feed name {name!r} is already used by feeds[{index}] (line {line})").format(
+                        name=feed.name, index=first, line=line_of(("feeds", first, "name"))
+                    ),
                     line=line_of(("feeds", index, "name")),
                     field=f"feeds[{index}].name",
-                    hint="give each feed its own name",
+                    hint=_("give each feed its own name"),
                 )
             )
         seen_names.setdefault(feed.name, index)
@@ -132,10 +144,10 @@ def load_feeds(root: Path, path: Path, projects: set[str] | None) -> FeedList:
             result.problems.append(
                 Problem(
                     shown,
-                    f"the same address as feeds[{seen_urls[feed.url]}]",
+                    _("the same address as feeds[{index}]").format(index=seen_urls[feed.url]),
                     line=line_of(("feeds", index, "url")),
                     field=f"feeds[{index}].url",
-                    hint="its entries are imported once, for the first feed only",
+                    hint=_("its entries are imported once, for the first feed only"),
                     severity=Severity.WARNING,
                 )
             )
@@ -145,12 +157,12 @@ def load_feeds(root: Path, path: Path, projects: set[str] | None) -> FeedList:
             result.problems.append(
                 Problem(
                     shown,
-                    f"unknown project {feed.project!r}",
+                    _("unknown project {project!r}").format(project=feed.project),
                     line=line_of(("feeds", index, "project")),
                     field=f"feeds[{index}].project",
-                    hint=f"did you mean {guess!r}?"
+                    hint=_("did you mean {guess!r}?").format(guess=guess)
                     if guess
-                    else "name a project slug (a file name in content/projects/)",
+                    else _("name a project slug (a file name in content/projects/)"),
                 )
             )
     return result

@@ -31,6 +31,7 @@ from commsflow import __version__
 from commsflow.errors import Problem, Severity
 from commsflow.feeds.deadline import Deadline, DeadlineAdapter
 from commsflow.feeds.sanitize import clean_html, plain_text, shorten_html, teaser
+from commsflow.i18n import _, language, ngettext
 
 # feedparser resolves <guid>/<id> against the feed's address as if it were a link, so
 # an opaque guid like "pcg-101" would become "https://host/pcg-101" and change when the
@@ -108,35 +109,39 @@ class Fetcher:
         start = time.monotonic()
         host = urlsplit(url).netloc
         timed_out = (
-            f"no complete answer from {host} within {self.timeout:g} s (timeout)",
-            "the server may be down or slow; the feed is tried again on the next fetch",
+            _("no complete answer from {host} within {seconds} s (timeout)").format(
+                host=host, seconds=_decimal(self.timeout)
+            ),
+            _("the server may be down or slow; the feed is tried again on the next fetch"),
         )
         too_large = False
         with Deadline(self.timeout) as deadline:
             try:
                 self._exchange(url, headers, result, deadline)
             except requests.exceptions.SSLError as exc:
-                result.error = f"secure connection to {host} failed ({_reason(exc)})"
-                result.hint = "the site's certificate is not valid; tell the partner"
+                result.error = _("secure connection to {host} failed ({reason})").format(host=host, reason=_reason(exc))
+                result.hint = _("the site's certificate is not valid; tell the partner")
             except requests.exceptions.TooManyRedirects:
-                result.error = f"too many redirects from {url}"
-                result.hint = "check the address in the feed list; the site may be misconfigured"
+                result.error = _("too many redirects from {url}").format(url=url)
+                result.hint = _("check the address in the feed list; the site may be misconfigured")
             except (requests.exceptions.Timeout, _TooSlow):
                 result.error, result.hint = timed_out
             except requests.exceptions.ConnectionError as exc:
                 if "timed out" in str(exc).lower():
                     result.error, result.hint = timed_out
                 else:
-                    result.error = f"cannot connect to {host} ({_reason(exc)})"
-                    result.hint = "check the address; the site may be down"
+                    result.error = _("cannot connect to {host} ({reason})").format(host=host, reason=_reason(exc))
+                    result.hint = _("check the address; the site may be down")
             except _TooLarge:
                 too_large = True
-                result.error = f"the response is larger than {self.max_bytes / 1024 / 1024:g} MB; nothing was imported"
-                result.hint = "check the address, or raise fetch.max_size_mb in the feed list"
+                result.error = _("the response is larger than {size} MB; nothing was imported").format(
+                    size=_decimal(self.max_bytes / 1024 / 1024)
+                )
+                result.hint = _("check the address, or raise fetch.max_size_mb in the feed list")
                 result.etag = result.last_modified = None
             except requests.exceptions.RequestException as exc:
-                result.error = f"the download from {host} failed ({_reason(exc)})"
-                result.hint = "the feed is tried again on the next fetch"
+                result.error = _("the download from {host} failed ({reason})").format(host=host, reason=_reason(exc))
+                result.hint = _("the feed is tried again on the next fetch")
             except (OSError, ValueError, http.client.HTTPException):
                 # a connection cut off by the deadline can fail below requests' own exceptions
                 if not deadline.expired:
@@ -168,7 +173,7 @@ class Fetcher:
                 response.headers.get("Content-Length", "").isdigit()
                 and int(response.headers["Content-Length"]) <= 65536
             ):
-                _ = response.content  # an empty 304 or a short error page: read it, keep the connection
+                response.content  # noqa: B018 - an empty 304 or a short error page: read it, keep the connection
 
     def _read(self, response: requests.Response, result: Fetched, deadline: Deadline) -> None:
         length = response.headers.get("Content-Length", "")
@@ -183,6 +188,12 @@ class Fetcher:
                 raise _TooSlow
             chunks.append(chunk)
         result.body = b"".join(chunks)
+
+
+def _decimal(number: float) -> str:
+    """``number`` as briefly as ``:g`` writes it, with a decimal comma in German."""
+    text = f"{number:g}"
+    return text.replace(".", ",") if language() == "de" else text
 
 
 class _TooLarge(Exception):
@@ -240,19 +251,24 @@ def _status_error(result: Fetched) -> tuple[str | None, str | None]:
         return None, None
     reason = _REASONS.get(status, "")
     where = result.final_url or result.url
-    label = f"HTTP {status}{' ' + reason if reason else ''} at {where}"
+    label = (_("HTTP {status} {reason} at {url}") if reason else _("HTTP {status} at {url}")).format(
+        status=status, reason=reason, url=where
+    )
     if status == 410:
         return (
-            f"{label}: the feed was removed; it is disabled and no longer fetched",
-            "remove it from the feed list, or give it its new url",
+            _("{problem}: the feed was removed; it is disabled and no longer fetched").format(problem=label),
+            _("remove it from the feed list, or give it its new url"),
         )
     if status == 429:
-        return label, "the server asks for fewer requests; the feed is tried again on the next fetch"
+        return label, _("the server asks for fewer requests; the feed is tried again on the next fetch")
     if status is not None and status >= 500:
-        return label, "the partner's server failed; the feed is tried again on the next fetch"
+        return label, _("the partner's server failed; the feed is tried again on the next fetch")
     if status is not None and 200 <= status < 300:
-        return f"HTTP {status} at {where} with no feed", "check the address in the feed list"
-    return label, "check the address in the feed list"
+        return (
+            _("HTTP {status} at {url} with no feed").format(status=status, url=where),
+            _("check the address in the feed list"),
+        )
+    return label, _("check the address in the feed list")
 
 
 # --- reading entries ------------------------------------------------------------------------
@@ -309,8 +325,10 @@ def read_entries(name: str, fetched: Fetched, *, zone: tzinfo, now: datetime) ->
     where = fetched.final_url or fetched.url
     if not body.strip():
         problem(
-            f"{where} answered with an empty page (HTTP {fetched.status}, no content); nothing was imported",
-            "check the address in the feed list",
+            _("{url} answered with an empty page (HTTP {status}, no content); nothing was imported").format(
+                url=where, status=fetched.status
+            ),
+            _("check the address in the feed list"),
             error=True,
         )
         return read
@@ -335,8 +353,8 @@ def read_entries(name: str, fetched: Fetched, *, zone: tzinfo, now: datetime) ->
         # nobody means; any other override decoded the feed in an encoding it did not declare.
         if "declared as us-ascii" not in str(bozo):
             problem(
-                f"the feed's declared encoding is wrong ({bozo}); read as well as possible",
-                "check umlauts in its news; tell the partner",
+                _("the feed's declared encoding is wrong ({reason}); read as well as possible").format(reason=bozo),
+                _("check umlauts in its news; tell the partner"),
             )
         bozo = None
     if bozo is not None and not isinstance(bozo, _HARMLESS_BOZO):
@@ -346,18 +364,24 @@ def read_entries(name: str, fetched: Fetched, *, zone: tzinfo, now: datetime) ->
                 problem(*_html_page_problem(where, body), error=True)
             else:
                 problem(
-                    f"{where} is not a readable feed ({reason})",
-                    "check the address; it should lead to an RSS or Atom feed",
+                    _("{url} is not a readable feed ({reason})").format(url=where, reason=reason),
+                    _("check the address; it should lead to an RSS or Atom feed"),
                     error=True,
                 )
             return read
-        recovered = f"{len(raw_entries)} {'entry' if len(raw_entries) == 1 else 'entries'} recovered"
+        recovered = ngettext("{count} entry recovered", "{count} entries recovered", len(raw_entries)).format(
+            count=len(raw_entries)
+        )
         problem(
-            f"the feed is not well-formed XML ({reason}); {recovered}",
-            "the entries were read as well as possible; tell the partner",
+            _("the feed is not well-formed XML ({reason}); {recovered}").format(reason=reason, recovered=recovered),
+            _("the entries were read as well as possible; tell the partner"),
         )
     elif not read.version and not raw_entries:
-        problem(f"{where} is not an RSS or Atom feed", "check the address in the feed list", error=True)
+        problem(
+            _("{url} is not an RSS or Atom feed").format(url=where),
+            _("check the address in the feed list"),
+            error=True,
+        )
         return read
     for raw in raw_entries:
         entry = _entry(raw, where, zone, now, problem)
@@ -368,10 +392,10 @@ def read_entries(name: str, fetched: Fetched, *, zone: tzinfo, now: datetime) ->
 
 def _bozo_reason(exc) -> str:
     if exc is None:
-        return "unknown problem"
+        return _("unknown problem")
     message = str(getattr(exc, "getMessage", lambda: exc)())
     line = getattr(exc, "getLineNumber", lambda: None)()
-    return f"line {line}: {message}" if line else message
+    return _("line {line}: {message}").format(line=line, message=message) if line else message
 
 
 def _looks_like_html(body: bytes) -> bool:
@@ -406,8 +430,14 @@ def _html_page_problem(where: str, body: bytes) -> tuple[str, str]:
     for href in finder.found:
         address = canonical_link(href, where)
         if address:
-            return (f"{where} is an HTML page, not a feed", f"use the feed address the page names: {address}")
-    return (f"{where} is an HTML page, not a feed", "find the feed's address on the site (often …/feed/ or …/rss.xml)")
+            return (
+                _("{url} is an HTML page, not a feed").format(url=where),
+                _("use the feed address the page names: {url}").format(url=address),
+            )
+    return (
+        _("{url} is an HTML page, not a feed").format(url=where),
+        _("find the feed's address on the site (often …/feed/ or …/rss.xml)"),
+    )
 
 
 def canonical_link(url: str | None, base: str) -> str | None:
@@ -465,16 +495,19 @@ def _entry(raw, base: str, zone: tzinfo, now: datetime, problem) -> Entry | None
         title = teaser(title, sentences=1, limit=TITLE_LIMIT)
     if not title:
         if not summary:
-            problem("an entry has neither a title nor a text; skipped")
+            problem(_("an entry has neither a title nor a text; skipped"))
             return None
         title = teaser(text, sentences=1, limit=80)
-        problem(f"an entry has no title; titled {title!r} from its text", "edit the title before approving")
+        problem(
+            _("an entry has no title; titled {title!r} from its text").format(title=title),
+            _("edit the title before approving"),
+        )
     label = title if len(title) <= 60 else title[:59] + "…"
     link = canonical_link(raw.get("link"), base)
     if raw.get("link") and link is None:
         problem(
-            f"entry {label!r} has no web address as its link; imported without a link",
-            "add the original's address before approving",
+            _("entry {title!r} has no web address as its link; imported without a link").format(title=label),
+            _("add the original's address before approving"),
         )
     stamp = raw.get("published_parsed") or raw.get("updated_parsed")
     moment = None
@@ -486,14 +519,21 @@ def _entry(raw, base: str, zone: tzinfo, now: datetime, problem) -> Entry | None
     assumed = moment is None
     if assumed:
         written = raw.get("published") or raw.get("updated")
-        reason = f"its date {plain_text(str(written))[:40]!r} cannot be read" if written else "it has no date"
+        reason = (
+            _("its date {date!r} cannot be read").format(date=plain_text(str(written))[:40])
+            if written
+            else _("it has no date")
+        )
         problem(
-            f"entry {label!r}: {reason}; dated with the day of the fetch (date_assumed: true)",
-            "check the date before approving",
+            _("entry {title!r}: {reason}; dated with the day of the fetch (date_assumed: true)").format(
+                title=label, reason=reason
+            ),
+            _("check the date before approving"),
         )
     elif moment > now + timedelta(days=1):
         problem(
-            f"entry {label!r} is dated in the future ({moment.date().isoformat()})", "check the date before approving"
+            _("entry {title!r} is dated in the future ({date})").format(title=label, date=moment.date().isoformat()),
+            _("check the date before approving"),
         )
     day = (moment or now).date()
     return Entry(

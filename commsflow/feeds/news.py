@@ -24,6 +24,7 @@ from commsflow.feeds.config import Feed
 from commsflow.feeds.fetch import Entry, canonical_link, content_digest
 from commsflow.feeds.sanitize import plain_text
 from commsflow.files import write_atomic
+from commsflow.i18n import _
 from commsflow.model import TYPES, NewsMeta
 from commsflow.slugs import slugify
 from commsflow.validation import problems_from_validation_error
@@ -204,8 +205,8 @@ class Importer:
 def _skipped(feed: Feed, entry: Entry, reason: str) -> Problem:
     return Problem(
         feed.name,
-        f"entry {entry.title[:60]!r} cannot be stored as news ({reason}); skipped",
-        hint="report this with the feed's address",
+        _("entry {title!r} cannot be stored as news ({reason}); skipped").format(title=entry.title[:60], reason=reason),
+        hint=_("report this with the feed's address"),
         severity=Severity.WARNING,
     )
 

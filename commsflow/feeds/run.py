@@ -19,6 +19,7 @@ from commsflow.feeds.config import Feed, FetchSettings
 from commsflow.feeds.fetch import FeedRead, Fetched, Fetcher, read_entries
 from commsflow.feeds.news import Importer, write_new
 from commsflow.feeds.state import FeedState, StateStore
+from commsflow.i18n import _
 
 
 @dataclass
@@ -105,9 +106,13 @@ def run_fetch(
                 outcome.problems.append(
                     Problem(
                         feed.name,
-                        f"disabled since the server answered 410 Gone ({state.gone[:10]}); not fetched",
-                        hint=f"remove it from the feed list, give it a new url, or try it again with "
-                        f"`commsflow feeds fetch {feed.name}`",
+                        _("disabled since the server answered 410 Gone ({day}); not fetched").format(
+                            day=state.gone[:10]
+                        ),
+                        hint=_(
+                            "remove it from the feed list, give it a new url, or try it again with "
+                            "`commsflow feeds fetch {feed}`"
+                        ).format(feed=feed.name),
                         severity=Severity.WARNING,
                     )
                 )
@@ -147,8 +152,8 @@ def _apply(
             outcome.problems.append(
                 Problem(
                     feed.name,
-                    f"moved permanently to {fetched.moved_to}; fetched from there from now on",
-                    hint="update its url in the feed list",
+                    _("moved permanently to {url}; fetched from there from now on").format(url=fetched.moved_to),
+                    hint=_("update its url in the feed list"),
                     severity=Severity.WARNING,
                 )
             )
@@ -185,7 +190,11 @@ def _apply(
             continue
         if not write_new(planned):
             outcome.problems.append(
-                Problem(feed.name, f"{planned.shown} appeared meanwhile; left as it is", severity=Severity.WARNING)
+                Problem(
+                    feed.name,
+                    _("{path} appeared meanwhile; left as it is").format(path=planned.shown),
+                    severity=Severity.WARNING,
+                )
             )
             continue
         importer.take(feed.name, entry, planned.shown)

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from commsflow.errors import CommsflowError
+from commsflow.i18n import _
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS feeds (
@@ -76,8 +77,10 @@ def state_path(state_folder: Path) -> Path:
 
 def _broken(path: Path, exc: Exception) -> CommsflowError:
     return CommsflowError(
-        f"{path}: the feed state cannot be read ({exc})",
-        f"delete {path.parent} to start afresh — news already in the content folder are still recognised",
+        _("{path}: the feed state cannot be read ({reason})").format(path=path, reason=exc),
+        _("delete {folder} to start afresh — news already in the content folder are still recognised").format(
+            folder=path.parent
+        ),
     )
 
 
@@ -95,8 +98,8 @@ class StateStore:
         except sqlite3.OperationalError as exc:
             if "locked" in str(exc) or "busy" in str(exc):
                 raise CommsflowError(
-                    "another `commsflow feeds fetch` is running (the feed state is locked)",
-                    "wait until it has finished, then run again",
+                    _("another `commsflow feeds fetch` is running (the feed state is locked)"),
+                    _("wait until it has finished, then run again"),
                 ) from None
             raise _broken(path, exc) from None
         except sqlite3.DatabaseError as exc:

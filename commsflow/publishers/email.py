@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from email.message import EmailMessage
 
 from commsflow.errors import CommsflowError
+from commsflow.i18n import _
 from commsflow.publishers.secrets import one_line
 
 _DEFAULT_PORTS = {"starttls": 587, "ssl": 465, "none": 25}
@@ -66,14 +67,16 @@ class SmtpSettings:
         host = environ.get("COMMSFLOW_SMTP_HOST", "").strip()
         if not host:
             raise CommsflowError(
-                "no SMTP server configured (COMMSFLOW_SMTP_HOST is not set)",
-                "set COMMSFLOW_SMTP_HOST, and COMMSFLOW_SMTP_USER/COMMSFLOW_SMTP_PASSWORD if the server needs a login",
+                _("no SMTP server configured (COMMSFLOW_SMTP_HOST is not set)"),
+                _(
+                    "set COMMSFLOW_SMTP_HOST, and COMMSFLOW_SMTP_USER/COMMSFLOW_SMTP_PASSWORD if the server needs a login"
+                ),
             )
         security = environ.get("COMMSFLOW_SMTP_SECURITY", "starttls").strip().lower()
         if security not in _DEFAULT_PORTS:
             raise CommsflowError(
-                f"COMMSFLOW_SMTP_SECURITY={security!r} is not known",
-                "use starttls (port 587), ssl (port 465) or none (local relays only)",
+                _("COMMSFLOW_SMTP_SECURITY={value!r} is not known").format(value=security),
+                _("use starttls (port 587), ssl (port 465) or none (local relays only)"),
             )
         port_text = environ.get("COMMSFLOW_SMTP_PORT", "").strip()
         try:
@@ -81,14 +84,14 @@ class SmtpSettings:
             timeout = float(environ.get("COMMSFLOW_SMTP_TIMEOUT", "30"))
         except ValueError:
             raise CommsflowError(
-                "COMMSFLOW_SMTP_PORT and COMMSFLOW_SMTP_TIMEOUT must be numbers", "e.g. COMMSFLOW_SMTP_PORT=587"
+                _("COMMSFLOW_SMTP_PORT and COMMSFLOW_SMTP_TIMEOUT must be numbers"), _("e.g. COMMSFLOW_SMTP_PORT=587")
             ) from None
         user = environ.get("COMMSFLOW_SMTP_USER") or None
         password = environ.get("COMMSFLOW_SMTP_PASSWORD") or None
         if bool(user) != bool(password):
             raise CommsflowError(
-                "COMMSFLOW_SMTP_USER and COMMSFLOW_SMTP_PASSWORD must be set together",
-                "set both for a server that needs a login, or neither",
+                _("COMMSFLOW_SMTP_USER and COMMSFLOW_SMTP_PASSWORD must be set together"),
+                _("set both for a server that needs a login, or neither"),
             )
         return cls(host, port, security, user, password, timeout, environ.get("COMMSFLOW_SMTP_CAFILE") or None)
 
@@ -128,7 +131,7 @@ class _Utf8Auth:
             challenges += 1
             code, resp = self.docmd(_b64(authobject(base64.decodebytes(resp))))
             if challenges > 5:  # as smtplib: a server that keeps challenging is broken
-                raise smtplib.SMTPException("the server's AUTH exchange does not end")
+                raise smtplib.SMTPException(_("the server's AUTH exchange does not end"))
         if code in (235, 503):
             return code, resp
         raise smtplib.SMTPAuthenticationError(code, resp)
@@ -157,8 +160,10 @@ def send(message: EmailMessage, recipients: list[str], settings: SmtpSettings) -
         context = ssl.create_default_context(cafile=settings.cafile)
     except (OSError, ssl.SSLError) as exc:
         raise SmtpError(
-            f"COMMSFLOW_SMTP_CAFILE: cannot read {settings.cafile} ({exc.strerror or exc})",
-            "point COMMSFLOW_SMTP_CAFILE at a PEM file with the server's CA certificate",
+            _("COMMSFLOW_SMTP_CAFILE: cannot read {path} ({reason})").format(
+                path=settings.cafile, reason=exc.strerror or exc
+            ),
+            _("point COMMSFLOW_SMTP_CAFILE at a PEM file with the server's CA certificate"),
         ) from None
     delivered: bool | None = False  # None while the message is being handed over, True once it was taken
     try:
@@ -176,21 +181,25 @@ def send(message: EmailMessage, recipients: list[str], settings: SmtpSettings) -
             delivered = True
     except smtplib.SMTPAuthenticationError as exc:
         raise SmtpError(
-            f"{settings.where}: login as {settings.user!r} refused ({exc.smtp_code})",
-            "check COMMSFLOW_SMTP_USER and COMMSFLOW_SMTP_PASSWORD",
+            _("{where}: login as {user!r} refused ({code})").format(
+                where=settings.where, user=settings.user, code=exc.smtp_code
+            ),
+            _("check COMMSFLOW_SMTP_USER and COMMSFLOW_SMTP_PASSWORD"),
             transient=_temporary(exc.smtp_code),
         ) from None
     except smtplib.SMTPNotSupportedError:
         raise SmtpError(
-            f"{settings.where}: the server does not offer STARTTLS or login",
-            "set COMMSFLOW_SMTP_SECURITY to match the server (ssl on port 465?)",
+            _("{where}: the server does not offer STARTTLS or login").format(where=settings.where),
+            _("set COMMSFLOW_SMTP_SECURITY to match the server (ssl on port 465?)"),
         ) from None
     except smtplib.SMTPRecipientsRefused as exc:
         # Every recipient refused: nothing was sent. 4xx for all of them (greylisting) passes.
         codes = [answer[0] for answer in exc.recipients.values() if isinstance(answer, tuple)]
         raise SmtpError(
-            f"{settings.where}: recipients refused: {', '.join(exc.recipients)}",
-            "check the addresses",
+            _("{where}: recipients refused: {recipients}").format(
+                where=settings.where, recipients=", ".join(exc.recipients)
+            ),
+            _("check the addresses"),
             transient=bool(codes) and all(_temporary(code) for code in codes),
         ) from None
     except smtplib.SMTPResponseException as exc:
@@ -200,35 +209,39 @@ def send(message: EmailMessage, recipients: list[str], settings: SmtpSettings) -
             settings,
         )
         raise SmtpError(
-            f"{settings.where}: the server answered {exc.smtp_code} {reply}",
-            "check the sender address and the server's rules",
+            _("{where}: the server answered {code} {reply}").format(
+                where=settings.where, code=exc.smtp_code, reply=reply
+            ),
+            _("check the sender address and the server's rules"),
             transient=_temporary(exc.smtp_code),
             delivered=delivered is True,
         ) from None
     except ssl.SSLError as exc:
         raise SmtpError(
-            f"{settings.where}: TLS failed ({exc.reason or exc})",
-            "check COMMSFLOW_SMTP_SECURITY and the port; for an in-house certificate set COMMSFLOW_SMTP_CAFILE",
+            _("{where}: TLS failed ({reason})").format(where=settings.where, reason=exc.reason or exc),
+            _("check COMMSFLOW_SMTP_SECURITY and the port; for an in-house certificate set COMMSFLOW_SMTP_CAFILE"),
             delivered=delivered,
         ) from None
     except TimeoutError:
         raise SmtpError(
-            f"{settings.where}: no answer within {settings.timeout:g} s",
-            "check host and port, or raise COMMSFLOW_SMTP_TIMEOUT",
+            _("{where}: no answer within {seconds:g} s").format(where=settings.where, seconds=settings.timeout),
+            _("check host and port, or raise COMMSFLOW_SMTP_TIMEOUT"),
             transient=True,
             delivered=delivered,
         ) from None
     except (OSError, smtplib.SMTPException) as exc:
         reason = _scrub(getattr(exc, "strerror", None) or str(exc) or type(exc).__name__, settings)
         raise SmtpError(
-            f"{settings.where}: cannot send ({reason})",
-            "check COMMSFLOW_SMTP_HOST and COMMSFLOW_SMTP_PORT",
+            _("{where}: cannot send ({reason})").format(where=settings.where, reason=reason),
+            _("check COMMSFLOW_SMTP_HOST and COMMSFLOW_SMTP_PORT"),
             transient=True,
             delivered=delivered,
         ) from None
     if refused:
         raise SmtpError(
-            f"{settings.where}: recipients refused: {', '.join(refused)}", "check the addresses", delivered=True
+            _("{where}: recipients refused: {recipients}").format(where=settings.where, recipients=", ".join(refused)),
+            _("check the addresses"),
+            delivered=True,
         )
     return message["Message-ID"]
 

@@ -18,6 +18,7 @@ from requests.auth import AuthBase
 
 from commsflow import __version__
 from commsflow.errors import CommsflowError
+from commsflow.i18n import _
 from commsflow.publishers.base import Permanent, PublishError, Transient
 from commsflow.publishers.secrets import LIMIT, WINDOW, one_line, scrub
 
@@ -44,20 +45,26 @@ def http_url(value: str, variable: str) -> str:
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise CommsflowError(
-            f"{variable} is not an http(s) address", f"set {variable} to an address like https://example.org"
+            _("{variable} is not an http(s) address").format(variable=variable),
+            _("set {variable} to an address like https://example.org").format(variable=variable),
         )
     return value
 
 
 def token_from(environ, variable: str, channel: str, hint: str) -> str:
-    """The access token in ``variable``; the messages name the variable, never the value."""
+    """The access token in ``variable``; the messages name the variable, never the value.
+    ``hint``: what to do, already in the language messages are in."""
     token = environ.get(variable, "").strip()
     if not token:
-        raise CommsflowError(f"{channel}: no access token ({variable} is not set)", hint)
+        raise CommsflowError(
+            _("{channel}: no access token ({variable} is not set)").format(channel=channel, variable=variable), hint
+        )
     if not token.isascii() or not token.isprintable() or any(c.isspace() for c in token):
         raise CommsflowError(
-            f"{channel}: {variable} has characters no access token has (spaces, line breaks, non-ASCII)",
-            f"copy the token again; {hint}",
+            _("{channel}: {variable} has characters no access token has (spaces, line breaks, non-ASCII)").format(
+                channel=channel, variable=variable
+            ),
+            _("copy the token again; {hint}").format(hint=hint),
         )
     return token
 
@@ -87,6 +94,7 @@ def request(
     session: requests.Session, method: str, url: str, *, channel: str, timeout: float, hint: str, **kwargs
 ) -> requests.Response:
     """One HTTP request; no answer → :class:`Transient` that names only the server's origin.
+    ``hint``: what to check, already in the language messages are in.
 
     Redirects are not followed: a POST must not turn into a GET somewhere else.
     The error is raised outside the ``except`` block, so no exception from requests (whose
@@ -97,23 +105,37 @@ def request(
         return session.request(method, url, timeout=timeout, allow_redirects=False, **kwargs)
     except requests.exceptions.SSLError:
         error: PublishError = Permanent(
-            f"{channel}: TLS with {where} failed (certificate not trusted?) — check the address; "
-            "for an in-house certificate set REQUESTS_CA_BUNDLE to its CA file"
+            _(
+                "{channel}: TLS with {where} failed (certificate not trusted?) — check the address; "
+                "for an in-house certificate set REQUESTS_CA_BUNDLE to its CA file"
+            ).format(channel=channel, where=where)
         )
     except requests.Timeout:
-        error = Transient(f"{channel}: {where} did not answer within {timeout:g} s — it will be tried again; {hint}")
+        error = Transient(
+            _("{channel}: {where} did not answer within {seconds:g} s — it will be tried again; {hint}").format(
+                channel=channel, where=where, seconds=timeout, hint=hint
+            )
+        )
     except requests.ConnectionError:
-        error = Transient(f"{channel}: cannot connect to {where} — it will be tried again; {hint}")
+        error = Transient(
+            _("{channel}: cannot connect to {where} — it will be tried again; {hint}").format(
+                channel=channel, where=where, hint=hint
+            )
+        )
     except (
         requests.exceptions.InvalidURL,
         requests.exceptions.InvalidSchema,
         requests.exceptions.MissingSchema,
         requests.exceptions.InvalidHeader,
     ):
-        error = Permanent(f"{channel}: the request to {where} is malformed — {hint}")
+        error = Permanent(
+            _("{channel}: the request to {where} is malformed — {hint}").format(channel=channel, where=where, hint=hint)
+        )
     except requests.RequestException as exc:
         error = Transient(
-            f"{channel}: the request to {where} failed ({type(exc).__name__}) — it will be tried again; {hint}"
+            _("{channel}: the request to {where} failed ({error}) — it will be tried again; {hint}").format(
+                channel=channel, where=where, error=type(exc).__name__, hint=hint
+            )
         )
     raise error
 

@@ -25,6 +25,7 @@ import requests
 
 from commsflow.config import Config
 from commsflow.errors import CommsflowError
+from commsflow.i18n import N_, _
 from commsflow.publishers.base import Payload, Permanent, Receipt, Transient
 from commsflow.publishers.http import (
     DEFAULT_TIMEOUT,
@@ -43,10 +44,10 @@ DEFAULT_API = "https://api.linkedin.com"
 DEFAULT_VERSION = "202411"
 _VERSION = re.compile(r"^\d{6}(\.\d{2})?$")
 _URN = re.compile(r"urn:li:(?:share|ugcPost|activity):\d+")
-TOKEN_HINT = (
+TOKEN_HINT = N_(
     "create a new access token with the w_organization_social scope for an admin of "
     "the page (tokens expire after 60 days) and set COMMSFLOW_LINKEDIN_TOKEN"
-)
+)  # shown as _(TOKEN_HINT)
 
 
 @dataclass(frozen=True)
@@ -58,12 +59,13 @@ class LinkedInSettings:
 
     @classmethod
     def from_env(cls, environ=os.environ) -> LinkedInSettings:
-        token = token_from(environ, "COMMSFLOW_LINKEDIN_TOKEN", "linkedin", TOKEN_HINT)
+        token = token_from(environ, "COMMSFLOW_LINKEDIN_TOKEN", "linkedin", _(TOKEN_HINT))
         api = http_url(environ.get("COMMSFLOW_LINKEDIN_API", "") or DEFAULT_API, "COMMSFLOW_LINKEDIN_API")
         version = environ.get("COMMSFLOW_LINKEDIN_VERSION", "").strip() or DEFAULT_VERSION
         if not _VERSION.match(version):
             raise CommsflowError(
-                f"linkedin: COMMSFLOW_LINKEDIN_VERSION={version!r} is not a version", "write it as YYYYMM, e.g. 202411"
+                _("linkedin: COMMSFLOW_LINKEDIN_VERSION={version!r} is not a version").format(version=version),
+                _("write it as YYYYMM, e.g. 202411"),
             )
         return cls(token=token, api=api, version=version)
 
@@ -96,8 +98,9 @@ class LinkedInPublisher:
         channel = payload.channel
         if not payload.body:
             raise Permanent(
-                f"{channel}: no LinkedIn request body for {payload.item} — "
-                "set [social] linkedin_author and build the drafts"
+                _(
+                    "{channel}: no LinkedIn request body for {item} — set [social] linkedin_author and build the drafts"
+                ).format(channel=channel, item=payload.item)
             )
         settings = self.settings
         where = origin(settings.api)
@@ -107,7 +110,7 @@ class LinkedInPublisher:
             f"{settings.api}/rest/posts",
             channel=channel,
             timeout=settings.timeout,
-            hint="check COMMSFLOW_LINKEDIN_API and the network",
+            hint=_("check COMMSFLOW_LINKEDIN_API and the network"),
             auth=BearerAuth(settings.token),
             data=json.dumps(payload.body, ensure_ascii=False).encode("utf-8"),
             headers={
@@ -120,46 +123,59 @@ class LinkedInPublisher:
         if 200 <= status < 300:
             urn = one_line(response.headers.get("x-restli-id", ""), self.secrets, 120)
             if not urn:
-                return Receipt(channel, "", note="posted, but LinkedIn sent no post URN (x-restli-id)")
+                return Receipt(channel, "", note=_("posted, but LinkedIn sent no post URN (x-restli-id)"))
             if not _URN.fullmatch(urn):
-                return Receipt(channel, urn, note="posted; LinkedIn's post id (x-restli-id) is not a post URN")
+                return Receipt(channel, urn, note=_("posted; LinkedIn's post id (x-restli-id) is not a post URN"))
             return Receipt(channel, urn, url=post_url(urn))
         said = server_says(response, self.secrets)
         if status == 422 and "duplicate" in said.lower():
             match = _URN.search(said)
             if match:
                 return Receipt(
-                    channel, match[0], url=post_url(match[0]), note="already posted (LinkedIn answered 422 duplicate)"
+                    channel,
+                    match[0],
+                    url=post_url(match[0]),
+                    note=_("already posted (LinkedIn answered 422 duplicate)"),
                 )
-            return Receipt(channel, "", note="already posted (LinkedIn answered 422 duplicate)")
+            return Receipt(channel, "", note=_("already posted (LinkedIn answered 422 duplicate)"))
         said = f": {said}" if said else ""
         if status in (401, 403):
             raise Permanent(
-                f"{channel}: LinkedIn ({where}) answered {status}{said} — the token was refused "
-                f"or lacks w_organization_social; {TOKEN_HINT}",
+                _(
+                    "{channel}: LinkedIn ({where}) answered {status}{said} — the token was refused "
+                    "or lacks w_organization_social; {hint}"
+                ).format(channel=channel, where=where, status=status, said=said, hint=_(TOKEN_HINT)),
                 status=status,
             )
         if status == 429:
             raise Transient(
-                f"{channel}: LinkedIn ({where}) answered 429 (rate limit){said} — it will be tried again later",
+                _(
+                    "{channel}: LinkedIn ({where}) answered 429 (rate limit){said} — it will be tried again later"
+                ).format(channel=channel, where=where, said=said),
                 retry_after=retry_after(response.headers.get("Retry-After")),
                 status=status,
             )
         if status >= 500:
             raise Transient(
-                f"{channel}: LinkedIn ({where}) answered {status}{said} — it will be tried again later",
+                _("{channel}: LinkedIn ({where}) answered {status}{said} — it will be tried again later").format(
+                    channel=channel, where=where, status=status, said=said
+                ),
                 retry_after=retry_after(response.headers.get("Retry-After")),
                 status=status,
             )
         if status == 426:
             raise Permanent(
-                f"{channel}: LinkedIn ({where}) does not accept version {settings.version}{said} — "
-                "set COMMSFLOW_LINKEDIN_VERSION to a current YYYYMM",
+                _(
+                    "{channel}: LinkedIn ({where}) does not accept version {version}{said} — "
+                    "set COMMSFLOW_LINKEDIN_VERSION to a current YYYYMM"
+                ).format(channel=channel, where=where, version=settings.version, said=said),
                 status=status,
             )
         raise Permanent(
-            f"{channel}: LinkedIn ({where}) rejected the post ({status}){said} — "
-            "check the draft's request body (commsflow linkedin build) and [social] "
-            "linkedin_author",
+            _(
+                "{channel}: LinkedIn ({where}) rejected the post ({status}){said} — "
+                "check the draft's request body (commsflow linkedin build) and [social] "
+                "linkedin_author"
+            ).format(channel=channel, where=where, status=status, said=said),
             status=status,
         )

@@ -25,6 +25,7 @@ import requests
 
 from commsflow.config import Config
 from commsflow.errors import CommsflowError
+from commsflow.i18n import N_, _
 from commsflow.publishers.base import Payload, Permanent, Receipt, Transient
 from commsflow.publishers.http import (
     DEFAULT_TIMEOUT,
@@ -41,10 +42,10 @@ from commsflow.publishers.secrets import one_line
 
 DEFAULT_MAX_CHARACTERS = 500
 DEFAULT_URL_LENGTH = 23
-TOKEN_HINT = (
+TOKEN_HINT = N_(
     "create an access token with the write:statuses scope (Einstellungen → Entwicklung) "
     "and set COMMSFLOW_MASTODON_TOKEN"
-)
+)  # shown as _(TOKEN_HINT)
 
 # --- the status text --------------------------------------------------------------------------
 
@@ -174,16 +175,16 @@ class MastodonSettings:
 
     @classmethod
     def from_env(cls, config: Config | None, environ=os.environ) -> MastodonSettings:
-        token = token_from(environ, "COMMSFLOW_MASTODON_TOKEN", "mastodon", TOKEN_HINT)
+        token = token_from(environ, "COMMSFLOW_MASTODON_TOKEN", "mastodon", _(TOKEN_HINT))
         account = config.social.mastodon_account if config else None
         instance = environ.get("COMMSFLOW_MASTODON_INSTANCE", "").strip() or instance_of(account)
         if not instance:
             hint = (
-                "write [social] mastodon_account as '@name@host'"
+                _("write [social] mastodon_account as '@name@host'")
                 if account
-                else "set [social] mastodon_account = '@name@host' in commsflow.toml or COMMSFLOW_MASTODON_INSTANCE"
+                else _("set [social] mastodon_account = '@name@host' in commsflow.toml or COMMSFLOW_MASTODON_INSTANCE")
             )
-            raise CommsflowError("mastodon: no instance to post to", hint)
+            raise CommsflowError(_("mastodon: no instance to post to"), hint)
         language = config.organisation.locale if config else "de"
         return cls(http_url(instance, "COMMSFLOW_MASTODON_INSTANCE"), token, language)
 
@@ -223,7 +224,7 @@ class MastodonPublisher:
             if response.status_code in (404, 410):  # before Mastodon 4.0: the defaults
                 self._limits = Limits()
             else:
-                self._check(response, channel, "reading the instance's limits")
+                self._check(response, channel, _("reading the instance's limits"))
                 try:
                     statuses = response.json()["configuration"]["statuses"]
                 except (ValueError, KeyError, TypeError):
@@ -239,7 +240,11 @@ class MastodonPublisher:
         limits = self.limits(channel)
         status = status_text(payload.text, payload.link, limits.max_characters, limits.url_length)
         if not status:
-            raise Permanent(f"{channel}: nothing to post for {payload.item} (no text, no link) — check the draft")
+            raise Permanent(
+                _("{channel}: nothing to post for {item} (no text, no link) — check the draft").format(
+                    channel=channel, item=payload.item
+                )
+            )
         response = self._call(
             "POST",
             "/api/v1/statuses",
@@ -247,14 +252,18 @@ class MastodonPublisher:
             json={"status": status, "visibility": self.settings.visibility, "language": self.settings.language},
             headers={"Idempotency-Key": idempotency_key(payload.job_id)},
         )
-        self._check(response, channel, "posting")
+        self._check(response, channel, _("posting"))
         try:
             data = response.json()
             status_id = one_line(str(data["id"]), self.secrets, 64)
         except (ValueError, KeyError, TypeError):
             status_id = ""
         if not status_id:
-            return Receipt(channel, "", note=f"posted, but {origin(self.settings.instance)} sent no status id")
+            return Receipt(
+                channel,
+                "",
+                note=_("posted, but {where} sent no status id").format(where=origin(self.settings.instance)),
+            )
         url = next((data[key] for key in ("url", "uri") if isinstance(data.get(key), str) and data[key]), "")
         url = one_line(url, self.secrets, 300) if url.startswith(("https://", "http://")) else ""
         return Receipt(channel, status_id, url=url or None)
@@ -267,11 +276,12 @@ class MastodonPublisher:
             channel=channel,
             timeout=self.settings.timeout,
             auth=BearerAuth(self.settings.token),
-            hint="check COMMSFLOW_MASTODON_INSTANCE and the network",
+            hint=_("check COMMSFLOW_MASTODON_INSTANCE and the network"),
             **kwargs,
         )
 
     def _check(self, response: requests.Response, channel: str, doing: str) -> None:
+        """``doing``: what was asked, as in „while {doing}“ (translated)."""
         status = response.status_code
         if 200 <= status < 300:
             return
@@ -280,30 +290,41 @@ class MastodonPublisher:
         said = f": {said}" if said else ""
         if status in (401, 403):
             raise Permanent(
-                f"{channel}: {where} refused the token while {doing} ({status}){said} — {TOKEN_HINT}", status=status
+                _("{channel}: {where} refused the token while {doing} ({status}){said} — {hint}").format(
+                    channel=channel, where=where, doing=doing, status=status, said=said, hint=_(TOKEN_HINT)
+                ),
+                status=status,
             )
         if status == 429:
             wait = retry_after(response.headers.get("Retry-After"))
             if wait is None:  # Mastodon itself sends only X-RateLimit-Reset, an ISO 8601 time
                 wait = retry_after(response.headers.get("X-RateLimit-Reset"))
             raise Transient(
-                f"{channel}: {where} answered 429 (rate limit) while {doing}{said} — it will be tried again later",
+                _(
+                    "{channel}: {where} answered 429 (rate limit) while {doing}{said} — it will be tried again later"
+                ).format(channel=channel, where=where, doing=doing, said=said),
                 retry_after=wait,
                 status=status,
             )
         if status >= 500:
             raise Transient(
-                f"{channel}: {where} answered {status} while {doing}{said} — it will be tried again later",
+                _("{channel}: {where} answered {status} while {doing}{said} — it will be tried again later").format(
+                    channel=channel, where=where, status=status, doing=doing, said=said
+                ),
                 retry_after=retry_after(response.headers.get("Retry-After")),
                 status=status,
             )
         if status == 422:
             raise Permanent(
-                f"{channel}: {where} rejected the status ({status}){said} — check the draft's text and link",
+                _("{channel}: {where} rejected the status ({status}){said} — check the draft's text and link").format(
+                    channel=channel, where=where, status=status, said=said
+                ),
                 status=status,
             )
         raise Permanent(
-            f"{channel}: {where} answered {status} while {doing}{said} — check COMMSFLOW_MASTODON_INSTANCE",
+            _("{channel}: {where} answered {status} while {doing}{said} — check COMMSFLOW_MASTODON_INSTANCE").format(
+                channel=channel, where=where, status=status, doing=doing, said=said
+            ),
             status=status,
         )
 

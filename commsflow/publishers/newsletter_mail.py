@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from commsflow.config import Config
 from commsflow.errors import CommsflowError
+from commsflow.i18n import _
 from commsflow.publishers import email as smtp
 from commsflow.publishers.base import Payload, Permanent, Receipt, Transient
 
@@ -37,7 +38,8 @@ class NewsletterPublisher:
         address = config.newsletter.list_address
         if not address:
             raise CommsflowError(
-                "email: no list address to send newsletter issues to", "set [newsletter] list_address in commsflow.toml"
+                _("email: no list address to send newsletter issues to"),
+                _("set [newsletter] list_address in commsflow.toml"),
             )
         return cls(NewsletterSettings(smtp.SmtpSettings.from_env(environ), address))
 
@@ -53,13 +55,16 @@ class NewsletterPublisher:
         channel, message = payload.channel, payload.message
         if message is None:
             raise Permanent(
-                f"{channel}: {payload.item} has no e-mail to send — build the issue "
-                "(commsflow newsletter build) before it is due"
+                _(
+                    "{channel}: {item} has no e-mail to send — build the issue "
+                    "(commsflow newsletter build) before it is due"
+                ).format(channel=channel, item=payload.item)
             )
         if not message["Message-ID"]:
             raise Permanent(
-                f"{channel}: the e-mail of {payload.item} has no Message-ID — "
-                "build it with commsflow's newsletter renderer"
+                _(
+                    "{channel}: the e-mail of {item} has no Message-ID — build it with commsflow's newsletter renderer"
+                ).format(channel=channel, item=payload.item)
             )
         try:
             message_id = smtp.send(message, [self.settings.list_address], self.settings.smtp)
@@ -71,14 +76,20 @@ class NewsletterPublisher:
             return Receipt(
                 channel,
                 str(message["Message-ID"]),
-                note=f"accepted by the server; closing the connection failed ({error.message})",
+                note=_("accepted by the server; closing the connection failed ({error})").format(error=error.message),
             )
         if error.delivered is None:
             raise Permanent(
-                f"{channel}: the connection broke while {payload.item} was being handed over: "
-                f"{error.message} — it may have gone out to {self.settings.list_address}; "
-                "check the list's archive or a subscriber's inbox before sending it again"
+                _(
+                    "{channel}: the connection broke while {item} was being handed over: "
+                    "{error} — it may have gone out to {address}; "
+                    "check the list's archive or a subscriber's inbox before sending it again"
+                ).format(channel=channel, item=payload.item, error=error.message, address=self.settings.list_address)
             )
         if error.transient:
-            raise Transient(f"{channel}: {error.message} — it will be tried again later; {error.hint}")
+            raise Transient(
+                _("{channel}: {error} — it will be tried again later; {hint}").format(
+                    channel=channel, error=error.message, hint=error.hint
+                )
+            )
         raise Permanent(f"{channel}: {error}")

@@ -24,6 +24,7 @@ from pathlib import Path, PurePosixPath
 from commsflow.config import Config
 from commsflow.errors import CommsflowError
 from commsflow.files import write_atomic
+from commsflow.i18n import _
 from commsflow.publishers.base import Payload, Permanent, Receipt
 
 OUTBOX = "outbox"
@@ -98,8 +99,10 @@ class OutboxPublisher:
             temporary = Path(tempfile.mkdtemp(prefix=f".{target.name}~", suffix=".tmp", dir=parent))
         except OSError as exc:
             raise Permanent(
-                f"{payload.channel}: cannot write the outbox folder {parent} ({exc.strerror}) — "
-                "check its permissions and free disk space"
+                _(
+                    "{channel}: cannot write the outbox folder {folder} ({reason}) — "
+                    "check its permissions and free disk space"
+                ).format(channel=payload.channel, folder=parent, reason=exc.strerror)
             ) from None
         try:
             for name, data in files.items():
@@ -112,8 +115,10 @@ class OutboxPublisher:
                 return self._already(payload, receipt_id)
             reason = exc.message if isinstance(exc, CommsflowError) else exc.strerror
             raise Permanent(
-                f"{payload.channel}: cannot write {target} ({reason}) — "
-                "check the outbox folder's permissions and free disk space"
+                _(
+                    "{channel}: cannot write {folder} ({reason}) — "
+                    "check the outbox folder's permissions and free disk space"
+                ).format(channel=payload.channel, folder=target, reason=reason)
             ) from None
         problem = self._log(payload)
         return Receipt(payload.channel, receipt_id, note=problem)
@@ -134,7 +139,7 @@ class OutboxPublisher:
     def _already(self, payload: Payload, receipt_id: str) -> Receipt:
         # A crash between the rename and the log line: the folder is the truth, log it once.
         problem = None if self._logged(payload.job_id) else self._log(payload)
-        note = "already in the outbox" + (f"; {problem}" if problem else "")
+        note = _("already in the outbox; {problem}").format(problem=problem) if problem else _("already in the outbox")
         return Receipt(payload.channel, receipt_id, note=note)
 
     def _files(self, payload: Payload) -> dict[str, bytes | str]:
@@ -165,9 +170,12 @@ class OutboxPublisher:
                 or path.as_posix() in ("", ".")
             ):
                 raise Permanent(
-                    f"{payload.channel}: the rendered file name {name!r} of {payload.item} cannot "
-                    "go in the outbox — use a plain relative name other than "
-                    f"{', '.join(sorted(RESERVED))}"
+                    _(
+                        "{channel}: the rendered file name {name!r} of {item} cannot "
+                        "go in the outbox — use a plain relative name other than {reserved}"
+                    ).format(
+                        channel=payload.channel, name=name, item=payload.item, reserved=", ".join(sorted(RESERVED))
+                    )
                 )
             files[path.as_posix()] = data
         return files
@@ -183,7 +191,9 @@ class OutboxPublisher:
             with open(self.log, "a", encoding="utf-8") as log:  # one short append: one line, whole
                 log.write(line)
         except OSError as exc:
-            return f"{self.log} not written ({exc.strerror}): check the folder's permissions"
+            return _("{path} not written ({reason}): check the folder's permissions").format(
+                path=self.log, reason=exc.strerror
+            )
         return None
 
     def _logged(self, job_id: str) -> bool:

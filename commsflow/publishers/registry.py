@@ -8,6 +8,7 @@ from pathlib import Path
 
 from commsflow.config import Config
 from commsflow.errors import CommsflowError, closest
+from commsflow.i18n import _
 from commsflow.publishers.base import Publisher
 
 # name → (module, class); imported on demand, so that the outbox alone needs no HTTP library.
@@ -32,8 +33,10 @@ def publisher_for(name: str, config: Config, state_dir: Path | None = None, envi
     except KeyError:
         guess = closest(name, PUBLISHERS)
         raise CommsflowError(
-            f"unknown publisher {name!r}" + (f" (did you mean {guess!r}?)" if guess else ""),
-            f"use one of: {', '.join(PUBLISHERS)}",
+            _("unknown publisher {name!r} (did you mean {guess!r}?)").format(name=name, guess=guess)
+            if guess
+            else _("unknown publisher {name!r}").format(name=name),
+            _("use one of: {choices}").format(choices=", ".join(PUBLISHERS)),
         ) from None
     publisher = getattr(importlib.import_module(module), cls)
     if name == "outbox":

@@ -17,6 +17,7 @@ import requests
 
 from commsflow.config import Config
 from commsflow.errors import CommsflowError
+from commsflow.i18n import _
 from commsflow.publishers.base import Payload, Permanent, Receipt, Transient
 from commsflow.publishers.http import DEFAULT_TIMEOUT, http_url, new_session, origin, request, retry_after, server_says
 
@@ -64,8 +65,8 @@ class WebhookPublisher:
         url = environ.get("COMMSFLOW_WEBHOOK_URL", "").strip()
         if not url:
             raise CommsflowError(
-                "webhook: no address configured (COMMSFLOW_WEBHOOK_URL is not set)",
-                "set COMMSFLOW_WEBHOOK_URL to the chat's incoming-webhook address",
+                _("webhook: no address configured (COMMSFLOW_WEBHOOK_URL is not set)"),
+                _("set COMMSFLOW_WEBHOOK_URL to the chat's incoming-webhook address"),
             )
         return cls(WebhookSettings(http_url(url, "COMMSFLOW_WEBHOOK_URL")))
 
@@ -88,7 +89,7 @@ class WebhookPublisher:
             "link": payload.link,
         }
         channel, where = payload.channel, self.settings.where
-        hint = "check COMMSFLOW_WEBHOOK_URL and that the service is up"
+        hint = _("check COMMSFLOW_WEBHOOK_URL and that the service is up")
         response = request(
             self._session,
             "POST",
@@ -107,30 +108,40 @@ class WebhookPublisher:
         if status == 429:
             wait = retry_after(response.headers.get("Retry-After"))
             raise Transient(
-                f"{channel} (webhook): {where} answered 429 (too many requests){said} — it will be tried again later",
+                _(
+                    "{channel} (webhook): {where} answered 429 (too many requests){said} — it will be tried again later"
+                ).format(channel=channel, where=where, said=said),
                 retry_after=wait,
                 status=status,
             )
         if status >= 500:
             raise Transient(
-                f"{channel} (webhook): {where} answered {status}{said} — it will be tried again later",
+                _("{channel} (webhook): {where} answered {status}{said} — it will be tried again later").format(
+                    channel=channel, where=where, status=status, said=said
+                ),
                 retry_after=retry_after(response.headers.get("Retry-After")),
                 status=status,
             )
         if 300 <= status < 400:
             raise Permanent(
-                f"{channel} (webhook): {where} answered {status} (a redirect) — "
-                "set COMMSFLOW_WEBHOOK_URL to the final address",
+                _(
+                    "{channel} (webhook): {where} answered {status} (a redirect) — "
+                    "set COMMSFLOW_WEBHOOK_URL to the final address"
+                ).format(channel=channel, where=where, status=status),
                 status=status,
             )
         if status in (401, 403, 404, 410):
             raise Permanent(
-                f"{channel} (webhook): {where} answered {status}{said} — the address is wrong, "
-                "revoked or expired; create a new webhook and set COMMSFLOW_WEBHOOK_URL",
+                _(
+                    "{channel} (webhook): {where} answered {status}{said} — the address is wrong, "
+                    "revoked or expired; create a new webhook and set COMMSFLOW_WEBHOOK_URL"
+                ).format(channel=channel, where=where, status=status, said=said),
                 status=status,
             )
         raise Permanent(
-            f"{channel} (webhook): {where} answered {status}{said} — "
-            "the service rejected the message; check what it expects",
+            _(
+                "{channel} (webhook): {where} answered {status}{said} — "
+                "the service rejected the message; check what it expects"
+            ).format(channel=channel, where=where, status=status, said=said),
             status=status,
         )

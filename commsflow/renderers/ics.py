@@ -19,6 +19,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError
 from commsflow import __version__, channels, frontmatter
 from commsflow.config import Config
 from commsflow.errors import CommsflowError
+from commsflow.i18n import _
 from commsflow.model import Item
 from commsflow.validation import problems_from_validation_error
 
@@ -77,10 +78,16 @@ def _text_with(names: tuple[str, ...]):
         try:
             fields = [name for _, name, _, _ in string.Formatter().parse(value) if name is not None]
         except ValueError as exc:
-            raise ValueError(f"{exc} — write a brace as {{{{ or }}}}, and fill in only {_braced(names)}") from None
+            raise ValueError(
+                _("{error} — write a brace as {{{{ or }}}}, and fill in only {names}").format(
+                    error=exc, names=_braced(names)
+                )
+            ) from None
         for name in fields:
             if name not in names:
-                raise ValueError(f"{{{name}}} cannot be filled in here — use {_braced(names)}")
+                raise ValueError(
+                    _("{{{name}}} cannot be filled in here — use {names}").format(name=name, names=_braced(names))
+                )
         return value
 
     return Annotated[str, AfterValidator(check)]
@@ -124,11 +131,16 @@ def calendar_labels(config: Config) -> CalendarLabels:
         raw = path.read_bytes()
     except FileNotFoundError:
         raise CommsflowError(
-            f"{shown}: template not found",
-            f"commsflow expects its templates in {folder}; copy {LABELS} from commsflow's templates/ folder",
+            _("{path}: template not found").format(path=shown),
+            _("commsflow expects its templates in {folder}; copy {file} from commsflow's templates/ folder").format(
+                folder=folder, file=LABELS
+            ),
         ) from None
     except OSError as exc:
-        raise CommsflowError(f"{shown}: cannot be read ({exc.strerror})", "check the file's permissions") from None
+        raise CommsflowError(
+            _("{path}: cannot be read ({reason})").format(path=shown, reason=exc.strerror),
+            _("check the file's permissions"),
+        ) from None
     try:
         source = frontmatter.document(shown, raw)
         data = frontmatter.parse(source)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+import string
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -22,6 +23,7 @@ from commsflow.assemblers.linkedin import Planned
 from commsflow.config import CONFIG_FILE, Config
 from commsflow.errors import CommsflowError, Problem, Severity
 from commsflow.frontmatter import SourceError, line_finder_for_file
+from commsflow.i18n import N_, _, ngettext
 from commsflow.library import Library
 from commsflow.links import is_own, item_url, link_problem, with_utm
 from commsflow.media import ImageRefused, is_local, local_image
@@ -35,6 +37,9 @@ HASHTAG_LIMIT = 5
 SUMMARY_LIMIT = 300  # characters of body text used when an item has no summary
 TEMPLATES = "linkedin"
 POSTS_API = "https://api.linkedin.com/rest/posts"
+
+# The warning that the feed's first characters lack the claim: lint reports it again (is_missing_claim).
+CLAIM_MISSING = N_("the first {cut} characters (what the feed shows before „…mehr“) do not contain {claim!r}")
 
 # Which own-wording field of the ``linkedin:`` block an event kind reads before ``text``.
 _KIND_FIELDS = {"save-the-date": "save_the_date", "reminder": "reminder", "recap": "recap"}
@@ -107,6 +112,16 @@ def merge_hashtags(*groups, limit: int = HASHTAG_LIMIT, present: list[str] = ())
                 seen.add(tag.casefold())
                 merged.append(tag)
     return merged[: max(limit - len(present), 0)]
+
+
+def is_missing_claim(problem: Problem) -> bool:
+    """Whether ``problem`` is the warning that the feed's first characters lack the claim
+    (:data:`CLAIM_MISSING`), in the language messages are in now."""
+    pattern = "".join(
+        re.escape(literal) + (".*" if name is not None else "")
+        for literal, name, _spec, _conversion in string.Formatter().parse(_(CLAIM_MISSING))
+    )
+    return re.fullmatch(pattern, problem.message, re.DOTALL) is not None
 
 
 def feed_cut(text: str, at: int = FEED_CUT) -> int | None:
@@ -211,11 +226,15 @@ def render_drafts(
         problems.append(
             Problem(
                 CONFIG_FILE,
-                "no LinkedIn author configured: the Markdown drafts are written, the JSON request "
-                "bodies for the Posts API are not",
+                _(
+                    "no LinkedIn author configured: the Markdown drafts are written, the JSON request "
+                    "bodies for the Posts API are not"
+                ),
                 field="social.linkedin_author",
-                hint='set linkedin_author = "urn:li:organization:…" under [social] (the id of the '
-                "organisation's LinkedIn page)",
+                hint=_(
+                    'set linkedin_author = "urn:li:organization:…" under [social] (the id of the '
+                    "organisation's LinkedIn page)"
+                ),
                 severity=Severity.WARNING,
             )
         )
@@ -224,10 +243,11 @@ def render_drafts(
         problems.append(
             Problem(
                 draft.source,
-                f"{draft.planned.item_id!r} is {draft.status} — its drafts are "
-                "marked as Entwurf and get no JSON request body",
+                _("{item!r} is {status} — its drafts are marked as Entwurf and get no JSON request body").format(
+                    item=draft.planned.item_id, status=draft.status
+                ),
                 field="status",
-                hint="approve it before it is planned",
+                hint=_("approve it before it is planned"),
                 severity=Severity.WARNING,
             )
         )
@@ -253,9 +273,14 @@ def _render_one(
     if len(present) > HASHTAG_LIMIT:
         check(
             own_field,
-            f"the text has {len(present)} hashtags; a draft carries at most {HASHTAG_LIMIT}",
-            f"keep the {HASHTAG_LIMIT} that matter most (configured and tag hashtags are only added "
-            "while there is room)",
+            ngettext(
+                "the text has {count} hashtag; a draft carries at most {limit}",
+                "the text has {count} hashtags; a draft carries at most {limit}",
+                len(present),
+            ).format(count=len(present), limit=HASHTAG_LIMIT),
+            _(
+                "keep the {limit} that matter most (configured and tag hashtags are only added while there is room)"
+            ).format(limit=HASHTAG_LIMIT),
         )
     tags = [config.social.hashtags]
     if item:
@@ -299,15 +324,19 @@ def _render_one(
 
     if len(text) > COMMENTARY_LIMIT:
         hint = (
-            "shorten it"
+            _("shorten it")
             if own_field
-            else "shorten the summary, or write a shorter text of your own under linkedin.text"
+            else _("shorten the summary, or write a shorter text of your own under linkedin.text")
             if item
-            else "shorten the template's text"
+            else _("shorten the template's text")
         )
         check(
             own_field or ("linkedin.text" if item else None),
-            f"the text is {len(text):,} characters; LinkedIn allows {COMMENTARY_LIMIT:,}",
+            ngettext(
+                "the text is {count:,} character; LinkedIn allows {limit:,}",
+                "the text is {count:,} characters; LinkedIn allows {limit:,}",
+                len(text),
+            ).format(count=len(text), limit=COMMENTARY_LIMIT),
             hint,
         )
     total = draft.hashtags
@@ -315,22 +344,30 @@ def _render_one(
         problems.append(
             Problem(
                 shown_template,
-                f"the {plan.name} text has {len(total)} hashtags; a draft carries at most {HASHTAG_LIMIT}",
-                hint="remove the hashtags written into the template; "
-                "[social] hashtags and the items' tags are added to every draft",
+                ngettext(
+                    "the {draft} text has {count} hashtag; a draft carries at most {limit}",
+                    "the {draft} text has {count} hashtags; a draft carries at most {limit}",
+                    len(total),
+                ).format(draft=plan.name, count=len(total), limit=HASHTAG_LIMIT),
+                hint=_(
+                    "remove the hashtags written into the template; "
+                    "[social] hashtags and the items' tags are added to every draft"
+                ),
             )
         )
     if draft.claim.casefold() not in text[:FEED_CUT].casefold():
         if own_field:
-            where, hint = own_field, "say it in the opening, or set linkedin.claim to what the opening says"
+            where, hint = own_field, _("say it in the opening, or set linkedin.claim to what the opening says")
         elif item:
             where = "linkedin.claim" if settings and settings.claim else "title"
-            hint = "shorten it, set linkedin.claim to what the opening says, or write your own text under linkedin.text"
+            hint = _(
+                "shorten it, set linkedin.claim to what the opening says, or write your own text under linkedin.text"
+            )
         else:
-            where, hint = None, f"start {shown_template} with the claim it sets"
+            where, hint = None, _("start {template} with the claim it sets").format(template=shown_template)
         check(
             where,
-            f"the first {FEED_CUT} characters (what the feed shows before „…mehr“) do not contain {draft.claim!r}",
+            _(CLAIM_MISSING).format(cut=FEED_CUT, claim=draft.claim),
             hint,
             severity=Severity.WARNING,
         )
@@ -354,8 +391,8 @@ def _exported(module, name: str, shown: str) -> str:
     value = getattr(module, name, None)
     if not isinstance(value, str) or not value.strip():
         raise CommsflowError(
-            f"{shown}: the template sets no {name!r}",
-            f'add {{% set {name} = "…" %}} at its top: the figures post needs it',
+            _("{template}: the template sets no {name!r}").format(template=shown, name=name),
+            _('add {{% set {name} = "…" %}} at its top: the figures post needs it').format(name=name),
         )
     return " ".join(value.split())
 
@@ -423,8 +460,8 @@ def _image(item: Item, config: Config, check) -> dict | None:
     if not alt:
         check(
             "image.alt",
-            "the image has no alt text",
-            "describe the image under image.alt; LinkedIn shows it to people using screen readers",
+            _("the image has no alt text"),
+            _("describe the image under image.alt; LinkedIn shows it to people using screen readers"),
         )
     src = image.src
     if is_local(src):
@@ -437,7 +474,11 @@ def _image(item: Item, config: Config, check) -> dict | None:
         root = config.root.resolve()
         src = source.relative_to(root).as_posix() if source.is_relative_to(root) else source.as_posix()
     elif link_problem(src):
-        check("image.src", f"image address {src!r} {link_problem(src)}", "give a full https:// address")
+        check(
+            "image.src",
+            _("image address {src!r} {problem}").format(src=src, problem=link_problem(src)),
+            _("give a full https:// address"),
+        )
     return {"src": src, "alt": alt}
 
 

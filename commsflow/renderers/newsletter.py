@@ -24,6 +24,7 @@ from commsflow import markdown
 from commsflow.assemblers.newsletter import AssembledIssue, Entry
 from commsflow.config import Config
 from commsflow.errors import CommsflowError, Problem, Severity
+from commsflow.i18n import _
 from commsflow.links import ics_url, is_own, item_url, link_problem, references, rewrite_hrefs, with_utm
 from commsflow.media import ImageRefused, is_local, local_image, refused
 from commsflow.renderers import ics
@@ -113,8 +114,8 @@ def compile_mjml(source: str, name: str) -> str:
         return mjml2html(source, disable_comments=True, fonts={})
     except ValueError as exc:
         raise CommsflowError(
-            f"{name}: the rendered MJML does not compile: {exc}",
-            "check the tags the template writes (mjml-python/MRML)",
+            _("{template}: the rendered MJML does not compile: {error}").format(template=name, error=exc),
+            _("check the tags the template writes (mjml-python/MRML)"),
         ) from None
 
 
@@ -230,9 +231,9 @@ def _image(item, config: Config, media: dict, problems: list) -> dict | None:
         problems.append(
             Problem(
                 item.path,
-                f"image address {src!r} {link_problem(src)}",
+                _("image address {src!r} {problem}").format(src=src, problem=link_problem(src)),
                 field="image.src",
-                hint="give a full https:// address",
+                hint=_("give a full https:// address"),
             )
         )
         return None
@@ -253,20 +254,20 @@ def _check_intro_links(issue: AssembledIssue) -> list[Problem]:
                 problems.append(
                     Problem(
                         campaign.path,
-                        f"link {url!r} {why}",
+                        _("link {url!r} {problem}").format(url=url, problem=why),
                         line=campaign.line_of(loc),
                         field=field_path(loc),
-                        hint="write the full address, starting with https://",
+                        hint=_("write the full address, starting with https://"),
                     )
                 )
             if tag == "img" and not (attributes.get("alt") or "").strip():
                 problems.append(
                     Problem(
                         campaign.path,
-                        f"image {url!r} has no alt text",
+                        _("image {src!r} has no alt text").format(src=url),
                         line=campaign.line_of(loc),
                         field=field_path(loc),
-                        hint="describe the image: ![Beschreibung](adresse)",
+                        hint=_("describe the image: ![Beschreibung](adresse)"),
                     )
                 )
     return problems
@@ -280,17 +281,21 @@ def check_html(html: str, config: Config, *, shown: str) -> list[Problem]:
         problems.append(
             Problem(
                 shown,
-                f"the e-mail HTML is {size / 1024:.0f} KB; Gmail clips messages over "
-                f"{CLIP_LIMIT // 1024} KB and hides the rest, unsubscribe link included",
-                hint="shorten the issue: fewer items per section, shorter summaries",
+                _(
+                    "the e-mail HTML is {size:.0f} KB; Gmail clips messages over "
+                    "{limit} KB and hides the rest, unsubscribe link included"
+                ).format(size=size / 1024, limit=CLIP_LIMIT // 1024),
+                hint=_("shorten the issue: fewer items per section, shorter summaries"),
             )
         )
     elif size > CLIP_WARNING:
         problems.append(
             Problem(
                 shown,
-                f"the e-mail HTML is {size / 1024:.0f} KB, close to Gmail's clipping at {CLIP_LIMIT // 1024} KB",
-                hint="keep the next additions short",
+                _("the e-mail HTML is {size:.0f} KB, close to Gmail's clipping at {limit} KB").format(
+                    size=size / 1024, limit=CLIP_LIMIT // 1024
+                ),
+                hint=_("keep the next additions short"),
                 severity=Severity.WARNING,
             )
         )
@@ -302,12 +307,14 @@ def check_html(html: str, config: Config, *, shown: str) -> list[Problem]:
                 Problem(
                     shown,
                     f"<{tag} {attribute}={url!r}> {why}",
-                    hint="every address in an e-mail must be absolute (https://…); check the templates",
+                    hint=_("every address in an e-mail must be absolute (https://…); check the templates"),
                 )
             )
             continue
         if tag == "img" and not (attributes.get("alt") or "").strip() and attributes.get("role") != "presentation":
-            problems.append(Problem(shown, f"image {url!r} has no alt text", hint="add alt text to the image"))
+            problems.append(
+                Problem(shown, _("image {src!r} has no alt text").format(src=url), hint=_("add alt text to the image"))
+            )
         if attribute == "src" or tag == "link":
             host = urlsplit(url).hostname
             if host not in own_hosts:
@@ -315,9 +322,13 @@ def check_html(html: str, config: Config, *, shown: str) -> list[Problem]:
                 problems.append(
                     Problem(
                         shown,
-                        f"<{tag}> loads {url!r} from {host} when the e-mail is opened",
-                        hint="serve it from the organisation's own site (a relative image path "
-                        "is copied to the build folder)",
+                        _("<{tag}> loads {url!r} from {host} when the e-mail is opened").format(
+                            tag=tag, url=url, host=host
+                        ),
+                        hint=_(
+                            "serve it from the organisation's own site (a relative image path "
+                            "is copied to the build folder)"
+                        ),
                         severity=severity,
                     )
                 )

@@ -20,6 +20,7 @@ import jinja2
 from commsflow import dates, markdown
 from commsflow.config import Config
 from commsflow.errors import CommsflowError
+from commsflow.i18n import _
 
 _ESCAPED = ("html", "mjml", "xml")
 
@@ -95,17 +96,22 @@ def explained(env: jinja2.Environment, name: str):
         yield
     except jinja2.TemplateNotFound as exc:
         raise CommsflowError(
-            f"{folder / exc.name}: template not found",
-            f"commsflow expects its templates in {folder}; copy the templates/ folder from commsflow's repository",
+            _("{path}: template not found").format(path=folder / exc.name),
+            _(
+                "commsflow expects its templates in {folder}; copy the templates/ folder from commsflow's repository"
+            ).format(folder=folder),
         ) from None
     except jinja2.TemplateSyntaxError as exc:
         raise CommsflowError(
-            f"{exc.filename or name}:{exc.lineno}: template error: {exc.message}", "fix the Jinja2 syntax on that line"
+            _("{path}:{line}: template error: {error}").format(
+                path=exc.filename or name, line=exc.lineno, error=exc.message
+            ),
+            _("fix the Jinja2 syntax on that line"),
         ) from None
     except jinja2.UndefinedError as exc:
         where = _template_frame(sys.exc_info()[2], folder) or name
         raise CommsflowError(
-            f"{where}: {exc.message}", "the template uses a value that is not there; check the name"
+            f"{where}: {exc.message}", _("the template uses a value that is not there; check the name")
         ) from None
 
 

@@ -29,10 +29,11 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from commsflow import frontmatter, markdown, media
+from commsflow import frontmatter, i18n, markdown, media
 from commsflow.cache import CacheMiss, ContentCache, Record, digest_of
 from commsflow.config import DEFAULT_MAX_FILE_KB
 from commsflow.errors import CommsflowError, Problem, Severity
+from commsflow.i18n import _
 from commsflow.model import FOLDERS, MODELS, TYPES, InvalidItem, Item, Items, references_as_written, slug_as_written
 from commsflow.slugs import is_slug, slugify
 from commsflow.validation import problems_from_validation_error
@@ -99,11 +100,13 @@ def parse_file(task: Task) -> Parsed:
         body_line = source.yaml_first_line + source.yaml_text.count("\n") + 1 + line
         parsed.problem = Problem(
             name,
-            f"{what} in the text",
+            _("{what} in the text").format(what=what),
             line=body_line,
             field="body",
-            hint="write it as Markdown without HTML tags (**fett**, [Linktext](https://…)); links only to "
-            "https://, http:// or mailto: addresses",
+            hint=_(
+                "write it as Markdown without HTML tags (**fett**, [Linktext](https://…)); links only to "
+                "https://, http:// or mailto: addresses"
+            ),
         )
         return parsed
     parsed.html = html
@@ -113,10 +116,21 @@ def parse_file(task: Task) -> Parsed:
 def _too_large(name: str, size: int, limit: int) -> Problem:
     return Problem(
         name,
-        f"the file is {math.ceil(size / 1024):,} KB, over the limit of {limit // 1024:,} KB; it was not read",
-        hint="split the text into smaller items (images belong in image files, not in the text), or raise "
-        "[limits] max_file_kb in commsflow.toml",
+        _("the file is {size} KB, over the limit of {limit} KB; it was not read").format(
+            size=_number(math.ceil(size / 1024)), limit=_number(limit // 1024)
+        ),
+        hint=_(
+            "split the text into smaller items (images belong in image files, not in the text), or raise "
+            "[limits] max_file_kb in commsflow.toml"
+        ),
     )
+
+
+def _number(value: int) -> str:
+    """``2,049`` in English, ``2.049`` in German."""
+    from babel.numbers import format_decimal
+
+    return format_decimal(value, locale=i18n.language())
 
 
 def validate(parsed: Parsed, root: Path, context: dict) -> tuple[Item | InvalidItem, tuple[Problem, ...]]:
@@ -139,8 +153,10 @@ def validate(parsed: Parsed, root: Path, context: dict) -> tuple[Item | InvalidI
         problems = (
             Problem(
                 parsed.name,
-                f"file name {stem!r} is not a usable slug",
-                hint=f"rename the file to {slugify(stem) or 'a-slug'}.md or set 'slug:' in the front matter",
+                _("file name {name} is not a usable slug").format(name=repr(stem)),
+                hint=_("rename the file to {slug}.md or set 'slug:' in the front matter").format(
+                    slug=slugify(stem) or "a-slug"
+                ),
             ),
         )
     item = Item(kind, meta.slug or stem, parsed.name, parsed.digest, meta=meta, html=parsed.html)
@@ -155,7 +171,7 @@ def discover(root: Path, content_dir: Path) -> tuple[list[tuple[str, str, str]],
     problems: list[Problem] = []
     if not content_dir.is_dir():
         return found, [
-            Problem(_rel(root, content_dir), "content folder not found", hint="create it or set [paths].content")
+            Problem(_rel(root, content_dir), _("content folder not found"), hint=_("create it or set [paths].content"))
         ]
     prefix = _rel(root, content_dir)
     inside = os.path.realpath(content_dir)
@@ -175,8 +191,8 @@ def discover(root: Path, content_dir: Path) -> tuple[list[tuple[str, str, str]],
             problems.append(
                 Problem(
                     shown,
-                    "not in a content type folder; ignored",
-                    hint=f"move it into one of: {', '.join(TYPES)}",
+                    _("not in a content type folder; ignored"),
+                    hint=_("move it into one of: {folders}").format(folders=", ".join(TYPES)),
                     severity=Severity.WARNING,
                 )
             )
@@ -201,8 +217,8 @@ def _walk(folder: str, shown: str, kind: str, inside: str, prefix: str, found: l
                     if not _within(target, inside)
                     else Problem(
                         where,
-                        "is a symbolic link to a folder; links to folders are not followed, its files were not read",
-                        hint="move the files here, or link the Markdown files one by one",
+                        _("is a symbolic link to a folder; links to folders are not followed, its files were not read"),
+                        hint=_("move the files here, or link the Markdown files one by one"),
                         severity=Severity.WARNING,
                     )
                 )
@@ -214,8 +230,10 @@ def _walk(folder: str, shown: str, kind: str, inside: str, prefix: str, found: l
                 problems.append(
                     Problem(
                         where,
-                        f"is a symbolic link to {os.readlink(path)!r}, which does not exist (or is no file); not read",
-                        hint="remove the link or restore the file it points to",
+                        _("is a symbolic link to {target}, which does not exist (or is no file); not read").format(
+                            target=repr(os.readlink(path))
+                        ),
+                        hint=_("remove the link or restore the file it points to"),
                     )
                 )
             else:
@@ -229,8 +247,8 @@ def _walk(folder: str, shown: str, kind: str, inside: str, prefix: str, found: l
                 problems.append(
                     Problem(
                         where,
-                        "is not a regular file (a named pipe, socket or device); not read",
-                        hint="replace it with an ordinary Markdown file",
+                        _("is not a regular file (a named pipe, socket or device); not read"),
+                        hint=_("replace it with an ordinary Markdown file"),
                     )
                 )
     for path, where in subfolders:
@@ -238,11 +256,14 @@ def _walk(folder: str, shown: str, kind: str, inside: str, prefix: str, found: l
 
 
 def _link_out(shown: str, path: str, prefix: str, what: str) -> Problem:
-    return Problem(
-        shown,
-        f"is a symbolic link to a {what} outside the content folder ({os.readlink(path)}); not read",
-        hint=f"copy the {what} into {prefix}/ instead of linking it: only what lies in {prefix}/ is published",
-    )
+    """``what``: ``folder`` or ``file``."""
+    if what == "folder":
+        message = _("is a symbolic link to a folder outside the content folder ({target}); not read")
+        hint = _("copy the folder into {folder}/ instead of linking it: only what lies in {folder}/ is published")
+    else:
+        message = _("is a symbolic link to a file outside the content folder ({target}); not read")
+        hint = _("copy the file into {folder}/ instead of linking it: only what lies in {folder}/ is published")
+    return Problem(shown, message.format(target=os.readlink(path)), hint=hint.format(folder=prefix))
 
 
 def _within(path: str, folder: str) -> bool:
@@ -283,9 +304,14 @@ class CachedSource:
         try:
             parsed = parse_file((item.path, str(self.root / item.path), FOLDERS[item.kind], self.limit))
         except OSError as exc:
-            raise CommsflowError(f"{item.path}: cannot be read: {exc.strerror}", "run the command again") from None
+            raise CommsflowError(
+                _("{path}: cannot be read: {reason}").format(path=item.path, reason=exc.strerror),
+                _("run the command again"),
+            ) from None
         if parsed.digest != item.digest:
-            raise CommsflowError(f"{item.path} changed while commsflow was running", "run the command again")
+            raise CommsflowError(
+                _("{path} changed while commsflow was running").format(path=item.path), _("run the command again")
+            )
         return parsed
 
 
@@ -313,7 +339,7 @@ def _usable(record: Record | None) -> Record | None:
     that is not what commsflow writes) is read again."""
     if record is None or len(record) != RECORD_FIELDS:
         return None
-    _, _, _, kind, slug, refs, problems, valid, image = record
+    kind, slug, refs, problems, valid, image = record[3:]
     if not (
         kind in MODELS
         and isinstance(slug, str)
@@ -329,7 +355,7 @@ def _usable(record: Record | None) -> Record | None:
 def _from_cache(name: str, record: Record, context: dict, source: CachedSource):
     """The item (or invalid file) and its problems as the cache has them; None when the
     record's problems are not what commsflow writes."""
-    _, _, digest, kind, slug, refs, found, valid, _ = record
+    digest, kind, slug, refs, found, valid = record[2:8]
     try:
         problems = tuple(map(Problem.from_dict, found)) if found else ()
     except (TypeError, ValueError, KeyError):
@@ -363,7 +389,7 @@ def load_content(
             try:
                 stat = os.stat(path)
             except OSError as exc:
-                report.problems.append(Problem(name, f"cannot be read: {exc.strerror}"))
+                report.problems.append(Problem(name, _("cannot be read: {reason}").format(reason=exc.strerror)))
                 continue
             hit = _usable(cache.by_stat(name, stat.st_mtime_ns, stat.st_size))
             cached = _from_cache(name, hit, context, source) if hit else None
@@ -398,7 +424,7 @@ def load_content(
             else:
                 cache.put(parsed.name, record)
 
-    for name, _, _ in files:
+    for name, _path, _folder in files:
         if name not in results:
             continue
         result, problems = results[name]
@@ -420,7 +446,7 @@ def _safe_parse(task: Task) -> Parsed | Problem:
     try:
         return parse_file(task)
     except OSError as exc:
-        return Problem(task[0], f"cannot be read: {exc.strerror}")
+        return Problem(task[0], _("cannot be read: {reason}").format(reason=exc.strerror))
 
 
 def _parse_all(todo: list, jobs: int | None):
@@ -429,5 +455,6 @@ def _parse_all(todo: list, jobs: int | None):
         yield from map(_safe_parse, todo)
         return
     chunk = max(16, len(todo) // (workers * 16))
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    # The workers speak the command's language, however they are started.
+    with ProcessPoolExecutor(max_workers=workers, initializer=i18n.use, initargs=(i18n.language(),)) as pool:
         yield from pool.map(_safe_parse, todo, chunksize=chunk)
