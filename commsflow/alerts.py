@@ -22,7 +22,8 @@ Channels: e-mail to ``[alerts] email`` through the SMTP server of the ``COMMSFLO
 variables (:mod:`commsflow.publishers.email`), and with ``[alerts] webhook = true`` a JSON
 POST ``{"text": "…"}`` to ``COMMSFLOW_ALERT_WEBHOOK_URL``: the message shape of Slack and
 Mattermost incoming webhooks, which Matrix hookshot's generic webhooks show as well. The
-messages are German: what happened, and the exact commands that resolve it.
+messages are in the language of the run (German by default), made when the event is recorded:
+what happened, and the exact commands that resolve it.
 
 Events of one kind that are due together go out as one message (after a downtime, five
 missed jobs are one e-mail). A channel that is down does not stop the scheduler: the alert
@@ -38,25 +39,27 @@ import os
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
-from commsflow import dates
+from commsflow import dates, i18n
 from commsflow.actions import short_ref
 from commsflow.config import Config
 from commsflow.errors import CommsflowError
-from commsflow.i18n import _
+from commsflow.i18n import N_, _, ngettext
 from commsflow.ledger import Ledger, backoff
 
 WEBHOOK_VARIABLE = "COMMSFLOW_ALERT_WEBHOOK_URL"
 WEBHOOK_TIMEOUT = 10.0  # seconds: an alert must not hold the scheduler up for long
 
-# The kinds of events, in the order a message lists them, with the word a subject uses.
+# The kinds of events, in the order a message lists them, with the word a subject uses
+# (marked for the catalog: translated where a subject is made).
 KINDS = {
-    "failed": "Fehlgeschlagen",
-    "missed": "Verpasst",
-    "blocked": "Blockiert",
-    "stale": "Abzeichnung veraltet",
-    "waiting": "Kanal nicht eingerichtet",
-    "credential": "Zugangsdaten laufen ab",
+    "failed": N_("Failed"),
+    "missed": N_("Missed"),
+    "blocked": N_("Blocked"),
+    "stale": N_("Sign-off stale"),
+    "waiting": N_("Channel not set up"),
+    "credential": N_("Credentials expiring"),
 }
+_WEEKDAYS = (N_("Mon"), N_("Tue"), N_("Wed"), N_("Thu"), N_("Fri"), N_("Sat"), N_("Sun"))
 
 # Which publisher reads a credential: its expiry concerns the channels that use that publisher.
 _PUBLISHER_OF = {
@@ -100,18 +103,21 @@ def channels(config: Config) -> list[str]:
 
 def _when(moment: datetime, config: Config) -> str:
     local = moment.astimezone(config.zone)
-    weekday = ("Mo", "Di", "Mi", "Do", "Fr", "Sa", "So")[local.weekday()]
+    weekday = _(_WEEKDAYS[local.weekday()])
     return f"{weekday} {dates.numeric_date(local)} {dates.hour_minute(local)}"
 
 
 def duration(span: timedelta) -> str:
-    """``24 Stunden``, ``7 Tage``, ``30 Minuten``: a span as a German phrase."""
+    """``24 Stunden``, ``7 Tage``, ``30 Minuten`` (``24 hours`` …): a span in words."""
     seconds = int(span.total_seconds())
-    for size, one, many in ((86400, "Tag", "Tage"), (3600, "Stunde", "Stunden"), (60, "Minute", "Minuten")):
-        if seconds >= size and seconds % size == 0:
-            count = seconds // size
-            return f"{count} {one if count == 1 else many}"
-    return f"{seconds // 60} Minuten"
+    if seconds >= 86400 and seconds % 86400 == 0:
+        count = seconds // 86400
+        return ngettext("{count} day", "{count} days", count).format(count=count)
+    if seconds >= 3600 and seconds % 3600 == 0:
+        count = seconds // 3600
+        return ngettext("{count} hour", "{count} hours", count).format(count=count)
+    count = seconds // 60
+    return ngettext("{count} minute", "{count} minutes", count).format(count=count)
 
 
 @dataclass(frozen=True)
@@ -132,24 +138,29 @@ def _job_event(
     reason: str,
     actions: tuple[tuple[str, str | None], ...],
 ) -> Event:
-    channel = job.channel if job.template in (job.channel, "-") else f"{job.channel}, Vorlage {job.template}"
-    what = f"„{about.title}“" + (f" ({job.item})" if about.title != job.item else "")
+    if job.template in (job.channel, "-"):
+        channel = job.channel
+    else:
+        channel = _("{channel}, template {template}").format(channel=job.channel, template=job.template)
+    what = _('"{title}"').format(title=about.title) + (f" ({job.item})" if about.title != job.item else "")
     facts = (
-        ("Was", what),
-        ("Kanal", channel),
-        ("Fällig", _when(job.planned, config)),
-        ("Grund", reason),
-        ("Job", f"{short_ref(job.id)} ({job.id})"),
+        (_("What"), what),
+        (_("Channel"), channel),
+        (_("Due"), _when(job.planned, config)),
+        (_("Reason"), reason),
+        (_("Job"), f"{short_ref(job.id)} ({job.id})"),
     )
-    title = f"„{about.title}“ ({job.channel}, {_when(job.planned, config)})"
+    title = _('"{title}" ({channel}, {when})').format(
+        title=about.title, channel=job.channel, when=_when(job.planned, config)
+    )
     return Event(key, kind, title, headline, facts, actions, job.id)
 
 
 def _settle(job) -> tuple[tuple[str, str | None], ...]:
     ref = short_ref(job.id)
     return (
-        ("Wurde sie von Hand veröffentlicht, das festhalten:", f"commsflow posted {ref} --url URL"),
-        ("Soll sie nicht mehr erscheinen:", f"commsflow dismiss {ref} --reason TEXT"),
+        (_("If it was published by hand, record that:"), f"commsflow posted {ref} --url URL"),
+        (_("If it should no longer appear:"), f"commsflow dismiss {ref} --reason TEXT"),
     )
 
 
@@ -158,32 +169,31 @@ def failed(job, about: About, reason: str, seq: int, config: Config) -> Event:
     from commsflow.scheduler import was_interrupted  # the scheduler imports this module
 
     if was_interrupted(reason):
-        headline = (
-            "Das Senden wurde unterbrochen (der Scheduler wurde beendet oder ist abgestürzt). Ob die "
-            "Veröffentlichung erschienen ist, ist unklar; sie wird nicht automatisch noch einmal gesendet."
+        headline = _(
+            "Sending was interrupted (the scheduler was stopped or crashed). Whether the job went out "
+            "is unclear; it will not be sent again automatically."
         )
         actions = (
             (
-                f"Auf {job.channel} nachsehen, ob sie erschienen ist. Wenn ja, das festhalten:",
+                _("Check on {channel} whether it appeared. If so, record that:").format(channel=job.channel),
                 f"commsflow posted {short_ref(job.id)} --url URL",
             ),
-            ("Wenn nein, erneut senden:", f"commsflow retry {short_ref(job.id)}"),
+            (_("If not, send it again:"), f"commsflow retry {short_ref(job.id)}"),
         )
     else:
-        headline = "Eine Veröffentlichung ist fehlgeschlagen und wird nicht automatisch wiederholt."
+        headline = _("A job failed and will not be retried automatically.")
         actions = (
-            ("Die Ursache beheben (siehe Grund), dann erneut senden:", f"commsflow retry {short_ref(job.id)}"),
+            (_("Fix the cause (see reason), then send it again:"), f"commsflow retry {short_ref(job.id)}"),
         ) + _settle(job)
     return _job_event("failed", f"failed:{job.id}:{seq}", job, about, config, headline, reason, actions)
 
 
 def missed(job, about: About, reason: str, seq: int, config: Config) -> Event:
-    headline = (
-        "Eine Veröffentlichung wurde verpasst: Sie war fällig, wurde aber nicht innerhalb von "
-        f"{duration(config.publishing.grace)} gesendet (meist lief der Scheduler in der Zeit nicht). "
-        "Sie wird nicht mehr automatisch gesendet."
-    )
-    actions = (("Jetzt noch senden:", f"commsflow retry {short_ref(job.id)}"),) + _settle(job)
+    headline = _(
+        "A job was missed: it was due but was not sent within {grace} (usually the scheduler was not "
+        "running at the time). It will no longer be sent automatically."
+    ).format(grace=duration(config.publishing.grace))
+    actions = ((_("Send it now after all:"), f"commsflow retry {short_ref(job.id)}"),) + _settle(job)
     return _job_event("missed", f"missed:{job.id}:{seq}", job, about, config, headline, reason, actions)
 
 
@@ -198,8 +208,8 @@ def _reviewers(config: Config, channel: str) -> str | None:
 
 def _sign_off(job, config: Config) -> tuple[str, str | None]:
     who = _reviewers(config, job.channel)
-    suffix = f" (NAME: {who})" if who else ""
-    return (f"Abzeichnen{suffix}:", f"commsflow approve {job.item} --by NAME")
+    what = _("Sign off (NAME: {reviewers}):").format(reviewers=who) if who else _("Sign off:")
+    return (what, f"commsflow approve {job.item} --by NAME")
 
 
 def ahead(
@@ -209,40 +219,43 @@ def ahead(
     things stand: blocked (not approved, embargo, sign-off missing or rejected), its sign-off
     stale (``signed``: when the sign-off it no longer matches was made), or its channel not set
     up (``missing``: why its publisher cannot start)."""
-    soon = f"Eine Veröffentlichung ist fällig am {_when(job.planned, config)}, kann aber nicht gesendet werden"
+    when = _when(job.planned, config)
     events = []
 
     def event(kind, key, headline, reason, actions):
         events.append(_job_event(kind, key, job, about, config, headline, reason, actions))
 
-    dismiss = ("Soll sie nicht erscheinen:", f"commsflow dismiss {short_ref(job.id)} --reason TEXT")
+    dismiss = (_("If it should not appear:"), f"commsflow dismiss {short_ref(job.id)} --reason TEXT")
     signed_at = signed.isoformat() if signed else "-"
-    where = f"in {about.path} " if about.path else ""
     if not job.approved:
         if job.channel == "newsletter":
-            first = ("Die Inhalte der Ausgabe, die noch nicht freigegeben sind, zeigt:", "commsflow review")
+            review = _("The issue's items that are not approved yet are shown by:")
+        elif about.path:
+            review = _(
+                "Review the item and set 'status: approved' in {path}; what is still missing is shown by:"
+            ).format(path=about.path)
         else:
-            first = (
-                f"Den Inhalt prüfen und {where}„status: approved“ setzen; was noch fehlt, zeigt:",
-                "commsflow review",
-            )
+            review = _("Review the item and set 'status: approved'; what is still missing is shown by:")
+        first = (review, "commsflow review")
         steps = (first, _sign_off(job, config)) if config.publishing.require_signoff else (first,)
         event(
             "blocked",
             f"blocked:{job.id}:approval",
-            f"{soon}: Der Inhalt ist noch nicht freigegeben.",
-            "item not approved",
+            _("A job is due on {when} but cannot be sent: the item is not approved yet.").format(when=when),
+            _("item not approved"),
             (*steps, dismiss),
         )
     elif job.embargo:
         event(
             "blocked",
             f"blocked:{job.id}:embargo",
-            f"{soon}: Sie liegt vor einer Sperrfrist.",
+            _("A job is due on {when} but cannot be sent: it is before an embargo.").format(when=when),
             job.embargo,
             (
                 (
-                    f"Den Termin in {job.source} hinter das Ende der Sperrfrist legen; die Stelle zeigt:",
+                    _("Move the date in {source} past the end of the embargo; the place is shown by:").format(
+                        source=job.source
+                    ),
                     "commsflow check",
                 ),
                 dismiss,
@@ -254,40 +267,44 @@ def ahead(
             event(
                 "stale",
                 f"stale:{job.id}:{signed_at}",
-                f"Die Abzeichnung einer Veröffentlichung, die am {_when(job.planned, config)} fällig ist, ist "
-                "veraltet: Der Text hat sich seitdem geändert. Sie wird erst gesendet, wenn sie wieder "
-                "abgezeichnet ist.",
+                _(
+                    "The sign-off of a job due on {when} is stale: the text has changed since. It will only be "
+                    "sent once it is signed off again."
+                ).format(when=when),
                 job.signoff,
-                (("Die Änderungen ansehen:", f"commsflow review {job.item}"), _sign_off(job, config), dismiss),
+                ((_("See the changes:"), f"commsflow review {job.item}"), _sign_off(job, config), dismiss),
             )
         elif job.signoff_state == "rejected":
             event(
                 "blocked",
                 f"blocked:{job.id}:rejected:{signed_at}",
-                f"{soon}: Der Inhalt wurde bei der Prüfung abgelehnt.",
+                _("A job is due on {when} but cannot be sent: the item was rejected in review.").format(when=when),
                 job.signoff,
-                (("Den Inhalt überarbeiten (siehe Grund), dann:", "commsflow review"), _sign_off(job, config), dismiss),
+                ((_("Revise the item (see reason), then:"), "commsflow review"), _sign_off(job, config), dismiss),
             )
         else:
             event(
                 "blocked",
                 f"blocked:{job.id}:signoff",
-                f"{soon}: Sie ist noch nicht abgezeichnet.",
+                _("A job is due on {when} but cannot be sent: it is not signed off yet.").format(when=when),
                 job.signoff,
-                (("Den Text prüfen:", f"commsflow review {job.item}"), _sign_off(job, config), dismiss),
+                ((_("Check the text:"), f"commsflow review {job.item}"), _sign_off(job, config), dismiss),
             )
     if missing is not None:
         reason = f"{missing.message} — {missing.hint}" if missing.hint else missing.message
         event(
             "waiting",
             f"waiting:{job.id}",
-            f"Eine Veröffentlichung ist fällig am {_when(job.planned, config)}, aber der Kanal {job.channel} "
-            "ist nicht eingerichtet: Es fehlen Zugangsdaten oder eine Einstellung.",
+            _(
+                "A job is due on {when}, but the channel {channel} is not set up: a credential or a setting is missing."
+            ).format(when=when, channel=job.channel),
             reason,
             (
                 (
-                    "Die fehlende Einstellung (siehe Grund) dort setzen, wo der Scheduler läuft, und ihn neu "
-                    "starten; den Stand zeigt danach:",
+                    _(
+                        "Set the missing setting (see reason) where the scheduler runs and restart it; "
+                        "afterwards the state is shown by:"
+                    ),
                     "commsflow status",
                 ),
                 dismiss,
@@ -305,37 +322,61 @@ def credentials(config: Config, now: datetime) -> list[Event]:
         if not expired and today < day - config.alerts.credential_warning:
             continue
         uses = _channels_using(config, variable)
-        of = f" über {', '.join(uses)}" if uses else ""
-        if expired:
-            headline = (
-                f"Die Zugangsdaten in {variable} sind seit {dates.weekday_date(day)} abgelaufen: "
-                f"Veröffentlichungen{of} schlagen fehl, bis sie erneuert sind."
+        listed = ", ".join(uses)
+        on = dates.weekday_date(day, locale=i18n.language())
+        if expired and uses:
+            headline = _(
+                "The credentials in {variable} expired on {date}: jobs on {channels} fail until they are renewed."
+            ).format(variable=variable, date=on, channels=listed)
+        elif expired:
+            headline = _("The credentials in {variable} expired on {date}: jobs fail until they are renewed.").format(
+                variable=variable, date=on
             )
+        elif uses:
+            left = (day - today).days
+            headline = ngettext(
+                "The credentials in {variable} expire on {date} (in {count} day). After that, jobs on {channels} fail.",
+                "The credentials in {variable} expire on {date} (in {count} days). After that, jobs on {channels} "
+                "fail.",
+                left,
+            ).format(variable=variable, date=on, count=left, channels=listed)
         else:
             left = (day - today).days
-            headline = (
-                f"Die Zugangsdaten in {variable} laufen am {dates.weekday_date(day)} ab "
-                f"(in {left} {'Tag' if left == 1 else 'Tagen'}). Danach schlagen Veröffentlichungen{of} fehl."
-            )
+            headline = ngettext(
+                "The credentials in {variable} expire on {date} (in {count} day). After that, jobs fail.",
+                "The credentials in {variable} expire on {date} (in {count} days). After that, jobs fail.",
+                left,
+            ).format(variable=variable, date=on, count=left)
         actions: list[tuple[str, str | None]] = [
-            (f"Neue Zugangsdaten erstellen, in {variable} setzen, wo der Scheduler läuft, und ihn neu starten.", None),
-            ("Das neue Ablaufdatum in commsflow.toml unter [credentials] eintragen:", f"{variable} = JJJJ-MM-TT"),
+            (
+                _("Create new credentials, set them in {variable} where the scheduler runs, and restart it.").format(
+                    variable=variable
+                ),
+                None,
+            ),
+            (
+                _("Enter the new expiry date in commsflow.toml under [credentials]:"),
+                _("{variable} = YYYY-MM-DD").format(variable=variable),
+            ),
         ]
         actions += [
             (
-                f"Danach erneut senden, was auf {channel} inzwischen fehlgeschlagen ist:",
+                _("Then send again what has failed on {channel} in the meantime:").format(channel=channel),
                 f"commsflow retry --channel {channel} --failed",
             )
             for channel in (uses if expired else ())
         ]
-        when = "abgelaufen" if expired else f"bis {dates.numeric_date(day)}"
+        if expired:
+            title = _("{variable} (expired)").format(variable=variable)
+        else:
+            title = _("{variable} (until {date})").format(variable=variable, date=dates.numeric_date(day))
         events.append(
             Event(
                 f"credential:{variable}:{day.isoformat()}:{'expired' if expired else 'soon'}",
                 "credential",
-                f"{variable} ({when})",
+                title,
                 headline,
-                (("Variable", variable), ("Gültig bis", dates.numeric_date(day))),
+                ((_("Variable"), variable), (_("Valid until"), dates.numeric_date(day))),
                 tuple(actions),
             )
         )
@@ -363,9 +404,12 @@ def compose(config: Config, events: list[Event], *, markup: bool = False) -> tup
     kind = events[0].kind
     prefix = f"[commsflow · {config.organisation.short_name}]"
     if len(events) == 1:
-        subject = f"{prefix} {KINDS[kind]}: {events[0].title}"
+        subject = f"{prefix} {_(KINDS[kind])}: {events[0].title}"
     else:
-        subject = f"{prefix} {len(events)} × {KINDS[kind]}: {events[0].title} und {len(events) - 1} weitere"
+        others = len(events) - 1
+        subject = f"{prefix} " + ngettext(
+            "{count} × {kind}: {title} and {others} other", "{count} × {kind}: {title} and {others} others", others
+        ).format(count=len(events), kind=_(KINDS[kind]), title=events[0].title, others=others)
     if len(subject) > 200:
         subject = subject[:199].rstrip(" ,") + "…"
     folder = config.root.resolve()
@@ -375,14 +419,14 @@ def compose(config: Config, events: list[Event], *, markup: bool = False) -> tup
         if markup:
             lines += [f"- {label}: {value}" for label, value in event.facts]
             if event.actions:
-                lines += ["", "So geht es weiter:"]
+                lines += ["", _("What to do next:")]
                 lines += [f"- {what}" + (f" `{command}`" if command else "") for what, command in event.actions]
         else:
             lines.append("")
-            width = max((len(label) for label, _ in event.facts), default=0) + 1
+            width = max((len(label) for label, _value in event.facts), default=0) + 1
             lines += [f"   {label + ':':<{width}} {value}" for label, value in event.facts]
             if event.actions:
-                lines += ["", "   So geht es weiter:"]
+                lines += ["", "   " + _("What to do next:")]
                 for what, command in event.actions:
                     lines.append(f"   – {what}")
                     if command:
@@ -390,12 +434,15 @@ def compose(config: Config, events: list[Event], *, markup: bool = False) -> tup
         lines.append("")
     if markup:
         lines.append(
-            f"Die Befehle im Projektordner {folder} ausführen; was gerade jemanden braucht, zeigt `commsflow status`."
+            _(
+                "Run the commands in the project folder {folder}; what needs someone right now is shown by "
+                "`commsflow status`."
+            ).format(folder=folder)
         )
     else:
-        lines.append(f"Die Befehle im Projektordner ausführen: {folder}")
-        lines.append("Alles, was gerade jemanden braucht, zeigt: commsflow status")
-        lines += ["", "-- ", "Diese Nachricht schickt der commsflow-Scheduler einmal je Ereignis."]
+        lines.append(_("Run the commands in the project folder: {folder}").format(folder=folder))
+        lines.append(_("Everything that needs someone right now is shown by: commsflow status"))
+        lines += ["", "-- ", _("The commsflow scheduler sends this message once per event.")]
     return subject, "\n".join(lines) + "\n"
 
 
@@ -461,7 +508,9 @@ class Alerter:
                 self.ledger.alert_failed(keys, channel, error, next_at)
                 down[channel] = (error, next_at)
                 at = next_at.astimezone(self.config.zone)
-                done.append((channel, kind, False, f"{error}; tried again at {at:%H:%M}"))
+                done.append(
+                    (channel, kind, False, _("{error}; tried again at {time}").format(error=error, time=f"{at:%H:%M}"))
+                )
             else:
                 self.ledger.alert_sent(keys, channel, now)
                 done.append((channel, kind, True, said))
@@ -485,13 +534,13 @@ class Alerter:
                 except smtp.SmtpError as exc:
                     if not exc.delivered:  # None (it may have gone out) is tried again: a duplicate alert at worst
                         raise
-                return f"sent to {', '.join(recipients)}: {subject}"
+                return _("sent to {recipients}: {subject}").format(recipients=", ".join(recipients), subject=subject)
             from commsflow.publishers.webhook import _url_secrets
 
             url = self._webhook_url()
             secrets = tuple(_url_secrets(url))
             subject, text = compose(self.config, events, markup=True)
-            return f"posted to {self._post(url, secrets, text)}: {subject}"
+            return _("posted to {where}: {subject}").format(where=self._post(url, secrets, text), subject=subject)
         except CommsflowError as exc:
             raise NotSent(scrub(f"{channel}: {exc}", secrets)) from None
 
@@ -501,8 +550,8 @@ class Alerter:
         url = self.environ.get(WEBHOOK_VARIABLE, "").strip()
         if not url:
             raise CommsflowError(
-                f"{WEBHOOK_VARIABLE} is not set",
-                "set it to the team chat's incoming-webhook address, or set [alerts] webhook = false",
+                _("{variable} is not set").format(variable=WEBHOOK_VARIABLE),
+                _("set it to the team chat's incoming-webhook address, or set [alerts] webhook = false"),
             )
         return http_url(url, WEBHOOK_VARIABLE)
 
@@ -530,7 +579,12 @@ class Alerter:
             raise CommsflowError(exc.reason) from None
         if not 200 <= response.status_code < 300:
             said = server_says(response, secrets, limit=120)
-            raise CommsflowError(f"{where} answered {response.status_code}{': ' + said if said else ''}", hint)
+            raise CommsflowError(
+                _("{where} answered {status}{said}").format(
+                    where=where, status=response.status_code, said=f": {said}" if said else ""
+                ),
+                hint,
+            )
         return where
 
 
@@ -548,19 +602,29 @@ def status_lines(config: Config, now: datetime) -> list[str]:
     found: list[tuple[str, str]] = []  # (colour, text)
     today = now.astimezone(config.zone).date()
     for variable, day in sorted(config.credentials.items(), key=lambda pair: (pair[1], pair[0])):
-        fix = (
-            f"renew it, set {variable} where the scheduler runs and restart it, then put the new expiry day "
+        fix = _(
+            "renew it, set {variable} where the scheduler runs and restart it, then put the new expiry day "
             "under [credentials] in commsflow.toml"
-        )
+        ).format(variable=variable)
         if today >= day:
-            found.append(("red", f"credential {variable} expired on {dates.numeric_date(day)} — {fix}"))
+            found.append(
+                (
+                    "red",
+                    _("credential {variable} expired on {date} — {fix}").format(
+                        variable=variable, date=dates.numeric_date(day), fix=fix
+                    ),
+                )
+            )
         elif today >= day - config.alerts.credential_warning:
             left = (day - today).days
             found.append(
                 (
                     "yellow",
-                    f"credential {variable} expires on {dates.numeric_date(day)} "
-                    f"(in {left} day{'s' if left != 1 else ''}) — {fix}",
+                    ngettext(
+                        "credential {variable} expires on {date} (in {count} day) — {fix}",
+                        "credential {variable} expires on {date} (in {count} days) — {fix}",
+                        left,
+                    ).format(variable=variable, date=dates.numeric_date(day), count=left, fix=fix),
                 )
             )
     switched_on = channels(config)
@@ -571,19 +635,32 @@ def status_lines(config: Config, now: datetime) -> list[str]:
     for channel, rows in sorted(undelivered.items()):
         last = max(rows, key=lambda row: (row["attempts"], row["next_at"] or ""))
         count = len({row["key"] for row in rows})
-        why = f": {last['error']}" if last["error"] else " yet"
-        upcoming = f"; next attempt {_moment(last['next_at'], config)}" if last["next_at"] else ""
-        setting = "COMMSFLOW_SMTP_*" if channel == "email" else WEBHOOK_VARIABLE
-        found.append(
-            (
-                "yellow",
-                f"{count} alert{'s' if count != 1 else ''} not delivered by {channel}{why}{upcoming} — the "
-                f"scheduler keeps trying; fix the channel ([alerts] in commsflow.toml, {setting})",
-            )
+        upcoming = (
+            _("; next attempt {moment}").format(moment=_moment(last["next_at"], config)) if last["next_at"] else ""
         )
+        setting = "COMMSFLOW_SMTP_*" if channel == "email" else WEBHOOK_VARIABLE
+        if last["error"]:
+            text = ngettext(
+                "{count} alert not delivered by {channel}: {error}{upcoming} — the scheduler keeps trying; "
+                "fix the channel ([alerts] in commsflow.toml, {setting})",
+                "{count} alerts not delivered by {channel}: {error}{upcoming} — the scheduler keeps trying; "
+                "fix the channel ([alerts] in commsflow.toml, {setting})",
+                count,
+            ).format(count=count, channel=channel, error=last["error"], upcoming=upcoming, setting=setting)
+        else:
+            text = ngettext(
+                "{count} alert not delivered by {channel} yet{upcoming} — the scheduler keeps trying; "
+                "fix the channel ([alerts] in commsflow.toml, {setting})",
+                "{count} alerts not delivered by {channel} yet{upcoming} — the scheduler keeps trying; "
+                "fix the channel ([alerts] in commsflow.toml, {setting})",
+                count,
+            ).format(count=count, channel=channel, upcoming=upcoming, setting=setting)
+        found.append(("yellow", text))
     if not found:
         return []
-    return ["[bold]Alerts and credentials[/]"] + [f"  [{colour}]![/] {escape(text)}" for colour, text in found]
+    return ["[bold]" + _("Alerts and credentials") + "[/]"] + [
+        f"  [{colour}]![/] {escape(text)}" for colour, text in found
+    ]
 
 
 def _moment(text: str, config: Config) -> str:

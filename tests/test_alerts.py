@@ -42,6 +42,18 @@ REPORT_JOB = f"blog-dienstag-2024/slot/{REPORT}@2024-03-05T10:00+01:00"
 SECRETS = ("geheim-123", "alarm-geheim-456")
 
 
+@pytest.fixture(autouse=True)
+def german_messages(monkeypatch):
+    """Alerts speak the team's language, German by default: these tests read them (and what the
+    scheduler and `commsflow status` print) in German; conftest sets English for the others."""
+    from commsflow import i18n
+
+    monkeypatch.setenv("COMMSFLOW_LANG", "de")
+    i18n.use("de")
+    yield
+    i18n.use("en")
+
+
 # --- the servers ---------------------------------------------------------------------------------
 
 
@@ -167,7 +179,7 @@ def test_a_permanent_failure_is_told_once_by_email_and_webhook(project, httpserv
     one_off(project, "2024-03-04-hinweis", "2024-03-05 10:00", "[webhook]")
     first = real_run(project, "2024-03-05 10:00", "--once")
     assert first.exit_code == 1  # the job's outcome is what it was without alerts
-    assert "✗ failed  webhook article 2024-03-04-hinweis" in first.stdout
+    assert "✗ fehlgeschlagen webhook article 2024-03-04-hinweis" in first.stdout
     subject = "[commsflow · MPI] Fehlgeschlagen: „Ein Beitrag für 2024-03-04-hinweis“ (webhook, Di 05.03.2024 10:00)"
     assert mailbox.subjects == [subject]
     recipients, message = mailbox.received[0]
@@ -177,7 +189,7 @@ def test_a_permanent_failure_is_told_once_by_email_and_webhook(project, httpserv
     assert message["Auto-Submitted"] == "auto-generated"
     body = mailbox.body("Fehlgeschlagen")
     assert body.startswith("Eine Veröffentlichung ist fehlgeschlagen und wird nicht automatisch wiederholt.")
-    assert "\n   Grund:  webhook (webhook): http://localhost:" in body and "answered 401" in body
+    assert "\n   Grund:  webhook (webhook): http://localhost:" in body and "antwortete 401" in body
     assert f"\n   Job:    {REF} ({HINWEIS})\n" in body
     for command in (
         f"\n       commsflow retry {REF}\n",
@@ -195,8 +207,8 @@ def test_a_permanent_failure_is_told_once_by_email_and_webhook(project, httpserv
     assert f"\n- Job: {REF} ({HINWEIS})\n" in post["text"]
     assert f"\n- Die Ursache beheben (siehe Grund), dann erneut senden: `commsflow retry {REF}`\n" in post["text"]
     assert "\n " not in post["text"]
-    assert "alert   email alert failed — sent to redaktion@example.org, leitung@example.org" in first.stdout
-    assert "alert   webhook alert failed — posted to http://localhost:" in first.stdout
+    assert "gemeldet email alert failed — gesendet an redaktion@example.org, leitung@example.org" in first.stdout
+    assert "gemeldet webhook alert failed — gepostet an http://localhost:" in first.stdout
     no_secrets(first.output, body, post["text"], json.dumps(alert_rows(project)))
     # Later passes do not tell it again.
     for moment in ("2024-03-05 10:00", "2024-03-05 11:00", "2024-03-06 09:00"):
@@ -219,7 +231,7 @@ def test_a_job_retried_by_a_person_that_fails_again_is_a_new_alert(project, http
     ledger.retry(SimpleNamespace(id=HINWEIS), datetime.fromisoformat("2024-03-05T11:00+01:00"), "token renewed")
     ledger.close()
     again = real_run(project, "2024-03-05 11:00", "--once")
-    assert "✗ failed  webhook article 2024-03-04-hinweis" in again.stdout
+    assert "✗ fehlgeschlagen webhook article 2024-03-04-hinweis" in again.stdout
     assert len(mailbox.received) == 2 and len(alert_posts(httpserver)) == 2
     real_run(project, "2024-03-05 12:00", "--once")
     assert len(mailbox.received) == 2
@@ -327,7 +339,9 @@ def test_a_stale_sign_off_the_day_before_is_told_and_again_after_a_new_one(run, 
     assert body.startswith(
         "Die Abzeichnung einer Veröffentlichung, die am Di 05.03.2024 10:00 fällig ist, ist veraltet"
     )
-    assert "approval stale: linkedin article changed since Redaktion MPI approved it on 01.03.2024 10:00" in body
+    assert (
+        "Freigabe veraltet: linkedin article geändert, seit Redaktion MPI am 01.03.2024 10:00 freigegeben hat" in body
+    )
     assert f"commsflow review {REPORT}" in body and f"commsflow approve {REPORT} --by NAME" in body
     assert f"commsflow dismiss {short_ref(REPORT_JOB)} --reason TEXT" in body
     real_run(project, "2024-03-04 11:00", "--once")
@@ -340,7 +354,7 @@ def test_a_stale_sign_off_the_day_before_is_told_and_again_after_a_new_one(run, 
     post.write_text(post.read_text().replace("summary: Der Masterplan umfasst", "summary: Der MPI hat", 1))
     real_run(project, "2024-03-04 11:15", "--once")
     assert len(mailbox.received) == 3 and "Abzeichnung veraltet" in mailbox.subjects[-1]
-    assert "approved it on 04.03.2024 11:05" in mailbox.received[-1][1].get_content()
+    assert "am 04.03.2024 11:05 freigegeben" in mailbox.received[-1][1].get_content()
 
 
 def test_a_job_whose_channel_is_not_set_up_is_told_the_day_before(project, httpserver, mailbox):
@@ -379,9 +393,11 @@ def test_a_credential_about_to_expire_is_warned_in_status_and_told_once(run, pro
     )
     assert "COMMSFLOW_LINKEDIN_TOKEN = JJJJ-MM-TT" in body
     status = run(project, "--now", "2024-03-05 10:00", "status")
-    assert "! credential COMMSFLOW_LINKEDIN_TOKEN expires on 12.03.2024 (in 7 days)" in status.stdout
+    assert "! Zugangsdaten COMMSFLOW_LINKEDIN_TOKEN laufen am 12.03.2024 ab (in 7 Tagen)" in status.stdout
     warnings = json.loads(run(project, "--now", "2024-03-05 10:00", "status", "--json").stdout)["warnings"]
-    assert any("credential COMMSFLOW_LINKEDIN_TOKEN expires on 12.03.2024 (in 7 days)" in line for line in warnings)
+    assert any(
+        "Zugangsdaten COMMSFLOW_LINKEDIN_TOKEN laufen am 12.03.2024 ab (in 7 Tagen)" in line for line in warnings
+    )
     real_run(project, "2024-03-08 10:00", "--once")
     assert len(mailbox.received) == 1
     real_run(project, "2024-03-12 10:00", "--once")
@@ -390,7 +406,7 @@ def test_a_credential_about_to_expire_is_warned_in_status_and_told_once(run, pro
     assert body.startswith("Die Zugangsdaten in COMMSFLOW_LINKEDIN_TOKEN sind seit Dienstag, 12. März 2024 abgelaufen")
     assert "commsflow retry --channel linkedin --failed" in body
     status = run(project, "--now", "2024-03-12 10:00", "status")
-    assert "! credential COMMSFLOW_LINKEDIN_TOKEN expired on 12.03.2024" in status.stdout
+    assert "! Zugangsdaten COMMSFLOW_LINKEDIN_TOKEN am 12.03.2024 abgelaufen" in status.stdout
     real_run(project, "2024-03-13 10:00", "--once")
     assert len(mailbox.received) == 2
     for _, message in mailbox.received:
@@ -417,10 +433,11 @@ def test_an_alert_channel_that_is_down_is_retried_later_and_told_once(run, proje
 
     first = real_run(project, "2024-03-05 10:00", "--once")
     assert first.exit_code == 1
-    assert "✗ failed  webhook article 2024-03-04-hinweis" in first.stdout  # the job's outcome is unaffected
-    assert "error   email alert failed — email: 127.0.0.1:" in first.stdout and "cannot send" in first.stdout
-    assert "error   webhook alert failed — webhook: http://localhost:" in first.stdout
-    assert "answered 503: unavailable: ***" in first.stdout  # the chat echoed its address: scrubbed
+    assert "✗ fehlgeschlagen webhook article 2024-03-04-hinweis" in first.stdout  # the job's outcome is unaffected
+    assert "Fehler  email alert failed — email: 127.0.0.1:" in first.stdout
+    assert "Senden nicht möglich" in first.stdout
+    assert "Fehler  webhook alert failed — webhook: http://localhost:" in first.stdout
+    assert "antwortete 503: unavailable: ***" in first.stdout  # the chat echoed its address: scrubbed
     # One attempt per channel and pass: the blocked job's alert waits with the failed job's, untried.
     assert len(alert_posts(httpserver)) == 1
     retry_at = "2024-03-05T10:01:00+01:00"
@@ -431,9 +448,9 @@ def test_an_alert_channel_that_is_down_is_retried_later_and_told_once(run, proje
         ("failed", "webhook", 1, None, retry_at),
     ]
     status = run(project, "--now", "2024-03-05 10:00", "status")
-    assert "! 2 alerts not delivered by email: email: 127.0.0.1:" in status.stdout
-    assert "next attempt 05.03.2024 10:01" in status.stdout
-    assert "! 2 alerts not delivered by webhook" in status.stdout
+    assert "! 2 Benachrichtigungen nicht über email zugestellt: email: 127.0.0.1:" in status.stdout
+    assert "nächster Versuch 05.03.2024 10:01" in status.stdout
+    assert "! 2 Benachrichtigungen nicht über webhook zugestellt" in status.stdout
     no_secrets(first.output, status.output, json.dumps(alert_rows(project)))
 
     # Before its time, an alert is not tried again.
@@ -442,15 +459,15 @@ def test_an_alert_channel_that_is_down_is_retried_later_and_told_once(run, proje
 
     # The scheduler keeps publishing while the channel is down; the alert is tried again (and fails).
     later = real_run(project, "2024-03-05 10:30", "--once")
-    assert "✓ done    linkedin article 2024-03-04-spaeter" in later.stdout
+    assert "✓ gesendet linkedin article 2024-03-04-spaeter" in later.stdout
     assert len(alert_posts(httpserver)) == 2
     assert {row["next_at"] for row in alert_rows(project)} == {"2024-03-05T10:35:00+01:00"}  # 5 minutes: attempt 2
 
     # Both channels are back: each message told once.
     mailbox.start()
     back = real_run(project, "2024-03-05 10:35", "--once")
-    assert "alert   email alert failed — sent to" in back.stdout
-    assert "alert   webhook alert blocked — posted to" in back.stdout
+    assert "gemeldet email alert failed — gesendet an" in back.stdout
+    assert "gemeldet webhook alert blocked — gepostet an" in back.stdout
     assert sorted(subject.split(":")[0] for subject in mailbox.subjects) == [
         "[commsflow · MPI] Blockiert",
         "[commsflow · MPI] Fehlgeschlagen",
@@ -467,7 +484,7 @@ def test_an_alert_channel_that_is_down_is_retried_later_and_told_once(run, proje
         ("failed", "webhook", 3, sent, None),
     ]
     assert {row["error"] for row in alert_rows(project)} == {None}
-    assert "not delivered" not in run(project, "--now", "2024-03-05 12:00", "status").stdout
+    assert "zugestellt" not in run(project, "--now", "2024-03-05 12:00", "status").stdout
 
 
 def test_an_alert_channel_not_set_up_is_named(project, httpserver, mailbox, monkeypatch):
@@ -475,13 +492,13 @@ def test_an_alert_channel_not_set_up_is_named(project, httpserver, mailbox, monk
     monkeypatch.delenv("COMMSFLOW_SMTP_HOST")
     one_off(project, "2024-03-01-frueh", "2024-03-04 09:00", "[linkedin]")
     result = real_run(project, "2024-03-05 10:00", "--once")
-    assert "missed" in result.stdout
+    assert "verpasst" in result.stdout
     errors = {row["channel"]: row["error"] for row in alert_rows(project)}
     assert errors == {
-        "email": "email: no SMTP server configured (COMMSFLOW_SMTP_HOST is not set) — set COMMSFLOW_SMTP_HOST, "
-        "and COMMSFLOW_SMTP_USER/COMMSFLOW_SMTP_PASSWORD if the server needs a login",
-        "webhook": "webhook: COMMSFLOW_ALERT_WEBHOOK_URL is not set — set it to the team chat's incoming-webhook "
-        "address, or set [alerts] webhook = false",
+        "email": "email: kein SMTP-Server eingerichtet (COMMSFLOW_SMTP_HOST ist nicht gesetzt) — COMMSFLOW_SMTP_HOST "
+        "setzen, dazu COMMSFLOW_SMTP_USER/COMMSFLOW_SMTP_PASSWORD, wenn der Server eine Anmeldung verlangt",
+        "webhook": "webhook: COMMSFLOW_ALERT_WEBHOOK_URL ist nicht gesetzt — Die Variable auf die Adresse des "
+        "eingehenden Webhooks im Team-Chat setzen oder [alerts] webhook = false setzen",
     }
 
 
@@ -524,7 +541,7 @@ def test_dry_runs_and_simulations_never_alert(run, project, httpserver, mailbox)
     one_off(project, "2024-03-04-hinweis", "2024-03-05 10:00", "[webhook]")
     one_off(project, "2024-03-05-entwurf", "2024-03-06 10:00", "[linkedin]", status="review")  # blocked
     dry = run(project, "--now", "2024-03-05 10:05", "run", "--once", "--dry-run")
-    assert "missed" in dry.stdout
+    assert "verpasst" in dry.stdout
     simulated = run(project, "run", "--simulate", "2024-03-01..2024-03-07")
     assert simulated.exit_code == 0, simulated.output
     assert mailbox.received == [] and alert_posts(httpserver) == []
@@ -540,7 +557,7 @@ def test_without_alerts_configured_nothing_is_told_or_recorded(project, httpserv
     httpserver.expect_request(HOOK, method="POST").respond_with_data("no", status=401)
     one_off(project, "2024-03-04-hinweis", "2024-03-05 10:00", "[webhook]")
     result = real_run(project, "2024-03-05 10:00", "--once")
-    assert "✗ failed  webhook article 2024-03-04-hinweis" in result.stdout
+    assert "✗ fehlgeschlagen webhook article 2024-03-04-hinweis" in result.stdout
     assert mailbox.received == [] and alert_posts(httpserver) == []
     assert alert_rows(project) == []
 
@@ -627,3 +644,18 @@ def test_each_kind_of_block_names_its_own_remedy_and_reviewers(mpi):
     ]
     assert alerts.ahead(job, about, config) == []  # nothing in the way: nothing to tell
     assert Event.from_json(stale.to_json()) == stale  # as the ledger keeps it
+
+
+def test_alerts_speak_english_on_request(mpi):
+    from commsflow import i18n
+
+    i18n.use("en")
+    config = load_config(mpi)
+    planned = datetime(2024, 3, 6, 10, tzinfo=config.zone)
+    job = Job("einzeln/linkedin/x@2024-03-06T10:00+01:00", "einzeln", "x", "linkedin", "article", "x", planned, "p.md")
+    (event,) = alerts.ahead(replace(job, approved=False), alerts.About("Ein Titel", "content/posts/x.md"), config)
+    subject, text = alerts.compose(config, [event])
+    assert subject == '[commsflow · MPI] Blocked: "Ein Titel" (linkedin, Wed 06.03.2024 10:00)'
+    assert text.startswith("A job is due on Wed 06.03.2024 10:00 but cannot be sent: the item is not approved yet.\n")
+    assert "\n   Reason:  item not approved\n" in text and "\n   What to do next:\n" in text
+    assert "Review the item and set 'status: approved' in content/posts/x.md" in text
