@@ -33,7 +33,7 @@ KINDS = ("newsletter", "event", "slot")
 _ANCHORS = ("send", "previous", "period.start", "period.end")
 _BOUND = re.compile(
     r"^(?P<anchor>send|previous|period\.start|period\.end)"
-    r"(?:\s*(?P<sign>[+-])\s*(?P<count>\d+)\s*(?P<unit>days?|weeks?))?$"
+    r"(?:\s*(?P<sign>[+-])\s*(?P<count>\d+)\s*(?P<unit>(?i:days?|weeks?|tage?n?|wochen?)))?$"
 )
 
 
@@ -189,7 +189,8 @@ class NewsletterCampaign(_Strict):
         return value
 
 
-_OFFSET = re.compile(r"^\s*([+-])\s*(\d+)\s*(days?|weeks?)\s*$")
+# Days or weeks, in English or German ('-6 weeks', '-6 Wochen', '+1 Tag').
+_OFFSET = re.compile(r"^\s*([+-])\s*(\d+)\s*(days?|weeks?|tage?n?|wochen?)\s*$", re.IGNORECASE)
 _CLOCK = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _WEEKDAYS_DE = ("montag", "dienstag", "mittwoch", "donnerstag", "freitag", "samstag", "sonntag")
@@ -254,7 +255,7 @@ class Step(_Strict):
 
     def offset(self) -> timedelta:
         sign, count, unit = _OFFSET.match(self.at).groups()
-        days = int(count) * (7 if unit.startswith("week") else 1)
+        days = int(count) * (7 if unit.lower().startswith(("week", "woch")) else 1)
         return timedelta(days=days if sign == "+" else -days)
 
 
@@ -466,7 +467,7 @@ def resolve_bound(text: str, *, send: datetime, previous: datetime | None, perio
     else:  # the period's last day counts in full
         moment = _midnight(period.end + timedelta(days=1), zone)
     if match["count"]:
-        days = int(match["count"]) * (7 if match["unit"].startswith("week") else 1)
+        days = int(match["count"]) * (7 if match["unit"].lower().startswith(("week", "woch")) else 1)
         moment += timedelta(days=days if match["sign"] == "+" else -days)
     return moment
 

@@ -135,8 +135,11 @@ class Links(_Section):
         return value if value.endswith("/") else value + "/"
 
 
-_DURATION = re.compile(r"^\s*(\d+)\s*(minutes?|hours?|days?|weeks?)\s*$")
-_SECONDS = {"minute": 60, "hour": 3600, "day": 86400, "week": 604800}
+# In English or German, as the team writes it: '6 hours', '6 Stunden', '1 Tag'.
+_DURATION = re.compile(
+    r"^\s*(\d+)\s*(minutes?|hours?|days?|weeks?|minuten?|stunden?|tage?n?|wochen?)\s*$", re.IGNORECASE
+)
+_SECONDS = {"min": 60, "hou": 3600, "stu": 3600, "day": 86400, "tag": 86400, "wee": 604800, "woc": 604800}
 
 
 def _duration(value: object) -> timedelta:
@@ -149,7 +152,7 @@ def _duration(value: object) -> timedelta:
             + " — "
             + _("write e.g. '30 minutes', '6 hours' or '3 days'")
         )
-    return timedelta(seconds=int(match[1]) * _SECONDS[match[2].rstrip("s")])
+    return timedelta(seconds=int(match[1]) * _SECONDS[match[2][:3].lower()])
 
 
 Duration = Annotated[timedelta, BeforeValidator(_duration)]

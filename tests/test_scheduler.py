@@ -172,12 +172,27 @@ def test_unknown_event_in_a_campaign_is_reported_by_check(run, mpi):
     )
 
 
+def test_offsets_and_durations_may_be_written_in_german(run, mpi):
+    """„-6 Wochen“ plans what '-6 weeks' plans, „6 Stunden“ waits what '6 hours' waits."""
+    english = "kind: event\nevent: mpi-meet-up-2024\nsteps:\n  - {name: a, at: -6 weeks, channel: linkedin, template: reminder}\n"
+    write_campaign(mpi, "schritte", english)
+    planned_english = run(mpi, "--now", "2024-03-01 10:00", "calendar").stdout
+    assert "reminder" in planned_english
+    write_campaign(mpi, "schritte", english.replace("-6 weeks", "-6 Wochen"))
+    config = mpi / "commsflow.toml"
+    config.write_text(config.read_text(encoding="utf-8").replace("[publishing]", '[publishing]\ngrace = "6 Stunden"'))
+    result = run(mpi, "--now", "2024-03-01 10:00", "calendar")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == planned_english
+    assert run(mpi, "check").exit_code == 0
+
+
 @pytest.mark.parametrize(
     "text, message",
     [
         (
-            "  - {name: a, at: -6 wochen, channel: linkedin, template: reminder}",
-            "steps[0].at: '-6 wochen' is not an offset — write e.g. '-6 weeks', '-1 week' or '+1 day'",
+            "  - {name: a, at: -6 monate, channel: linkedin, template: reminder}",
+            "steps[0].at: '-6 monate' is not an offset — write e.g. '-6 weeks', '-1 week' or '+1 day'",
         ),
         (
             "  - {name: a, at: -1 week, channel: linkedin, template: einladung}",
