@@ -19,8 +19,9 @@ LOCAL = ("127.0.0.1", "localhost")
 @click.pass_obj
 def command(obj: dict, port: int, host: str) -> None:
     """Open the desk at http://127.0.0.1:PORT/: what needs a person (retry, dismiss,
-    posted), the review queue (sign off, reject with a reason) and the calendar with each
-    job's text. Everything it does, the CLI can do too; it acts as COMMSFLOW_USER or git's
+    posted), the review queue (sign off, reject with a reason), the calendar by week or
+    month with each job's text, the newsletter issues and the partner news waiting for
+    review. Everything it does, the CLI can do too; it acts as COMMSFLOW_USER or git's
     identity. Ctrl-C stops it."""
     workspace: Workspace = obj["workspace"]
     if host not in LOCAL:

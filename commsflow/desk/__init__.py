@@ -8,7 +8,9 @@ opens the project afresh, so a file edited meanwhile is seen on the next page.
 
 Guards (each tested): only requests addressed to 127.0.0.1:PORT / localhost:PORT are
 answered (421 otherwise: DNS rebinding), every form carries a CSRF token (403 without),
-request bodies are bounded (413), every text is autoescaped, and no file is ever served.
+request bodies are bounded (413), every text is autoescaped, and no file is ever served
+(the review's e-mail and release previews are rendered from the plan, sandboxed:
+``commsflow.desk.review``).
 """
 
 from __future__ import annotations
@@ -125,7 +127,11 @@ class Guard:
 
         async def send_guarded(message) -> None:
             if message["type"] == "http.response.start":
-                message = {**message, "headers": [*message.get("headers", []), *SECURITY_HEADERS]}
+                # A response with its own policy keeps it: the review's pages allow their
+                # preview frames, the previews may be framed by the desk (desk/review.py).
+                own = {name.lower() for name, _value in message.get("headers", [])}
+                added = [header for header in SECURITY_HEADERS if header[0] not in own]
+                message = {**message, "headers": [*message.get("headers", []), *added]}
             await send(message)
 
         await self.app(scope, replay, send_guarded)
@@ -156,6 +162,9 @@ def _environment(desk: Desk, workspace: Workspace) -> jinja2.Environment:
         iso=lambda text: datetime.fromisoformat(text) if text else None,
     )
     env.globals["csrf"] = desk.token
+    from commsflow.desk.pages import FILTERS
+
+    env.filters.update(FILTERS)
     return env
 
 
@@ -217,52 +226,9 @@ def _attention(desk: Desk, workspace: Workspace, **context) -> HTMLResponse:
 
 
 def _review(desk: Desk, workspace: Workspace, **context) -> HTMLResponse:
-    from commsflow.approvals import label
-    from commsflow.commands import plan_or_stop
-    from commsflow.commands.approve import _subject, waiting
-    from commsflow.lint import lint
+    from commsflow.desk.review import review_page
 
-    status = context.pop("status", 200)
-    try:
-        opened = plan_or_stop(workspace, "the calendar")
-        findings = lint(opened)  # what `commsflow lint` finds, shown with the item it is about
-        queue = []
-        for job, key, kind, reason, changes in waiting(opened):
-            subject, error = _subject(key, opened.library, opened.campaigns, opened.config)
-            title = getattr(subject, "title", None) or (subject.spec.title if subject is not None else key)
-            changed = {}
-            for change in changes:
-                changed.setdefault((change.label, change.planned), []).append(change.diff)
-            renditions = []
-            for rendition in opened.renditions_for(key):
-                planned = rendition.job.planned
-                renditions.append(
-                    {
-                        "label": label(rendition.job),
-                        "planned": planned,
-                        "text": rendition.review or "",
-                        "problems": [problem.format() for problem in rendition.problems],
-                        "diffs": changed.get((label(rendition.job), planned), []),
-                    }
-                )
-            shown = {diff for r in renditions for diff in r["diffs"]}
-            queue.append(
-                {
-                    "key": key,
-                    "title": title,
-                    "kind": kind,
-                    "job": job,
-                    "reason": reason,
-                    "renditions": renditions,
-                    "other_diffs": [change.diff for change in changes if change.diff not in shown],
-                    "lint": [p.format() for p in findings if subject is not None and p.path == str(subject.path)],
-                    "signable": error is None,
-                    "why_not": None if error is None else error[0],
-                }
-            )
-    except CommsflowError as exc:
-        return _page(desk, workspace, "review.html", queue=[], error=_problem(exc), **context)
-    return _page(desk, workspace, "review.html", status, queue=queue, error=None, **context)
+    return review_page(desk, workspace, **context)
 
 
 def _calendar(desk: Desk, workspace: Workspace, channel: str | None = None) -> HTMLResponse:
@@ -289,32 +255,9 @@ def _calendar(desk: Desk, workspace: Workspace, channel: str | None = None) -> H
 
 
 def _job(desk: Desk, workspace: Workspace, ref: str) -> HTMLResponse:
-    from commsflow.actions import short_ref
-    from commsflow.approvals import label
-    from commsflow.commands import plan_or_stop
+    from commsflow.desk.review import job_page
 
-    try:
-        opened = plan_or_stop(workspace, "the calendar")
-    except CommsflowError as exc:
-        return _page(desk, workspace, "job.html", job=None, error=_problem(exc))
-    found = [job for job in opened.calendar.jobs if short_ref(job.id) == ref]
-    if not found:
-        return _page(desk, workspace, "job.html", 404, job=None, failure=f"Kein Auftrag {ref} im Kalender.")
-    job = found[0]
-    rendition = opened.render(job)
-    titles = opened.titles
-    return _page(
-        desk,
-        workspace,
-        "job.html",
-        job=job,
-        ref=ref,
-        label=label(job),
-        title=titles.get(job.item, job.item),
-        text=rendition.review or "",
-        problems=[problem.format() for problem in rendition.problems],
-        error=None,
-    )
+    return job_page(desk, workspace, ref)
 
 
 # --- actions ------------------------------------------------------------------------------
@@ -392,10 +335,30 @@ def create_app(desk: Desk) -> Guard:
         return _review(desk, desk.workspace(), message=None, failure=None)
 
     async def calendar(request: Request) -> Response:
-        return _calendar(desk, desk.workspace(), request.query_params.get("kanal") or None)
+        channel = request.query_params.get("kanal") or None
+        if request.query_params.get("ansicht") == "monat":
+            from commsflow.desk import pages
+
+            return pages.month(desk, desk.workspace(), channel, request.query_params.get("monat"))
+        return _calendar(desk, desk.workspace(), channel)
 
     async def job(request: Request) -> Response:
         return _job(desk, desk.workspace(), request.path_params["ref"])
+
+    async def preview(request: Request) -> Response:
+        from commsflow.desk import review as reviewing
+
+        return reviewing.preview(desk, desk.workspace(), request.path_params["ref"])
+
+    async def newsletters(request: Request) -> Response:
+        from commsflow.desk import pages
+
+        return pages.newsletters(desk, desk.workspace())
+
+    async def partner_news(request: Request) -> Response:
+        from commsflow.desk import pages
+
+        return pages.partner_news(desk, desk.workspace())
 
     async def job_action(request: Request) -> Response:
         return await _job_action(desk, request)
@@ -408,6 +371,9 @@ def create_app(desk: Desk) -> Guard:
         Route("/pruefen", review, methods=["GET"]),
         Route("/kalender", calendar, methods=["GET"]),
         Route("/auftrag/{ref:str}", job, methods=["GET"]),
+        Route("/vorschau/{ref:str}", preview, methods=["GET"]),
+        Route("/newsletter", newsletters, methods=["GET"]),
+        Route("/partnermeldungen", partner_news, methods=["GET"]),
         Route("/aktion/{action:str}", job_action, methods=["POST"]),
         Route("/pruefen/{action:str}", signoff_action, methods=["POST"]),
     ]
