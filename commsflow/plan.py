@@ -83,11 +83,16 @@ class Plan:
 
     @cached_property
     def moments(self) -> list[datetime]:
-        """The planned jobs and the events' starts: until the next, the clock changes nothing."""
+        """When the plan would read differently by the clock alone: each job's planned time,
+        the end of its grace window (missed) and the start of its draft warning (a conflict),
+        and the events' starts. Until the next of these, the clock changes nothing."""
         from commsflow.assemblers.linkedin import starts
 
-        zone = self.config.zone
-        return [job.planned for job in self.jobs] + [starts(item, zone) for item in self.library.of_kind("event")]
+        zone, publishing = self.config.zone, self.config.publishing
+        found = [starts(item, zone) for item in self.library.of_kind("event")]
+        for job in self.jobs:
+            found += [job.planned, job.planned + publishing.grace, job.planned - publishing.draft_warning]
+        return found
 
     def outline(self) -> Outline | None:
         """What this plan worked out from front matter, for a build that finds only texts

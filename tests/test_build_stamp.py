@@ -128,6 +128,27 @@ def test_the_window_ends_at_the_next_planned_job(run, built):
     assert datetime.fromisoformat(data["until"]) == planned
 
 
+def test_the_window_ends_when_a_job_past_its_time_turns_missed(run, built):
+    """A job not sent within the grace window turns „missed“ by the clock alone: the
+    stamp's window ends there, so the build shows it."""
+    from datetime import datetime, timedelta
+
+    jobs = json.loads((built / "build" / "jobs.json").read_text(encoding="utf-8"))
+    planned = min(datetime.fromisoformat(job["planned"]) for job in jobs if job["planned"] and job["planned"] > NOW)
+    after = planned + timedelta(hours=1)  # due, not sent, well within the six hours of grace
+    run(built, "--now", f"{after:%Y-%m-%d %H:%M}", "build")
+    listed = json.loads((built / "build" / "jobs.json").read_text("utf-8"))
+    assert planned.isoformat() in {job["planned"] for job in listed}  # still to go out
+    data = json.loads((built / ".commsflow" / "build" / "stamp.json").read_text())
+    assert datetime.fromisoformat(data["until"]) <= planned + timedelta(hours=6)
+    missed = planned + timedelta(hours=6, minutes=1)
+    again = run(built, "--now", f"{missed:%Y-%m-%d %H:%M}", "build")
+    assert AGAIN not in again.stdout
+    # A missed job will not go out, so the build no longer renders it.
+    listed = json.loads((built / "build" / "jobs.json").read_text("utf-8"))
+    assert planned.isoformat() not in {job["planned"] for job in listed}
+
+
 def test_no_cache_always_builds(run, built):
     assert AGAIN not in run(built, "--now", NOW, "--no-cache", "build").stdout
 
