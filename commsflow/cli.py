@@ -48,6 +48,7 @@ COMMANDS = {
     "dismiss": ("commsflow.commands.jobs", "dismiss"),
     "posted": ("commsflow.commands.jobs", "posted"),
     "desk": ("commsflow.commands.desk", "command"),
+    "desk-password": ("commsflow.commands.desk", "password"),
 }
 
 

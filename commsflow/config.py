@@ -240,6 +240,7 @@ class Limits(_Section):
 
 
 ROLES = ("author", "reviewer", "publisher")
+EnvName = Annotated[str, StringConstraints(pattern=r"^COMMSFLOW_[A-Z0-9_]+$")]
 
 
 class Person(_Section):
@@ -255,6 +256,11 @@ class Person(_Section):
     channels: list[str] = Field(
         default_factory=list,
         description="The channels this reviewer may sign off (e.g. ['press'] for the press office); empty: all.",
+    )
+    password_env: EnvName | None = Field(
+        None,
+        description="The environment variable holding this person's desk password as a hash "
+        "(commsflow desk-password NAME prints it), e.g. 'COMMSFLOW_DESK_PASSWORD_DANA'; never a password.",
     )
 
     @field_validator("channels")
@@ -275,6 +281,22 @@ class Signoff(_Section):
     four_eyes: bool = Field(
         False, description="true: an item's author (author: or the file's last git author) may not sign it off."
     )
+
+
+# A name the desk answers to besides 127.0.0.1 and localhost: a host name or an IP address,
+# with a port where the browser's address has one (desk.example.org, 10.0.0.5:8766, [fd00::5]).
+_HOST = r"^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?)(:[0-9]{1,5})?$"
+
+
+class DeskSettings(_Section):
+    """``[desk]``: the web desk (commsflow desk). Passwords come from [[people]] password_env."""
+
+    hosts: list[Annotated[str, StringConstraints(pattern=_HOST, to_lower=True)]] = Field(
+        default_factory=list,
+        description="Names the desk also answers to (the address in the browser, e.g. 'desk.example.org' "
+        "behind a reverse proxy); 127.0.0.1, localhost and the --host address always.",
+    )
+    session_hours: PositiveInt = Field(8, le=24 * 31, description="How long a login lasts, in hours.")
 
 
 class Alerts(_Section):
@@ -304,6 +326,7 @@ class Config(_Section):
     people: list[Person] = Field(default_factory=list)
     signoff: Signoff = Field(default_factory=Signoff)
     alerts: Alerts = Field(default_factory=Alerts)
+    desk: DeskSettings = Field(default_factory=DeskSettings)
     # Environment variable → the day that credential expires (LinkedIn tokens last 60 days).
     credentials: dict[Annotated[str, StringConstraints(pattern=r"^COMMSFLOW_[A-Z0-9_]+$")], Day] = Field(
         default_factory=dict

@@ -615,6 +615,260 @@ def test_a_port_in_use_is_named(run, mpi):
     assert f"cannot listen on 127.0.0.1:{port}" in result.output and "--port" in result.output
 
 
+# --- the login -------------------------------------------------------------------------------
+
+PASSWORD = "richtig-geheim-42"
+VARIABLE = "COMMSFLOW_DESK_PASSWORD_DANA"
+
+
+def _with_login(root: Path, monkeypatch, value: str | None = None) -> None:
+    """Dana (reviewer, publisher) may log in; Kai (an author) has no password."""
+    from commsflow.passwords import hash_password
+
+    config = root / "commsflow.toml"
+    config.write_text(
+        config.read_text(encoding="utf-8")
+        + f'\n[[people]]\nname = "Dana Schulz"\nemail = "dana@example.org"\nroles = ["reviewer", "publisher"]\n'
+        f'password_env = "{VARIABLE}"\n\n[[people]]\nname = "Kai Roth"\nroles = ["author"]\n',
+        encoding="utf-8",
+    )
+    monkeypatch.setenv(VARIABLE, value if value is not None else hash_password(PASSWORD))
+    monkeypatch.setenv("COMMSFLOW_USER", "Kai Roth")  # with a login, not who acts
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def guarded(mpi, monkeypatch):
+    """The desk with a login configured: (desk, client, clock)."""
+    _post(mpi)
+    _with_login(mpi, monkeypatch)
+    clock = Clock()
+    desk = Desk(mpi, BEFORE, port=PORT, login=True, clock=clock)
+    return desk, TestClient(create_app(desk), base_url=BASE), clock
+
+
+def _csrf(page: str) -> str:
+    found = re.search(r'name="csrf" value="([^"]+)"', page)
+    assert found is not None, page
+    return found.group(1)
+
+
+def _log_in(client: TestClient, name: str = "Dana Schulz", password: str = PASSWORD, **fields: str):
+    token = _csrf(client.get("/anmelden").text)
+    data = {"csrf": token, "name": name, "password": password, **fields}
+    return client.post("/anmelden", data=data, follow_redirects=False)
+
+
+def test_without_a_login_the_desk_asks_for_none(desk):
+    desk_, client = desk
+    assert not desk_.login
+    page = client.get("/")
+    assert page.status_code == 200 and "Sie handeln als Dana Schulz" in page.text
+    assert "Abmelden" not in page.text and "set-cookie" not in page.headers
+    assert client.get("/anmelden", follow_redirects=False).headers["location"] == "/"
+
+
+def test_with_a_login_every_page_sends_to_the_login_form(guarded):
+    desk_, client, _ = guarded
+    for path in ("/", "/pruefen", "/kalender?ansicht=monat", "/newsletter", "/vorschau/0000000000"):
+        response = client.get(path, follow_redirects=False)
+        assert response.status_code == 303, path
+        assert response.headers["location"].startswith("/anmelden"), path
+    assert client.get("/pruefen", follow_redirects=False).headers["location"] == "/anmelden?weiter=%2Fpruefen"
+    form = client.get("/anmelden?weiter=/pruefen")
+    assert form.status_code == 200 and "Anmelden" in form.text and 'name="password"' in form.text
+    assert 'name="weiter" value="/pruefen"' in form.text and "Was braucht mich?" not in form.text
+    before = (desk_.root / "approvals.yaml").read_text(encoding="utf-8")
+    posted = client.post("/pruefen/freigeben", data={"csrf": desk_.token, "key": POST}, follow_redirects=False)
+    assert posted.status_code == 303 and posted.headers["location"] == "/anmelden"
+    assert (desk_.root / "approvals.yaml").read_text(encoding="utf-8") == before
+
+
+def test_a_wrong_name_or_password_gets_one_message(guarded):
+    _, client, _ = guarded
+    pages = [_log_in(client, password="falsch-falsch"), _log_in(client, name="Niemand"), _log_in(client, "Kai Roth")]
+    for response in pages:
+        assert response.status_code == 401
+        assert "Name oder Passwort ist falsch" in response.text
+        assert "falsch-falsch" not in response.text and PASSWORD not in response.text
+        assert "set-cookie" not in response.headers
+    assert client.get("/", follow_redirects=False).status_code == 303
+
+
+def test_the_logged_in_person_signs_off(guarded, mpi):
+    _, client, _ = guarded
+    response = _log_in(client, "DANA@example.org", weiter="/pruefen")
+    assert response.status_code == 303 and response.headers["location"] == "/pruefen"
+    cookie = response.headers["set-cookie"]
+    assert cookie.startswith("commsflow_desk=") and "HttpOnly" in cookie and "SameSite=strict" in cookie
+    assert "Path=/" in cookie and "Max-Age=28800" in cookie and "Secure" not in cookie
+    assert len(cookie.split(";")[0].split("=", 1)[1]) >= 43  # token_urlsafe(32)
+    page = client.get("/pruefen")
+    assert page.status_code == 200 and "Prüfen und freigeben" in page.text
+    assert "Angemeldet als Dana Schulz" in page.text and 'action="/abmelden"' in page.text
+    assert "Kai Roth" not in page.text  # COMMSFLOW_USER does not act
+    for path in ("/", "/kalender", "/newsletter", "/partnermeldungen"):
+        assert client.get(path).status_code == 200, path
+    token = _csrf(page.text)
+    # The form token is the session's own: the one of the login form does not do.
+    stale = client.post("/pruefen/freigeben", data={"csrf": client.app.desk.token, "key": POST})
+    assert stale.status_code == 403
+    done = client.post("/pruefen/freigeben", data={"csrf": token, "key": POST})
+    assert done.status_code == 200 and f"{POST} freigegeben von Dana Schulz" in done.text
+    approvals = (mpi / "approvals.yaml").read_text(encoding="utf-8")
+    entry = approvals.split(f"item: {POST}", 1)[1].split("- item:", 1)[0]
+    assert "by: Dana Schulz" in entry
+
+
+def test_the_login_goes_back_only_to_a_page_of_the_desk(guarded):
+    _, client, _ = guarded
+    for target in ("https://evil.example/", "//evil.example/x", "/\\evil.example", "javascript:alert(1)"):
+        client.cookies.clear()
+        response = _log_in(client, weiter=target)
+        assert response.status_code == 303 and response.headers["location"] == "/", target
+
+
+def test_the_role_rules_apply_to_the_logged_in_person(guarded, mpi, monkeypatch):
+    desk_, client, _ = guarded
+    config = mpi / "commsflow.toml"
+    config.write_text(
+        config.read_text(encoding="utf-8").replace('roles = ["reviewer", "publisher"]', 'roles = ["author"]'),
+        encoding="utf-8",
+    )
+    assert _log_in(client).status_code == 303
+    token = _csrf(client.get("/pruefen").text)
+    refused = client.post("/pruefen/freigeben", data={"csrf": token, "key": POST})
+    assert refused.status_code == 400 and "Dana Schulz may not sign off" in refused.text
+
+
+def test_logging_out_ends_the_session(guarded):
+    desk_, client, _ = guarded
+    assert _log_in(client).status_code == 303
+    cookie = client.cookies.get("commsflow_desk")
+    token = _csrf(client.get("/").text)
+    assert client.post("/abmelden", data={}, follow_redirects=False).status_code == 403
+    out = client.post("/abmelden", data={"csrf": token}, follow_redirects=False)
+    assert out.status_code == 303 and out.headers["location"] == "/anmelden"
+    assert not desk_.sessions
+    assert client.get("/", follow_redirects=False).status_code == 303
+    client.cookies.set("commsflow_desk", cookie)  # the old cookie, kept: no longer a session
+    assert client.get("/", follow_redirects=False).status_code == 303
+
+
+def test_a_session_expires(guarded, mpi):
+    _, client, clock = guarded
+    config = mpi / "commsflow.toml"
+    config.write_text(config.read_text(encoding="utf-8") + "\n[desk]\nsession_hours = 2\n", encoding="utf-8")
+    response = _log_in(client)
+    assert "Max-Age=7200" in response.headers["set-cookie"]
+    assert client.get("/", follow_redirects=False).status_code == 200
+    clock.now += 7200
+    assert client.get("/", follow_redirects=False).status_code == 303
+
+
+def test_five_failures_lock_the_name_for_15_minutes(guarded):
+    _, client, clock = guarded
+    for attempt in range(4):
+        response = _log_in(client, password=f"falsch-{attempt}")
+        assert response.status_code == 401 and "gesperrt" not in response.text
+    fifth = _log_in(client, "dana@example.org", password="falsch-5")  # the same person by address
+    assert fifth.status_code == 401 and "15 Minuten gesperrt" in fifth.text
+    locked = _log_in(client)
+    assert locked.status_code == 429 and "15 Minuten gesperrt" in locked.text and "set-cookie" not in locked.headers
+    clock.now += 14 * 60
+    assert _log_in(client).status_code == 429
+    clock.now += 61
+    assert _log_in(client).status_code == 303
+
+
+def test_the_login_form_needs_its_csrf_token(guarded):
+    _, client, _ = guarded
+    for data in (
+        {"name": "Dana Schulz", "password": PASSWORD},
+        {"csrf": "0" * 64, "name": "Dana Schulz", "password": PASSWORD},
+    ):
+        response = client.post("/anmelden", data=data, follow_redirects=False)
+        assert response.status_code == 403 and "CSRF" in response.text and "set-cookie" not in response.headers
+
+
+def test_another_address_needs_a_login(mpi):
+    from commsflow.commands.desk import answered_names, check_host
+    from commsflow.errors import CommsflowError
+
+    check_host("127.0.0.1", PORT, False)
+    check_host("localhost", PORT, False)
+    for host in ("0.0.0.0", "192.168.1.5", "::"):
+        with pytest.raises(CommsflowError) as refused:
+            check_host(host, PORT, False)
+        assert "no login is configured" in refused.value.message and "password_env" in refused.value.hint
+        check_host(host, PORT, True)
+    assert answered_names("0.0.0.0", ["Desk.Example.org"]) == ("desk.example.org",)
+    assert answered_names("192.168.1.5", []) == ("192.168.1.5",)
+    assert answered_names("fd00::5", []) == ("[fd00::5]",)
+    desk_ = Desk(mpi, BEFORE, port=PORT, names=answered_names("192.168.1.5", ["desk.example.org", "x.example:8443"]))
+    client = TestClient(create_app(desk_), base_url=BASE)
+    for host in ("desk.example.org", f"desk.example.org:{PORT}", f"192.168.1.5:{PORT}", "x.example:8443"):
+        assert client.get("/", headers={"host": host}).status_code == 200, host
+    for host in ("evil.example", "x.example", "192.168.1.6:8766", f"desk.example.org.evil.example:{PORT}"):
+        assert client.get("/", headers={"host": host}).status_code == 421, host
+
+
+def test_the_desk_on_another_address_refuses_without_and_checks_the_hash(run, mpi, monkeypatch):
+    result = run(mpi, "desk", "--host", "0.0.0.0")
+    assert result.exit_code == 1 and "commsflow desk-password" in result.output
+    _with_login(mpi, monkeypatch, value="hunter2-not-a-hash")
+    result = run(mpi, "desk", "--host", "0.0.0.0")
+    assert result.exit_code == 1
+    assert VARIABLE in result.output and "holds no password hash" in result.output
+    assert "hunter2" not in result.output
+    result = run(mpi, "desk", "--port", "1")  # on 127.0.0.1 too: checked before anything listens
+    assert result.exit_code == 1 and VARIABLE in result.output and "hunter2" not in result.output
+
+
+def test_the_password_command_prints_a_hash_and_never_the_password(mpi, monkeypatch):
+    from click.testing import CliRunner
+
+    from commsflow.cli import main
+    from commsflow.passwords import parse, verify
+
+    _with_login(mpi, monkeypatch)
+    runner = CliRunner()
+    short = runner.invoke(
+        main, ["--root", str(mpi), "desk-password", "dana@example.org"], input=f"kurz\nkurz\n{PASSWORD}\n{PASSWORD}\n"
+    )
+    assert short.exit_code == 0, short.output
+    assert "at least 10 characters" in short.output and PASSWORD not in short.output and "kurz" not in short.output
+    line = short.stdout.strip().splitlines()[-1]
+    variable, _, value = line.partition("=")
+    assert variable == VARIABLE and value.startswith("'scrypt$16384$8$1$") and value.endswith("'")
+    assert verify(PASSWORD, parse(value.strip("'"))) and not verify("falsch", parse(value.strip("'")))
+    kai = runner.invoke(
+        main, ["--root", str(mpi), "desk-password", "Kai Roth"], input="ein-anderes-pw\nein-anderes-pw\n"
+    )
+    assert kai.exit_code == 0 and kai.stdout.startswith("COMMSFLOW_DESK_PASSWORD_KAI_ROTH='scrypt$")
+    assert 'password_env = "COMMSFLOW_DESK_PASSWORD_KAI_ROTH"' in kai.output and "ein-anderes-pw" not in kai.output
+    nobody = runner.invoke(main, ["--root", str(mpi), "desk-password", "Niemand"], input="x\n")
+    assert nobody.exit_code == 1 and "names nobody listed" in nobody.output
+
+
+def test_a_hash_is_salted_and_parsed_strictly():
+    from commsflow.passwords import hash_password, parse, verify
+
+    first, second = hash_password(PASSWORD), hash_password(PASSWORD)
+    assert first != second and verify(PASSWORD, parse(first)) and verify(PASSWORD, parse(second))
+    for wrong in ("", PASSWORD, "scrypt$16384$8$1$abc", "scrypt$3$8$1$" + first.split("$", 4)[4], "md5$1$2$3$4$5"):
+        with pytest.raises(ValueError) as refused:
+            parse(wrong)
+        assert PASSWORD not in str(refused.value)
+
+
 # --- in a real browser -----------------------------------------------------------------------
 
 LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking"]

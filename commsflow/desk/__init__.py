@@ -6,8 +6,10 @@ Everything it changes, it changes through the code the CLI runs (``commsflow ret
 ``approve``, ``reject`` …): the ledger and approvals.yaml, nothing else. Every request
 opens the project afresh, so a file edited meanwhile is seen on the next page.
 
-Guards (each tested): only requests addressed to 127.0.0.1:PORT / localhost:PORT are
-answered (421 otherwise: DNS rebinding), every form carries a CSRF token (403 without),
+Guards (each tested): only requests addressed to 127.0.0.1:PORT / localhost:PORT (and
+the names ``[desk] hosts`` and ``--host`` add) are answered (421 otherwise: DNS
+rebinding), with a login configured every page asks for it (``commsflow.desk.login``),
+every form carries a CSRF token (403 without; with a login, the session's own),
 request bodies are bounded (413), every text is autoescaped, and no file is ever served
 (the review's e-mail and release previews are rendered from the plan, sandboxed:
 ``commsflow.desk.review``).
@@ -16,8 +18,11 @@ request bodies are bounded (413), every text is autoescaped, and no file is ever
 from __future__ import annotations
 
 import hmac
+import re
 import secrets
-from dataclasses import dataclass
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -60,23 +65,44 @@ class Desk:
     use_cache: bool = True
     port: int = 8766
     secret: bytes = b""
+    login: bool = False  # decided at start (commsflow desk): every page asks for a login
+    names: tuple[str, ...] = ()  # what the desk answers to besides HOST_NAMES: [desk] hosts, --host
+    sessions: dict = field(default_factory=dict)  # login.Session by a digest of its cookie
+    failures: dict = field(default_factory=dict)  # login.Failures by name
+    clock: Callable[[], float] = time.monotonic  # for sessions and locks
 
     def __post_init__(self) -> None:
         self.secret = self.secret or secrets.token_bytes(32)
 
     @property
     def token(self) -> str:
-        """The CSRF token every form carries: derived from the process's secret, never stored."""
+        """The CSRF token every form carries without a login (and the login form): derived
+        from the process's secret, never stored."""
         return hmac.new(self.secret, b"commsflow desk form", "sha256").hexdigest()
+
+    def form_token(self) -> str:
+        """The token the forms of this request carry: the session's own when logged in."""
+        from commsflow.desk.login import CURRENT
+
+        session = CURRENT.get()
+        return session.csrf if session is not None else self.token
 
     def workspace(self) -> Workspace:
         return Workspace(self.root, self.now_text, self.use_cache)
 
     @property
     def hosts(self) -> frozenset[str]:
-        return frozenset(f"{name}:{self.port}" for name in HOST_NAMES) | (
-            frozenset(HOST_NAMES) if self.port == 80 else frozenset()
-        )
+        """The Host headers answered: each name with the desk's port, and bare on port 80;
+        a name given with its own port (``desk.example.org:8443``) just so, one without
+        (behind a reverse proxy) bare too."""
+        found = {f"{name}:{self.port}" for name in HOST_NAMES} | (set(HOST_NAMES) if self.port == 80 else set())
+        for name in self.names:
+            name = name.lower()
+            if re.search(r":\d+$", name):
+                found.add(name)
+            else:
+                found |= {name, f"{name}:{self.port}"}
+        return frozenset(found)
 
 
 class Guard:
@@ -161,7 +187,7 @@ def _environment(desk: Desk, workspace: Workspace) -> jinja2.Environment:
         wochentag=lambda moment: dates.weekday_date(moment)[:2],
         iso=lambda text: datetime.fromisoformat(text) if text else None,
     )
-    env.globals["csrf"] = desk.token
+    env.globals["csrf"] = desk.form_token()
     from commsflow.desk.pages import FILTERS
 
     env.filters.update(FILTERS)
@@ -169,7 +195,17 @@ def _environment(desk: Desk, workspace: Workspace) -> jinja2.Environment:
 
 
 def _page(desk: Desk, workspace: Workspace, template: str, status: int = 200, **context) -> HTMLResponse:
-    context = {"message": None, "failure": None, "error": None, "acting": _acting_name(workspace)} | context
+    from commsflow.desk.login import CURRENT
+
+    session = CURRENT.get()
+    context = {
+        "message": None,
+        "failure": None,
+        "error": None,
+        "login": desk.login,
+        "signed_in": session.name if session is not None else None,
+        "acting": None if desk.login else _acting_name(workspace),
+    } | context
     html = _environment(desk, workspace).get_template(template).render(now=workspace.now, **context)
     return HTMLResponse(html, status_code=status)
 
@@ -192,12 +228,20 @@ def _problem(exc: Exception) -> str:
     return str(exc)
 
 
+def _logged_in() -> str | None:
+    """Who is logged in (acting as ``--by`` would), or None without a login."""
+    from commsflow.desk.login import CURRENT
+
+    session = CURRENT.get()
+    return session.name if session is not None else None
+
+
 async def _form(desk: Desk, request: Request) -> dict[str, str] | Response:
     """The posted form, or 403 when its CSRF token is missing or wrong."""
     form = await request.form(max_files=0, max_fields=20)
     fields = {key: value for key, value in form.items() if isinstance(value, str)}
     token = fields.get("csrf", "")
-    if not hmac.compare_digest(token.encode("utf-8", "replace"), desk.token.encode()):
+    if not hmac.compare_digest(token.encode("utf-8", "replace"), desk.form_token().encode()):
         return PlainTextResponse(
             "Formular abgelaufen oder nicht von diesem Schreibtisch (CSRF-Token fehlt) — Seite neu laden.",
             status_code=403,
@@ -289,7 +333,7 @@ async def _job_action(desk: Desk, request: Request) -> Response:
         return _attention(desk, workspace, status=400, message=None, failure="Die Adresse muss mit https:// beginnen.")
     why = reason if action != "posted" else "published by hand"
     try:
-        done = list(act(workspace, action, [ref], None, why, url))
+        done = list(act(workspace, action, [ref], _logged_in(), why, url))
     except (CommsflowError, click.ClickException) as exc:
         return _attention(desk, workspace, status=400, message=None, failure=_problem(exc))
     message = "; ".join(f"{shown}: {_DONE[action]}" for _, shown in done)
@@ -313,11 +357,11 @@ async def _signoff_action(desk: Desk, request: Request) -> Response:
             if not reason:
                 raise CommsflowError("Bitte einen Grund angeben", "was soll der Autor ändern?")
             _plain(reason, "Grund")
-            who = reviewer(workspace, None, "rejects", "reject")
+            who = reviewer(workspace, _logged_in(), "rejects", "reject")
             _, record = reject_one(opened_for_signoff(workspace), who, key, workspace.now, reason)
             message = f"{key} abgelehnt von {who.name}: {reason}"
         else:
-            who = reviewer(workspace, None, "signs off", "sign off")
+            who = reviewer(workspace, _logged_in(), "signs off", "sign off")
             _, record = sign_off(opened_for_signoff(workspace), who, key, workspace.now)
             message = f"{key} freigegeben von {who.name}"
     except (CommsflowError, click.ClickException) as exc:
@@ -366,17 +410,31 @@ def create_app(desk: Desk) -> Guard:
     async def signoff_action(request: Request) -> Response:
         return await _signoff_action(desk, request)
 
-    routes = [
-        Route("/", attention, methods=["GET"]),
-        Route("/pruefen", review, methods=["GET"]),
-        Route("/kalender", calendar, methods=["GET"]),
-        Route("/auftrag/{ref:str}", job, methods=["GET"]),
-        Route("/vorschau/{ref:str}", preview, methods=["GET"]),
-        Route("/newsletter", newsletters, methods=["GET"]),
-        Route("/partnermeldungen", partner_news, methods=["GET"]),
-        Route("/aktion/{action:str}", job_action, methods=["POST"]),
-        Route("/pruefen/{action:str}", signoff_action, methods=["POST"]),
+    from commsflow.desk import login
+
+    async def login_form(request: Request) -> Response:
+        return await login.login_form(desk, request)
+
+    async def log_in(request: Request) -> Response:
+        return await login.login(desk, request)
+
+    async def log_out(request: Request) -> Response:
+        return await login.logout(desk, request)
+
+    pages = [
+        ("/", attention, "GET"),
+        ("/pruefen", review, "GET"),
+        ("/kalender", calendar, "GET"),
+        ("/auftrag/{ref:str}", job, "GET"),
+        ("/vorschau/{ref:str}", preview, "GET"),
+        ("/newsletter", newsletters, "GET"),
+        ("/partnermeldungen", partner_news, "GET"),
+        ("/aktion/{action:str}", job_action, "POST"),
+        ("/pruefen/{action:str}", signoff_action, "POST"),
+        (login.LOGOUT, log_out, "POST"),
     ]
+    routes = [Route(path, login.required(desk, endpoint), methods=[method]) for path, endpoint, method in pages]
+    routes += [Route(login.LOGIN, login_form, methods=["GET"]), Route(login.LOGIN, log_in, methods=["POST"])]
 
     async def trouble(request: Request, exc: Exception) -> Response:
         # A problem of the project (no desk templates, a broken configuration): its message, no traceback.
