@@ -31,14 +31,16 @@ run: $(VENV)/.installed
 	$(BIN)/commsflow --now "$(DEMO_NOW)" build
 	$(BIN)/commsflow --now "$(DEMO_NOW)" calendar --from 2024-03-01 --to 2024-07-31
 	@echo
-	@echo "Checked: every file under content/ and campaigns/ — list them with: $(BIN)/commsflow list [post|news|event|project]"
-	@echo "Figures above as of $(DEMO_NOW); machine-readable: $(BIN)/commsflow --now '$(DEMO_NOW)' stats --json"
-	@echo "Open build/index.html in a browser: the calendar and a preview of everything that will go out"
-	@echo "  (or: $(BIN)/commsflow --now '$(DEMO_NOW)' preview — serves it and rebuilds on changes)."
-	@echo "Newsletter: build/newsletter/index.html and each issue's email.html;"
-	@echo "  all issues: $(BIN)/commsflow newsletter list — a preview with drafts: $(BIN)/commsflow newsletter build --drafts"
-	@echo "Press releases: build/press/*/release.{docx,html,md,txt} — LinkedIn drafts: build/linkedin/ — calendar files: build/events/"
-	@echo "The year 2024 as the scheduler would publish it: $(BIN)/commsflow run --simulate 2024-01-01..2024-12-31 (into .commsflow/simulation/; the real ledger stays untouched)"
+	@echo "Geprüft: jede Datei unter content/ und campaigns/ – auflisten mit: $(BIN)/commsflow list [post|news|event|project]"
+	@echo "Zahlen oben mit Stand $(DEMO_NOW); maschinenlesbar: $(BIN)/commsflow --now '$(DEMO_NOW)' stats --json"
+	@echo "build/index.html im Browser öffnen: der Kalender und eine Vorschau von allem, was hinausgeht"
+	@echo "  (oder: $(BIN)/commsflow --now '$(DEMO_NOW)' preview – zeigt es an und erstellt es bei Änderungen neu;"
+	@echo "  Prüfen, Freigeben und Kalender im Browser: $(BIN)/commsflow --now '$(DEMO_NOW)' desk)."
+	@echo "Newsletter: build/newsletter/index.html und die email.html jeder Ausgabe;"
+	@echo "  alle Ausgaben: $(BIN)/commsflow newsletter list – eine Vorschau mit Entwürfen: $(BIN)/commsflow newsletter build --drafts"
+	@echo "Pressemitteilungen: build/press/*/release.{docx,html,md,txt} – LinkedIn-Entwürfe: build/linkedin/ – Kalenderdateien: build/events/"
+	@echo "Das Jahr 2024, wie der Zeitplan es veröffentlichen würde: $(BIN)/commsflow run --simulate 2024-01-01..2024-12-31 (nach .commsflow/simulation/; das echte Versandprotokoll bleibt unberührt)"
+	@echo "Meldungen auf Englisch: $(BIN)/commsflow --lang en … (oder COMMSFLOW_LANG=en)"
 
 test: $(VENV)/.installed-test
 	$(BIN)/ruff check .
