@@ -146,3 +146,14 @@ def test_an_unknown_language_is_refused_with_the_choices(run, project):
     result = run(project, "--lang", "fr", "check")
     assert result.exit_code == 2
     assert "'de'" in result.output and "'en'" in result.output
+
+
+def test_the_calendar_table_names_channels_and_kinds_as_the_team_does(run, mpi, monkeypatch):
+    monkeypatch.delenv("COMMSFLOW_LANG")
+    german = run(mpi, "--lang", "de", "--now", NOW, "calendar", "--from", "2024-03-14", "--to", "2024-03-14")
+    assert german.exit_code == 0, german.output
+    row = next(line for line in german.stdout.splitlines() if "mpi-meet-up-2024" in line)
+    assert "LinkedIn" in row and "Save the Date" in row and "geplant" in row
+    english = run(mpi, "--lang", "en", "--now", NOW, "calendar", "--from", "2024-03-14", "--to", "2024-03-14")
+    row = next(line for line in english.stdout.splitlines() if "mpi-meet-up-2024" in line)
+    assert "linkedin" in row and "save-the-date" in row and "planned" in row

@@ -85,6 +85,7 @@ def command(obj: dict, start: str | None, end: str | None, channel: str | None, 
             )
         )
         return
+    channel_name, kind_name = _names(workspace)
     table = Table(box=None, pad_edge=False, header_style="bold")
     for column, header in _COLUMNS.items():
         table.add_column(_(header), overflow="fold", no_wrap=column in ("when", "state"))
@@ -99,9 +100,9 @@ def command(obj: dict, start: str | None, end: str | None, channel: str | None, 
         )
         table.add_row(
             when,
-            job.channel,
+            escape(channel_name(job.channel)),
             escape(job.item),
-            job.template,
+            escape(kind_name(job.channel, job.template)),
             f"[{style}]{escape(state)}[/]" if style else escape(state),
             conflicts,
         )
@@ -119,3 +120,24 @@ def command(obj: dict, start: str | None, end: str | None, channel: str | None, 
         console.print(_("{jobs}, {conflicts}").format(**counts))
     if any(problem.is_error for problem in problems):
         raise click.exceptions.Exit(1)
+
+
+def _names(workspace: Workspace):
+    """How the table names channels and kinds: in German as the calendar export does
+    („LinkedIn“, „Save the Date“, from templates/calendar/labels.yaml); in English by
+    their ids, as campaign files write them."""
+    from commsflow import i18n
+    from commsflow.renderers.ics import calendar_labels
+
+    if i18n.language() == "en":
+        return (lambda channel: channel), (lambda channel, kind: kind)
+    try:
+        labels = calendar_labels(workspace.config)
+    except CommsflowError:  # no labels file: the ids (build says what is missing)
+        return (lambda channel: channel), (lambda channel, kind: kind)
+
+    def channel_name(channel: str) -> str:
+        found = channels.registry().get(channel)
+        return found.title if found is not None and found.title else channel
+
+    return channel_name, labels.kind
