@@ -253,7 +253,20 @@ def test_only_requests_addressed_to_this_machine_are_answered(desk):
     for host in ("evil.example", f"evil.example:{PORT}", "127.0.0.1:9999", "localhost"):
         refused = client.get("/", headers={"host": host})
         assert refused.status_code == 421, host
-        assert "nur unter http://127.0.0.1:8766/" in refused.text
+        assert "only at http://127.0.0.1:8766/, http://[::1]:8766/, http://localhost:8766/." in refused.text
+
+
+def test_a_request_to_another_address_is_told_where_the_desk_answers_in_german(desk):
+    from commsflow import i18n
+
+    _, client = desk
+    i18n.use("de")
+    refused = client.get("/", headers={"host": "evil.example"})
+    assert refused.status_code == 421
+    assert refused.text == (
+        "Falsche Adresse: Der Schreibtisch antwortet nur unter http://127.0.0.1:8766/, http://[::1]:8766/, "
+        "http://localhost:8766/."
+    )
 
 
 def test_a_form_without_the_csrf_token_changes_nothing(desk, mpi):

@@ -36,6 +36,7 @@ from starlette.routing import Route
 
 from commsflow import dates
 from commsflow.errors import CommsflowError
+from commsflow.i18n import _
 from commsflow.workspace import Workspace
 
 MAX_BODY = 64 * 1024  # bytes: a form of a reason and a web address, with room to spare
@@ -119,10 +120,9 @@ class Guard:
         headers = Headers(scope=scope)
         hosts = headers.getlist("host")
         if len(hosts) != 1 or hosts[0].strip().lower() not in self.desk.hosts:
-            port = self.desk.port
+            addresses = ", ".join(f"http://{host}/" for host in sorted(self.desk.hosts))
             response = PlainTextResponse(
-                f"Falsche Adresse: der Schreibtisch antwortet nur unter http://127.0.0.1:{port}/ "
-                f"und http://localhost:{port}/.",
+                _("Wrong address: the desk answers only at {addresses}.").format(addresses=addresses),
                 status_code=421,
             )
             await response(scope, receive, send)
