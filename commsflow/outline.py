@@ -22,7 +22,7 @@ from pathlib import Path
 
 from commsflow.files import write_atomic
 
-_VERSION = 1
+_VERSION = 2  # 2: front matter digests of the split text
 
 
 def outline_path(state: Path) -> Path:
@@ -30,21 +30,15 @@ def outline_path(state: Path) -> Path:
 
 
 def front_matter_digest(path: Path) -> str | None:
-    """A digest of the file's front matter block as written, or None when it has none
-    that can be found (the full build reports why)."""
+    """A digest of the file's front matter as the reader splits it off (commsflow.frontmatter),
+    or None when it has none that can be read (the full build reports why)."""
+    from commsflow import frontmatter
+
     try:
-        raw = path.read_bytes()
-    except OSError:
+        source = frontmatter.split(str(path), frontmatter.decode(str(path), path.read_bytes()))
+    except (OSError, frontmatter.SourceError):
         return None
-    raw = raw.removeprefix(b"\xef\xbb\xbf").replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-    if not raw.startswith(b"---\n"):
-        return None
-    end = raw.find(b"\n---", 3)
-    while end != -1 and raw[end + 4 : end + 5] not in (b"\n", b""):
-        end = raw.find(b"\n---", end + 4)
-    if end == -1:
-        return None
-    return hashlib.blake2b(raw[: end + 4], digest_size=16).hexdigest()
+    return hashlib.blake2b(source.yaml_text.encode("utf-8"), digest_size=16).hexdigest()
 
 
 @dataclass
