@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from commsflow.errors import Problem
-from commsflow.i18n import _
+from commsflow.i18n import _, ngettext
 
 # Piped output (a file, a CI log) gets wide lines instead of Rich's 80 columns, so that
 # tables stay readable and greppable; a terminal uses its own width.
@@ -26,5 +26,11 @@ def print_problems(problems: list[Problem], to_stderr: bool = False) -> None:
         target.print(f"[{style}]{label}[/] {escape(problem.format())}", highlight=False)
 
 
-def plural(count: int, word: str, plural_form: str | None = None) -> str:
-    return f"{count} {word if count == 1 else (plural_form or word + 's')}"
+def errors_counted(count: int) -> str:
+    """„3 Fehler“ / "3 errors": the count every command's closing line gives."""
+    return ngettext("{count} error", "{count} errors", count).format(count=count)
+
+
+def warnings_counted(count: int) -> str:
+    """„1 Hinweis“ / "1 warning"."""
+    return ngettext("{count} warning", "{count} warnings", count).format(count=count)

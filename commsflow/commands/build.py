@@ -10,8 +10,8 @@ from rich.markup import escape
 
 from commsflow import stamp
 from commsflow.errors import CommsflowError, Problem
-from commsflow.i18n import _, ngettext
-from commsflow.output import console, print_problems
+from commsflow.i18n import _
+from commsflow.output import console, errors_counted, print_problems, warnings_counted
 from commsflow.workspace import Workspace
 
 
@@ -135,8 +135,8 @@ def _say(summary: dict, strict: bool, *, again: bool) -> None:
     counts = _("{built} built, {unchanged} unchanged, {warnings}, {errors}").format(
         built=built,
         unchanged=unchanged,
-        warnings=ngettext("{count} warning", "{count} warnings", warnings).format(count=warnings),
-        errors=ngettext("{count} error", "{count} errors", errors).format(count=errors),
+        warnings=warnings_counted(warnings),
+        errors=errors_counted(errors),
     )
     if again:
         counts += " — " + _("nothing changed since the last build")

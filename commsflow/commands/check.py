@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from commsflow.i18n import _, ngettext
-from commsflow.output import console, print_problems
+from commsflow.output import console, errors_counted, print_problems, warnings_counted
 from commsflow.plan import open_plan
 
 
@@ -29,8 +29,8 @@ def command(obj: dict, strict: bool) -> None:
         files=ngettext("{count} file", "{count} files", files).format(count=files),
         items=ngettext("{count} item", "{count} items", items).format(count=items),
         campaigns=ngettext("{count} campaign", "{count} campaigns", campaign_count).format(count=campaign_count),
-        errors=ngettext("{count} error", "{count} errors", errors).format(count=errors),
-        warnings=ngettext("{count} warning", "{count} warnings", warnings).format(count=warnings),
+        errors=errors_counted(errors),
+        warnings=warnings_counted(warnings),
     )
     failed = errors or (strict and warnings)
     console.print(("[red]✗[/] " if failed else "[green]✓[/] ") + summary)

@@ -12,7 +12,7 @@ from commsflow.config import CONFIG_FILE
 from commsflow.errors import CommsflowError
 from commsflow.files import write_all
 from commsflow.i18n import _, language, ngettext
-from commsflow.output import console, print_problems
+from commsflow.output import console, print_problems, warnings_counted
 from commsflow.renderers import linkedin as renderer
 from commsflow.workspace import Workspace
 
@@ -81,12 +81,7 @@ def build(obj: dict, items: tuple[str, ...], drafts: bool) -> None:
         if drafts
         else ngettext("{count} LinkedIn draft built: {warnings}", "{count} LinkedIn drafts built: {warnings}", count)
     )
-    console.print(
-        "[green]✓[/] "
-        + built.format(
-            count=count, warnings=ngettext("{count} warning", "{count} warnings", warnings).format(count=warnings)
-        )
-    )
+    console.print("[green]✓[/] " + built.format(count=count, warnings=warnings_counted(warnings)))
     for path in files:
         console.print(f"  {escape(_shown(workspace, path))}")
 

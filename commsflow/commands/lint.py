@@ -9,7 +9,7 @@ import click
 from commsflow.errors import CommsflowError, Problem, Severity
 from commsflow.i18n import _, ngettext
 from commsflow.lint import generated_html, lint
-from commsflow.output import console, print_problems
+from commsflow.output import console, errors_counted, print_problems, warnings_counted
 from commsflow.plan import open_plan
 from commsflow.workspace import Workspace
 
@@ -47,8 +47,8 @@ def command(obj: dict, strict: bool) -> None:
         items=ngettext("{count} item", "{count} items", items).format(count=items),
         campaigns=ngettext("{count} campaign", "{count} campaigns", campaigns).format(count=campaigns),
         pages=ngettext("{count} generated HTML file", "{count} generated HTML files", pages).format(count=pages),
-        errors=ngettext("{count} error", "{count} errors", errors).format(count=errors),
-        warnings=ngettext("{count} warning", "{count} warnings", warnings).format(count=warnings),
+        errors=errors_counted(errors),
+        warnings=warnings_counted(warnings),
     )
     console.print(("[red]✗[/] " if errors else "[green]✓[/] ") + summary)
     if errors:

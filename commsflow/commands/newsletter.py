@@ -15,7 +15,7 @@ from commsflow.commands import load_or_stop
 from commsflow.errors import CommsflowError, closest
 from commsflow.files import write_all
 from commsflow.i18n import N_, _, ngettext
-from commsflow.output import console, error_console, print_problems
+from commsflow.output import console, error_console, print_problems, warnings_counted
 from commsflow.publishers import email as smtp
 from commsflow.renderers import newsletter as renderer
 from commsflow.workspace import Workspace
@@ -128,9 +128,7 @@ def build(obj: dict, issue_id: str | None, drafts: bool) -> None:
     print_problems(rendered.problems)
     folder = renderer.issue_folder(config, campaign.id)
     size = len(rendered.email_html.encode("utf-8")) / 1024
-    warnings = ngettext("{count} warning", "{count} warnings", len(rendered.problems)).format(
-        count=len(rendered.problems)
-    )
+    warnings = warnings_counted(len(rendered.problems))
     built = (
         _("{issue} built with drafts: {warnings}, e-mail HTML {size} KB")
         if drafts

@@ -11,7 +11,7 @@ from commsflow.commands import load_or_stop
 from commsflow.errors import CommsflowError, Problem, closest
 from commsflow.files import write_all
 from commsflow.i18n import _, ngettext
-from commsflow.output import console, print_problems
+from commsflow.output import console, print_problems, warnings_counted
 from commsflow.renderers import press as renderer
 from commsflow.workspace import Workspace
 
@@ -89,7 +89,7 @@ def build(obj: dict, items: tuple[str, ...], drafts: bool) -> None:
     console.print(
         _("{releases} built, {warnings}").format(
             releases=ngettext("{count} release", "{count} releases", releases).format(count=releases),
-            warnings=ngettext("{count} warning", "{count} warnings", warnings).format(count=warnings),
+            warnings=warnings_counted(warnings),
         )
     )
 

@@ -15,8 +15,8 @@ from rich.markup import escape
 
 from commsflow.commands.build import build_all
 from commsflow.errors import CommsflowError
-from commsflow.i18n import _, ngettext
-from commsflow.output import console
+from commsflow.i18n import _
+from commsflow.output import console, errors_counted, warnings_counted
 from commsflow.workspace import Workspace
 
 IDLE_TIMEOUT = 10.0  # seconds a connection may stay silent (idle, or a request sent in part) before it is closed
@@ -141,8 +141,8 @@ def _rebuild(workspace: Workspace) -> None:
         _("rebuilt: {built} built, {unchanged} unchanged, {warnings}, {errors}").format(
             built=len(report.built),
             unchanged=len(report.unchanged),
-            warnings=ngettext("{count} warning", "{count} warnings", warnings).format(count=warnings),
-            errors=ngettext("{count} error", "{count} errors", errors).format(count=errors),
+            warnings=warnings_counted(warnings),
+            errors=errors_counted(errors),
         )
     )
 
