@@ -127,11 +127,8 @@ class Builder:
         previous = self._manifest.get(job.id)
         if not previous:
             return None
-        if self.texts_changed is not None:
-            # The stamp saw the build folder as the last build left it, and only texts change.
-            made_of = previous.get("sources")
-            if isinstance(made_of, list) and self.texts_changed.isdisjoint(made_of):
-                return previous
+        if self.texts_changed is not None and self._untouched(previous):
+            return previous  # the stamp saw the build folder as the last build left it
         if previous["inputs"] != self.inputs(job):
             return None
         if not all((self.build_dir / name).is_file() for name in previous["files"]):
@@ -143,12 +140,16 @@ class Builder:
         sign-off: its rendition then decides whether it is blocked, which the outline cannot
         know, so the plan has to be worked out in full."""
         records = self.plan.approvals.records
-        for job in self.plan.renderable():
-            if job.item in records:
-                made_of = self._manifest.get(job.id, {}).get("sources")
-                if not (isinstance(made_of, list) and self.texts_changed.isdisjoint(made_of)):
-                    return True
-        return False
+        return any(
+            job.item in records and not self._untouched(self._manifest.get(job.id, {}))
+            for job in self.plan.renderable()
+        )
+
+    def _untouched(self, previous: dict) -> bool:
+        """Whether the last build's rendition was made of none of the changed texts (its
+        recorded sources are known and miss them all)."""
+        made_of = previous.get("sources")
+        return isinstance(made_of, list) and self.texts_changed.isdisjoint(made_of)
 
     def sources(self, job: Job) -> list[str] | None:
         """What the job's rendition is made of, as the manifest keeps it (None: everything)."""
