@@ -89,15 +89,9 @@ def view(rendition, zone, diffs: list[str] = ()) -> dict:
 
 def _as_post(text: str, link: str | None) -> dict:
     """A post as the feed shows it: up to the „…mehr“ cut, the rest hidden behind it."""
-    from commsflow.renderers.linkedin import feed_cut
+    from commsflow.renderers.linkedin import as_feed_shows
 
-    cut = feed_cut(text)
-    return {
-        "before": text[:cut] if cut else text,
-        "after": text[cut:] if cut else "",
-        "length": len(text),
-        "link": link if link and link.startswith(("https://", "http://")) else None,
-    }
+    return {**as_feed_shows(text), "link": link if link and link.startswith(("https://", "http://")) else None}
 
 
 def calendar_entries(data: bytes | str, zone) -> list[dict]:

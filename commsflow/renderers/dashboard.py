@@ -23,7 +23,7 @@ from markupsafe import Markup
 from commsflow import channels
 from commsflow.approvals import label
 from commsflow.errors import Problem
-from commsflow.renderers.linkedin import feed_cut, hashtags_in
+from commsflow.renderers.linkedin import as_feed_shows, hashtags_in
 from commsflow.renderers.templating import environment, macro, render
 
 # How a channel's renditions are shown: newsletter frames, feed posts, printed releases, files.
@@ -32,14 +32,7 @@ _LOOKS = {"newsletter": "newsletter", "press": "release", "ics": "file"}
 
 def _as_post(preview: dict, text: str) -> dict:
     """A post as the feed shows it: the „…mehr“ cut, its length and hashtags."""
-    cut = feed_cut(text)
-    return {
-        **preview,
-        "before": text[:cut] if cut else text,
-        "after": text[cut:] if cut else "",
-        "length": len(text),
-        "hashtags": hashtags_in(text),
-    }
+    return {**preview, **as_feed_shows(text), "hashtags": hashtags_in(text)}
 
 
 def render_dashboard(plan, renditions: list, problems: list[Problem]) -> str:

@@ -135,6 +135,13 @@ def feed_cut(text: str, at: int = FEED_CUT) -> int | None:
     return at
 
 
+def as_feed_shows(text: str) -> dict:
+    """``text`` as the feed shows it: ``before`` the „…mehr“ cut, ``after`` it (hidden until
+    clicked; empty when the whole text shows) and its ``length``."""
+    cut = feed_cut(text)
+    return {"before": text[:cut] if cut else text, "after": text[cut:] if cut else "", "length": len(text)}
+
+
 # --- rendering -----------------------------------------------------------------------------------
 
 
