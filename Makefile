@@ -55,10 +55,20 @@ format: $(VENV)/.installed-test
 # The message catalogs (commsflow/locale/): extract the messages marked with _() from the
 # code, merge them into each language's .po (new ones untranslated: the tests say which),
 # and compile the .mo files commsflow reads. Translate in the .po, then run it again.
+# click's own words (Usage:, Options:, its errors) are in the catalog too: --help and a mistyped
+# option speak German as well.
 LOCALE := commsflow/locale
 messages: $(VENV)/.installed-test
+	cd $$($(BIN)/python -c 'import click, os; print(os.path.dirname(os.path.dirname(click.__file__)))') && \
+		$(CURDIR)/$(BIN)/pybabel extract --add-location=file --no-wrap -F $(CURDIR)/babel.cfg \
+		-k _ -k ngettext:1,2 -o $(CURDIR)/$(LOCALE)/click.pot click
 	$(BIN)/pybabel extract --project=commsflow --add-location=file --sort-output --no-wrap \
-		-k _ -k N_ -k ngettext:1,2 -o $(LOCALE)/commsflow.pot commsflow
+		-F babel.cfg -k _ -k N_ -k ngettext:1,2 -o $(LOCALE)/commsflow.pot commsflow templates
+	$(BIN)/python -c 'import sys; from babel.messages.pofile import read_po, write_po; \
+		ours, theirs = (read_po(open(name, "rb")) for name in sys.argv[1:3]); \
+		[ours[m.id] is None and ours.add(m.id, locations=m.locations, flags=m.flags) for m in theirs if m.id]; \
+		write_po(open(sys.argv[1], "wb"), ours, width=0, sort_output=True)' $(LOCALE)/commsflow.pot $(LOCALE)/click.pot
+	rm $(LOCALE)/click.pot
 	$(BIN)/pybabel update --init-missing --no-fuzzy-matching --no-wrap -l de \
 		-i $(LOCALE)/commsflow.pot -d $(LOCALE) -D commsflow
 	$(BIN)/pybabel compile --statistics -d $(LOCALE) -D commsflow

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gc
 import importlib
+import os
 import sqlite3
 import sys
 from pathlib import Path
@@ -60,7 +61,15 @@ class _Group(click.Group):
         if name not in COMMANDS:
             return None
         module, attribute = COMMANDS[name]
-        return getattr(importlib.import_module(module), attribute)
+        return _spoken(getattr(importlib.import_module(module), attribute))
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        # --help is answered while the arguments are read, before main() chooses the language.
+        if ctx.parent is None:
+            root = Path(_root_option(args, "--root") or os.environ.get("COMMSFLOW_ROOT") or ".")
+            i18n.use(i18n.choose(_root_option(args, "--lang"), _configured_language(root)))
+            _spoken(self)
+        return super().parse_args(ctx, args)
 
     def invoke(self, ctx: click.Context):
         from commsflow.config import ConfigInvalid
@@ -104,6 +113,33 @@ class _Group(click.Group):
                 highlight=False,
             )
             ctx.exit(2)
+
+
+def _root_option(args: list[str], name: str) -> str | None:
+    """The value of one of commsflow's own options (before the command's name) in ``args``."""
+    for index, arg in enumerate(args):
+        if arg in COMMANDS:
+            break
+        if arg == name and index + 1 < len(args):
+            return args[index + 1]
+        if arg.startswith(name + "="):
+            return arg.partition("=")[2]
+    return None
+
+
+def _spoken(command: click.Command) -> click.Command:
+    """``command`` with its --help texts in the language commsflow speaks: the texts as written
+    (docstrings and help=) are the catalog's messages, kept to translate again in another run."""
+    written = command.__dict__.setdefault("_written_help", command.help and i18n.help_text(command.help))
+    if written:
+        command.help = _(written)
+    for param in command.params:
+        if isinstance(param, click.Option) and param.help:
+            param.help = _(param.__dict__.setdefault("_written_help", param.help))
+    if isinstance(command, click.Group):
+        for subcommand in command.commands.values():
+            _spoken(subcommand)
+    return command
 
 
 def _configured_language(root: Path) -> str | None:

@@ -43,6 +43,11 @@ def use(language: str) -> None:
     else:
         # A missing catalog would silently speak English: it ships with commsflow, so fail loudly.
         _current = gettext.translation(DOMAIN, LOCALES, languages=[language])
+    # click writes its own words (Usage:, Options:, its errors) through the gettext module, in
+    # the domain and language gettext is set to: ours (the catalog holds click's messages too).
+    gettext.bindtextdomain(DOMAIN, str(LOCALES))
+    gettext.textdomain(DOMAIN if language != "en" else "messages")
+    os.environ["LANGUAGE"] = language  # gettext's own choice of language, inherited by what commsflow starts
 
 
 def language() -> str:
@@ -83,3 +88,38 @@ def _named(value: str) -> str | None:
     code = value.strip().lower().replace("-", "_").split(".")[0].split("_")[0]
     code = {"deutsch": "de", "german": "de", "english": "en", "englisch": "en"}.get(code, code)
     return code if code in LANGUAGES else None
+
+
+def help_text(text: str) -> str:
+    """A click command's help as its ``--help`` shows it (and as the catalog holds it): the
+    docstring without indentation, up to a form feed."""
+    import inspect
+
+    return inspect.cleandoc(text).partition("\f")[0]
+
+
+def extract_commands(fileobj, keywords, comment_tags, options):
+    """Babel's extraction method for commsflow's modules (babel.cfg): the messages marked as
+    :mod:`babel.messages.extract` finds them, and the docstring of every click command — its
+    ``--help`` text, which the CLI translates when it shows it."""
+    import ast
+
+    from babel.messages.extract import extract_python
+
+    source = fileobj.read()
+    fileobj.seek(0)
+    yield from extract_python(fileobj, keywords, comment_tags, options)
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.FunctionDef) and any(_is_command(decorator) for decorator in node.decorator_list):
+            docstring = ast.get_docstring(node, clean=False)
+            if docstring:
+                yield node.lineno, None, help_text(docstring), []
+
+
+def _is_command(decorator) -> bool:
+    """``@click.command(…)``, ``@click.group(…)``, ``@newsletter.command(…)``."""
+    import ast
+
+    function = decorator.func if isinstance(decorator, ast.Call) else decorator
+    name = getattr(function, "attr", None) or getattr(function, "id", None)
+    return name in ("command", "group")

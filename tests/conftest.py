@@ -21,6 +21,7 @@ def english_messages(monkeypatch):
     from commsflow import i18n
 
     monkeypatch.setenv("COMMSFLOW_LANG", "en")
+    monkeypatch.setenv("LANGUAGE", "en")  # i18n.use sets it (for click's words): restored after the test
     i18n.use("en")
     yield
     i18n.use("en")

@@ -313,7 +313,9 @@ def _summaries(path: Path) -> list[str]:
 
 def test_calendar_export_shows_titles_and_german_names(run, mpi, tmp_path):
     target = tmp_path / "plan.ics"
-    result = run(mpi, "--now", "2024-03-01 10:00", "calendar", "--from", "2024-03-01", "--ics", str(target))
+    result = run(
+        mpi, "--lang", "de", "--now", "2024-03-01 10:00", "calendar", "--from", "2024-03-01", "--ics", str(target)
+    )
     assert result.exit_code == 0, result.output
     summaries = _summaries(target)
     for expected in (
@@ -362,8 +364,29 @@ def test_build_writes_the_same_titled_calendar(run, mpi):
     assert "Newsletter – MPI-Newsletter 1/2024" in summaries
 
 
+def _team_labels(mpi):
+    """The team's own calendar wording, labels.yaml: the tests speak English, which without
+    labels.en.yaml is worded by it too."""
+    (mpi / "templates" / "calendar" / "labels.en.yaml").unlink()
+    return mpi / "templates" / "calendar" / "labels.yaml"
+
+
+def test_the_calendar_export_speaks_english_on_request(run, mpi, tmp_path):
+    target = tmp_path / "plan.ics"
+    result = run(mpi, "--lang", "en", "--now", "2024-03-01 10:00", "calendar", "--ics", str(target))
+    assert result.exit_code == 0, result.output
+    assert "LinkedIn: Save the Date – MPI Meet-up im Bosch IoT Campus" in _summaries(target)
+    assert "LinkedIn: Reminder – MPI Meet-up im Bosch IoT Campus" in _summaries(target)
+    calendar = icalendar.Calendar.from_ical(target.read_bytes())
+    assert calendar["X-WR-CALNAME"] == "MPI publications"
+    assert {str(event["DESCRIPTION"]).splitlines()[0] for event in calendar.walk("VEVENT")} >= {"State: planned"}
+    german = tmp_path / "plan-de.ics"
+    run(mpi, "--lang", "de", "--now", "2024-03-01 10:00", "calendar", "--ics", str(german))
+    assert "LinkedIn: Erinnerung – MPI Meet-up im Bosch IoT Campus" in _summaries(german)
+
+
 def test_calendar_wording_comes_from_the_templates_folder(run, mpi, tmp_path):
-    labels = mpi / "templates" / "calendar" / "labels.yaml"
+    labels = _team_labels(mpi)
     text = labels.read_text(encoding="utf-8")
     text = text.replace('summary: "{channel}: {kind} – {title}"', 'summary: "{title} ({channel}, {kind})"')
     text = text.replace("missed: verpasst", "missed: nicht gesendet").replace(
@@ -377,7 +400,7 @@ def test_calendar_wording_comes_from_the_templates_folder(run, mpi, tmp_path):
 
 
 def test_a_placeholder_the_calendar_cannot_fill_is_reported_with_its_line(run, mpi, tmp_path):
-    labels = mpi / "templates" / "calendar" / "labels.yaml"
+    labels = _team_labels(mpi)
     text = labels.read_text(encoding="utf-8").replace("{kind} – {title}", "{kind} – {titel}")
     labels.write_text(text, encoding="utf-8")
     line = text.splitlines().index('summary: "{channel}: {kind} – {titel}"') + 1
@@ -393,7 +416,7 @@ def test_a_placeholder_the_calendar_cannot_fill_is_reported_with_its_line(run, m
 
 
 def test_attribute_lookups_in_the_wording_are_refused(run, mpi, tmp_path):
-    labels = mpi / "templates" / "calendar" / "labels.yaml"
+    labels = _team_labels(mpi)
     text = labels.read_text(encoding="utf-8").replace('state: "Status: {state}"', 'state: "{state.__class__}"')
     labels.write_text(text, encoding="utf-8")
     result = run(mpi, "--now", "2024-03-01 10:00", "calendar", "--ics", str(tmp_path / "plan.ics"))
@@ -402,7 +425,7 @@ def test_attribute_lookups_in_the_wording_are_refused(run, mpi, tmp_path):
 
 
 def test_a_missing_labels_file_says_what_to_copy(run, mpi, tmp_path):
-    (mpi / "templates" / "calendar" / "labels.yaml").unlink()
+    _team_labels(mpi).unlink()
     result = run(mpi, "--now", "2024-03-01 10:00", "calendar", "--ics", str(tmp_path / "plan.ics"))
     assert result.exit_code == 1
     assert "templates/calendar/labels.yaml: template not found" in result.output
@@ -412,7 +435,7 @@ def test_a_missing_labels_file_says_what_to_copy(run, mpi, tmp_path):
 
 
 def test_broken_yaml_in_the_labels_file_names_its_line(run, mpi, tmp_path):
-    labels = mpi / "templates" / "calendar" / "labels.yaml"
+    labels = _team_labels(mpi)
     text = labels.read_text(encoding="utf-8").replace("  recap: Rückblick", "\trecap: Rückblick")
     labels.write_text(text, encoding="utf-8")
     line = text.splitlines().index("\trecap: Rückblick") + 1

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from babel.messages.extract import extract_from_dir
+from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
 
 from commsflow import i18n
@@ -19,18 +20,33 @@ from commsflow import i18n
 PACKAGE = Path(i18n.__file__).parent
 PO = i18n.LOCALES / "de" / "LC_MESSAGES" / "commsflow.po"
 MO = PO.with_suffix(".mo")
+TEMPLATES = PACKAGE.parent / "templates"
+MAPPING = PACKAGE.parent / "babel.cfg"
 NOW = "2024-03-01 10:00"
-_PLACEHOLDER = re.compile(r"\{(\w*)[^{}]*\}")
+# {name} in the code's messages (str.format), %(name)s in the templates' (Jinja's i18n).
+_PLACEHOLDER = re.compile(r"\{(\w*)[^{}]*\}|%\((\w+)\)s")
 
 
 def _marked() -> set[str]:
-    """Every message the code marks with _(), N_() or ngettext() (the singular of a plural)."""
+    """Every message the code and the team-facing templates mark with _(), N_(), ngettext() or
+    {% trans %} (the singular of a plural), found as `make messages` finds them (babel.cfg)."""
+    with MAPPING.open(encoding="utf-8") as handle:
+        methods, options = parse_mapping_cfg(handle)
     found = set()
-    for _filename, _line, message, _comments, _context in extract_from_dir(
-        str(PACKAGE), keywords={"_": None, "N_": None, "ngettext": (1, 2)}
-    ):
-        found.add(message[0] if isinstance(message, tuple) else message)
+    for folder in (PACKAGE, TEMPLATES):
+        for _filename, _line, message, _comments, _context in extract_from_dir(
+            str(folder), methods, options, keywords={"_": None, "N_": None, "ngettext": (1, 2)}
+        ):
+            found.add(message[0] if isinstance(message, tuple) else message)
     return found
+
+
+def test_the_team_facing_templates_are_found():
+    # A mapping that matched no template would make the test above pass on untranslated pages.
+    with MAPPING.open(encoding="utf-8") as handle:
+        methods, options = parse_mapping_cfg(handle)
+    found = {filename for filename, *_rest in extract_from_dir(str(TEMPLATES), methods, options)}
+    assert {"dashboard/index.html", "desk/base.html", "linkedin/draft.md"} <= found
 
 
 def _catalog():

@@ -142,7 +142,7 @@ class Channel:
     """One channel. Subclasses set the attributes and implement :meth:`render`."""
 
     name: str = ""
-    title: str = ""  # as people call it: „LinkedIn“, „Newsletter“
+    title: str = ""  # as people call it: „LinkedIn“, „Newsletter“ (marked with N_ where it is a word)
     templates: str = ""  # the folder under templates/ its texts come from
     kinds: tuple[str, ...] = ()  # the templates a campaign step on it may name
     publishers: tuple[str, ...] = ("outbox",)  # who can send it; the first is the default
@@ -150,6 +150,13 @@ class Channel:
     slots: bool = False  # recurring slots may post on it
     one_off: bool = False  # an item's own `channels:` may name it
     scheduled: bool = True  # False: files for reference only (calendar files), never a job
+
+    @classmethod
+    def shown_title(cls) -> str:
+        """Its title in the language commsflow speaks („Presse“, "Press"); its name when it has none."""
+        from commsflow.i18n import _
+
+        return _(cls.title) if cls.title else cls.name
 
     def default_kind(self, item: Item, moment: datetime) -> str | None:
         """The kind an item goes out as when nothing names one (one-off jobs, slots)."""

@@ -6,11 +6,12 @@ from __future__ import annotations
 from datetime import datetime
 
 from commsflow.channels.base import Channel, RenderContext, Rendition, missing_item
+from commsflow.i18n import N_
 
 
 class Ics(Channel):
     name = "ics"
-    title = "Kalenderdatei"
+    title = N_("Calendar file")
     kinds = ("event",)
     scheduled = False
 

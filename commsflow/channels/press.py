@@ -7,11 +7,12 @@ from __future__ import annotations
 from datetime import datetime
 
 from commsflow.channels.base import Channel, RenderContext, Rendition, missing_item
+from commsflow.i18n import N_
 
 
 class Press(Channel):
     name = "press"
-    title = "Presse"
+    title = N_("Press")
     templates = "press"
     kinds = ("invitation", "recap", "announcement", "funding-call")
     publishers = ("outbox", "email")

@@ -138,6 +138,6 @@ def _names(workspace: Workspace):
 
     def channel_name(channel: str) -> str:
         found = channels.registry().get(channel)
-        return found.title if found is not None and found.title else channel
+        return found.shown_title() if found is not None else channel
 
     return channel_name, labels.kind

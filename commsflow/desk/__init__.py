@@ -37,6 +37,7 @@ from starlette.routing import Route
 from commsflow import dates
 from commsflow.errors import CommsflowError
 from commsflow.i18n import _
+from commsflow.renderers.templating import install_messages
 from commsflow.workspace import Workspace
 
 MAX_BODY = 64 * 1024  # bytes: a form of a reason and a web address, with room to spare
@@ -164,7 +165,7 @@ class Guard:
 
 
 async def _too_large(scope, receive, send, limit: int) -> None:
-    response = PlainTextResponse(f"Anfrage zu groß: höchstens {limit // 1024} KB.", status_code=413)
+    response = PlainTextResponse(_("Request too large: at most {size} KB.").format(size=limit // 1024), status_code=413)
     await response(scope, receive, send)
 
 
@@ -181,7 +182,9 @@ def _environment(desk: Desk, workspace: Workspace) -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        extensions=["jinja2.ext.i18n"],
     )
+    install_messages(env)
     env.filters.update(
         datum=lambda moment: f"{dates.numeric_date(moment)} {dates.hour_minute(moment)}" if moment else "–",
         wochentag=lambda moment: dates.weekday_date(moment)[:2],

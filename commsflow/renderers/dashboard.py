@@ -109,7 +109,7 @@ def render_dashboard(plan, renditions: list, problems: list[Problem]) -> str:
             shown.append(
                 {
                     "name": name,
-                    "title": channel.title,
+                    "title": channel.shown_title(),
                     "look": look,
                     "cards": Markup(found),
                     "count": len(sections[name]),
@@ -126,7 +126,7 @@ def render_dashboard(plan, renditions: list, problems: list[Problem]) -> str:
         # What will not go out as things stand, with why: easy to miss in a long calendar.
         blocked=[_job(job, titles, previewed) for job in upcoming if job.state == "blocked"],
         sections=shown,
-        channel_titles={name: channel.title for name, channel in channels.registry().items()},
+        channel_titles={name: channel.shown_title() for name, channel in channels.registry().items()},
         counts={"errors": sum(p.is_error for p in problems), "warnings": sum(not p.is_error for p in problems)},
         problems=[{"error": p.is_error, "text": p.format()} for p in problems],
     )

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 import icalendar
 from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError
 
-from commsflow import __version__, channels, frontmatter
+from commsflow import __version__, channels, frontmatter, i18n
 from commsflow.config import Config
 from commsflow.errors import CommsflowError
 from commsflow.i18n import _
@@ -58,7 +58,8 @@ def event_ics(item: Item, config: Config, *, stamp: datetime, url: str | None) -
     return calendar.to_ical()
 
 
-# The wording of the publishing calendar lives in the project's templates folder.
+# The wording of the publishing calendar lives in the project's templates folder: labels.yaml
+# in the organisation's language, labels.<language>.yaml for another one commsflow speaks.
 LABELS = "calendar/labels.yaml"
 
 # Each text of the labels file and the names it may fill in.
@@ -123,9 +124,14 @@ class CalendarLabels(BaseModel):
 
 
 def calendar_labels(config: Config) -> CalendarLabels:
-    """The project's calendar wording; a missing or broken file stops with file and line."""
+    """The project's calendar wording in the language commsflow speaks (``labels.en.yaml`` in
+    English, where the project has one; else ``labels.yaml``); a missing or broken file stops
+    with file and line."""
     folder = config.path("templates")
     path = folder / LABELS
+    spoken = path.with_suffix(f".{i18n.language()}.yaml")
+    if i18n.language() != config.organisation.locale and spoken.is_file():
+        path = spoken
     shown = path.relative_to(config.root).as_posix() if path.is_relative_to(config.root) else str(path)
     try:
         raw = path.read_bytes()
@@ -205,7 +211,7 @@ def calendar_ics(jobs, config: Config, *, now: datetime, titles: Mapping[str, st
 
 def _channel_title(name: str) -> str:
     registry = channels.registry()
-    return registry[name].title or name if name in registry else name
+    return registry[name].shown_title() if name in registry else name
 
 
 def _summary(job, labels: CalendarLabels, title: str | None) -> str:

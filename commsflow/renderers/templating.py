@@ -17,7 +17,7 @@ from pathlib import Path
 
 import jinja2
 
-from commsflow import dates, markdown
+from commsflow import dates, i18n, markdown
 from commsflow.config import Config
 from commsflow.errors import CommsflowError
 from commsflow.i18n import _
@@ -40,7 +40,9 @@ def _environment(folder: str, locale: str) -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        extensions=["jinja2.ext.i18n"],
     )
+    install_messages(env)
     env.filters.update(
         long_date=partial(dates.long_date, locale=locale),
         numeric_date=partial(dates.numeric_date, locale=locale),
@@ -52,6 +54,16 @@ def _environment(folder: str, locale: str) -> jinja2.Environment:
     )
     env.globals["templates_folder"] = folder
     return env
+
+
+def install_messages(env: jinja2.Environment) -> None:
+    """The team-facing templates (dashboard, desk, draft headers) speak the language commsflow
+    speaks: ``{{ _("Signed off by %(name)s", name=…) }}`` and ``{% trans %}`` blocks, translated
+    by commsflow's catalog (``make messages`` extracts them). Placeholders are ``%(name)s``, and
+    a literal percent sign is ``%%``. What goes out (newsletter, posts, releases) is written in
+    the templates themselves, in the organisation's language, and does not use them."""
+    env.install_gettext_callables(i18n._, i18n.ngettext, newstyle=True)
+    env.policies["ext.i18n.trimmed"] = True  # a message's line breaks in a template are not part of it
 
 
 _LIST_MARKER = re.compile(r"^\s*(?:[-*•]|\d+\.)\s+")
