@@ -242,10 +242,10 @@ class Builder:
         """The calendar export, the newsletter archive and the list of jobs: cheap, written
         each time — except what stays as it was when only texts changed (the calendar, and
         the archive unless an issue was rendered)."""
-        from commsflow.renderers import ics
-
         plan = self.plan
         if self.texts_changed is None:
+            from commsflow.renderers import ics
+
             titles = ics.job_titles(plan.jobs, plan.library, plan.campaigns)
             write_atomic(
                 self.build_dir / "calendar.ics", ics.calendar_ics(plan.jobs, self.config, now=plan.now, titles=titles)

@@ -20,7 +20,7 @@ from rich.markup import escape
 from commsflow import __version__, i18n
 from commsflow.clock import check_now
 from commsflow.errors import CommsflowError
-from commsflow.i18n import _
+from commsflow.i18n import N_, _, ngettext
 from commsflow.output import error_console, print_problems
 from commsflow.workspace import Workspace
 
@@ -62,6 +62,22 @@ class _Group(click.Group):
             return None
         module, attribute = COMMANDS[name]
         return _spoken(getattr(importlib.import_module(module), attribute))
+
+    def resolve_command(self, ctx: click.Context, args: list[str]):
+        name = args[0] if args else ""
+        if name not in COMMANDS and not name.startswith("-") and not ctx.resilient_parsing:
+            # click would suggest from the commands it has loaded: none, before one runs.
+            import difflib
+
+            message = _("No such command {name!r}.").format(name=name)
+            close = sorted(difflib.get_close_matches(name, COMMANDS))
+            if close:
+                shown = ", ".join(repr(command) for command in close)
+                message += " " + ngettext(
+                    "Did you mean {possibility}?", "(Did you mean one of: {possibilities}?)", len(close)
+                ).format(possibility=shown, possibilities=shown)
+            raise click.UsageError(message, ctx)
+        return super().resolve_command(ctx, args)
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         # --help is answered while the arguments are read, before main() chooses the language.
@@ -113,6 +129,17 @@ class _Group(click.Group):
                 highlight=False,
             )
             ctx.exit(2)
+
+
+# Words click translates that its own code does not mark (so the catalog would miss them).
+_CLICK_WORDS = (N_("required"),)
+
+
+def _show_version(ctx: click.Context, value: bool) -> None:
+    """``--version``, in the language chosen (click's own option words it when commsflow is imported)."""
+    if value and not ctx.resilient_parsing:
+        click.echo(_("%(prog)s, version %(version)s") % {"prog": "commsflow", "version": __version__})
+        ctx.exit()
 
 
 def _root_option(args: list[str], name: str) -> str | None:
@@ -169,23 +196,30 @@ def _say(error: CommsflowError) -> None:
     envvar="COMMSFLOW_ROOT",
     default=".",
     show_default=True,
-    help="Project folder with commsflow.toml, content/, campaigns/ and templates/.",
+    help=N_("Project folder with commsflow.toml, content/, campaigns/ and templates/."),
 )
 @click.option(
     "--now",
     "now",
     envvar="COMMSFLOW_NOW",
     metavar="DATETIME",
-    help="Pin the clock, e.g. '2024-03-01 10:00' (local time zone). Also COMMSFLOW_NOW.",
+    help=N_("Pin the clock, e.g. '2024-03-01 10:00' (local time zone). Also COMMSFLOW_NOW."),
 )
 @click.option(
     "--lang",
     type=click.Choice(["de", "en"]),
-    help="Language of the messages: de (the default) or en. Also COMMSFLOW_LANG, or ui_language in commsflow.toml.",
+    help=N_("Language of the messages: de (the default) or en. Also COMMSFLOW_LANG, or ui_language in commsflow.toml."),
 )
-@click.option("--no-cache", is_flag=True, help="Read every content file again instead of using the cache.")
-@click.option("-v", "--verbose", is_flag=True, help="Show tracebacks for internal errors.")
-@click.version_option(__version__, prog_name="commsflow")
+@click.option("--no-cache", is_flag=True, help=N_("Read every content file again instead of using the cache."))
+@click.option("-v", "--verbose", is_flag=True, help=N_("Show tracebacks for internal errors."))
+@click.option(
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=lambda ctx, _param, value: _show_version(ctx, value),
+    help=N_("Show the version and exit."),
+)
 @click.pass_context
 def main(ctx: click.Context, root: Path, now: str | None, lang: str | None, no_cache: bool, verbose: bool) -> None:
     """commsflow — content pipeline for a communications team.

@@ -39,13 +39,6 @@ def opened_for_signoff(workspace: Workspace):
     return opened
 
 
-_BY_HELP = (
-    "Who {doing} (for scripts), e.g. 'Dana Schulz'. Default: COMMSFLOW_USER, else git's user.email / "
-    "user.name in the project's repository. With [[people]] in commsflow.toml it must name a listed "
-    "reviewer (name or e-mail); without, any name is accepted."
-)
-
-
 def _plain(value: str | None, option: str) -> str | None:
     """``value`` as a text approvals.yaml can hold (no raw HTML, no unsafe link), or a usage error."""
     found = markdown.unsafe_markup(value) if value else None
@@ -116,16 +109,27 @@ def _refusal(opened, who: people.Acting, subject, key: str, *, four_eyes: bool =
 
 @click.command("approve")
 @click.argument("items", nargs=-1, metavar="[ITEM]...")
-@click.option("--by", "by", metavar="NAME", help=_BY_HELP.format(doing="signs off"))
-@click.option("--note", metavar="TEXT", help="A remark kept with the approval.")
+@click.option(
+    "--by",
+    "by",
+    metavar="NAME",
+    help=N_(
+        "Who signs off (for scripts), e.g. 'Dana Schulz'. Default: COMMSFLOW_USER, else git's user.email / "
+        "user.name in the project's repository. With [[people]] in commsflow.toml it must name a listed "
+        "reviewer (name or e-mail); without, any name is accepted."
+    ),
+)
+@click.option("--note", metavar="TEXT", help=N_("A remark kept with the approval."))
 @click.option(
     "--all-planned",
     is_flag=True,
-    help="Sign off every item and newsletter issue that has a job in the calendar (those not yet "
-    "approved, rejected ones and those the acting person may not sign off are skipped).",
+    help=N_(
+        "Sign off every item and newsletter issue that has a job in the calendar (those not yet "
+        "approved, rejected ones and those the acting person may not sign off are skipped)."
+    ),
 )
 @click.option(
-    "--now", "now", metavar="DATETIME", help="The time recorded, e.g. '2024-03-01 10:00' (as the global --now)."
+    "--now", "now", metavar="DATETIME", help=N_("The time recorded, e.g. '2024-03-01 10:00' (as the global --now).")
 )
 @click.pass_obj
 def approve(
@@ -365,10 +369,19 @@ def _named(key: str, library, campaigns):
 
 @click.command("reject")
 @click.argument("item", metavar="ITEM")
-@click.option("--reason", required=True, metavar="TEXT", help="Why: what the author should change (required).")
-@click.option("--by", "by", metavar="NAME", help=_BY_HELP.format(doing="rejects"))
+@click.option("--reason", required=True, metavar="TEXT", help=N_("Why: what the author should change (required)."))
 @click.option(
-    "--now", "now", metavar="DATETIME", help="The time recorded, e.g. '2024-03-01 10:00' (as the global --now)."
+    "--by",
+    "by",
+    metavar="NAME",
+    help=N_(
+        "Who rejects (for scripts), e.g. 'Dana Schulz'. Default: COMMSFLOW_USER, else git's user.email / "
+        "user.name in the project's repository. With [[people]] in commsflow.toml it must name a listed "
+        "reviewer (name or e-mail); without, any name is accepted."
+    ),
+)
+@click.option(
+    "--now", "now", metavar="DATETIME", help=N_("The time recorded, e.g. '2024-03-01 10:00' (as the global --now).")
 )
 @click.pass_obj
 def reject(obj: dict, item: str, reason: str, by: str | None, now: str | None) -> None:

@@ -10,7 +10,7 @@ from rich.markup import escape
 
 from commsflow import stamp
 from commsflow.errors import CommsflowError, Problem
-from commsflow.i18n import _
+from commsflow.i18n import N_, _
 from commsflow.output import console, errors_counted, print_problems, warnings_counted
 from commsflow.workspace import Workspace
 
@@ -151,7 +151,7 @@ def _say(summary: dict, strict: bool, *, again: bool) -> None:
 
 
 @click.command("build")
-@click.option("--strict", is_flag=True, help="Treat warnings as errors (exit status 1).")
+@click.option("--strict", is_flag=True, help=N_("Treat warnings as errors (exit status 1)."))
 @click.pass_obj
 def command(obj: dict, strict: bool) -> None:
     """Build everything into the build folder — newsletter issues, LinkedIn drafts, press

@@ -50,14 +50,14 @@ def _day(text: str | None, zone, what: str) -> datetime | None:
 
 
 @click.command("calendar")
-@click.option("--from", "start", metavar="DATE", help="First day shown.")
-@click.option("--to", "end", metavar="DATE", help="Last day shown.")
-@click.option("--channel", type=click.Choice(channels.names(scheduled=True)), help="Only this channel.")
+@click.option("--from", "start", metavar="DATE", help=N_("First day shown."))
+@click.option("--to", "end", metavar="DATE", help=N_("Last day shown."))
+@click.option("--channel", type=click.Choice(channels.names(scheduled=True)), help=N_("Only this channel."))
 @click.option(
     "--ics",
     "ics_file",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Write the calendar as an .ics file (for Outlook) instead of printing it.",
+    help=N_("Write the calendar as an .ics file (for Outlook) instead of printing it."),
 )
 @click.pass_obj
 def command(obj: dict, start: str | None, end: str | None, channel: str | None, ics_file: Path | None) -> None:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import click
 
-from commsflow.i18n import _, ngettext
+from commsflow.i18n import N_, _, ngettext
 from commsflow.output import console, errors_counted, print_problems, warnings_counted
 from commsflow.plan import open_plan
 
 
 @click.command("check")
-@click.option("--strict", is_flag=True, help="Treat warnings as errors.")
+@click.option("--strict", is_flag=True, help=N_("Treat warnings as errors."))
 @click.pass_obj
 def command(obj: dict, strict: bool) -> None:
     """Check configuration, all content and the campaign files; list every problem

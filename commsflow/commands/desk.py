@@ -7,7 +7,7 @@ import click
 from rich.markup import escape
 
 from commsflow.errors import CommsflowError
-from commsflow.i18n import _
+from commsflow.i18n import N_, _
 from commsflow.output import console, error_console
 from commsflow.workspace import Workspace
 
@@ -45,12 +45,14 @@ def answered_names(host: str, configured: list[str]) -> tuple[str, ...]:
 
 
 @click.command("desk")
-@click.option("--port", default=8766, show_default=True, help="Port to listen on.")
+@click.option("--port", default=8766, show_default=True, help=N_("Port to listen on."))
 @click.option(
     "--host",
     default="127.0.0.1",
     show_default=True,
-    help="Address to listen on: 127.0.0.1, or another one once a login is configured (password_env under [[people]]).",
+    help=N_(
+        "Address to listen on: 127.0.0.1, or another one once a login is configured (password_env under [[people]])."
+    ),
 )
 @click.pass_obj
 def command(obj: dict, port: int, host: str) -> None:

@@ -242,7 +242,9 @@ def _report(outcomes: list[Outcome]) -> None:
 
 @command.command("try")
 @click.argument("url")
-@click.option("--project", metavar="SLUG", help="The project the feed would belong to (checked against the library).")
+@click.option(
+    "--project", metavar="SLUG", help=N_("The project the feed would belong to (checked against the library).")
+)
 @click.pass_obj
 def try_feed(obj: dict, url: str, project: str | None) -> None:
     """Fetch the feed at URL and show what it would import — titles, dates, links,

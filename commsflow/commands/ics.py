@@ -9,7 +9,7 @@ from commsflow.assemblers.newsletter import SIGNED_OFF
 from commsflow.commands import load_or_stop
 from commsflow.errors import CommsflowError, closest
 from commsflow.files import write_all
-from commsflow.i18n import _, ngettext
+from commsflow.i18n import N_, _, ngettext
 from commsflow.links import item_url
 from commsflow.output import console
 from commsflow.renderers import ics as renderer
@@ -18,7 +18,7 @@ from commsflow.workspace import Workspace
 
 @click.command("ics")
 @click.argument("events", nargs=-1, metavar="[EVENT]...")
-@click.option("--drafts", is_flag=True, help="Also events not yet approved.")
+@click.option("--drafts", is_flag=True, help=N_("Also events not yet approved."))
 @click.pass_obj
 def command(obj: dict, events: tuple[str, ...], drafts: bool) -> None:
     """Write build/events/EVENT.ics for every approved event (or the named ones):

@@ -11,8 +11,6 @@ from commsflow.i18n import N_, _, ngettext
 from commsflow.output import console
 from commsflow.workspace import Workspace
 
-BY_HELP = "Who acts (default: COMMSFLOW_USER, else git's user.name/user.email); with [[people]]: a publisher."
-
 
 def _actor(workspace: Workspace, by: str | None, doing: str) -> str:
     """Who acts (--by, COMMSFLOW_USER or git's identity); with [[people]], a publisher.
@@ -67,10 +65,13 @@ def act(workspace: Workspace, action: str, refs: list[str], by: str | None, why:
 
 @click.command("retry")
 @click.argument("jobs", nargs=-1)
-@click.option("--channel", help="With --failed: every failed job of this channel (e.g. after a token was renewed).")
-@click.option("--failed", "all_failed", is_flag=True, help="Every failed job (of --channel, if given).")
-@click.option("--reason", default="", help="Why it is tried again (recorded).")
-@click.option("--by", help=BY_HELP)
+@click.option("--channel", help=N_("With --failed: every failed job of this channel (e.g. after a token was renewed)."))
+@click.option("--failed", "all_failed", is_flag=True, help=N_("Every failed job (of --channel, if given)."))
+@click.option("--reason", default="", help=N_("Why it is tried again (recorded)."))
+@click.option(
+    "--by",
+    help=N_("Who acts (default: COMMSFLOW_USER, else git's user.name/user.email); with [[people]]: a publisher."),
+)
 @click.pass_obj
 def retry(obj: dict, jobs: tuple[str, ...], channel: str | None, all_failed: bool, reason: str, by: str | None):
     """Send failed or missed jobs again on the scheduler's next pass, once the cause is fixed.
@@ -112,8 +113,11 @@ def retry(obj: dict, jobs: tuple[str, ...], channel: str | None, all_failed: boo
 
 @click.command("dismiss")
 @click.argument("jobs", nargs=-1, required=True)
-@click.option("--reason", required=True, help="Why it must not go out (recorded, shown in status and calendar).")
-@click.option("--by", help=BY_HELP)
+@click.option("--reason", required=True, help=N_("Why it must not go out (recorded, shown in status and calendar)."))
+@click.option(
+    "--by",
+    help=N_("Who acts (default: COMMSFLOW_USER, else git's user.name/user.email); with [[people]]: a publisher."),
+)
 @click.pass_obj
 def dismiss(obj: dict, jobs: tuple[str, ...], reason: str, by: str | None):
     """Never send these jobs; the calendar shows them as dismissed. `retry` takes one up again."""
@@ -125,8 +129,11 @@ def dismiss(obj: dict, jobs: tuple[str, ...], reason: str, by: str | None):
 
 @click.command("posted")
 @click.argument("jobs", nargs=-1, required=True)
-@click.option("--url", help="Where it was published (recorded as its receipt).")
-@click.option("--by", help=BY_HELP)
+@click.option("--url", help=N_("Where it was published (recorded as its receipt)."))
+@click.option(
+    "--by",
+    help=N_("Who acts (default: COMMSFLOW_USER, else git's user.name/user.email); with [[people]]: a publisher."),
+)
 @click.pass_obj
 def posted(obj: dict, jobs: tuple[str, ...], url: str | None, by: str | None):
     """Record that someone published these jobs by hand: they count as done and are never sent."""

@@ -11,7 +11,7 @@ from commsflow.commands import load_or_stop
 from commsflow.config import CONFIG_FILE
 from commsflow.errors import CommsflowError
 from commsflow.files import write_all
-from commsflow.i18n import _, language, ngettext
+from commsflow.i18n import N_, _, language, ngettext
 from commsflow.output import console, print_problems, warnings_counted
 from commsflow.renderers import linkedin as renderer
 from commsflow.workspace import Workspace
@@ -44,7 +44,9 @@ def _shown(workspace: Workspace, path) -> str:
 @command.command("build")
 @click.argument("items", metavar="[ITEM]...", nargs=-1)
 @click.option(
-    "--drafts", is_flag=True, help="Include items not yet approved, marked 'Entwurf' (Markdown only, no API request)."
+    "--drafts",
+    is_flag=True,
+    help=N_("Include items not yet approved, marked 'Entwurf' (Markdown only, no API request)."),
 )
 @click.pass_obj
 def build(obj: dict, items: tuple[str, ...], drafts: bool) -> None:
@@ -91,7 +93,7 @@ def build(obj: dict, items: tuple[str, ...], drafts: bool) -> None:
 @click.option(
     "--kind",
     type=click.Choice(assembler.KINDS),
-    help="Show only this draft of the item (an event has a save-the-date and a reminder).",
+    help=N_("Show only this draft of the item (an event has a save-the-date and a reminder)."),
 )
 @click.pass_obj
 def show(obj: dict, item_id: str, kind: str | None) -> None:

@@ -7,7 +7,7 @@ from dataclasses import replace
 import click
 
 from commsflow.errors import CommsflowError, Problem, Severity
-from commsflow.i18n import _, ngettext
+from commsflow.i18n import N_, _, ngettext
 from commsflow.lint import generated_html, lint
 from commsflow.output import console, errors_counted, print_problems, warnings_counted
 from commsflow.plan import open_plan
@@ -15,7 +15,7 @@ from commsflow.workspace import Workspace
 
 
 @click.command("lint")
-@click.option("--strict", is_flag=True, help="Turn warnings into errors.")
+@click.option("--strict", is_flag=True, help=N_("Turn warnings into errors."))
 @click.pass_obj
 def command(obj: dict, strict: bool) -> None:
     """Check what readers get: alt texts, link texts, heading levels, lang on the

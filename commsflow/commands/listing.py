@@ -52,8 +52,8 @@ def _detail(item: Item) -> str:
 
 @click.command("list")
 @click.argument("kind", required=False, type=click.Choice(TYPE_NAMES), metavar="[TYPE]")
-@click.option("--status", type=click.Choice(STATUSES), help="Only items in this workflow status.")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON (one array of items) for scripts.")
+@click.option("--status", type=click.Choice(STATUSES), help=N_("Only items in this workflow status."))
+@click.option("--json", "as_json", is_flag=True, help=N_("Print JSON (one array of items) for scripts."))
 @click.pass_obj
 def command(obj: dict, kind: str | None, status: str | None, as_json: bool) -> None:
     """List content items; TYPE is one of post, news, event, project.

@@ -23,7 +23,7 @@ from pydantic import ValidationError
 from commsflow import dates, frontmatter
 from commsflow.errors import CommsflowError, closest
 from commsflow.files import write_atomic
-from commsflow.i18n import _
+from commsflow.i18n import N_, _
 from commsflow.output import console, error_console
 from commsflow.slugs import is_slug, slugify
 
@@ -40,22 +40,26 @@ DEFAULT_HOUR = time(10, 0)
 @click.command("new")
 @click.argument("kind", type=click.Choice(KINDS), metavar="KIND")
 @click.argument("title")
-@click.option("--slug", metavar="SLUG", help="The name to use instead of the one made from the title.")
+@click.option("--slug", metavar="SLUG", help=N_("The name to use instead of the one made from the title."))
 @click.option(
     "--date",
     "day",
     metavar="DATE",
-    help="A post's or news item's date, an event's day, a newsletter's send day, a slot's first day "
-    "(default: today; events a week and newsletters four weeks ahead).",
+    help=N_(
+        "A post's or news item's date, an event's day, a newsletter's send day, a slot's first day "
+        "(default: today; events a week and newsletters four weeks ahead)."
+    ),
 )
 @click.option(
     "--project",
     "projects",
     multiple=True,
     metavar="SLUG",
-    help="The project the item is about (required for news; may be repeated).",
+    help=N_("The project the item is about (required for news; may be repeated)."),
 )
-@click.option("--event", metavar="SLUG", help="campaign: the event the campaign is for (without it: a weekly slot).")
+@click.option(
+    "--event", metavar="SLUG", help=N_("campaign: the event the campaign is for (without it: a weekly slot).")
+)
 @click.pass_obj
 def command(
     obj: dict, kind: str, title: str, slug: str | None, day: str | None, projects: tuple[str, ...], event: str | None

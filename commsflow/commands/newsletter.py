@@ -109,7 +109,7 @@ def list_issues(obj: dict) -> None:
 
 @command.command("build")
 @click.argument("issue_id", metavar="[ISSUE]", required=False)
-@click.option("--drafts", is_flag=True, help="Include items not yet approved, marked 'Entwurf' (preview only).")
+@click.option("--drafts", is_flag=True, help=N_("Include items not yet approved, marked 'Entwurf' (preview only)."))
 @click.pass_obj
 def build(obj: dict, issue_id: str | None, drafts: bool) -> None:
     """Build ISSUE (default: the latest) into the build folder: email.html, web.html,
@@ -164,9 +164,9 @@ def _shown(workspace: Workspace, path) -> str:
 @command.command("send-test")
 @click.argument("issue_id", metavar="[ISSUE]", required=False)
 @click.option(
-    "--to", "recipients", multiple=True, required=True, metavar="ADDRESS", help="Recipient; repeat for several."
+    "--to", "recipients", multiple=True, required=True, metavar="ADDRESS", help=N_("Recipient; repeat for several.")
 )
-@click.option("--drafts", is_flag=True, help="Include items not yet approved, marked 'Entwurf'.")
+@click.option("--drafts", is_flag=True, help=N_("Include items not yet approved, marked 'Entwurf'."))
 @click.pass_obj
 def send_test(obj: dict, issue_id: str | None, recipients: tuple[str, ...], drafts: bool) -> None:
     """Send ISSUE (default: the latest) to test ADDRESSes through the SMTP server

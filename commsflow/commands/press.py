@@ -10,7 +10,7 @@ from commsflow.assemblers.newsletter import SIGNED_OFF
 from commsflow.commands import load_or_stop
 from commsflow.errors import CommsflowError, Problem, closest
 from commsflow.files import write_all
-from commsflow.i18n import _, ngettext
+from commsflow.i18n import N_, _, ngettext
 from commsflow.output import console, print_problems, warnings_counted
 from commsflow.renderers import press as renderer
 from commsflow.workspace import Workspace
@@ -23,7 +23,7 @@ def command() -> None:
 
 @command.command("build")
 @click.argument("items", nargs=-1, metavar="[ITEM]...")
-@click.option("--drafts", is_flag=True, help="Also items not yet approved (for a sign-off copy).")
+@click.option("--drafts", is_flag=True, help=N_("Also items not yet approved (for a sign-off copy)."))
 @click.pass_obj
 def build(obj: dict, items: tuple[str, ...], drafts: bool) -> None:
     """Build press releases into build/press/ITEM/: release.md, release.html (A4),

@@ -15,7 +15,7 @@ from rich.markup import escape
 
 from commsflow.commands.build import build_all
 from commsflow.errors import CommsflowError
-from commsflow.i18n import _
+from commsflow.i18n import N_, _
 from commsflow.output import console, errors_counted, warnings_counted
 from commsflow.workspace import Workspace
 
@@ -148,8 +148,8 @@ def _rebuild(workspace: Workspace) -> None:
 
 
 @click.command("preview")
-@click.option("--port", default=8765, show_default=True, help="Port on 127.0.0.1.")
-@click.option("--interval", default=1.0, show_default=True, help="Seconds between checks for changed files.")
+@click.option("--port", default=8765, show_default=True, help=N_("Port on 127.0.0.1."))
+@click.option("--interval", default=1.0, show_default=True, help=N_("Seconds between checks for changed files."))
 @click.pass_obj
 def command(obj: dict, port: int, interval: float) -> None:
     """Build, serve the build folder at http://127.0.0.1:PORT/ and rebuild whenever

@@ -241,29 +241,37 @@ def _period(text: str, zone) -> tuple[datetime, datetime]:
 
 
 @click.command("run")
-@click.option("--once", is_flag=True, help="One pass, then exit (for cron or a systemd timer).")
+@click.option("--once", is_flag=True, help=N_("One pass, then exit (for cron or a systemd timer)."))
 @click.option(
-    "--dry-run", is_flag=True, help="Show what would be published; publish nothing, record nothing in the real ledger."
+    "--dry-run",
+    is_flag=True,
+    help=N_("Show what would be published; publish nothing, record nothing in the real ledger."),
 )
 @click.option(
     "--simulate",
     metavar="FROM..TO",
-    help="Run over a period on a virtual clock, into .commsflow/simulation/ (its own outbox and a copy of the "
-    "ledger); nothing real is sent or recorded.",
+    help=N_(
+        "Run over a period on a virtual clock, into .commsflow/simulation/ (its own outbox and a copy of the "
+        "ledger); nothing real is sent or recorded."
+    ),
 )
 @click.option(
     "--new-ledger",
     is_flag=True,
-    help="Confirm a fresh start: the ledger was lost (or replaced) and you are sure nothing was sent from this "
-    "folder before, or the ledger there now is the right one. Needed once; refused when there is nothing to confirm.",
+    help=N_(
+        "Confirm a fresh start: the ledger was lost (or replaced) and you are sure nothing was sent from this "
+        "folder before, or the ledger there now is the right one. Needed once; refused when there is nothing to confirm."
+    ),
 )
 @click.option(
     "--log-format",
     type=click.Choice(LOG_FORMATS),
     default="text",
     show_default=True,
-    help="text: one line per event for a person; json: one JSON object per line on stdout, errors too "
-    "(time, level, state, job, channel, template, item, planned, detail), for a log collector.",
+    help=N_(
+        "text: one line per event for a person; json: one JSON object per line on stdout, errors too "
+        "(time, level, state, job, channel, template, item, planned, detail), for a log collector."
+    ),
 )
 @click.pass_context
 def command(

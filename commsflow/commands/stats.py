@@ -8,12 +8,12 @@ import click
 from rich.table import Table
 
 from commsflow import dates, stats
-from commsflow.i18n import ngettext
+from commsflow.i18n import N_, ngettext
 from commsflow.output import console, error_console
 
 
 @click.command("stats")
-@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON for scripts.")
+@click.option("--json", "as_json", is_flag=True, help=N_("Print the figures as JSON for scripts."))
 @click.pass_obj
 def command(obj: dict, as_json: bool) -> None:
     """Programme figures: projects in total, completed, running, funded, by field of action.

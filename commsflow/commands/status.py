@@ -9,14 +9,16 @@ from datetime import datetime
 import click
 from rich.markup import escape
 
-from commsflow.i18n import _, ngettext
+from commsflow.i18n import N_, _, ngettext
 from commsflow.output import console
 from commsflow.workspace import Workspace
 
 
 @click.command("status")
-@click.option("--all", "show_all", is_flag=True, help="List every job that went out, not only the last ten.")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable: what needs a person, retries, what went out.")
+@click.option("--all", "show_all", is_flag=True, help=N_("List every job that went out, not only the last ten."))
+@click.option(
+    "--json", "as_json", is_flag=True, help=N_("Machine-readable: what needs a person, retries, what went out.")
+)
 @click.pass_obj
 def command(obj: dict, show_all: bool, as_json: bool) -> None:
     """What needs a person — failed, held after a crash, missed, waiting for a credential,
