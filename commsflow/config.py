@@ -96,6 +96,9 @@ class Social(_Section):
         None, description="Author URN for the LinkedIn Posts API."
     )
     mastodon_account: Text | None = Field(None, description="e.g. '@name@social.bund.de'.")
+    bluesky_account: Text | None = Field(
+        None, description="The Bluesky handle posts go out as, e.g. 'name.bsky.social'."
+    )
     hashtags: list[Text] = Field(default_factory=list, description="Hashtags every post may carry.")
 
 

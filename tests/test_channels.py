@@ -19,7 +19,7 @@ def _readme_channel() -> str:
 
 def test_every_channel_declares_what_the_rest_derives_from():
     registry = channels.registry()
-    assert list(registry)[:5] == ["newsletter", "linkedin", "mastodon", "webhook", "press"]
+    assert list(registry)[:6] == ["newsletter", "linkedin", "mastodon", "bluesky", "webhook", "press"]
     for name, channel in registry.items():
         assert channel.name == name and channel.title
         assert channel.kinds, name

@@ -147,7 +147,7 @@ steps:
 
 def test_calendar_exports_ics_for_outlook(run, mpi, tmp_path):
     target = tmp_path / "plan.ics"
-    result = run(mpi, "--now", NOW, "calendar", "--from", "2024-03-01", "--ics", str(target))
+    result = run(mpi, "--lang", "de", "--now", NOW, "calendar", "--from", "2024-03-01", "--ics", str(target))
     assert result.exit_code == 0, result.output
     events = icalendar.Calendar.from_ical(target.read_bytes()).walk("VEVENT")
     assert len(events) == 14

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 from commsflow.channels.base import FRONT_MATTER, Channel, RenderContext, Rendition, missing_item
@@ -43,19 +44,22 @@ class SocialChannel(Channel):
         draft_only = job.campaign == DRAFT_CAMPAIGN
         planned = plan.Planned(item, job.template, draft=item is not None and item.status not in plan.SIGNED_OFF)
         figures = context.figures(job.planned) if item is None else None
-        rendered = renderer.render_drafts([planned], context.library, config, figures, now=job.planned)
+        rendered = renderer.render_drafts(
+            [planned], context.library, config, figures, now=job.planned, source=self.name
+        )
         draft = rendered.drafts[0]
-        body = None
-        if self.request_body and rendered.with_request(draft):
-            body = renderer.request_body(draft, rendered.author)
+        text, body = self.shape(draft, rendered, config)
         problems = [p for p in rendered.problems if self.request_body or p.field != "social.linkedin_author"]
         payload = None
         if not rendered.errors:
-            payload = Payload(
-                job.id, self.name, job.item, job.template, draft.title, draft.text, link=draft.link, body=body
-            )
+            payload = Payload(job.id, self.name, job.item, job.template, draft.title, text, link=draft.link, body=body)
         header = renderer.draft_markdown(
-            draft, config, now=job.planned, planned=None if draft_only else job.planned, channel=self.title
+            draft if text == draft.text else replace(draft, text=text),
+            config,
+            now=job.planned,
+            planned=None if draft_only else job.planned,
+            channel=self.title,
+            shown=self.counted(text),
         )
         name = f"{self.name}/{draft.name}"
         files: dict[str, bytes | str] = {f"{name}.md": header}
@@ -63,7 +67,22 @@ class SocialChannel(Channel):
             import json
 
             files[f"{name}.json"] = json.dumps(body, ensure_ascii=False, indent=2) + "\n"
-        return Rendition(job, payload, files, draft.text, problems, self.sources(job, context), draft.title)
+        return Rendition(job, payload, files, text, problems, self.sources(job, context), draft.title)
+
+    def shape(self, draft, rendered, config) -> tuple[str, dict | None]:
+        """The text that goes out and the API body sent with it (written beside the preview as
+        .json): the draft's text, and LinkedIn's Posts API body where the channel sends one."""
+        from commsflow.renderers import linkedin as renderer
+
+        body = None
+        if self.request_body and rendered.with_request(draft):
+            body = renderer.request_body(draft, rendered.author)
+        return draft.text, body
+
+    def counted(self, text: str) -> dict | None:
+        """How the preview counts the text where the channel counts differently from LinkedIn
+        (``characters``, ``limit``, ``cut``; see renderers.linkedin.draft_markdown)."""
+        return None
 
 
 DRAFT_CAMPAIGN = "entwurf"  # the campaign of a draft job: an item's preview no campaign plans yet

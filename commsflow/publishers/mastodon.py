@@ -17,9 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
 
 import requests
 
@@ -39,115 +37,17 @@ from commsflow.publishers.http import (
     token_from,
 )
 from commsflow.publishers.secrets import one_line
+from commsflow.renderers.short_post import (  # noqa: F401 - status_length: part of this module's interface
+    DEFAULT_MAX_CHARACTERS,
+    DEFAULT_URL_LENGTH,
+    status_length,
+    status_text,
+)
 
-DEFAULT_MAX_CHARACTERS = 500
-DEFAULT_URL_LENGTH = 23
 TOKEN_HINT = N_(
     "create an access token with the write:statuses scope (Einstellungen → Entwicklung) "
     "and set COMMSFLOW_MASTODON_TOKEN"
 )  # shown as _(TOKEN_HINT)
-
-# --- the status text --------------------------------------------------------------------------
-
-_URL = re.compile(r"https?://[^\s<>\"]+", re.IGNORECASE)
-_URL_TRAILING = ".,:;!?'\")]}…“”‘’»«"
-_HASHTAG = re.compile(r"#\w*[^\W\d_]\w*")
-_PARAGRAPH = re.compile(r"\n[ \t]*\n")
-# A LinkedIn mention, @[Name](urn:li:organization:123): on Mastodon just the name.
-_LINKEDIN_MENTION = re.compile(r"@\[([^\[\]\n]*)\]\(urn:li:(?:organization|person):[0-9A-Za-z_-]+\)")
-_ELLIPSIS = " …"
-# Left at the end of a shortened text, these would dangle before the „…“.
-_DANGLING = " \t\n,;:–—-(/„‚»«\"'"
-
-
-def _urls(text: str) -> list[tuple[int, int]]:
-    """Spans of the addresses Mastodon links (and counts as ``characters_reserved_per_url``)."""
-    spans = []
-    for match in _URL.finditer(text):
-        url = match[0].rstrip(_URL_TRAILING)
-        if "." in (urlsplit(url).hostname or ""):
-            spans.append((match.start(), match.start() + len(url)))
-    return spans
-
-
-def status_length(text: str, url_length: int = DEFAULT_URL_LENGTH) -> int:
-    """Characters as Mastodon counts them: every address as ``url_length``.
-
-    Mastodon counts grapheme clusters and ``@name@host`` as ``@name``; counting code points
-    and whole mentions can only come out higher, so a text that fits here fits there.
-    """
-    return len(text) + sum(url_length - (end - start) for start, end in _urls(text))
-
-
-def _split_hashtags(text: str) -> tuple[str, list[str]]:
-    """The text without its closing paragraph of hashtags, and those hashtags."""
-    paragraphs = _PARAGRAPH.split(text)
-    words = paragraphs[-1].split()
-    if words and all(_HASHTAG.fullmatch(word) for word in words):
-        return "\n\n".join(paragraphs[:-1]).strip(), words
-    return text, []
-
-
-def _cut(words: list[str], count: int) -> str:
-    """The first ``count`` words (with the whitespace between them) and „…“ — and the
-    closing quotation mark or bracket, where the cut is inside a quotation or brackets."""
-    text = "".join(words[: 2 * count - 1]).rstrip(_DANGLING)
-    if not text:
-        return ""
-    closing = "“" * max(0, text.count("„") - text.count("“")) + ")" * max(0, text.count("(") - text.count(")"))
-    return text + _ELLIPSIS + closing
-
-
-def status_text(
-    text: str, link: str | None, max_characters: int = DEFAULT_MAX_CHARACTERS, url_length: int = DEFAULT_URL_LENGTH
-) -> str:
-    """The status for ``text`` and ``link`` within ``max_characters`` as Mastodon counts them.
-
-    The text comes first, then the link (unless the text already has it), then the
-    text's closing hashtags. Where it is too long, the text is cut after a whole word and
-    ends in „…“; the hashtags stay while the text can keep at least half the room (or all
-    of itself), else they go from the last one on. The link always stays.
-    """
-    text = _LINKEDIN_MENTION.sub(r"\1", text.replace("\r\n", "\n"))
-    text = re.sub(r"[ \t]+\n", "\n", text)
-    text = re.sub(r"\n{3,}", "\n\n", text).strip()
-    body, tags = _split_hashtags(text)
-
-    def compose(body: str, tags: list[str]) -> str:
-        parts = [body] if body else []
-        if link and not any(body[start:end] == link for start, end in _urls(body)):
-            parts.append(link)
-        if tags:
-            parts.append(" ".join(tags))
-        return "\n\n".join(parts)
-
-    def fits(candidate: str) -> bool:
-        return status_length(candidate, url_length) <= max_characters
-
-    if fits(compose(body, tags)):
-        return compose(body, tags)
-    words = re.split(r"(\s+)", body)  # words at even places, whitespace at odd ones
-    total = (len(words) + 1) // 2
-    keep = min(status_length(body, url_length), (max_characters - status_length(compose("", []), url_length)) // 2)
-    for count in range(len(tags), -1, -1):
-        kept = tags[:count]
-        if fits(compose(body, kept)):
-            return compose(body, kept)
-        # The most words that fit: the length grows with the number of words, so bisect.
-        low, high = 0, total - 1
-        while low < high:
-            middle = (low + high + 1) // 2
-            if fits(compose(_cut(words, middle), kept)):
-                low = middle
-            else:
-                high = middle - 1
-        short = _cut(words, low)
-        if not fits(compose(short, kept)):
-            continue  # not even the link and these hashtags fit
-        if count == 0 or status_length(short, url_length) >= keep:
-            return compose(short, kept)
-    return link or ""
-
 
 # --- the publisher ----------------------------------------------------------------------------
 

@@ -16,6 +16,7 @@ PUBLISHERS = {
     "outbox": ("commsflow.publishers.outbox", "OutboxPublisher"),
     "linkedin": ("commsflow.publishers.linkedin", "LinkedInPublisher"),
     "mastodon": ("commsflow.publishers.mastodon", "MastodonPublisher"),
+    "bluesky": ("commsflow.publishers.bluesky", "BlueskyPublisher"),
     "email": ("commsflow.publishers.newsletter_mail", "NewsletterPublisher"),
     "webhook": ("commsflow.publishers.webhook", "WebhookPublisher"),
 }

@@ -223,11 +223,12 @@ class _Checks:
 
 
 def render_drafts(
-    planned: list[Planned], library: Library, config: Config, figures: Figures, *, now: datetime
+    planned: list[Planned], library: Library, config: Config, figures: Figures, *, now: datetime, source="linkedin"
 ) -> RenderedDrafts:
+    """``source``: the channel the posts go out on, as the own site's links tell it (utm_source)."""
     env = environment(config)
     problems: list[Problem] = []
-    drafts = [_render_one(plan, library, config, figures, now, env, problems) for plan in planned]
+    drafts = [_render_one(plan, library, config, figures, now, env, problems, source) for plan in planned]
     author = config.social.linkedin_author
     if author is None and drafts:
         problems.append(
@@ -262,7 +263,14 @@ def render_drafts(
 
 
 def _render_one(
-    plan: Planned, library: Library, config: Config, figures: Figures, now: datetime, env, problems: list[Problem]
+    plan: Planned,
+    library: Library,
+    config: Config,
+    figures: Figures,
+    now: datetime,
+    env,
+    problems: list[Problem],
+    source: str = "linkedin",
 ) -> Draft:
     item = plan.item
     template = f"{TEMPLATES}/{plan.kind}.txt"
@@ -271,7 +279,7 @@ def _render_one(
 
     def link(url: str | None) -> str | None:
         if url and is_own(url, config):
-            return with_utm(url, source="linkedin", medium="social", campaign=plan.item_id)
+            return with_utm(url, source=source, medium="social", campaign=plan.item_id)
         return url
 
     settings = item.meta.linkedin if item else None
@@ -514,8 +522,16 @@ def request_body(draft: Draft, author: str) -> dict:
 
 
 def draft_markdown(
-    draft: Draft, config: Config, *, now: datetime, planned: datetime | None = None, channel: str | None = None
+    draft: Draft,
+    config: Config,
+    *,
+    now: datetime,
+    planned: datetime | None = None,
+    channel: str | None = None,
+    shown: dict | None = None,
 ) -> str:
+    """The preview of a post for people; ``shown``: what a channel counts differently from
+    LinkedIn (``characters``, ``limit``, ``cut``: where its feed hides the rest)."""
     env = environment(config)
     fence = "```"
     while fence in draft.text:
@@ -540,7 +556,8 @@ def draft_markdown(
             "cut": draft.cut,
             "text": draft.text,
             "fence": fence,
-        },
+        }
+        | (shown or {}),
         now=now,
     )
 

@@ -1,0 +1,310 @@
+"""Bluesky: the post record made when a job is rendered (300 graphemes counted as graphemes,
+facets at UTF-8 byte offsets, a link card) and the publisher against a local XRPC server that
+answers with the documented shapes of com.atproto.server/repo — sign-in, an expired session
+renewed once, a post found by its record key after a crash, 429 with ratelimit-reset, 400
+InvalidRequest, a server that is down. No secret may appear in any message."""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+from datetime import UTC, datetime
+
+import pytest
+from werkzeug import Response
+
+from commsflow.errors import CommsflowError
+from commsflow.publishers.base import Payload, Permanent, Transient
+from commsflow.publishers.bluesky import BlueskyPublisher, BlueskySettings, record_key
+from commsflow.renderers.short_post import (
+    BLUESKY_BYTES,
+    BLUESKY_GRAPHEMES,
+    bluesky_record,
+    bluesky_text,
+    graphemes,
+    shown_link,
+)
+
+PASSWORD = "abcd-efgh-ijkl-mnop"  # an app password: never to be shown anywhere
+ACCESS, REFRESH = "eyJ.access-1.sig", "eyJ.refresh-1.sig"
+DID = "did:plc:z72i7hdynmk6r22z27h6tvur"
+HANDLE = "industriestadt.bsky.social"
+JOB = "mpi-meet-up-2024/save-the-date/mpi-meet-up-2024@2024-03-14T10:00+01:00"
+LINK = (
+    "https://www.berlin.de/industriestadt/veranstaltungen/mpi-meet-up-2024/"
+    "?utm_source=bluesky&utm_medium=social&utm_campaign=mpi-meet-up-2024"
+)
+SAVE_THE_DATE = """\
+Save the Date: MPI Meet-up im Bosch IoT Campus 🗓️
+
+Wann: Donnerstag, 25. April 2024, 16:00 Uhr
+Wo: Bosch IoT Campus, Berlin
+
+Das MPI Meet-up gibt Einblicke in Trends und Potenziale rund um das industrielle Metaverse und \
+bietet der MPI-Community eine Plattform für Austausch und Vernetzung. Grüße an alle, die \
+„Industriestadt“ mitgestalten – von der Gründerin bis zum Werkleiter 👩‍🔧👨‍🔧.
+
+Bitte merken Sie sich den Termin schon heute vor.
+
+#IndustriestadtBerlin #MasterplanIndustriestadt #Metaverse #Vernetzung"""
+
+
+def _slice(text: str, facet: dict) -> str:
+    index = facet["index"]
+    return text.encode("utf-8")[index["byteStart"] : index["byteEnd"]].decode("utf-8")
+
+
+# --- the record --------------------------------------------------------------------------------
+
+
+def test_graphemes_are_counted_as_people_see_them():
+    assert graphemes("Grüße") == 5
+    assert graphemes("Gru\u0308ße") == 5  # ü as u + combining diaeresis
+    assert graphemes("👩‍👩‍👧") == 1 and len("👩‍👩‍👧") == 5
+    assert graphemes("🇩🇪 Berlin") == 8
+
+
+def test_a_long_draft_becomes_one_post_within_300_graphemes_with_its_link_and_hashtags():
+    record = bluesky_record(SAVE_THE_DATE, LINK, language="de", title="MPI Meet-up 2024", description="Save the Date")
+    text = record["text"]
+    assert graphemes(SAVE_THE_DATE) > BLUESKY_GRAPHEMES  # the test is about cutting
+    assert graphemes(text) <= BLUESKY_GRAPHEMES and len(text.encode("utf-8")) <= BLUESKY_BYTES
+    assert text.startswith("Save the Date: MPI Meet-up im Bosch IoT Campus 🗓️\n\nWann: Donnerstag, 25. April 2024")
+    assert shown_link(LINK) == "berlin.de/industriestadt/vera…"
+    assert " …\n\nberlin.de/industriestadt/vera…\n\n#IndustriestadtBerlin" in text
+    assert record["langs"] == ["de"] and record["$type"] == "app.bsky.feed.post"
+    assert "createdAt" not in record  # the publisher's, when it sends
+    assert record["embed"] == {
+        "$type": "app.bsky.embed.external",
+        "external": {"uri": LINK, "title": "MPI Meet-up 2024", "description": "Save the Date"},
+    }
+
+
+def test_facets_point_at_utf8_bytes_of_links_and_hashtags():
+    record = bluesky_record(SAVE_THE_DATE, LINK, language="de")
+    text, facets = record["text"], record["facets"]
+    links = [f for f in facets if f["features"][0]["$type"] == "app.bsky.richtext.facet#link"]
+    tags = [f for f in facets if f["features"][0]["$type"] == "app.bsky.richtext.facet#tag"]
+    assert [(_slice(text, f), f["features"][0]["uri"]) for f in links] == [(shown_link(LINK), LINK)]
+    assert [(_slice(text, f), f["features"][0]["tag"]) for f in tags] == [
+        ("#IndustriestadtBerlin", "IndustriestadtBerlin"),
+        ("#MasterplanIndustriestadt", "MasterplanIndustriestadt"),
+        ("#Metaverse", "Metaverse"),
+        ("#Vernetzung", "Vernetzung"),
+    ]
+    # Umlauts and emoji before them: character and byte offsets differ.
+    assert links[0]["index"]["byteStart"] > text.index(shown_link(LINK))
+    assert facets == sorted(facets, key=lambda f: f["index"]["byteStart"])
+
+
+def test_a_short_text_keeps_its_own_addresses_shown_short_and_linked_whole():
+    text = "Förderaufruf: Bewerbungen bis 31. März 2024 unter https://www.ibb.de/foerderung/circular-economy-call-2024?utm_source=x. #Fördercall"
+    fitted, links = bluesky_text(text, None)
+    assert fitted == "Förderaufruf: Bewerbungen bis 31. März 2024 unter ibb.de/foerderung/circular-ec…. #Fördercall"
+    assert links == [
+        ("ibb.de/foerderung/circular-ec…", "https://www.ibb.de/foerderung/circular-economy-call-2024?utm_source=x")
+    ]
+    record = bluesky_record(text, None, language="de")
+    assert "embed" not in record
+    assert [_slice(record["text"], f) for f in record["facets"]] == ["ibb.de/foerderung/circular-ec…", "#Fördercall"]
+
+
+def test_record_keys_are_tids_the_same_for_a_job_and_different_for_two():
+    key = record_key(JOB)
+    assert key == record_key(JOB)
+    assert len(key) == 13 and key[0] in "234567abcdefghij"
+    assert set(key) <= set("234567abcdefghijklmnopqrstuvwxyz")
+    other = record_key(JOB.replace("save-the-date/", "reminder/"))
+    assert other != key and other[:5] == key[:5]  # the same minute: close in time, not the same key
+
+
+# --- the publisher -----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def bluesky(httpserver):
+    settings = BlueskySettings(httpserver.url_for("").rstrip("/"), HANDLE, PASSWORD, timeout=5)
+    return BlueskyPublisher(settings, clock=lambda: datetime(2024, 3, 14, 9, 0, 1, 250000, tzinfo=UTC))
+
+
+def _payload() -> Payload:
+    record = bluesky_record(SAVE_THE_DATE, LINK, language="de", title="MPI Meet-up 2024", description="Save the Date")
+    return Payload(JOB, "bluesky", "mpi-meet-up-2024", "save-the-date", "MPI Meet-up", record["text"], LINK, record)
+
+
+def _session(httpserver, access=ACCESS, refresh=REFRESH):
+    httpserver.expect_ordered_request(
+        "/xrpc/com.atproto.server.createSession",
+        method="POST",
+        json={"identifier": HANDLE, "password": PASSWORD},
+    ).respond_with_json({"did": DID, "handle": HANDLE, "accessJwt": access, "refreshJwt": refresh})
+
+
+def _not_found(httpserver, token=ACCESS):
+    httpserver.expect_ordered_request(
+        "/xrpc/com.atproto.repo.getRecord",
+        method="GET",
+        query_string={"repo": DID, "collection": "app.bsky.feed.post", "rkey": record_key(JOB)},
+        headers={"Authorization": f"Bearer {token}"},
+    ).respond_with_json({"error": "RecordNotFound", "message": "Could not locate record"}, status=400)
+
+
+def _uri() -> str:
+    return f"at://{DID}/app.bsky.feed.post/{record_key(JOB)}"
+
+
+def _no_secret(text: str) -> None:
+    for secret in (PASSWORD, ACCESS, REFRESH, "eyJ.access-2.sig", "eyJ.refresh-2.sig"):
+        assert secret not in text
+
+
+def test_signs_in_looks_for_the_record_key_and_creates_the_post(httpserver, bluesky):
+    payload = _payload()
+    _session(httpserver)
+    _not_found(httpserver)
+    httpserver.expect_ordered_request(
+        "/xrpc/com.atproto.repo.createRecord", method="POST", headers={"Authorization": f"Bearer {ACCESS}"}
+    ).respond_with_json({"uri": _uri(), "cid": "bafyreib2rxk3rh6kzwq"})
+
+    receipt = bluesky.publish(payload)
+
+    httpserver.check_assertions()
+    sent = json.loads(httpserver.log[-1][0].get_data())
+    assert sent["repo"] == DID and sent["collection"] == "app.bsky.feed.post" and sent["rkey"] == record_key(JOB)
+    assert sent["record"] == {**payload.body, "createdAt": "2024-03-14T09:00:01.250Z"}
+    assert receipt.id == _uri()
+    assert receipt.url == f"https://bsky.app/profile/{HANDLE}/post/{record_key(JOB)}"
+    assert receipt.note is None
+    _no_secret(repr(bluesky) + repr(bluesky.settings) + repr(receipt))
+
+
+def test_after_a_crash_the_post_is_found_by_its_record_key_and_not_sent_again(httpserver, bluesky):
+    payload = _payload()
+    _session(httpserver)
+    httpserver.expect_ordered_request("/xrpc/com.atproto.repo.getRecord", method="GET").respond_with_json(
+        {"uri": _uri(), "cid": "bafyreib2rxk3rh6kzwq", "value": {**payload.body, "createdAt": "2024-03-14T09:00:01Z"}}
+    )
+    receipt = bluesky.publish(payload)
+    assert receipt.id == _uri() and "already posted" in receipt.note
+    assert not any(request.path.endswith("createRecord") for request, _response in httpserver.log)
+
+
+def test_a_record_key_holding_another_post_stops_for_a_person(httpserver, bluesky):
+    _session(httpserver)
+    httpserver.expect_ordered_request("/xrpc/com.atproto.repo.getRecord", method="GET").respond_with_json(
+        {"uri": _uri(), "cid": "bafy", "value": {"$type": "app.bsky.feed.post", "text": "Etwas anderes"}}
+    )
+    with pytest.raises(Permanent, match="holds another post"):
+        bluesky.publish(_payload())
+
+
+def test_an_expired_session_is_renewed_once_and_the_call_repeated(httpserver, bluesky):
+    _session(httpserver)
+    httpserver.expect_ordered_request("/xrpc/com.atproto.repo.getRecord", method="GET").respond_with_json(
+        {"error": "ExpiredToken", "message": "Token has expired"}, status=400
+    )
+    httpserver.expect_ordered_request(
+        "/xrpc/com.atproto.server.refreshSession", method="POST", headers={"Authorization": f"Bearer {REFRESH}"}
+    ).respond_with_json(
+        {"did": DID, "handle": HANDLE, "accessJwt": "eyJ.access-2.sig", "refreshJwt": "eyJ.refresh-2.sig"}
+    )
+    _not_found(httpserver, token="eyJ.access-2.sig")
+    httpserver.expect_ordered_request(
+        "/xrpc/com.atproto.repo.createRecord", method="POST", headers={"Authorization": "Bearer eyJ.access-2.sig"}
+    ).respond_with_json({"uri": _uri(), "cid": "bafy"})
+    assert bluesky.publish(_payload()).id == _uri()
+    httpserver.check_assertions()
+
+
+def test_a_refused_app_password_says_what_to_do_and_shows_no_secret(httpserver, bluesky):
+    httpserver.expect_request("/xrpc/com.atproto.server.createSession", method="POST").respond_with_json(
+        {"error": "AuthenticationRequired", "message": "Invalid identifier or password"}, status=401
+    )
+    with pytest.raises(Permanent) as caught:
+        bluesky.publish(_payload())
+    message = str(caught.value)
+    assert "refused the sign-in" in message and "COMMSFLOW_BLUESKY_APP_PASSWORD" in message
+    assert "Invalid identifier or password" in message
+    _no_secret(message)
+
+
+def test_rate_limited_is_transient_with_the_reset_time(httpserver, bluesky):
+    _session(httpserver)
+    _not_found(httpserver)
+    reset = int(time.time()) + 120
+    httpserver.expect_ordered_request("/xrpc/com.atproto.repo.createRecord", method="POST").respond_with_response(
+        Response(
+            json.dumps({"error": "RateLimitExceeded", "message": "Rate Limit Exceeded"}),
+            status=429,
+            headers={"ratelimit-limit": "5000", "ratelimit-remaining": "0", "ratelimit-reset": str(reset)},
+            content_type="application/json",
+        )
+    )
+    with pytest.raises(Transient) as caught:
+        bluesky.publish(_payload())
+    assert 100 <= caught.value.retry_after <= 121 and caught.value.status == 429
+
+
+def test_an_invalid_request_is_permanent_with_the_servers_reason(httpserver, bluesky):
+    _session(httpserver)
+    _not_found(httpserver)
+    httpserver.expect_ordered_request("/xrpc/com.atproto.repo.createRecord", method="POST").respond_with_json(
+        {
+            "error": "InvalidRequest",
+            "message": "Invalid app.bsky.feed.post record: Record/text must not be longer than 300 graphemes",
+        },
+        status=400,
+    )
+    with pytest.raises(Permanent) as caught:
+        bluesky.publish(_payload())
+    message = str(caught.value)
+    assert "InvalidRequest: Invalid app.bsky.feed.post record" in message and "check the draft's text" in message
+    _no_secret(message)
+
+
+def test_a_server_that_is_down_is_transient():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # closed again: nobody listens there
+    publisher = BlueskyPublisher(BlueskySettings(f"http://127.0.0.1:{port}", HANDLE, PASSWORD, timeout=2))
+    with pytest.raises(Transient, match="cannot connect"):
+        publisher.publish(_payload())
+
+
+def test_settings_come_from_the_environment_and_name_what_is_missing():
+    with pytest.raises(CommsflowError, match="COMMSFLOW_BLUESKY_APP_PASSWORD"):
+        BlueskySettings.from_env(None, {})
+    with pytest.raises(CommsflowError, match="bluesky_account"):
+        BlueskySettings.from_env(None, {"COMMSFLOW_BLUESKY_APP_PASSWORD": PASSWORD})
+    settings = BlueskySettings.from_env(
+        None, {"COMMSFLOW_BLUESKY_APP_PASSWORD": PASSWORD, "COMMSFLOW_BLUESKY_HANDLE": "@" + HANDLE}
+    )
+    assert (settings.service, settings.handle) == ("https://bsky.social", HANDLE)
+    _no_secret(repr(settings))
+
+
+# --- the channel -------------------------------------------------------------------------------
+
+
+def test_a_bluesky_step_is_planned_previewed_and_signed_off_as_the_record_it_sends(run, mpi):
+    (mpi / "campaigns" / "bluesky-dienstag.yaml").write_text(
+        "kind: slot\nevery: tuesday\ntime: '12:00'\nstart: 2024-03-01\nend: 2024-03-31\nchannel: bluesky\ntype: post\n",
+        encoding="utf-8",
+    )
+    calendar = run(mpi, "--now", "2024-03-01 10:00", "calendar", "--channel", "bluesky")
+    assert calendar.exit_code == 0, calendar.output
+    assert "Di 05.03.2024 12:00  bluesky" in calendar.stdout or "Tue 05.03.2024 12:00  bluesky" in calendar.stdout
+    built = run(mpi, "--now", "2024-03-01 10:00", "build")
+    assert "Traceback" not in built.output
+    records = sorted((mpi / "build" / "bluesky").glob("*.json"))
+    assert records, built.output
+    for path in records:
+        record = json.loads(path.read_text(encoding="utf-8"))
+        assert graphemes(record["text"]) <= BLUESKY_GRAPHEMES and record["langs"] == ["de"]
+        assert all(_slice(record["text"], facet) for facet in record.get("facets", []))
+        preview = path.with_suffix(".md").read_text(encoding="utf-8")
+        assert record["text"] in preview  # the preview shows the post as it goes out
+        assert f"{graphemes(record['text'])} " in preview and f" {BLUESKY_GRAPHEMES}" in preview
+    jobs = json.loads((mpi / "build" / "jobs.json").read_text(encoding="utf-8"))
+    assert {job["channel"] for job in jobs} >= {"bluesky"}
