@@ -20,6 +20,7 @@ from pydantic import (
     Field,
     NonNegativeInt,
     ValidationError,
+    create_model,
     field_validator,
     model_validator,
 )
@@ -135,6 +136,23 @@ class LinkedIn(_Strict):
     hashtags: list[Text] = Field(default_factory=list, description="Extra hashtags, e.g. 'Kreislaufwirtschaft'.")
 
 
+def _social_wording() -> type[BaseModel]:
+    """``social:``: the item's own post text for every social channel (``text``) and for one
+    channel (``bluesky: …``) — one field per social channel of the registry."""
+    fields = {
+        name: (Text | None, Field(None, description=f"The post text on {name}, before social.text."))
+        for name in channel_names(social=True)
+    }
+    return create_model(
+        "Social",
+        __base__=_Strict,
+        text=(Text | None, Field(None, description="The post text on every social channel without its own.")),
+        **fields,
+    )
+
+
+SocialWording = _social_wording()
+
 PRESS_KINDS = ("invitation", "recap", "announcement", "funding-call")
 
 
@@ -165,6 +183,7 @@ class Common(_Strict):
         None, description="The item's web address; default: the pattern under [links] in commsflow.toml."
     )
     linkedin: LinkedIn | None = Field(None, description="Own wording for LinkedIn drafts.")
+    social: SocialWording | None = Field(None, description="Own post texts per social channel (and for all).")
     press: Press | None = Field(None, description="Press release for this item.")
     publish_at: Moment | None = Field(None, description="A one-off publication: when (with 'channels').")
     channels: list[OneOffChannel] = Field(default_factory=list, description="Where the one-off publication goes.")

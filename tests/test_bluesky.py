@@ -308,3 +308,82 @@ def test_a_bluesky_step_is_planned_previewed_and_signed_off_as_the_record_it_sen
         assert f"{graphemes(record['text'])} " in preview and f" {BLUESKY_GRAPHEMES}" in preview
     jobs = json.loads((mpi / "build" / "jobs.json").read_text(encoding="utf-8"))
     assert {job["channel"] for job in jobs} >= {"bluesky"}
+
+
+DEEP_DIVE = "2023-10-04-rueckblick-mpi-deep-dive-hardtech-startups"
+
+
+def _on_every_social_channel(mpi, wording: str) -> None:
+    """Tuesday slots on LinkedIn, Mastodon and Bluesky in March 2024 (the first picks DEEP_DIVE),
+    and ``wording`` added to DEEP_DIVE's front matter."""
+    for channel in ("linkedin", "mastodon", "bluesky"):
+        (mpi / "campaigns" / f"{channel}-dienstag.yaml").write_text(
+            f"kind: slot\nevery: tuesday\ntime: '12:00'\nstart: 2024-03-01\nend: 2024-03-31\nchannel: {channel}\n"
+            "type: post\n",
+            encoding="utf-8",
+        )
+    post = mpi / "content" / "posts" / f"{DEEP_DIVE}.md"
+    post.write_text(post.read_text(encoding="utf-8").replace("\nquotes:", f"\n{wording}quotes:", 1), encoding="utf-8")
+
+
+def _preview(mpi, channel: str) -> str:
+    return (mpi / "build" / channel / f"{DEEP_DIVE}--article.md").read_text(encoding="utf-8")
+
+
+def test_each_social_channel_takes_its_own_wording_then_the_common_one(run, mpi):
+    _on_every_social_channel(
+        mpi,
+        "social:\n"
+        "  text: Gemeinsamer Text für alle Kanäle zum Deep Dive.\n"
+        "  bluesky: Kurz für Bluesky – Hardtech in Berlin 🤖\n",
+    )
+    built = run(mpi, "--now", "2024-03-01 10:00", "build")
+    assert "Traceback" not in built.output
+    assert "Kurz für Bluesky – Hardtech in Berlin 🤖" in _preview(mpi, "bluesky")
+    assert "Gemeinsamer Text" not in _preview(mpi, "bluesky")
+    assert "Gemeinsamer Text für alle Kanäle zum Deep Dive." in _preview(mpi, "mastodon")
+    assert "Gemeinsamer Text für alle Kanäle zum Deep Dive." in _preview(mpi, "linkedin")
+    record = json.loads((mpi / "build" / "bluesky" / f"{DEEP_DIVE}--article.json").read_text(encoding="utf-8"))
+    assert record["text"].startswith("Kurz für Bluesky – Hardtech in Berlin 🤖")
+    # Each channel's link says where the reader came from.
+    assert "utm_source=bluesky" in record["embed"]["external"]["uri"]
+    assert "utm_source=mastodon" in _preview(mpi, "mastodon") and "utm_source=linkedin" in _preview(mpi, "linkedin")
+
+
+def test_linkedin_wording_stays_linkedins_before_the_common_text(run, mpi):
+    _on_every_social_channel(mpi, "linkedin:\n  text: Nur für LinkedIn.\nsocial:\n  text: Für Mastodon und Bluesky.\n")
+    run(mpi, "--now", "2024-03-01 10:00", "build")
+    assert "Nur für LinkedIn." in _preview(mpi, "linkedin")
+    assert "Für Mastodon und Bluesky." in _preview(mpi, "mastodon")
+    assert "Für Mastodon und Bluesky." in _preview(mpi, "bluesky")
+
+
+def test_an_own_bluesky_text_too_long_is_an_error_naming_its_line(run, mpi):
+    long_text = "Hardtech-Startups " * 20  # 360 characters
+    _on_every_social_channel(mpi, f"social:\n  bluesky: {long_text.strip()}\n")
+    post = (mpi / "content" / "posts" / f"{DEEP_DIVE}.md").read_text(encoding="utf-8")
+    line = post.splitlines().index(f"  bluesky: {long_text.strip()}") + 1
+    built = run(mpi, "--now", "2024-03-01 10:00", "build")
+    assert built.exit_code == 1
+    assert (
+        f"content/posts/{DEEP_DIVE}.md:{line}: social.bluesky: the text for bluesky has 359 characters; "
+        "bluesky shows 300, the rest is cut"
+    ) in " ".join(built.output.split()), built.output
+
+
+def test_an_unknown_channel_under_social_is_refused(run, mpi):
+    _on_every_social_channel(mpi, "social:\n  blusky: Tippfehler\n")
+    checked = run(mpi, "check")
+    assert checked.exit_code == 1
+    assert "social.blusky: unknown field — did you mean `bluesky`?" in checked.output, checked.output
+
+
+def test_a_channel_template_of_its_own_words_its_posts(run, mpi):
+    _on_every_social_channel(mpi, "")
+    (mpi / "templates" / "bluesky").mkdir()
+    (mpi / "templates" / "bluesky" / "article.txt").write_text(
+        "Neu im Blog: {{ item.title }} {{ url }}\n", encoding="utf-8"
+    )
+    run(mpi, "--now", "2024-03-01 10:00", "build")
+    assert "Neu im Blog: Rückblick: 1. MPI Deep Dive" in _preview(mpi, "bluesky")
+    assert "Neu im Blog" not in _preview(mpi, "mastodon")

@@ -14,7 +14,7 @@ POST_KINDS = ("article", "funding-call", "news", "save-the-date", "reminder", "r
 class SocialChannel(Channel):
     templates = "linkedin"
     kinds = POST_KINDS
-    steps = slots = one_off = True
+    steps = slots = one_off = social = True
     request_body = False  # the LinkedIn Posts API body goes with the payload and the preview
 
     def default_kind(self, item, moment: datetime) -> str | None:
@@ -45,7 +45,7 @@ class SocialChannel(Channel):
         planned = plan.Planned(item, job.template, draft=item is not None and item.status not in plan.SIGNED_OFF)
         figures = context.figures(job.planned) if item is None else None
         rendered = renderer.render_drafts(
-            [planned], context.library, config, figures, now=job.planned, source=self.name
+            [planned], context.library, config, figures, now=job.planned, source=self.name, own_limit=self.own_limit()
         )
         draft = rendered.drafts[0]
         text, body = self.shape(draft, rendered, config)
@@ -78,6 +78,11 @@ class SocialChannel(Channel):
         if self.request_body and rendered.with_request(draft):
             body = renderer.request_body(draft, rendered.author)
         return draft.text, body
+
+    def own_limit(self):
+        """How the channel counts an item's own text for it (``social.<name>``) and how much it
+        shows: ``(count, limit, strict)``, or None where the draft's own checks say all."""
+        return None
 
     def counted(self, text: str) -> dict | None:
         """How the preview counts the text where the channel counts differently from LinkedIn

@@ -150,6 +150,7 @@ class Channel:
     slots: bool = False  # recurring slots may post on it
     one_off: bool = False  # an item's own `channels:` may name it
     scheduled: bool = True  # False: files for reference only (calendar files), never a job
+    social: bool = False  # posts worded from the LinkedIn templates; an item's `social:` may word them itself
 
     @classmethod
     def shown_title(cls) -> str:

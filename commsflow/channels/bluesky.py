@@ -24,6 +24,11 @@ class Bluesky(SocialChannel):
         )
         return record["text"], record
 
+    def own_limit(self):
+        from commsflow.renderers.short_post import BLUESKY_GRAPHEMES, graphemes
+
+        return graphemes, BLUESKY_GRAPHEMES, True  # an own text is not cut without the author knowing
+
     def counted(self, text: str) -> dict:
         from commsflow.renderers.short_post import BLUESKY_GRAPHEMES, graphemes
 

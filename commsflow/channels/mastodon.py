@@ -10,5 +10,10 @@ class Mastodon(SocialChannel):
     title = "Mastodon"
     publishers = ("outbox", "mastodon")
 
+    def own_limit(self):
+        from commsflow.renderers.short_post import DEFAULT_MAX_CHARACTERS
+
+        return len, DEFAULT_MAX_CHARACTERS, False  # an instance may allow more: a warning
+
 
 CHANNEL = Mastodon()

@@ -156,6 +156,7 @@ class Draft:
     claim: str
     source: str | None  # the item's file; None for the figures post
     status: str | None  # the item's workflow status; None for the figures post
+    wording: str | None = None  # the front matter field its text is, when the item words it itself
 
     @property
     def kind(self) -> str:
@@ -223,12 +224,22 @@ class _Checks:
 
 
 def render_drafts(
-    planned: list[Planned], library: Library, config: Config, figures: Figures, *, now: datetime, source="linkedin"
+    planned: list[Planned],
+    library: Library,
+    config: Config,
+    figures: Figures,
+    *,
+    now: datetime,
+    source="linkedin",
+    own_limit=None,
 ) -> RenderedDrafts:
-    """``source``: the channel the posts go out on, as the own site's links tell it (utm_source)."""
+    """``source``: the channel the posts go out on (its own wording, its own templates, the
+    own site's links' utm_source); ``own_limit``: how that channel counts an item's own text
+    for it and how much it shows, ``(count, limit, strict)`` — over it is an error when
+    ``strict``, else a warning."""
     env = environment(config)
     problems: list[Problem] = []
-    drafts = [_render_one(plan, library, config, figures, now, env, problems, source) for plan in planned]
+    drafts = [_render_one(plan, library, config, figures, now, env, problems, source, own_limit) for plan in planned]
     author = config.social.linkedin_author
     if author is None and drafts:
         problems.append(
@@ -271,9 +282,12 @@ def _render_one(
     env,
     problems: list[Problem],
     source: str = "linkedin",
+    own_limit=None,
 ) -> Draft:
     item = plan.item
     template = f"{TEMPLATES}/{plan.kind}.txt"
+    if source != "linkedin" and (config.path("templates") / source / f"{plan.kind}.txt").is_file():
+        template = f"{source}/{plan.kind}.txt"  # the channel's own wording of this kind
     shown_template = str(Path(config.paths.templates) / template)
     check = _Checks(config, item.path if item else shown_template, item, problems)
 
@@ -283,7 +297,7 @@ def _render_one(
         return url
 
     settings = item.meta.linkedin if item else None
-    own_text, own_field = _own_wording(plan.kind, settings)
+    own_text, own_field = _own_wording(plan.kind, settings, item.meta.social if item else None, source)
     present = hashtags_in(own_text) if own_text else []
     if len(present) > HASHTAG_LIMIT:
         check(
@@ -297,6 +311,17 @@ def _render_one(
                 "keep the {limit} that matter most (configured and tag hashtags are only added while there is room)"
             ).format(limit=HASHTAG_LIMIT),
         )
+    if own_limit and own_field == f"social.{source}":
+        count, limit, strict = own_limit
+        if count(own_text) > limit:
+            check(
+                own_field,
+                _("the text for {channel} has {count} characters; {channel} shows {limit}, the rest is cut").format(
+                    channel=source, count=count(own_text), limit=limit
+                ),
+                _("shorten it to {limit} characters").format(limit=limit),
+                Severity.ERROR if strict else Severity.WARNING,
+            )
     tags = [config.social.hashtags]
     if item:
         tags += [settings.hashtags if settings else [], item.meta.tags]
@@ -335,9 +360,10 @@ def _render_one(
         unicodedata.normalize("NFC", claim),
         item.path if item else None,
         item.status if item else None,
+        own_field,
     )
 
-    if len(text) > COMMENTARY_LIMIT:
+    if len(text) > COMMENTARY_LIMIT and source == "linkedin":  # each channel checks its own length
         hint = (
             _("shorten it")
             if own_field
@@ -389,17 +415,24 @@ def _render_one(
     return draft
 
 
-def _own_wording(kind: str, settings) -> tuple[str | None, str | None]:
-    """The item's own text for this draft kind and the field it comes from: the event kind's
-    own field (``linkedin.save_the_date`` …) before ``linkedin.text``."""
-    if settings is None:
-        return None, None
-    specific = _KIND_FIELDS.get(kind)
-    if specific and getattr(settings, specific):
-        return _tidy(getattr(settings, specific)), f"linkedin.{specific}"
-    if settings.text:
-        return _tidy(settings.text), "linkedin.text"
-    return None, None
+def _own_wording(kind: str, settings, social=None, channel: str = "linkedin") -> tuple[str | None, str | None]:
+    """The item's own text for this draft kind on ``channel`` and the field it comes from:
+    the channel's own (``social.bluesky``) first; then the LinkedIn wording
+    (``linkedin.save_the_date`` … before ``linkedin.text``), on LinkedIn before the common
+    ``social.text``, on the other channels after it."""
+    own = getattr(social, channel, None) if social is not None else None
+    if own:
+        return _tidy(own), f"social.{channel}"
+    common = (_tidy(social.text), "social.text") if social is not None and social.text else None
+    if common and channel != "linkedin":
+        return common
+    if settings is not None:
+        specific = _KIND_FIELDS.get(kind)
+        if specific and getattr(settings, specific):
+            return _tidy(getattr(settings, specific)), f"linkedin.{specific}"
+        if settings.text:
+            return _tidy(settings.text), "linkedin.text"
+    return common or (None, None)
 
 
 def _exported(module, name: str, shown: str) -> str:
