@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 from commsflow import frontmatter
@@ -73,11 +74,12 @@ def local_image(src: str, item_path: str, root: Path, content_dir: Path) -> Path
     return real
 
 
-def _verify(path: Path, src: str) -> None:
+def _verify(source, src: str) -> None:
+    """``source``: a path or a binary file object."""
     from PIL import Image
 
     try:
-        with Image.open(path, formats=FORMATS) as image:
+        with Image.open(source, formats=FORMATS) as image:
             image.verify()
     except Image.DecompressionBombError:
         raise ImageRefused(
@@ -128,3 +130,119 @@ def _shown(root: Path, folder: Path) -> str:
         return folder.relative_to(root).as_posix()
     except ValueError:
         return str(folder)
+
+
+# --- images for the social channels -------------------------------------------------------------
+
+REMOTE_LIMIT = 20 * 1024 * 1024  # bytes fetched of an https image at most
+REMOTE_TIMEOUT = 20.0
+
+
+class Prepared(NamedTuple):
+    """An image as a channel takes it: its bytes, type and size in pixels."""
+
+    data: bytes
+    mime: str
+    width: int
+    height: int
+
+    @property
+    def suffix(self) -> str:
+        return {"image/jpeg": ".jpg", "image/png": ".png", "image/gif": ".gif", "image/webp": ".webp"}[self.mime]
+
+
+def prepared(data: bytes, *, max_bytes: int, max_side: int, jpeg: bool = False) -> Prepared:
+    """``data`` (a PNG, JPEG, GIF or WebP image) within a platform's limits: as it is where it
+    fits them, else scaled to ``max_side`` pixels on its longer side and saved as JPEG (white
+    behind transparency) at the best quality under ``max_bytes``. ``jpeg``: always JPEG
+    (Instagram). Deterministic: the same image gives the same bytes."""
+    from io import BytesIO
+
+    from PIL import Image
+
+    with Image.open(BytesIO(data), formats=FORMATS) as image:
+        image.load()
+        mime = Image.MIME[image.format]
+        width, height = image.size
+        if len(data) <= max_bytes and max(width, height) <= max_side and (mime == "image/jpeg" or not jpeg):
+            return Prepared(data, mime, width, height)
+        if image.mode not in ("RGB", "L"):
+            rgba = image.convert("RGBA")
+            image = Image.new("RGB", rgba.size, "white")
+            image.paste(rgba, mask=rgba.getchannel("A"))
+        else:
+            image = image.convert("RGB")
+    side = min(max_side, max(width, height))
+    while True:
+        scaled = image.copy()
+        scaled.thumbnail((side, side), Image.Resampling.LANCZOS)
+        for quality in (88, 80, 72, 64):
+            out = BytesIO()
+            scaled.save(out, "JPEG", quality=quality, optimize=True, progressive=True)
+            if out.tell() <= max_bytes:
+                return Prepared(out.getvalue(), "image/jpeg", *scaled.size)
+        side = int(side * 0.8)
+        if side < 64:
+            raise ImageRefused(
+                _("the image cannot be made small enough ({size} KB at most)").format(size=max_bytes // 1024),
+                _("use a smaller picture"),
+            )
+
+
+def remote_image(src: str, state_dir: Path) -> bytes:
+    """The bytes of the image at the https address ``src``, fetched once — at most
+    :data:`REMOTE_LIMIT` bytes — and kept in ``state_dir/images/``. Raises
+    :class:`ImageRefused` saying why it cannot be used."""
+    import hashlib
+
+    kept = state_dir / "images" / hashlib.blake2b(src.encode("utf-8"), digest_size=16).hexdigest()
+    try:
+        return kept.read_bytes()
+    except OSError:
+        pass
+    from io import BytesIO
+
+    from commsflow.files import write_atomic
+
+    data = _fetch(src)
+    _verify(BytesIO(data), src)
+
+    try:
+        write_atomic(kept, data)
+    except Exception:  # noqa: BLE001 - a read-only state folder: fetched again next time
+        pass
+    return data
+
+
+def _fetch(src: str) -> bytes:
+    import requests
+
+    from commsflow.publishers.http import USER_AGENT
+
+    shown = repr(src)
+    try:
+        with requests.get(
+            src, stream=True, timeout=REMOTE_TIMEOUT, headers={"User-Agent": USER_AGENT}, allow_redirects=True
+        ) as response:
+            if response.status_code != 200:
+                raise ImageRefused(
+                    _("image {image} could not be fetched (HTTP {status})").format(
+                        image=shown, status=response.status_code
+                    ),
+                    _("check the address in a browser, or save the picture next to the Markdown file"),
+                )
+            data = b""
+            for chunk in response.iter_content(64 * 1024):
+                data += chunk
+                if len(data) > REMOTE_LIMIT:
+                    raise ImageRefused(
+                        _("image {image} is larger than {size} MB").format(image=shown, size=REMOTE_LIMIT // 2**20),
+                        _("use a smaller picture, saved next to the Markdown file"),
+                    )
+            return data
+    except requests.RequestException:
+        error = ImageRefused(
+            _("image {image} could not be fetched (no connection)").format(image=shown),
+            _("check the address and the network, or save the picture next to the Markdown file"),
+        )
+    raise error

@@ -7,6 +7,8 @@ from dataclasses import replace
 from datetime import datetime
 
 from commsflow.channels.base import FRONT_MATTER, Channel, RenderContext, Rendition, missing_item
+from commsflow.i18n import _
+from commsflow.media import Prepared
 
 POST_KINDS = ("article", "funding-call", "news", "save-the-date", "reminder", "recap", "figures")
 
@@ -48,11 +50,15 @@ class SocialChannel(Channel):
             [planned], context.library, config, figures, now=job.planned, source=self.name, own_limit=self.own_limit()
         )
         draft = rendered.drafts[0]
-        text, body = self.shape(draft, rendered, config)
         problems = [p for p in rendered.problems if self.request_body or p.field != "social.linkedin_author"]
+        image = self.image(draft, config, problems)
+        text, body = self.shape(draft, rendered, config, image)
+        attached = {f"image{image.suffix}": image.data} if image else {}
         payload = None
-        if not rendered.errors:
-            payload = Payload(job.id, self.name, job.item, job.template, draft.title, text, link=draft.link, body=body)
+        if not any(problem.is_error for problem in problems):
+            payload = Payload(
+                job.id, self.name, job.item, job.template, draft.title, text, draft.link, body, files=attached
+            )
         header = renderer.draft_markdown(
             draft if text == draft.text else replace(draft, text=text),
             config,
@@ -67,9 +73,49 @@ class SocialChannel(Channel):
             import json
 
             files[f"{name}.json"] = json.dumps(body, ensure_ascii=False, indent=2) + "\n"
+        if image:
+            files[f"{name}{image.suffix}"] = image.data  # the picture as the channel gets it
         return Rendition(job, payload, files, text, problems, self.sources(job, context), draft.title)
 
-    def shape(self, draft, rendered, config) -> tuple[str, dict | None]:
+    # The largest image the channel takes: bytes, pixels on the longer side (media.prepared).
+    image_limits: tuple[int, int] = (5_000_000, 4096)
+    alt_limit = 4086  # characters of alt text it takes (LinkedIn's altText)
+
+    def image(self, draft, config, problems: list) -> Prepared | None:
+        """The item's image as the channel takes it (scaled and re-encoded to its limits);
+        None without one, or with a problem about it in ``problems``."""
+        if not draft.image:
+            return None
+        from commsflow import media
+        from commsflow.errors import Problem
+
+        alt = draft.image["alt"]
+        if len(alt) > self.alt_limit:
+            problems.append(
+                Problem(
+                    draft.source,
+                    _("the alt text has {count} characters; {channel} takes {limit}").format(
+                        count=len(alt), channel=self.shown_title(), limit=self.alt_limit
+                    ),
+                    field="image.alt",
+                    hint=_("shorten it to what the picture shows that the text does not say"),
+                )
+            )
+        src = draft.image["src"]  # a local image is checked by the drafts and named from the project folder
+        try:
+            if media.is_local(src):
+                data = (config.root / src).read_bytes()
+            else:
+                data = media.remote_image(src, config.path("state"))
+            max_bytes, max_side = self.image_limits
+            return media.prepared(data, max_bytes=max_bytes, max_side=max_side)
+        except media.ImageRefused as exc:
+            problems.append(Problem(draft.source, exc.message, field=media.FIELD, hint=exc.hint))
+        except OSError as exc:
+            problems.append(Problem(draft.source, exc.strerror or str(exc), field=media.FIELD))
+        return None
+
+    def shape(self, draft, rendered, config, image: Prepared | None) -> tuple[str, dict | None]:
         """The text that goes out and the API body sent with it (written beside the preview as
         .json): the draft's text, and LinkedIn's Posts API body where the channel sends one."""
         from commsflow.renderers import linkedin as renderer

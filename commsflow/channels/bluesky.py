@@ -12,15 +12,27 @@ class Bluesky(SocialChannel):
     title = "Bluesky"
     publishers = ("outbox", "bluesky")
 
-    def shape(self, draft, rendered, config) -> tuple[str, dict | None]:
+    image_limits = (1_000_000, 2000)  # app.bsky.embed.images: blobs of at most 1,000,000 bytes
+    alt_limit = 2000  # what Bluesky's app lets one write
+
+    def shape(self, draft, rendered, config, image) -> tuple[str, dict | None]:
         from commsflow.renderers.short_post import bluesky_record
 
+        picture = None
+        if image is not None:
+            # The blob's reference is known once the publisher has uploaded the file.
+            picture = {
+                "file": f"image{image.suffix}",
+                "alt": draft.image["alt"],
+                "aspectRatio": {"width": image.width, "height": image.height},
+            }
         record = bluesky_record(
             draft.text,
             draft.link,
             language=config.organisation.locale,
             title=draft.title,
             description=draft.description,
+            image=picture,
         )
         return record["text"], record
 

@@ -22,6 +22,8 @@ I/O shapes (the lexicons of com.atproto.server and com.atproto.repo): errors are
 from __future__ import annotations
 
 import hashlib
+import json
+import mimetypes
 import os
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -43,6 +45,7 @@ from commsflow.publishers.http import (
     server_says,
 )
 from commsflow.publishers.secrets import one_line
+from commsflow.renderers.short_post import UPLOAD
 
 DEFAULT_SERVICE = "https://bsky.social"
 COLLECTION = "app.bsky.feed.post"
@@ -152,8 +155,8 @@ class BlueskyPublisher:
                     ).format(channel=channel, key=key, job=payload.job_id)
                 )
             return self._receipt(channel, existing, key, note=_("already posted (found by its record key)"))
-        record = {**payload.body, "createdAt": self._clock().astimezone(UTC).isoformat(timespec="milliseconds")}
-        record["createdAt"] = record["createdAt"].replace("+00:00", "Z")
+        record = self._with_blobs(payload, channel)
+        record["createdAt"] = self._clock().astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
         created = self._xrpc(
             "POST",
             "com.atproto.repo.createRecord",
@@ -162,6 +165,38 @@ class BlueskyPublisher:
             json={"repo": self._signed_in(channel).did, "collection": COLLECTION, "rkey": key, "record": record},
         )
         return self._receipt(channel, created, key)
+
+    def _with_blobs(self, payload: Payload, channel: str) -> dict:
+        """The record with each image the renderer marked for upload replaced by its blob
+        (``com.atproto.repo.uploadBlob``: the bytes, their type; the answer's ``blob``)."""
+        record = json.loads(json.dumps(payload.body))  # a copy: the payload stays as signed off
+        for image in record.get("embed", {}).get("images", []):
+            name = image.get("image", {}).get(UPLOAD) if isinstance(image.get("image"), dict) else None
+            if name is None:
+                continue
+            data = payload.files.get(name)
+            if data is None:
+                raise Permanent(
+                    _("{channel}: the image {name} of {job} is missing — build again").format(
+                        channel=channel, name=name, job=payload.job_id
+                    )
+                )
+            uploaded = self._xrpc(
+                "POST",
+                "com.atproto.repo.uploadBlob",
+                channel,
+                _("uploading the image"),
+                data=data,
+                headers={"Content-Type": mimetypes.guess_type(name)[0] or "application/octet-stream"},
+            )
+            if not isinstance(uploaded.get("blob"), dict):
+                raise Permanent(
+                    _("{channel}: {where} answered the image upload without a blob").format(
+                        channel=channel, where=origin(self.settings.service)
+                    )
+                )
+            image["image"] = uploaded["blob"]
+        return record
 
     def _receipt(self, channel: str, data: dict, key: str, note: str | None = None) -> Receipt:
         uri = data.get("uri") if isinstance(data.get("uri"), str) else ""

@@ -20,6 +20,7 @@ import json
 import os
 import re
 from dataclasses import dataclass, field
+from typing import NoReturn
 
 import requests
 
@@ -102,23 +103,13 @@ class LinkedInPublisher:
                     "{channel}: no LinkedIn request body for {item} — set [social] linkedin_author and build the drafts"
                 ).format(channel=channel, item=payload.item)
             )
-        settings = self.settings
-        where = origin(settings.api)
-        response = request(
-            self._session,
-            "POST",
-            f"{settings.api}/rest/posts",
-            channel=channel,
-            timeout=settings.timeout,
-            hint=_("check COMMSFLOW_LINKEDIN_API and the network"),
-            auth=BearerAuth(settings.token),
-            data=json.dumps(payload.body, ensure_ascii=False).encode("utf-8"),
-            headers={
-                "LinkedIn-Version": settings.version,
-                "X-Restli-Protocol-Version": "2.0.0",
-                "Content-Type": "application/json",
-            },
-        )
+        body = payload.body
+        article = body.get("content", {}).get("article")
+        image = next(((name, data) for name, data in payload.files.items() if name.startswith("image.")), None)
+        if image and article is not None:
+            thumbnail = self._upload_image(image[1], body["author"], channel)
+            body = {**body, "content": {**body["content"], "article": {**article, "thumbnail": thumbnail}}}
+        response = self._call("POST", "/rest/posts", channel, data=json.dumps(body, ensure_ascii=False).encode("utf-8"))
         status = response.status_code
         if 200 <= status < 300:
             urn = one_line(response.headers.get("x-restli-id", ""), self.secrets, 120)
@@ -138,6 +129,81 @@ class LinkedInPublisher:
                     note=_("already posted (LinkedIn answered 422 duplicate)"),
                 )
             return Receipt(channel, "", note=_("already posted (LinkedIn answered 422 duplicate)"))
+        self._refused(
+            response,
+            channel,
+            said,
+            _(
+                "{channel}: LinkedIn ({where}) rejected the post ({status}){said} — "
+                "check the draft's request body (commsflow linkedin build) and [social] "
+                "linkedin_author"
+            ),
+        )
+
+    def _upload_image(self, data: bytes, owner: str, channel: str) -> str:
+        """The Images API: ``initializeUpload`` for the post's author, then the bytes PUT to the
+        upload address it gives; the image's URN goes into the post."""
+        response = self._call(
+            "POST",
+            "/rest/images?action=initializeUpload",
+            channel,
+            data=json.dumps({"initializeUploadRequest": {"owner": owner}}).encode("utf-8"),
+        )
+        rejected = _(
+            "{channel}: LinkedIn ({where}) rejected the image upload ({status}){said} — check the item's image"
+        )
+        if not 200 <= response.status_code < 300:
+            self._refused(response, channel, server_says(response, self.secrets), rejected)
+        try:
+            value = response.json()["value"]
+            upload, urn = value["uploadUrl"], value["image"]
+        except (ValueError, KeyError, TypeError):
+            upload = urn = None
+        if not (isinstance(upload, str) and upload.startswith(("https://", "http://")) and isinstance(urn, str)):
+            raise Permanent(
+                _("{channel}: LinkedIn ({where}) gave no upload address for the image").format(
+                    channel=channel, where=origin(self.settings.api)
+                )
+            )
+        put = request(
+            self._session,
+            "PUT",
+            upload,
+            channel=channel,
+            timeout=self.settings.timeout,
+            hint=_("check COMMSFLOW_LINKEDIN_API and the network"),
+            auth=BearerAuth(self.settings.token),
+            data=data,
+            headers={"Content-Type": "application/octet-stream"},
+        )
+        if not 200 <= put.status_code < 300:
+            self._refused(put, channel, server_says(put, self.secrets), rejected)
+        return one_line(urn, self.secrets, 200)
+
+    def _call(self, method: str, path: str, channel: str, **kwargs) -> requests.Response:
+        settings = self.settings
+        return request(
+            self._session,
+            method,
+            f"{settings.api}{path}",
+            channel=channel,
+            timeout=settings.timeout,
+            hint=_("check COMMSFLOW_LINKEDIN_API and the network"),
+            auth=BearerAuth(settings.token),
+            headers={
+                "LinkedIn-Version": settings.version,
+                "X-Restli-Protocol-Version": "2.0.0",
+                "Content-Type": "application/json",
+            },
+            **kwargs,
+        )
+
+    def _refused(self, response: requests.Response, channel: str, said: str, otherwise: str) -> NoReturn:
+        """Raises what a failed answer means; ``otherwise``: the message (translated, with
+        {channel}, {where}, {status}, {said}) for a refusal no rule below names."""
+        settings = self.settings
+        where = origin(settings.api)
+        status = response.status_code
         said = f": {said}" if said else ""
         if status in (401, 403):
             raise Permanent(
@@ -171,11 +237,4 @@ class LinkedInPublisher:
                 ).format(channel=channel, where=where, version=settings.version, said=said),
                 status=status,
             )
-        raise Permanent(
-            _(
-                "{channel}: LinkedIn ({where}) rejected the post ({status}){said} — "
-                "check the draft's request body (commsflow linkedin build) and [social] "
-                "linkedin_author"
-            ).format(channel=channel, where=where, status=status, said=said),
-            status=status,
-        )
+        raise Permanent(otherwise.format(channel=channel, where=where, status=status, said=said), status=status)

@@ -16,8 +16,11 @@ Environment: ``COMMSFLOW_MASTODON_TOKEN`` (required; an access token with the
 from __future__ import annotations
 
 import hashlib
+import mimetypes
 import os
+import time
 from dataclasses import dataclass, field
+from urllib.parse import quote
 
 import requests
 
@@ -44,6 +47,7 @@ from commsflow.renderers.short_post import (  # noqa: F401 - status_length: part
     status_text,
 )
 
+MEDIA_WAIT, MEDIA_POLL = 30.0, 1.0  # seconds: how long an uploaded image may take to be processed, how often asked
 TOKEN_HINT = N_(
     "create an access token with the write:statuses scope (Einstellungen → Entwicklung) "
     "and set COMMSFLOW_MASTODON_TOKEN"
@@ -145,11 +149,15 @@ class MastodonPublisher:
                     channel=channel, item=payload.item
                 )
             )
+        sent = {"status": status, "visibility": self.settings.visibility, "language": self.settings.language}
+        media = [self._upload(payload, attached, channel) for attached in (payload.body or {}).get("media", [])]
+        if media:
+            sent["media_ids"] = media
         response = self._call(
             "POST",
             "/api/v1/statuses",
             channel,
-            json={"status": status, "visibility": self.settings.visibility, "language": self.settings.language},
+            json=sent,
             headers={"Idempotency-Key": idempotency_key(payload.job_id)},
         )
         self._check(response, channel, _("posting"))
@@ -167,6 +175,50 @@ class MastodonPublisher:
         url = next((data[key] for key in ("url", "uri") if isinstance(data.get(key), str) and data[key]), "")
         url = one_line(url, self.secrets, 300) if url.startswith(("https://", "http://")) else ""
         return Receipt(channel, status_id, url=url or None)
+
+    def _upload(self, payload: Payload, attached: dict, channel: str) -> str:
+        """One image through the media API (``POST /api/v2/media`` with its ``description``,
+        the alt text); its id. A 202 means Mastodon is still processing it: asked again
+        (``GET /api/v1/media/:id``, 206 while processing) until it is ready, at most
+        :data:`MEDIA_WAIT` seconds."""
+        name = attached.get("file", "")
+        data = payload.files.get(name)
+        if data is None:
+            raise Permanent(
+                _("{channel}: the image {name} of {job} is missing — build again").format(
+                    channel=channel, name=name, job=payload.job_id
+                )
+            )
+        mime = mimetypes.guess_type(name)[0] or "application/octet-stream"
+        response = self._call(
+            "POST",
+            "/api/v2/media",
+            channel,
+            files={"file": (name, data, mime)},
+            data={"description": attached.get("description", "")},
+        )
+        self._check(response, channel, _("uploading the image"))
+        try:
+            media_id = str(response.json()["id"])
+        except (ValueError, KeyError, TypeError):
+            raise Permanent(
+                _("{channel}: {where} answered the image upload without an id").format(
+                    channel=channel, where=origin(self.settings.instance)
+                )
+            ) from None
+        deadline = time.monotonic() + MEDIA_WAIT
+        # 202 from the upload, 206 from the media's own address: still processing.
+        while response.status_code in (202, 206) and time.monotonic() < deadline:
+            time.sleep(MEDIA_POLL)
+            response = self._call("GET", f"/api/v1/media/{quote(media_id, safe='')}", channel)
+            self._check(response, channel, _("waiting for the image to be processed"))
+        if response.status_code in (202, 206):
+            raise Transient(
+                _("{channel}: {where} is still processing the image — it will be tried again later").format(
+                    channel=channel, where=origin(self.settings.instance)
+                )
+            )
+        return media_id
 
     def _call(self, method: str, path: str, channel: str, **kwargs) -> requests.Response:
         return request(

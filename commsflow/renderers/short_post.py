@@ -124,6 +124,7 @@ BLUESKY_GRAPHEMES = 300  # app.bsky.feed.post: text maxGraphemes
 BLUESKY_BYTES = 3000  # … and maxLength, in UTF-8 bytes
 SHOWN_LINK = 30  # an address is shown shortened to this many characters, as Bluesky's app does
 TAG_GRAPHEMES = 64  # a hashtag facet's tag, at most
+UPLOAD = "commsflow:upload"  # in a rendered record: the payload's file to upload in its place
 _TAG = re.compile(r"(?<![\w#&/])#(\w*[^\W\d_]\w*)")
 
 
@@ -194,16 +195,29 @@ def bluesky_facets(text: str, links: list[tuple[str, str]]) -> list[dict]:
 
 
 def bluesky_record(
-    text: str, link: str | None, *, language: str, title: str | None = None, description: str | None = None
+    text: str,
+    link: str | None,
+    *,
+    language: str,
+    title: str | None = None,
+    description: str | None = None,
+    image: dict | None = None,
 ) -> dict:
     """The app.bsky.feed.post record for a draft, all but ``createdAt`` (the publisher's, when it
-    sends): the text fitted, its facets, the language, and a link card for ``link``."""
+    sends): the text fitted, its facets, the language, and the item's image with its alt text
+    (``image``: ``file``, ``alt``, ``aspectRatio``; the publisher uploads the file and puts the
+    blob in its place) — or, without an image, a link card for ``link``."""
     fitted, links = bluesky_text(text, link)
     record: dict = {"$type": "app.bsky.feed.post", "text": fitted, "langs": [language]}
     facets = bluesky_facets(fitted, links)
     if facets:
         record["facets"] = facets
-    if link:
+    if image:
+        record["embed"] = {
+            "$type": "app.bsky.embed.images",
+            "images": [{"alt": image["alt"], "image": {UPLOAD: image["file"]}, "aspectRatio": image["aspectRatio"]}],
+        }
+    elif link:
         record["embed"] = {
             "$type": "app.bsky.embed.external",
             "external": {"uri": link, "title": title or "", "description": description or ""},
