@@ -68,7 +68,10 @@ def _line(run, root: Path, now: str, *needles: str) -> str:
 
 
 def test_the_pages_are_german_and_each_calendar_job_links_to_its_text(desk):
+    from commsflow import i18n
+
     _, client = desk
+    i18n.use("de")  # as `commsflow desk` starts by default
     home = client.get("/")
     assert home.status_code == 200 and "Was braucht mich?" in home.text and '<html lang="de">' in home.text
     review = client.get("/pruefen")
@@ -85,26 +88,67 @@ def test_the_pages_are_german_and_each_calendar_job_links_to_its_text(desk):
     assert client.get("/auftrag/0000000000").status_code == 404
 
 
+def test_the_desk_speaks_english_on_request_and_german_by_default(desk):
+    """The pages, their states and counts, and what the desk's code says on them, in the language
+    commsflow speaks: `commsflow desk --lang en`, or German (the default)."""
+    from commsflow import i18n
+
+    desk_, client = desk
+    rejected = {"csrf": desk_.token, "key": POST, "reason": " "}
+    # (where, English, German): the same places in both languages
+    places = [
+        ("/", '<html lang="en">', '<html lang="de">'),
+        ("/", "<h1>What needs me?</h1>", "<h1>Was braucht mich?</h1>"),
+        ("/", "You act as Dana Schulz", "Sie handeln als Dana Schulz"),
+        (
+            "/pruefen",
+            "<title>Review and sign off – commsflow</title>",
+            "<title>Prüfen und freigeben – commsflow</title>",
+        ),
+        ("/pruefen", '<button type="submit">Sign off</button>', '<button type="submit">Freigeben</button>'),
+        (
+            "/pruefen",
+            "“Ein neuer Beitrag 1 &lt; 2 &amp; &#34;x&#34;”",
+            "„Ein neuer Beitrag 1 &lt; 2 &amp; &#34;x&#34;“",
+        ),
+        ("/kalender", "Week 10/2024", "KW 10/2024"),
+        ("/newsletter", "<strong>Aus dem Blog</strong>: 4 items", "<strong>Aus dem Blog</strong>: 4 Beiträge"),
+        ("/newsletter", "<strong>Termine</strong>: 1 item", "<strong>Termine</strong>: 1 Beitrag"),
+        ("/auftrag/0000000000", "No job 0000000000 in the calendar.", "Kein Auftrag 0000000000 im Kalender."),
+        ("reject", "Not possible: Please give a reason", "Nicht möglich: Bitte einen Grund angeben"),
+        ("/vorschau/0000000000", "No preview: no newsletter", "Keine Vorschau: kein Newsletter"),
+    ]
+    states = {"en": "held back", "de": "zurückgehalten"}
+    for language, column in (("en", 1), ("de", 2)):
+        i18n.use(language)
+        pages = {path: client.get(path).text for path in {place[0] for place in places} - {"reject"}}
+        pages["reject"] = client.post("/pruefen/ablehnen", data=rejected).text
+        for place in places:
+            assert place[column] in pages[place[0]], (language, place)
+            assert place[3 - column] not in pages[place[0]], (language, place)
+        assert ref_state(client, "mastodon") == states[language]
+
+
 def test_the_calendar_filters_by_channel(desk):
     _, client = desk
     everything = client.get("/kalender").text
     assert "· linkedin ·" in everything and "· mastodon ·" in everything
     mastodon = client.get("/kalender?kanal=mastodon").text
-    assert "Kalender: mastodon" in mastodon and "· mastodon ·" in mastodon and "· linkedin ·" not in mastodon
+    assert "Calendar: mastodon" in mastodon and "· mastodon ·" in mastodon and "· linkedin ·" not in mastodon
     assert 'href="/kalender?kanal=linkedin"' in mastodon
     unknown = client.get("/kalender?kanal=%3Cb%3E").text
-    assert "Kalender: &lt;b&gt;" in unknown and "/auftrag/" not in unknown
+    assert "Calendar: &lt;b&gt;" in unknown and "/auftrag/" not in unknown
 
 
 def test_the_review_shows_lint_findings_with_their_item(desk, mpi):
     _, client = desk
     section = client.get("/pruefen").text.split(f'id="beitrag-{POST}"', 1)[1].split("</section>", 1)[0]
-    assert "Hinweise der Prüfung" not in section
+    assert "Findings of the check" not in section
     post = mpi / "content" / "posts" / f"{POST}.md"
     post.write_text(post.read_text(encoding="utf-8").replace("Text.", "Hast du Lust? Text."), encoding="utf-8")
     page = client.get("/pruefen").text
     section = page.split(f'id="beitrag-{POST}"', 1)[1].split("</section>", 1)[0]
-    assert "Hinweise der Prüfung" in section and "informal address &#39;du&#39;" in section
+    assert "Findings of the check" in section and "informal address &#39;du&#39;" in section
     assert page.count("informal address") == 1  # with its item only
 
 
@@ -152,7 +196,7 @@ def test_the_review_shows_the_newsletter_issue_in_two_frames_of_its_exact_email(
     assert [width for _, _, width in frames] == ["640", "375"]
     ref, rendition = _rendition(mpi, "newsletter", "newsletter-2024-1")
     assert {src for src, _, _ in frames} == {f"/vorschau/{ref}"}
-    assert "Textfassung der E-Mail" in section and "approval stale" in section  # and what was there before
+    assert "The e-mail's plain text" in section and "approval stale" in section  # and what was there before
     # The page allows these frames and no others; every other page still allows none.
     policy = review.headers["content-security-policy"]
     assert "frame-src http://127.0.0.1:8766/vorschau/ http://localhost:8766/vorschau/" in policy
@@ -179,7 +223,7 @@ def test_a_press_release_is_shown_in_its_print_view(mpi, monkeypatch):
     _, client = _client(mpi)
     section = _section(client.get("/pruefen").text, POST)
     ref, rendition = _rendition(mpi, "press", POST)
-    assert f'<iframe class="print" src="/vorschau/{ref}" sandbox' in section and "Druckansicht" in section
+    assert f'<iframe class="print" src="/vorschau/{ref}" sandbox' in section and "Print view" in section
     shown = client.get(f"/vorschau/{ref}")
     assert shown.status_code == 200 and shown.content == rendition.payload.files["release.html"]
     assert "frame-ancestors 'self'" in shown.headers["content-security-policy"]
@@ -193,7 +237,7 @@ def test_the_preview_route_refuses_anything_but_a_known_short_ref(desk, mpi):
     for ref in ("0000000000"[: len(post)], post, post.upper(), post + "0", "zz", "%2e%2e", "email.html"):
         refused = client.get(f"/vorschau/{ref}")
         assert refused.status_code == 404, ref
-        assert "Keine Vorschau" in refused.text
+        assert "No preview" in refused.text
         assert refused.headers["content-security-policy"] == shown_policy  # said in the frame
     for path in ("/vorschau/", "/vorschau", "/vorschau/..%2fcommsflow.toml", "/vorschau/newsletter-2024-1/email.html"):
         assert client.get(path).status_code == 404, path
@@ -214,19 +258,19 @@ def test_a_post_shows_where_the_feed_cuts_it(mpi, monkeypatch):
     assert cut is not None
     section = _section(client.get("/pruefen").text, POST)
     card = section.split(f'<a href="/auftrag/{ref}">mastodon article', 1)[1]
-    assert f'<p>{escape(text[:cut])}<span class="cut">…mehr' in card
+    assert f'<p>{escape(text[:cut])}<span class="cut">…more' in card
     assert f'<span class="after">{escape(text[cut:])}</span>' in card
-    assert f"{len(text)} Zeichen · „…mehr“ nach Zeichen {cut}" in card
+    assert f"{len(text)} characters · “…more” after character {cut}" in card
     job = client.get(f"/auftrag/{ref}").text  # the job page shows it the same way
-    assert '<span class="cut">…mehr' in job and f"{len(text)} Zeichen" in job
+    assert '<span class="cut">…more' in job and f"{len(text)} characters" in job
 
 
 def test_an_event_shows_its_calendar_entry(desk):
     _, client = desk
     section = _section(client.get("/pruefen").text, "mpi-deep-dive-zirkulaeres-bauen-2024")
-    entry = section.split("Kalendereintrag (.ics)", 1)[1]
+    entry = section.split("Calendar entry (.ics)", 1)[1]
     assert "<dd>MPI Deep Dive zum zirkulären Bauen</dd>" in entry
-    assert "<dd>10.07.2024, ganztägig</dd>" in entry and "<dd>Modell-Campus ringberlin, Berlin</dd>" in entry
+    assert "<dd>10.07.2024, all day</dd>" in entry and "<dd>Modell-Campus ringberlin, Berlin</dd>" in entry
 
 
 def test_a_title_with_a_script_is_shown_as_text(mpi, monkeypatch):
@@ -304,12 +348,12 @@ def test_no_other_site_may_frame_the_desk_or_load_into_it(desk):
 
 def test_the_desk_says_who_acts(desk, monkeypatch, mpi):
     desk_, client = desk
-    assert "Sie handeln als Dana Schulz" in client.get("/").text
+    assert "You act as Dana Schulz" in client.get("/").text
     monkeypatch.delenv("COMMSFLOW_USER")
     monkeypatch.setenv("HOME", str(mpi))  # no git identity either
     monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
     page = client.get("/").text
-    assert "Wer handelt, ist nicht bekannt: COMMSFLOW_USER setzen" in page
+    assert "It is not known who acts: set COMMSFLOW_USER" in page
     nobody = client.post("/pruefen/freigeben", data={"csrf": desk_.token, "key": POST})
     assert nobody.status_code == 400 and "who signs off is not known" in nobody.text
     assert POST not in (mpi / "approvals.yaml").read_text(encoding="utf-8")
@@ -347,22 +391,22 @@ def test_no_file_is_served(desk):
 def test_signing_off_writes_approvals_yaml_as_the_acting_person_and_unblocks_the_job(desk, mpi, run):
     desk_, client = desk
     assert "blocked" in _line(run, mpi, BEFORE, "mastodon", POST)
-    assert ref_state(client, "mastodon") == "zurückgehalten"
+    assert ref_state(client, "mastodon") == "held back"
     assert POST not in (mpi / "approvals.yaml").read_text(encoding="utf-8")
     response = client.post("/pruefen/freigeben", data={"csrf": desk_.token, "key": POST})
     assert response.status_code == 200, response.text
-    assert f"{POST} freigegeben von Dana Schulz" in response.text
+    assert f"{POST} signed off by Dana Schulz" in response.text
     text = (mpi / "approvals.yaml").read_text(encoding="utf-8")
     assert POST in text and "Dana Schulz" in text
     assert "planned" in _line(run, mpi, BEFORE, "mastodon", POST)
     assert f'id="beitrag-{POST}"' not in client.get("/pruefen").text  # no longer waiting
-    assert ref_state(client, "mastodon") == "geplant"
+    assert ref_state(client, "mastodon") == "planned"
 
 
 def ref_state(client: TestClient, channel: str) -> str:
     """The state the desk's calendar shows for the new post's job on ``channel``."""
     page = client.get("/kalender").text
-    found = re.search(rf"· {channel} · <a [^>]*>„Ein neuer Beitrag[^<]*</a>\s*<span [^>]*>([^<]*)</span>", page)
+    found = re.search(rf"· {channel} · <a [^>]*>[„“]Ein neuer Beitrag[^<]*</a>\s*<span [^>]*>([^<]*)</span>", page)
     assert found is not None
     return found.group(1)
 
@@ -372,7 +416,7 @@ def test_an_item_that_cannot_be_signed_off_says_why(desk, mpi):
     post = mpi / "content" / "posts" / f"{POST}.md"
     post.write_text(post.read_text(encoding="utf-8").replace("status: approved", "status: review"), encoding="utf-8")
     response = client.post("/pruefen/freigeben", data={"csrf": desk_.token, "key": POST})
-    assert response.status_code == 400 and "Nicht möglich" in response.text and "only approved" in response.text
+    assert response.status_code == 400 and "Not possible" in response.text and "only approved" in response.text
     assert POST not in (mpi / "approvals.yaml").read_text(encoding="utf-8")
 
 
@@ -380,7 +424,7 @@ def test_rejecting_needs_a_reason_and_records_it(desk, mpi, run):
     desk_, client = desk
     before = (mpi / "approvals.yaml").read_text(encoding="utf-8")
     empty = client.post("/pruefen/ablehnen", data={"csrf": desk_.token, "key": POST, "reason": "  "})
-    assert empty.status_code == 400 and "Grund" in empty.text
+    assert empty.status_code == 400 and "Please give a reason" in empty.text
     assert (mpi / "approvals.yaml").read_text(encoding="utf-8") == before
     response = client.post(
         "/pruefen/ablehnen", data={"csrf": desk_.token, "key": POST, "reason": "Die Zahl stimmt nicht"}
@@ -454,11 +498,11 @@ def test_a_failed_job_is_shown_and_retried_from_the_desk(run, mpi, monkeypatch, 
     desk_, client = _client(mpi, "2024-03-06 10:02")
     page = client.get("/").text
     section = page.split(f'id="auftrag-{ref}"', 1)[1].split("</section>", 1)[0]
-    assert "<h2>Fehlgeschlagen</h2>" in page
-    assert "403" in section and "Erneut senden" in section and "„Ein neuer Beitrag 1 &lt; 2" in section
+    assert "<h2>Failed</h2>" in page
+    assert "403" in section and "Send again" in section and "“Ein neuer Beitrag 1 &lt; 2" in section
     response = client.post("/aktion/retry", data={"csrf": desk_.token, "ref": ref})
     assert response.status_code == 200, response.text
-    assert "erneut gesendet" in response.text and f'id="auftrag-{ref}"' not in response.text
+    assert "sent again" in response.text and f'id="auftrag-{ref}"' not in response.text
     assert _history(mpi)[-1] == ("retry", "Dana Schulz")
     httpserver.expect_oneshot_request("/hook", method="POST").respond_with_data("ok", status=200)
     assert "✓ done" in real_run(mpi, "2024-03-06 10:06", "--once").stdout
@@ -479,7 +523,7 @@ def test_dismiss_needs_a_reason_and_posted_a_full_address(run, mpi, monkeypatch,
     posted = client.post(
         "/aktion/posted", data={"csrf": desk_.token, "ref": ref, "url": "https://chat.example.org/messages/4711"}
     )
-    assert posted.status_code == 200 and "von Hand veröffentlicht" in posted.text
+    assert posted.status_code == 200 and "recorded as posted by hand" in posted.text
     assert _history(mpi)[-1] == ("posted", "Dana Schulz: published by hand")
 
 
@@ -510,7 +554,10 @@ def _day(page: str, shown: str) -> str:
 
 
 def test_the_month_view_shows_each_day_with_its_jobs_linking_to_their_text(desk):
+    from commsflow import i18n
+
     _, client = desk
+    i18n.use("de")  # the days and months as the team reads them: German dates and words
     page = client.get(MARCH)
     assert page.status_code == 200 and "Kalender: März 2024" in page.text
     weekdays = "".join(f"<span>{day}</span>" for day in ("Mo", "Di", "Mi", "Do", "Fr", "Sa", "So"))
@@ -531,7 +578,10 @@ def test_the_month_view_shows_each_day_with_its_jobs_linking_to_their_text(desk)
 
 
 def test_the_month_view_filters_by_channel_and_goes_from_month_to_month(desk):
+    from commsflow import i18n
+
     _, client = desk
+    i18n.use("de")  # the days and months as the team reads them: German dates and words
     mastodon = client.get(MARCH + "&kanal=mastodon").text
     assert "Kalender: März 2024 · mastodon" in mastodon
     assert "· mastodon</span>" in mastodon and "· linkedin</span>" not in mastodon
@@ -556,21 +606,21 @@ def test_the_newsletter_page_lists_each_issue_with_its_sections(desk):
     assert page.status_code == 200 and 'href="/newsletter" aria-current="page"' in page.text
     issue = page.text.split('id="ausgabe-newsletter-2024-1"', 1)[1].split("</section>", 1)[0]
     assert "<h2>MPI-Newsletter 1/2024</h2>" in issue and "<dd>MPI-Newsletter: Einladung zum MPI Meet-up" in issue
-    assert "<dt>Versand</dt><dd>Do 04.04.2024 10:00</dd>" in issue
+    assert "<dt>Sending</dt><dd>Do 04.04.2024 10:00</dd>" in issue
     # The new post joined the issue after its sign-off: held back, its sign-off stale.
-    assert "zurückgehalten" in issue and "Freigabe veraltet" in issue
+    assert "held back" in issue and "sign-off stale" in issue
     assert 'href="/pruefen#beitrag-newsletter-2024-1"' in issue
-    assert "<strong>Aus dem Blog</strong>: 4 Beiträge" in issue and "<strong>Termine</strong>: 1 Beitrag" in issue
+    assert "<strong>Aus dem Blog</strong>: 4 items" in issue and "<strong>Termine</strong>: 1 item" in issue
     projects = issue.split("<strong>Aus den Projekten</strong>", 1)[1]
-    assert "Noch nicht dabei, weil nicht freigegeben" in projects
-    assert "„AMBER: 12 Forschungs- und Entwicklungsprojekte" in projects and "(in Prüfung)" in projects
+    assert "Not in yet, because not approved" in projects
+    assert "“AMBER: 12 Forschungs- und Entwicklungsprojekte" in projects and "(in review)" in projects
     assert "content/news/2024-02-14-amber-zwoelf-forschungsprojekte.md" in projects
-    ref = re.search(r'<a href="/auftrag/(\w+)">Text der Ausgabe ansehen</a>', issue)
+    ref = re.search(r'<a href="/auftrag/(\w+)">View the issue\'s text</a>', issue)
     assert ref is not None
     job = client.get(f"/auftrag/{ref.group(1)}")
     assert job.status_code == 200 and "MPI-Newsletter 1/2024" in job.text
     earlier = page.text.split('id="ausgabe-newsletter-2023-2"', 1)[1].split("</section>", 1)[0]
-    assert "verpasst" in earlier and "Mi 08.11.2023 10:00" in earlier and "(nur der Aufruf)" in earlier
+    assert "missed" in earlier and "Mi 08.11.2023 10:00" in earlier and "(only the call to action)" in earlier
     assert page.text.index("ausgabe-newsletter-2023-2") < page.text.index("ausgabe-newsletter-2024-1")
 
 
@@ -594,14 +644,14 @@ def _feed_news(root: Path) -> Path:
 
 def test_the_partner_page_lists_feed_news_waiting_for_review(desk, mpi):
     _, client = desk
-    assert "Keine Partnermeldung wartet auf eine Prüfung." in client.get("/partnermeldungen").text
+    assert "No partner news waits for review." in client.get("/partnermeldungen").text
     path = _feed_news(mpi)
     page = client.get("/partnermeldungen")
     assert page.status_code == 200 and 'href="/partnermeldungen" aria-current="page"' in page.text
     section = page.text.split('id="meldung-2024-03-04-neue-runde"', 1)[1].split("</section>", 1)[0]
-    assert "„Neue Runde `&lt;script&gt;alert(1)&lt;/script&gt;` &amp; &#34;mehr&#34;“" in section
+    assert "“Neue Runde `&lt;script&gt;alert(1)&lt;/script&gt;` &amp; &#34;mehr&#34;”" in section
     assert "<script>" not in page.text
-    assert "aus dem Feed <strong>circular-berlin</strong> · Mo 04.03.2024 (angenommen" in section
+    assert "from the feed <strong>circular-berlin</strong> · Mo 04.03.2024 (assumed" in section
     assert '<a href="https://circular.berlin/news/neue-runde/"' in section and "Die Challenge geht" in section
     assert "<code>content/news/2024-03-04-neue-runde.md</code>" in section
     assert "<code>status: approved</code>" in page.text  # how it goes out
@@ -683,8 +733,8 @@ def test_without_a_login_the_desk_asks_for_none(desk):
     desk_, client = desk
     assert not desk_.login
     page = client.get("/")
-    assert page.status_code == 200 and "Sie handeln als Dana Schulz" in page.text
-    assert "Abmelden" not in page.text and "set-cookie" not in page.headers
+    assert page.status_code == 200 and "You act as Dana Schulz" in page.text
+    assert "Log out" not in page.text and "set-cookie" not in page.headers
     assert client.get("/anmelden", follow_redirects=False).headers["location"] == "/"
 
 
@@ -696,8 +746,8 @@ def test_with_a_login_every_page_sends_to_the_login_form(guarded):
         assert response.headers["location"].startswith("/anmelden"), path
     assert client.get("/pruefen", follow_redirects=False).headers["location"] == "/anmelden?weiter=%2Fpruefen"
     form = client.get("/anmelden?weiter=/pruefen")
-    assert form.status_code == 200 and "Anmelden" in form.text and 'name="password"' in form.text
-    assert 'name="weiter" value="/pruefen"' in form.text and "Was braucht mich?" not in form.text
+    assert form.status_code == 200 and "Log in" in form.text and 'name="password"' in form.text
+    assert 'name="weiter" value="/pruefen"' in form.text and "What needs me?" not in form.text
     before = (desk_.root / "approvals.yaml").read_text(encoding="utf-8")
     posted = client.post("/pruefen/freigeben", data={"csrf": desk_.token, "key": POST}, follow_redirects=False)
     assert posted.status_code == 303 and posted.headers["location"] == "/anmelden"
@@ -709,7 +759,7 @@ def test_a_wrong_name_or_password_gets_one_message(guarded):
     pages = [_log_in(client, password="falsch-falsch"), _log_in(client, name="Niemand"), _log_in(client, "Kai Roth")]
     for response in pages:
         assert response.status_code == 401
-        assert "Name oder Passwort ist falsch" in response.text
+        assert "the name or the password is wrong" in response.text
         assert "falsch-falsch" not in response.text and PASSWORD not in response.text
         assert "set-cookie" not in response.headers
     assert client.get("/", follow_redirects=False).status_code == 303
@@ -724,8 +774,8 @@ def test_the_logged_in_person_signs_off(guarded, mpi):
     assert "Path=/" in cookie and "Max-Age=28800" in cookie and "Secure" not in cookie
     assert len(cookie.split(";")[0].split("=", 1)[1]) >= 43  # token_urlsafe(32)
     page = client.get("/pruefen")
-    assert page.status_code == 200 and "Prüfen und freigeben" in page.text
-    assert "Angemeldet als Dana Schulz" in page.text and 'action="/abmelden"' in page.text
+    assert page.status_code == 200 and "Review and sign off" in page.text
+    assert "Logged in as Dana Schulz" in page.text and 'action="/abmelden"' in page.text
     assert "Kai Roth" not in page.text  # COMMSFLOW_USER does not act
     for path in ("/", "/kalender", "/newsletter", "/partnermeldungen"):
         assert client.get(path).status_code == 200, path
@@ -734,7 +784,7 @@ def test_the_logged_in_person_signs_off(guarded, mpi):
     stale = client.post("/pruefen/freigeben", data={"csrf": client.app.desk.token, "key": POST})
     assert stale.status_code == 403
     done = client.post("/pruefen/freigeben", data={"csrf": token, "key": POST})
-    assert done.status_code == 200 and f"{POST} freigegeben von Dana Schulz" in done.text
+    assert done.status_code == 200 and f"{POST} signed off by Dana Schulz" in done.text
     approvals = (mpi / "approvals.yaml").read_text(encoding="utf-8")
     entry = approvals.split(f"item: {POST}", 1)[1].split("- item:", 1)[0]
     assert "by: Dana Schulz" in entry
@@ -790,11 +840,11 @@ def test_five_failures_lock_the_name_for_15_minutes(guarded):
     _, client, clock = guarded
     for attempt in range(4):
         response = _log_in(client, password=f"falsch-{attempt}")
-        assert response.status_code == 401 and "gesperrt" not in response.text
+        assert response.status_code == 401 and "locked for" not in response.text
     fifth = _log_in(client, "dana@example.org", password="falsch-5")  # the same person by address
-    assert fifth.status_code == 401 and "15 Minuten gesperrt" in fifth.text
+    assert fifth.status_code == 401 and "locked for 15 minutes" in fifth.text
     locked = _log_in(client)
-    assert locked.status_code == 429 and "15 Minuten gesperrt" in locked.text and "set-cookie" not in locked.headers
+    assert locked.status_code == 429 and "locked for 15 minutes" in locked.text and "set-cookie" not in locked.headers
     clock.now += 14 * 60
     assert _log_in(client).status_code == 429
     clock.now += 61
@@ -955,8 +1005,8 @@ def test_the_desk_on_a_phone_signs_off_by_a_click(mpi, monkeypatch, run):
             section = page.locator(f"#beitrag-{POST}")
             assert "Kurz und bündig." in section.inner_text()
             with page.expect_navigation():
-                section.get_by_role("button", name="Freigeben").click()
-            assert f"{POST} freigegeben von Dana Schulz" in page.inner_text("main")
+                section.get_by_role("button", name="Sign off").click()
+            assert f"{POST} signed off by Dana Schulz" in page.inner_text("main")
             assert page.locator(f"#beitrag-{POST}").count() == 0
             assert page.evaluate("document.scrollingElement.scrollWidth <= window.innerWidth")
             # The newsletter issue, still waiting, in its two frames: loaded (lazily, once in view)

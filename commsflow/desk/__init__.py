@@ -34,9 +34,9 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from commsflow import dates
+from commsflow import dates, i18n
 from commsflow.errors import CommsflowError
-from commsflow.i18n import _
+from commsflow.i18n import N_, _
 from commsflow.renderers.templating import install_messages
 from commsflow.workspace import Workspace
 
@@ -191,6 +191,7 @@ def _environment(desk: Desk, workspace: Workspace) -> jinja2.Environment:
         iso=lambda text: datetime.fromisoformat(text) if text else None,
     )
     env.globals["csrf"] = desk.form_token()
+    env.globals["ui_language"] = i18n.language()  # <html lang>: the language the pages speak
     from commsflow.desk.pages import FILTERS
 
     env.filters.update(FILTERS)
@@ -246,7 +247,7 @@ async def _form(desk: Desk, request: Request) -> dict[str, str] | Response:
     token = fields.get("csrf", "")
     if not hmac.compare_digest(token.encode("utf-8", "replace"), desk.form_token().encode()):
         return PlainTextResponse(
-            "Formular abgelaufen oder nicht von diesem Schreibtisch (CSRF-Token fehlt) — Seite neu laden.",
+            _("Form expired or not from this desk (CSRF token missing) — reload the page."),
             status_code=403,
         )
     return fields
@@ -310,10 +311,10 @@ def _job(desk: Desk, workspace: Workspace, ref: str) -> HTMLResponse:
 # --- actions ------------------------------------------------------------------------------
 
 _JOB_ACTIONS = {"retry": "retry", "dismiss": "dismissed", "posted": "posted"}
-_DONE = {
-    "retry": "wird beim nächsten Durchlauf erneut gesendet",
-    "dismissed": "verworfen — wird nicht gesendet",
-    "posted": "als von Hand veröffentlicht vermerkt",
+_DONE = {  # translated where shown
+    "retry": N_("will be sent again on the next run"),
+    "dismissed": N_("dismissed — will not be sent"),
+    "posted": N_("recorded as posted by hand"),
 }
 
 
@@ -329,17 +330,18 @@ async def _job_action(desk: Desk, request: Request) -> Response:
     reason = " ".join(fields.get("reason", "").split())
     url = (fields.get("url", "").strip() or None) if action == "posted" else None
     if action is None or not ref:
-        return _attention(desk, workspace, status=400, message=None, failure="Unbekannte Aktion oder kein Auftrag.")
+        return _attention(desk, workspace, status=400, message=None, failure=_("Unknown action or no job."))
     if action == "dismissed" and not reason:
-        return _attention(desk, workspace, status=400, message=None, failure="Bitte einen Grund angeben.")
+        return _attention(desk, workspace, status=400, message=None, failure=_("Please give a reason."))
     if action == "posted" and url is not None and not url.startswith(("https://", "http://")):
-        return _attention(desk, workspace, status=400, message=None, failure="Die Adresse muss mit https:// beginnen.")
+        return _attention(desk, workspace, status=400, message=None, failure=_("The address must start with https://."))
     why = reason if action != "posted" else "published by hand"
     try:
         done = list(act(workspace, action, [ref], _logged_in(), why, url))
     except (CommsflowError, click.ClickException) as exc:
         return _attention(desk, workspace, status=400, message=None, failure=_problem(exc))
-    message = "; ".join(f"{shown}: {_DONE[action]}" for _, shown in done)
+    said = _(_DONE[action])
+    message = "; ".join(f"{shown}: {said}" for _ref, shown in done)
     return _attention(desk, desk.workspace(), message=message, failure=None)
 
 
@@ -355,18 +357,18 @@ async def _signoff_action(desk: Desk, request: Request) -> Response:
     reason = " ".join(fields.get("reason", "").split())
     try:
         if not key:
-            raise CommsflowError("kein Beitrag angegeben", "Seite neu laden")
+            raise CommsflowError(_("no item given"), _("reload the page"))
         if rejecting:
             if not reason:
-                raise CommsflowError("Bitte einen Grund angeben", "was soll der Autor ändern?")
-            _plain(reason, "Grund")
+                raise CommsflowError(_("Please give a reason"), _("what should the author change?"))
+            _plain(reason, _("Reason"))
             who = reviewer(workspace, _logged_in(), "rejects", "reject")
-            _, record = reject_one(opened_for_signoff(workspace), who, key, workspace.now, reason)
-            message = f"{key} abgelehnt von {who.name}: {reason}"
+            _before, record = reject_one(opened_for_signoff(workspace), who, key, workspace.now, reason)
+            message = _("{key} rejected by {name}: {reason}").format(key=key, name=who.name, reason=reason)
         else:
             who = reviewer(workspace, _logged_in(), "signs off", "sign off")
-            _, record = sign_off(opened_for_signoff(workspace), who, key, workspace.now)
-            message = f"{key} freigegeben von {who.name}"
+            _before, record = sign_off(opened_for_signoff(workspace), who, key, workspace.now)
+            message = _("{key} signed off by {name}").format(key=key, name=who.name)
     except (CommsflowError, click.ClickException) as exc:
         return _review(desk, desk.workspace(), status=400, message=None, failure=_problem(exc))
     return _review(desk, desk.workspace(), message=message, failure=None)
@@ -441,6 +443,6 @@ def create_app(desk: Desk) -> Guard:
 
     async def trouble(request: Request, exc: Exception) -> Response:
         # A problem of the project (no desk templates, a broken configuration): its message, no traceback.
-        return PlainTextResponse(f"Schreibtisch: {_problem(exc)}", status_code=500)
+        return PlainTextResponse(_("Desk: {problem}").format(problem=_problem(exc)), status_code=500)
 
     return Guard(Starlette(routes=routes, exception_handlers={CommsflowError: trouble}), desk)

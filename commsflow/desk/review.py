@@ -23,6 +23,7 @@ from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from commsflow.actions import REF_LENGTH, short_ref
 from commsflow.desk import SECURITY_HEADERS, Desk, _page, _problem
 from commsflow.errors import CommsflowError
+from commsflow.i18n import _
 from commsflow.workspace import Workspace
 
 PREVIEW = "/vorschau/"  # + a job's short reference: the HTML one of its frames shows
@@ -209,7 +210,9 @@ def job_page(desk: Desk, workspace: Workspace, ref: str) -> HTMLResponse:
         return _page(desk, workspace, "job.html", job=None, error=_problem(exc))
     job = find_job(opened, ref, drafts=False)
     if job is None:
-        return _page(desk, workspace, "job.html", 404, job=None, failure=f"Kein Auftrag {ref} im Kalender.")
+        return _page(
+            desk, workspace, "job.html", 404, job=None, failure=_("No job {ref} in the calendar.").format(ref=ref)
+        )
     return _with_frames(
         desk,
         _page(
@@ -247,7 +250,7 @@ def preview(desk: Desk, workspace: Workspace, ref: str) -> Response:
 def _no_preview() -> Response:
     # Said in the frame (the issue may have changed since the page was loaded).
     return PlainTextResponse(
-        "Keine Vorschau: kein Newsletter und keine Pressemitteilung unter dieser Kennung.",
+        _("No preview: no newsletter and no press release under this reference."),
         status_code=404,
         headers=_FRAMED,
     )
