@@ -913,6 +913,8 @@ def test_registry_builds_each_publisher(config, tmp_path):
         "COMMSFLOW_MASTODON_TOKEN": TOKEN,
         "COMMSFLOW_BLUESKY_APP_PASSWORD": TOKEN,
         "COMMSFLOW_BLUESKY_HANDLE": "mpi.bsky.social",
+        "COMMSFLOW_INSTAGRAM_TOKEN": TOKEN,
+        "COMMSFLOW_INSTAGRAM_USER_ID": "17841400000000000",
         "COMMSFLOW_SMTP_HOST": "127.0.0.1",
         "COMMSFLOW_WEBHOOK_URL": f"https://chat.example{HOOK_PATH}",
     }
@@ -923,6 +925,7 @@ def test_registry_builds_each_publisher(config, tmp_path):
         "linkedin": "LinkedInPublisher",
         "mastodon": "MastodonPublisher",
         "bluesky": "BlueskyPublisher",
+        "instagram": "InstagramPublisher",
         "email": "NewsletterPublisher",
         "webhook": "WebhookPublisher",
     }
@@ -935,6 +938,6 @@ def test_registry_unknown_and_unconfigured(config, tmp_path):
     with pytest.raises(CommsflowError) as caught:
         publisher_for("mastadon", config, tmp_path, {})
     assert "'mastodon'" in str(caught.value)
-    assert "outbox, linkedin, mastodon, bluesky, email, webhook" in str(caught.value)
+    assert "outbox, linkedin, mastodon, bluesky, instagram, email, webhook" in str(caught.value)
     with pytest.raises(CommsflowError, match="COMMSFLOW_LINKEDIN_TOKEN"):
         publisher_for("linkedin", config, tmp_path, {})

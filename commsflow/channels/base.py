@@ -63,7 +63,10 @@ class Rendition:
 
 # Files whose bytes carry the moment they were written (a .docx is a zip with file times);
 # they are made from the same release text as the other files, which the digest covers.
-_UNSTABLE = (".docx",)
+# … and pictures a browser drew from an HTML file of the same payload (the Instagram picture):
+# their pixels follow the machine's fonts, the HTML they were drawn from is what is signed off.
+DRAWN = ".drawn.jpg"
+_UNSTABLE = (".docx", DRAWN)
 
 
 def payload_digest(payload: Payload) -> str:

@@ -9,6 +9,7 @@ class Webhook(SocialChannel):
     name = "webhook"
     title = "Webhook"
     publishers = ("outbox", "webhook")
+    social = False  # the LinkedIn wording as it is: an item has no webhook text of its own
 
 
 CHANNEL = Webhook()

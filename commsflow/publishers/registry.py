@@ -17,6 +17,7 @@ PUBLISHERS = {
     "linkedin": ("commsflow.publishers.linkedin", "LinkedInPublisher"),
     "mastodon": ("commsflow.publishers.mastodon", "MastodonPublisher"),
     "bluesky": ("commsflow.publishers.bluesky", "BlueskyPublisher"),
+    "instagram": ("commsflow.publishers.instagram", "InstagramPublisher"),
     "email": ("commsflow.publishers.newsletter_mail", "NewsletterPublisher"),
     "webhook": ("commsflow.publishers.webhook", "WebhookPublisher"),
 }

@@ -339,7 +339,7 @@ def _render_one(
         "event": _event(item, library, config, link) if item and item.kind == "event" else None,
         "figures": figures.as_dict() if item is None else None,
     }
-    text = _tidy(render(env, template, **context))
+    text = tidy(render(env, template, **context))
     if item is None:
         # The figures post has no item: its template sets what an item's front matter gives.
         exported = env.get_template(template).make_module(context)
@@ -422,16 +422,16 @@ def _own_wording(kind: str, settings, social=None, channel: str = "linkedin") ->
     ``social.text``, on the other channels after it."""
     own = getattr(social, channel, None) if social is not None else None
     if own:
-        return _tidy(own), f"social.{channel}"
-    common = (_tidy(social.text), "social.text") if social is not None and social.text else None
+        return tidy(own), f"social.{channel}"
+    common = (tidy(social.text), "social.text") if social is not None and social.text else None
     if common and channel != "linkedin":
         return common
     if settings is not None:
         specific = _KIND_FIELDS.get(kind)
         if specific and getattr(settings, specific):
-            return _tidy(getattr(settings, specific)), f"linkedin.{specific}"
+            return tidy(getattr(settings, specific)), f"linkedin.{specific}"
         if settings.text:
-            return _tidy(settings.text), "linkedin.text"
+            return tidy(settings.text), "linkedin.text"
     return common or (None, None)
 
 
@@ -445,7 +445,7 @@ def _exported(module, name: str, shown: str) -> str:
     return " ".join(value.split())
 
 
-def _tidy(text: str) -> str:
+def tidy(text: str) -> str:
     """Composed Unicode (hashtags with umlauts stay whole), no trailing spaces, at most one
     blank line in a row — templates may leave more where optional parts are missing."""
     text = unicodedata.normalize("NFC", text).replace("\r\n", "\n")
