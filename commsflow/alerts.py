@@ -61,14 +61,6 @@ KINDS = {
 }
 _WEEKDAYS = (N_("Mon"), N_("Tue"), N_("Wed"), N_("Thu"), N_("Fri"), N_("Sat"), N_("Sun"))
 
-# Which publisher reads a credential: its expiry concerns the channels that use that publisher.
-_PUBLISHER_OF = {
-    "COMMSFLOW_LINKEDIN_TOKEN": "linkedin",
-    "COMMSFLOW_MASTODON_TOKEN": "mastodon",
-    "COMMSFLOW_WEBHOOK_URL": "webhook",
-    "COMMSFLOW_SMTP_PASSWORD": "email",
-}
-
 
 @dataclass(frozen=True)
 class Event:
@@ -385,8 +377,10 @@ def credentials(config: Config, now: datetime) -> list[Event]:
 
 def _channels_using(config: Config, variable: str) -> list[str]:
     from commsflow import channels as registry
+    from commsflow.publishers.registry import publisher_of_credential
 
-    publisher = _PUBLISHER_OF.get(variable)
+    # A credential's expiry concerns the channels that use the publisher reading it.
+    publisher = publisher_of_credential(variable)
     return [
         name
         for name, channel in registry.registry().items()

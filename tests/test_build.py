@@ -148,7 +148,18 @@ def test_dashboard_shows_calendar_and_every_kind_of_preview(run, mpi):
     assert "Presse" in outline.headings
     # sections come from the channel registry: their ids are the channel names
     sections = [attrs.get("id") for tag, attrs in outline.tags if tag == "section"]
-    assert sections == ["kalender", "newsletter", "linkedin", "mastodon", "webhook", "press", "ics", "hinweise"]
+    assert sections == [
+        "kalender",
+        "newsletter",
+        "linkedin",
+        "mastodon",
+        "bluesky",
+        "instagram",
+        "webhook",
+        "press",
+        "ics",
+        "hinweise",
+    ]
     links = [attrs["href"] for tag, attrs in outline.tags if tag == "a" and attrs.get("href", "").startswith("#")]
     navigation = [link for link in links if not link.startswith("#p-")]  # the rest: calendar rows to previews
     assert navigation == [f"#{section}" for section in sections]

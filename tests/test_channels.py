@@ -19,7 +19,7 @@ def _readme_channel() -> str:
 
 def test_every_channel_declares_what_the_rest_derives_from():
     registry = channels.registry()
-    assert list(registry)[:6] == ["newsletter", "linkedin", "mastodon", "bluesky", "webhook", "press"]
+    assert list(registry)[:7] == ["newsletter", "linkedin", "mastodon", "bluesky", "instagram", "webhook", "press"]
     for name, channel in registry.items():
         assert channel.name == name and channel.title
         assert channel.kinds, name
@@ -59,6 +59,32 @@ def test_the_readme_channel_module_is_all_it_takes(tmp_path, mpi):
     assert "Traceback" not in built.stderr, built.stderr
     previews = sorted((mpi / "build" / "threads").glob("*.md"))
     assert len(previews) == calendar.stdout.count("  threads  "), built.stdout  # one per job
-    assert all("# Threads-Entwurf:" in path.read_text(encoding="utf-8") for path in previews)
+    assert all("# Threads draft:" in path.read_text(encoding="utf-8") for path in previews)
     dashboard = (mpi / "build" / "index.html").read_text(encoding="utf-8")
     assert 'id="threads"' in dashboard
+
+
+def test_no_module_outside_the_channels_lists_channels_itself():
+    """What differs by channel is declared by the channel (look, frame, feed, kinds …) and derived
+    everywhere else: a tuple, list, set or dict naming two channels outside channels/ and
+    publishers/ is a list someone must remember to extend — the next channel would miss it."""
+    import ast
+
+    names = set(channels.names())
+    allowed = {"commsflow/cli.py"}  # the command names newsletter, linkedin, press, ics: commands, not channels
+    found = []
+    for path in sorted((REPO / "commsflow").rglob("*.py")):
+        shown = path.relative_to(REPO).as_posix()
+        if shown.startswith(("commsflow/channels/", "commsflow/publishers/")) or shown in allowed:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, (ast.Tuple, ast.List, ast.Set)):
+                values = node.elts
+            elif isinstance(node, ast.Dict):
+                values = [key for key in node.keys if key is not None]
+            else:
+                continue
+            named = {value.value for value in values if isinstance(value, ast.Constant) and value.value in names}
+            if len(named) >= 2:
+                found.append(f"{shown}:{node.lineno}: {sorted(named)}")
+    assert not found, "channel lists outside the registry:\n  " + "\n  ".join(found)

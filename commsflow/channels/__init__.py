@@ -18,7 +18,7 @@ __all__ = ["Channel", "RenderContext", "RenderFailed", "Rendition", "payload_dig
 
 _REGISTRY: dict[str, Channel] = {}
 # The order channels are listed in (dashboard sections, help texts); others follow by name.
-_ORDER = ("newsletter", "linkedin", "mastodon", "bluesky", "webhook", "press", "ics")
+_ORDER = ("newsletter", "linkedin", "mastodon", "bluesky", "instagram", "webhook", "press", "ics")
 
 
 def registry() -> dict[str, Channel]:

@@ -16,7 +16,7 @@ POST_KINDS = ("article", "funding-call", "news", "save-the-date", "reminder", "r
 class SocialChannel(Channel):
     templates = "linkedin"
     kinds = POST_KINDS
-    steps = slots = one_off = social = True
+    steps = slots = one_off = social = feed = True
     request_body = False  # the LinkedIn Posts API body goes with the payload and the preview
 
     def default_kind(self, item, moment: datetime) -> str | None:

@@ -154,6 +154,9 @@ class Channel:
     one_off: bool = False  # an item's own `channels:` may name it
     scheduled: bool = True  # False: files for reference only (calendar files), never a job
     social: bool = False  # posts worded from the LinkedIn templates; an item's `social:` may word them itself
+    feed: bool = False  # a post in a feed: previews show it as the feed does (cut at „…mehr“ on LinkedIn)
+    look: str = "post"  # how the dashboard shows its renditions: post, newsletter, release, file
+    frame: str | None = None  # the payload's file the desk shows in a frame (the e-mail, the printed release)
 
     @classmethod
     def shown_title(cls) -> str:

@@ -12,6 +12,7 @@ from commsflow.i18n import N_
 class Ics(Channel):
     name = "ics"
     title = N_("Calendar file")
+    look = "file"
     kinds = ("event",)
     scheduled = False
 

@@ -9,6 +9,8 @@ from commsflow.channels.base import FRONT_MATTER, Channel, RenderContext, Rendit
 class Newsletter(Channel):
     name = "newsletter"
     title = "Newsletter"
+    look = "newsletter"
+    frame = "email.html"
     templates = "newsletter"
     kinds = ("newsletter",)
     publishers = ("outbox", "email")

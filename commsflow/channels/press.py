@@ -13,6 +13,8 @@ from commsflow.i18n import N_
 class Press(Channel):
     name = "press"
     title = N_("Press")
+    look = "release"
+    frame = "release.html"
     templates = "press"
     kinds = ("invitation", "recap", "announcement", "funding-call")
     publishers = ("outbox", "email")

@@ -9,7 +9,7 @@ class Webhook(SocialChannel):
     name = "webhook"
     title = "Webhook"
     publishers = ("outbox", "webhook")
-    social = False  # the LinkedIn wording as it is: an item has no webhook text of its own
+    social = feed = False  # the LinkedIn wording as it is, for the team's tools: no text of its own, no feed
 
 
 CHANNEL = Webhook()

@@ -20,6 +20,7 @@ from datetime import date, datetime, timedelta
 
 from starlette.responses import HTMLResponse, PlainTextResponse, Response
 
+from commsflow import channels
 from commsflow.actions import REF_LENGTH, short_ref
 from commsflow.desk import SECURITY_HEADERS, Desk, _page, _problem
 from commsflow.errors import CommsflowError
@@ -27,9 +28,6 @@ from commsflow.i18n import _
 from commsflow.workspace import Workspace
 
 PREVIEW = "/vorschau/"  # + a job's short reference: the HTML one of its frames shows
-# The payload file a frame shows, by channel: the e-mail as sent, the release as printed.
-FRAMED = {"newsletter": "email.html", "press": "release.html"}
-FEEDS = ("linkedin", "mastodon")  # shown as the feed shows them, cut at „…mehr“
 # The frames' HTML: styled as in a mail client (inline styles, pictures from the web),
 # nothing that runs, submits or loads more; framed by the desk alone.
 PREVIEW_POLICY = (
@@ -77,9 +75,9 @@ def view(rendition, zone, diffs: list[str] = ()) -> dict:
     }
     if payload is None:
         return shown
-    if FRAMED.get(job.channel) in payload.files:
+    if channels.get(job.channel).frame in payload.files:  # the e-mail as sent, the release as printed
         shown["look"] = job.channel
-    elif job.channel in FEEDS:
+    elif job.channel in channels.names(feed=True):  # shown as the feed shows them, cut at „…mehr“
         shown.update(look="post", **_as_post(payload.text, payload.link))
     elif job.channel == "ics":
         data = next((data for name, data in payload.files.items() if name.endswith(".ics")), None)
@@ -238,10 +236,10 @@ def preview(desk: Desk, workspace: Workspace, ref: str) -> Response:
         return _no_preview()
     opened = plan_or_stop(workspace, "the calendar")  # a project that cannot be read: the app's 500
     job = find_job(opened, ref)
-    if job is None or job.channel not in FRAMED:
+    if job is None or channels.get(job.channel).frame is None:
         return _no_preview()
     payload = opened.render(job).payload
-    data = None if payload is None else payload.files.get(FRAMED[job.channel])
+    data = None if payload is None else payload.files.get(channels.get(job.channel).frame)
     if data is None:
         return _no_preview()
     return Response(data.encode() if isinstance(data, str) else data, media_type="text/html", headers=_FRAMED)

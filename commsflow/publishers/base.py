@@ -66,6 +66,9 @@ class Publisher(Protocol):
     # a duplicate check on the other side, a file that exists): then a job found
     # "sending" after a crash is sent again; otherwise a person checks it.
     deduplicates: bool
+    # The environment variables holding its credentials: the alerts about one expiring name the
+    # channels that use this publisher.
+    credentials: tuple[str, ...]
     # Everything no message, receipt or ledger note may show, in any form (tokens, passwords,
     # the secret parts of an address): the scheduler scrubs what it records with these too.
     secrets: tuple[str, ...]

@@ -107,6 +107,9 @@ class _Session:
 
 class BlueskyPublisher:
     name = "bluesky"
+    credentials = (
+        "COMMSFLOW_BLUESKY_APP_PASSWORD",
+    )  # the environment variables that expire (alerts tell before they do)
     deduplicates = True  # the record key is the job's: getRecord finds a post sent before a crash
 
     def __init__(self, settings: BlueskySettings, session: requests.Session | None = None, clock=None):

@@ -113,6 +113,7 @@ class InstagramSettings:
 
 class InstagramPublisher:
     name = "instagram"
+    credentials = ("COMMSFLOW_INSTAGRAM_TOKEN",)  # the environment variables that expire (alerts tell before they do)
     deduplicates = False  # no idempotency key, no way to find a post again: after a crash a person checks
 
     def __init__(self, settings: InstagramSettings, session: requests.Session | None = None):

@@ -77,6 +77,7 @@ def post_url(urn: str) -> str:
 
 class LinkedInPublisher:
     name = "linkedin"
+    credentials = ("COMMSFLOW_LINKEDIN_TOKEN",)  # the environment variables that expire (alerts tell before they do)
     deduplicates = True  # LinkedIn answers 422 "duplicate" to the same content again
 
     def __init__(self, settings: LinkedInSettings, session: requests.Session | None = None):

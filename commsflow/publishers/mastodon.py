@@ -101,6 +101,7 @@ class Limits:
 
 class MastodonPublisher:
     name = "mastodon"
+    credentials = ("COMMSFLOW_MASTODON_TOKEN",)  # the environment variables that expire (alerts tell before they do)
     deduplicates = True  # Idempotency-Key …
     dedup_window = 3600.0  # … which Mastodon remembers for an hour (seconds): re-send only within it
 

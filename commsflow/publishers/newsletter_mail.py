@@ -28,6 +28,7 @@ class NewsletterSettings:
 
 class NewsletterPublisher:
     name = "email"
+    credentials = ("COMMSFLOW_SMTP_PASSWORD",)  # the environment variables that expire (alerts tell before they do)
     deduplicates = False  # mail cannot be unsent
 
     def __init__(self, settings: NewsletterSettings):

@@ -55,6 +55,7 @@ class OutboxSettings:
 
 class OutboxPublisher:
     name = "outbox"
+    credentials = ()  # the environment variables that expire (alerts tell before they do)
     deduplicates = True  # a job whose folder exists is not written again
     secrets = ()  # it knows none
 

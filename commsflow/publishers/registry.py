@@ -44,3 +44,11 @@ def publisher_for(name: str, config: Config, state_dir: Path | None = None, envi
     if name == "outbox":
         return publisher.from_env(config, environ, state_dir=state_dir)
     return publisher.from_env(config, environ)
+
+
+def publisher_of_credential(variable: str) -> str | None:
+    """The publisher whose credentials include the environment variable ``variable``."""
+    for name, (module, cls) in PUBLISHERS.items():
+        if variable in getattr(importlib.import_module(module), cls).credentials:
+            return name
+    return None

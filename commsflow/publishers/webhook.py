@@ -54,6 +54,7 @@ class WebhookPublisher:
     """
 
     name = "webhook"
+    credentials = ("COMMSFLOW_WEBHOOK_URL",)  # the environment variables that expire (alerts tell before they do)
     deduplicates = False
 
     def __init__(self, settings: WebhookSettings, session: requests.Session | None = None):

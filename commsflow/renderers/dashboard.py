@@ -20,14 +20,11 @@ from datetime import timedelta
 
 from markupsafe import Markup
 
-from commsflow import channels
+from commsflow import channels, i18n
 from commsflow.approvals import label
 from commsflow.errors import Problem
 from commsflow.renderers.linkedin import as_feed_shows, hashtags_in
 from commsflow.renderers.templating import environment, macro, render
-
-# How a channel's renditions are shown: newsletter frames, feed posts, printed releases, files.
-_LOOKS = {"newsletter": "newsletter", "press": "release", "ics": "file"}
 
 
 def _as_post(preview: dict, text: str) -> dict:
@@ -97,14 +94,15 @@ def render_dashboard(plan, renditions: list, problems: list[Problem]) -> str:
             preview["html"] = next((f for f in built.files if f.endswith(".html")), None)
             preview["docx"] = next((f for f in built.files if f.endswith(".docx")), None)
         # A post is shown as the feed shows it; worked out only for a card not kept (_Cards).
-        sections[job.channel].append((preview, built.review if job.channel not in _LOOKS else None))
+        look = channels.get(job.channel).look  # newsletter frames, feed posts, printed releases, files
+        sections[job.channel].append((preview, built.review if look == "post" else None))
 
     env = environment(config)
     cards = _Cards(env, config)
     shown = []
     for name, channel in channels.registry().items():
         if sections[name] or channel.scheduled:
-            look = _LOOKS.get(name, "post")
+            look = channel.look
             found = "".join(cards.card(preview, look, text) for preview, text in sections[name])
             shown.append(
                 {
@@ -119,6 +117,7 @@ def render_dashboard(plan, renditions: list, problems: list[Problem]) -> str:
     return render(
         env,
         "dashboard/index.html",
+        ui_language=i18n.language(),  # the page's lang: the language its wording is in
         organisation=config.organisation.model_dump(),
         now=now,
         weeks=weeks,
