@@ -215,6 +215,17 @@ def _clock(value: object) -> str:
     return text
 
 
+def _threads_only_where_possible(spec):
+    if spec.thread and not channels.get(spec.channel).threads:
+        threading = ", ".join(name for name, channel in channels.registry().items() if channel.threads)
+        raise ValueError(
+            _("thread: {channel} posts no threads").format(channel=spec.channel)
+            + " — "
+            + _("leave thread out, or plan the step on {channels}").format(channels=threading)
+        )
+    return spec
+
+
 class Step(_Strict):
     """One publication of an event campaign, placed relative to the event's start."""
 
@@ -223,8 +234,12 @@ class Step(_Strict):
     time: str = Field("10:00", description="Time of day, e.g. '10:00'.")
     channel: StepChannel
     template: Text = Field(description="Draft or release kind, e.g. save-the-date, invitation, recap.")
+    thread: bool = Field(
+        False, description="On a channel that threads (Bluesky): a text too long for one post goes out as a thread."
+    )
 
     _clock = field_validator("time", mode="before")(classmethod(lambda cls, v: _clock(v)))
+    _threads = model_validator(mode="after")(lambda self: _threads_only_where_possible(self))
 
     @field_validator("at", mode="before")
     @classmethod
@@ -294,6 +309,10 @@ class SlotCampaign(_Strict):
     type: Literal["post", "news"] = Field("post", description="What the slot posts.")
     category: vocabulary("blog_categories") | None = None
     items_from: Day | None = Field(None, description="Only items dated on or after this day.")
+    thread: bool = Field(
+        False, description="On a channel that threads (Bluesky): a text too long for one post goes out as a thread."
+    )
+    _threads = model_validator(mode="after")(lambda self: _threads_only_where_possible(self))
 
     _clock = field_validator("time", mode="before")(classmethod(lambda cls, v: _clock(v)))
 

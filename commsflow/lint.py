@@ -583,10 +583,18 @@ def _item(item: Item, context: _Context) -> list[Problem]:
     return problems
 
 
+# An alt text that is a file name ("IMG_4711.JPG", "foto-2024-03-14.png") describes nothing.
+_FILE_NAME = re.compile(r"[\w.-]+\.(?:jpe?g|png|gif|webp|svg|heic|tiff?)", re.IGNORECASE)
+
+
 def _generic_alt(alt: str, src: str) -> bool:
     folded = alt.casefold().strip(" .")
     name = PurePosixPath(urlsplit(src).path).name.casefold()
-    return folded in GENERIC_ALT or (bool(name) and folded in (name, name.rsplit(".", 1)[0]))
+    return (
+        folded in GENERIC_ALT
+        or bool(_FILE_NAME.fullmatch(alt.strip()))
+        or (bool(name) and folded in (name, name.rsplit(".", 1)[0]))
+    )
 
 
 def _heading_problems(item: Item, headings: list[tuple[int, str]], file: _File) -> list[Problem]:

@@ -20,6 +20,7 @@ from commsflow.publishers.bluesky import BlueskyPublisher, BlueskySettings, reco
 from commsflow.renderers.short_post import (
     BLUESKY_BYTES,
     BLUESKY_GRAPHEMES,
+    THREAD,
     bluesky_record,
     bluesky_text,
     graphemes,
@@ -387,3 +388,123 @@ def test_a_channel_template_of_its_own_words_its_posts(run, mpi):
     run(mpi, "--now", "2024-03-01 10:00", "build")
     assert "Neu im Blog: Rückblick: 1. MPI Deep Dive" in _preview(mpi, "bluesky")
     assert "Neu im Blog" not in _preview(mpi, "mastodon")
+
+
+# --- threads -----------------------------------------------------------------------------------
+
+LONG = SAVE_THE_DATE.replace(
+    "\n\n#Industriestadt",
+    " " + "Ein weiterer Satz über das industrielle Metaverse und die Industrie in Berlin. " * 5 + "\n\n#Industriestadt",
+)
+
+
+def test_a_long_text_becomes_a_thread_only_when_asked():
+    single = bluesky_record(LONG, LINK, language="de")
+    assert THREAD not in single and " …" in single["text"]
+    record = bluesky_record(LONG, LINK, language="de", thread=True)
+    posts = [record["text"], *(reply["text"] for reply in record[THREAD])]
+    assert len(posts) == 4
+    assert all(graphemes(post) <= BLUESKY_GRAPHEMES for post in posts)
+    assert " …" not in "".join(posts)  # nothing cut
+    words = lambda text: [word for word in text.split() if word != shown_link(LINK)]  # noqa: E731
+    assert words("\n\n".join(posts)) == words(LONG.replace(LINK, ""))  # every word, in order
+    assert posts[0].endswith(shown_link(LINK)) and posts[-1].endswith("#Metaverse #Vernetzung")
+    assert record["embed"]["$type"] == "app.bsky.embed.external"  # the card on the first post only
+    assert all("embed" not in reply and reply["langs"] == ["de"] for reply in record[THREAD])
+    assert [_slice(posts[-1], f) for f in record[THREAD][-1]["facets"]][-1] == "#Vernetzung"
+
+
+def _thread_payload() -> Payload:
+    record = bluesky_record(LONG, LINK, language="de", thread=True)
+    return Payload(JOB, "bluesky", "mpi-meet-up-2024", "save-the-date", "MPI Meet-up", record["text"], LINK, record)
+
+
+def test_a_thread_goes_out_as_answers_to_its_first_post(httpserver, bluesky):
+    payload = _thread_payload()
+    _session(httpserver)
+    keys = [record_key(JOB)] + [record_key(f"{JOB}#{number}") for number in range(2, len(payload.body[THREAD]) + 2)]
+    assert len(set(keys)) == 4 and all(key[:5] == keys[0][:5] for key in keys)  # close in time, each its own
+    for number, key in enumerate(keys):
+        httpserver.expect_ordered_request(
+            "/xrpc/com.atproto.repo.getRecord",
+            query_string={"repo": DID, "collection": "app.bsky.feed.post", "rkey": key},
+        ).respond_with_json({"error": "RecordNotFound", "message": "Could not locate record"}, status=400)
+        httpserver.expect_ordered_request("/xrpc/com.atproto.repo.createRecord", method="POST").respond_with_json(
+            {"uri": f"at://{DID}/app.bsky.feed.post/{key}", "cid": f"bafy{number}"}
+        )
+    receipt = bluesky.publish(payload)
+    httpserver.check_assertions()
+    created = [json.loads(request.get_data()) for request, _ in httpserver.log if request.path.endswith("createRecord")]
+    assert [body["rkey"] for body in created] == keys
+    assert "reply" not in created[0]["record"] and THREAD not in created[0]["record"]
+    root = {"uri": f"at://{DID}/app.bsky.feed.post/{keys[0]}", "cid": "bafy0"}
+    assert created[1]["record"]["reply"] == {"root": root, "parent": root}
+    assert created[2]["record"]["reply"] == {
+        "root": root,
+        "parent": {"uri": f"at://{DID}/app.bsky.feed.post/{keys[1]}", "cid": "bafy1"},
+    }
+    assert created[3]["record"]["text"] == payload.body[THREAD][2]["text"]
+    assert receipt.id == root["uri"] and receipt.note is None
+
+
+def test_after_a_crash_in_the_middle_a_thread_goes_on_where_it_stopped(httpserver, bluesky):
+    payload = _thread_payload()
+    _session(httpserver)
+    keys = [record_key(JOB)] + [record_key(f"{JOB}#{number}") for number in range(2, len(payload.body[THREAD]) + 2)]
+    texts = [payload.body["text"], *(reply["text"] for reply in payload.body[THREAD])]
+    for number in (0, 1):  # sent before the crash
+        httpserver.expect_ordered_request("/xrpc/com.atproto.repo.getRecord").respond_with_json(
+            {
+                "uri": f"at://{DID}/app.bsky.feed.post/{keys[number]}",
+                "cid": f"bafy{number}",
+                "value": {"text": texts[number]},
+            }
+        )
+    for number in (2, 3):
+        httpserver.expect_ordered_request("/xrpc/com.atproto.repo.getRecord").respond_with_json(
+            {"error": "RecordNotFound", "message": "Could not locate record"}, status=400
+        )
+        httpserver.expect_ordered_request("/xrpc/com.atproto.repo.createRecord", method="POST").respond_with_json(
+            {"uri": f"at://{DID}/app.bsky.feed.post/{keys[number]}", "cid": f"bafy{number}"}
+        )
+    receipt = bluesky.publish(payload)
+    httpserver.check_assertions()
+    created = [json.loads(request.get_data()) for request, _ in httpserver.log if request.path.endswith("createRecord")]
+    assert [body["rkey"] for body in created] == keys[2:]
+    assert created[0]["record"]["reply"]["parent"] == {
+        "uri": f"at://{DID}/app.bsky.feed.post/{keys[1]}",
+        "cid": "bafy1",
+    }
+    assert "already posted" in receipt.note
+
+
+def test_a_step_threads_only_on_a_channel_that_threads(run, mpi):
+    campaign = mpi / "campaigns" / "mpi-meet-up-2024.yaml"
+    text = campaign.read_text(encoding="utf-8")
+    campaign.write_text(
+        text.replace("    template: save-the-date\n", "    template: save-the-date\n    thread: true\n", 1),
+        encoding="utf-8",
+    )
+    checked = run(mpi, "check")
+    assert checked.exit_code == 1
+    assert "thread: linkedin posts no threads — leave thread out, or plan the step on bluesky" in " ".join(
+        checked.output.split()
+    ), checked.output
+
+
+def test_a_bluesky_slot_with_thread_true_previews_every_post(run, mpi):
+    (mpi / "campaigns" / "bluesky-dienstag.yaml").write_text(
+        "kind: slot\nevery: tuesday\ntime: '12:00'\nstart: 2024-03-01\nend: 2024-03-31\nchannel: bluesky\ntype: post\n"
+        "thread: true\n",
+        encoding="utf-8",
+    )
+    built = run(mpi, "--now", "2024-03-01 10:00", "build")
+    assert "Traceback" not in built.output
+    threads = 0
+    for path in sorted((mpi / "build" / "bluesky").glob("*.json")):
+        record = json.loads(path.read_text(encoding="utf-8"))
+        posts = [record["text"], *(reply["text"] for reply in record.get(THREAD, []))]
+        assert all(graphemes(post) <= BLUESKY_GRAPHEMES for post in posts)
+        assert "\n\n---\n\n".join(posts) in path.with_suffix(".md").read_text(encoding="utf-8")
+        threads += len(posts) > 1
+    assert threads  # the fixture's blog posts are longer than one post

@@ -568,3 +568,16 @@ def test_strict_turns_warnings_into_errors(run, mpi):
     assert result.stdout == (
         f"error {message}\n✗ {items(mpi)} items, 5 campaigns and 0 generated HTML files linted: 1 error, 0 warnings\n"
     )
+
+
+def test_an_alt_text_that_is_a_file_name_is_a_warning(mpi):
+    shown = write(
+        mpi,
+        "posts",
+        "2024-02-15-bild",
+        post(extra="image:\n  src: halle.jpg\n  alt: IMG_4711.JPG\n"),
+    )
+    assert findings(mpi) == [
+        f"warning {shown}:{line_of(mpi, shown, 'alt: IMG_4711.JPG')}: image.alt: alt text 'IMG_4711.JPG' does not "
+        "describe the image — say what the image shows, e.g. „Teilnehmende der MPI Konferenz im Impact Hub“",
+    ]

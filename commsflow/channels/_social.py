@@ -46,13 +46,20 @@ class SocialChannel(Channel):
         draft_only = job.campaign == DRAFT_CAMPAIGN
         planned = plan.Planned(item, job.template, draft=item is not None and item.status not in plan.SIGNED_OFF)
         figures = context.figures(job.planned) if item is None else None
+        step = context.step(job)
         rendered = renderer.render_drafts(
-            [planned], context.library, config, figures, now=job.planned, source=self.name, own_limit=self.own_limit()
+            [planned],
+            context.library,
+            config,
+            figures,
+            now=job.planned,
+            source=self.name,
+            own_limit=self.own_limit(step),
         )
         draft = rendered.drafts[0]
         problems = [p for p in rendered.problems if self.request_body or p.field != "social.linkedin_author"]
         image = self.image(draft, config, problems)
-        text, body = self.shape(draft, rendered, config, image)
+        text, body = self.shape(draft, rendered, config, image, step)
         attached = {f"image{image.suffix}": image.data} if image else {}
         payload = None
         if not any(problem.is_error for problem in problems):
@@ -115,9 +122,10 @@ class SocialChannel(Channel):
             problems.append(Problem(draft.source, exc.strerror or str(exc), field=media.FIELD))
         return None
 
-    def shape(self, draft, rendered, config, image: Prepared | None) -> tuple[str, dict | None]:
+    def shape(self, draft, rendered, config, image: Prepared | None, step=None) -> tuple[str, dict | None]:
         """The text that goes out and the API body sent with it (written beside the preview as
-        .json): the draft's text, and LinkedIn's Posts API body where the channel sends one."""
+        .json): the draft's text, and LinkedIn's Posts API body where the channel sends one.
+        ``step``: what plans the job (campaign step or slot; None for one-offs and drafts)."""
         from commsflow.renderers import linkedin as renderer
 
         body = None
@@ -125,9 +133,10 @@ class SocialChannel(Channel):
             body = renderer.request_body(draft, rendered.author)
         return draft.text, body
 
-    def own_limit(self):
+    def own_limit(self, step=None):
         """How the channel counts an item's own text for it (``social.<name>``) and how much it
-        shows: ``(count, limit, strict)``, or None where the draft's own checks say all."""
+        shows: ``(count, limit, strict)``, or None where the draft's own checks say all.
+        ``step``: what plans the job (see :meth:`shape`)."""
         return None
 
     def counted(self, text: str) -> dict | None:

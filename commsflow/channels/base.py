@@ -115,6 +115,18 @@ class RenderContext:
     def root(self) -> Path:
         return self.config.root
 
+    def step(self, job: Job):
+        """What plans ``job``: its event campaign's step, its slot campaign; None for a one-off
+        publication or a draft."""
+        campaign = self.campaigns.get(job.campaign)
+        if campaign is None:
+            return None
+        if campaign.kind == "slot":
+            return campaign.spec
+        if campaign.kind == "event":
+            return next((step for step in campaign.spec.steps if step.name == job.step), None)
+        return None
+
     def item_files(self, slug: str) -> tuple[str, ...]:
         """The files a text about the item ``slug`` is made of: its own, and those of the
         projects, events and organiser it names (their titles appear in it)."""
@@ -155,6 +167,7 @@ class Channel:
     scheduled: bool = True  # False: files for reference only (calendar files), never a job
     social: bool = False  # posts worded from the LinkedIn templates; an item's `social:` may word them itself
     feed: bool = False  # a post in a feed: previews show it as the feed does (cut at „…mehr“ on LinkedIn)
+    threads: bool = False  # a text too long for one post may go out as a thread (a step's `thread: true`)
     look: str = "post"  # how the dashboard shows its renditions: post, newsletter, release, file
     frame: str | None = None  # the payload's file the desk shows in a frame (the e-mail, the printed release)
 

@@ -45,7 +45,7 @@ from commsflow.publishers.http import (
     server_says,
 )
 from commsflow.publishers.secrets import one_line
-from commsflow.renderers.short_post import UPLOAD
+from commsflow.renderers.short_post import THREAD, UPLOAD
 
 DEFAULT_SERVICE = "https://bsky.social"
 COLLECTION = "app.bsky.feed.post"
@@ -64,7 +64,7 @@ def record_key(job_id: str) -> str:
     two jobs planned for the same minute different ones."""
     digest = int.from_bytes(hashlib.blake2b(job_id.encode("utf-8"), digest_size=8).digest(), "big")
     try:
-        planned = datetime.fromisoformat(job_id.rpartition("@")[2])
+        planned = datetime.fromisoformat(job_id.rpartition("@")[2].partition("#")[0])  # "#2": a thread's 2nd post
         seconds = int(planned.timestamp())
     except ValueError:
         seconds = 0
@@ -140,6 +140,27 @@ class BlueskyPublisher:
                 )
             )
         key = record_key(payload.job_id)
+        replies = payload.body.get(THREAD, [])
+        root, found = self._post(
+            channel, payload.job_id, key, payload.body["text"], lambda: self._with_blobs(payload, channel)
+        )
+        parent = root
+        for number, reply in enumerate(replies, 2):
+            # Each answer has a record key of its own: after a crash in the middle of a thread
+            # the posts sent are found and the thread goes on from there.
+            refs = {"root": _ref(root), "parent": _ref(parent)}
+            parent, _found = self._post(
+                channel,
+                payload.job_id,
+                record_key(f"{payload.job_id}#{number}"),
+                reply["text"],
+                lambda reply=reply, refs=refs: {**reply, "reply": refs},
+            )
+        return self._receipt(channel, root, key, note=_("already posted (found by its record key)") if found else None)
+
+    def _post(self, channel: str, job: str, key: str, text: str, record) -> tuple[dict, bool]:
+        """The post under ``key``: found (its text must be ``text``), or created from ``record()``;
+        the server's answer (uri, cid) and whether it was found."""
         existing = self._xrpc(
             "GET",
             "com.atproto.repo.getRecord",
@@ -150,24 +171,24 @@ class BlueskyPublisher:
         )
         if existing is not None:
             found = existing.get("value") if isinstance(existing.get("value"), dict) else {}
-            if found.get("text") != payload.body["text"]:
+            if found.get("text") != text:
                 raise Permanent(
                     _(
                         "{channel}: the record key {key} of {job} holds another post — check the account "
                         "by hand before sending again"
-                    ).format(channel=channel, key=key, job=payload.job_id)
+                    ).format(channel=channel, key=key, job=job)
                 )
-            return self._receipt(channel, existing, key, note=_("already posted (found by its record key)"))
-        record = self._with_blobs(payload, channel)
-        record["createdAt"] = self._clock().astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-        created = self._xrpc(
+            return existing, True
+        created = {key: value for key, value in record().items() if key != THREAD}
+        created["createdAt"] = self._clock().astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        answer = self._xrpc(
             "POST",
             "com.atproto.repo.createRecord",
             channel,
             _("posting"),
-            json={"repo": self._signed_in(channel).did, "collection": COLLECTION, "rkey": key, "record": record},
+            json={"repo": self._signed_in(channel).did, "collection": COLLECTION, "rkey": key, "record": created},
         )
-        return self._receipt(channel, created, key)
+        return answer, False
 
     def _with_blobs(self, payload: Payload, channel: str) -> dict:
         """The record with each image the renderer marked for upload replaced by its blob
@@ -344,3 +365,8 @@ def _rate_limit_reset(response: requests.Response, now: float | None = None) -> 
         now = datetime.now(UTC).timestamp() if now is None else now
         return max(0.0, int(reset) - now)
     return retry_after(response.headers.get("Retry-After"))
+
+
+def _ref(answer: dict) -> dict:
+    """A strong reference to a post (com.atproto.repo.strongRef): its uri and cid."""
+    return {"uri": answer.get("uri", ""), "cid": answer.get("cid", "")}

@@ -60,6 +60,13 @@ def _cut(words: list[str], count: int) -> str:
     return text + _ELLIPSIS + closing
 
 
+def _plain(text: str) -> str:
+    """LinkedIn mentions as names, no trailing spaces, at most one blank line in a row."""
+    text = _LINKEDIN_MENTION.sub(r"\1", text.replace("\r\n", "\n"))
+    text = re.sub(r"[ \t]+\n", "\n", text)
+    return re.sub(r"\n{3,}", "\n\n", text).strip()
+
+
 def status_text(
     text: str,
     link: str | None,
@@ -77,10 +84,7 @@ def status_text(
     of itself), else they go from the last one on. The link always stays.
     """
     length = measure or (lambda candidate: status_length(candidate, url_length))
-    text = _LINKEDIN_MENTION.sub(r"\1", text.replace("\r\n", "\n"))
-    text = re.sub(r"[ \t]+\n", "\n", text)
-    text = re.sub(r"\n{3,}", "\n\n", text).strip()
-    body, tags = _split_hashtags(text)
+    body, tags = _split_hashtags(_plain(text))
 
     def compose(body: str, tags: list[str]) -> str:
         parts = [body] if body else []
@@ -151,9 +155,9 @@ def _bluesky_length(text: str) -> int:
     return graphemes(text) if len(text.encode("utf-8")) <= BLUESKY_BYTES else BLUESKY_BYTES
 
 
-def bluesky_text(text: str, link: str | None) -> tuple[str, list[tuple[str, str]]]:
-    """The post for ``text`` and ``link`` within Bluesky's 300 graphemes and 3,000 bytes, its
-    addresses shown shortened; and the links as (shown, address), in the order they appear."""
+def _shortened(text: str, link: str | None) -> tuple[str, str | None, list[tuple[str, str]]]:
+    """``text`` with its addresses shown short; the shown form of ``link`` when the text does not
+    have it already; the links as (shown, address) in the order they will appear."""
     links: list[tuple[str, str]] = []
     pieces, last = [], 0
     for start, end in _urls(text):
@@ -165,8 +169,56 @@ def bluesky_text(text: str, link: str | None) -> tuple[str, list[tuple[str, str]
     added = link if link and link not in (address for _shown, address in links) else None
     if added:
         links.append((shown_link(added), added))
-    fitted = status_text(body, links[-1][0] if added else None, BLUESKY_GRAPHEMES, measure=_bluesky_length)
-    return fitted, links
+    return body, links[-1][0] if added else None, links
+
+
+def bluesky_text(text: str, link: str | None) -> tuple[str, list[tuple[str, str]]]:
+    """The post for ``text`` and ``link`` within Bluesky's 300 graphemes and 3,000 bytes, its
+    addresses shown shortened; and the links as (shown, address), in the order they appear."""
+    body, shown, links = _shortened(text, link)
+    return status_text(body, shown, BLUESKY_GRAPHEMES, measure=_bluesky_length), links
+
+
+def bluesky_thread(text: str, link: str | None) -> tuple[list[str], list[tuple[str, str]]]:
+    """``text`` and ``link`` as a thread of posts each within Bluesky's limits — split between
+    paragraphs, else between sentences, else between words; the link closes the first post
+    (or opens the next), the hashtags the last — and the links as (shown, address). One post
+    when it all fits in one."""
+    body, shown, links = _shortened(text, link)
+    body, tags = _split_hashtags(_plain(body))
+
+    def fits(candidate: str) -> bool:
+        return _bluesky_length(candidate) <= BLUESKY_GRAPHEMES
+
+    units: list[tuple[str, str]] = []  # (text, what joins it to the one before: a paragraph break or a space)
+    for paragraph in _PARAGRAPH.split(body):
+        if fits(paragraph):
+            units.append((paragraph, "\n\n"))
+            continue
+        joint = "\n\n"
+        for sentence in re.split(r"(?<=[.!?…:;])\s+", paragraph):
+            words = [sentence] if fits(sentence) else sentence.split()  # a sentence longer than a post: by words
+            for word in words:
+                units.append((word, joint))
+                joint = " "
+    posts: list[str] = []
+    for unit, joint in units:
+        if posts and fits(posts[-1] + joint + unit):
+            posts[-1] += joint + unit
+        else:
+            posts.append(unit)
+    posts = posts or [""]
+    if shown:
+        if fits(f"{posts[0]}\n\n{shown}".strip()):
+            posts[0] = f"{posts[0]}\n\n{shown}".strip()
+        else:
+            posts.insert(1, shown)
+    for count in range(len(tags), 0, -1):
+        closing = " ".join(tags[:count])
+        if fits(f"{posts[-1]}\n\n{closing}"):
+            posts[-1] = f"{posts[-1]}\n\n{closing}"
+            break
+    return [post for post in posts if post], links
 
 
 def bluesky_facets(text: str, links: list[tuple[str, str]]) -> list[dict]:
@@ -194,6 +246,9 @@ def bluesky_facets(text: str, links: list[tuple[str, str]]) -> list[dict]:
     return sorted(facets, key=lambda found: found["index"]["byteStart"])
 
 
+THREAD = "commsflow:thread"  # in a rendered record: the posts that answer it, in order
+
+
 def bluesky_record(
     text: str,
     link: str | None,
@@ -202,16 +257,30 @@ def bluesky_record(
     title: str | None = None,
     description: str | None = None,
     image: dict | None = None,
+    thread: bool = False,
 ) -> dict:
     """The app.bsky.feed.post record for a draft, all but ``createdAt`` (the publisher's, when it
     sends): the text fitted, its facets, the language, and the item's image with its alt text
     (``image``: ``file``, ``alt``, ``aspectRatio``; the publisher uploads the file and puts the
-    blob in its place) — or, without an image, a link card for ``link``."""
-    fitted, links = bluesky_text(text, link)
-    record: dict = {"$type": "app.bsky.feed.post", "text": fitted, "langs": [language]}
-    facets = bluesky_facets(fitted, links)
-    if facets:
-        record["facets"] = facets
+    blob in its place) — or, without an image, a link card for ``link``. ``thread``: a text too
+    long for one post is split into a thread, the posts after the first under :data:`THREAD`
+    (the publisher sends them as replies) instead of being cut."""
+
+    def post(fitted: str) -> dict:
+        record: dict = {"$type": "app.bsky.feed.post", "text": fitted, "langs": [language]}
+        facets = bluesky_facets(fitted, links)
+        if facets:
+            record["facets"] = facets
+        return record
+
+    if thread:
+        posts, links = bluesky_thread(text, link)
+    else:
+        fitted, links = bluesky_text(text, link)
+        posts = [fitted]
+    record = post(posts[0])
+    if len(posts) > 1:
+        record[THREAD] = [post(text) for text in posts[1:]]
     if image:
         record["embed"] = {
             "$type": "app.bsky.embed.images",
