@@ -200,10 +200,11 @@ def test_a_record_key_holding_another_post_stops_for_a_person(httpserver, bluesk
         bluesky.publish(_payload())
 
 
-def test_an_expired_session_is_renewed_once_and_the_call_repeated(httpserver, bluesky):
+@pytest.mark.parametrize("status", [400, 401])  # the PDS answers 400, the entryway 401
+def test_an_expired_session_is_renewed_once_and_the_call_repeated(httpserver, bluesky, status):
     _session(httpserver)
     httpserver.expect_ordered_request("/xrpc/com.atproto.repo.getRecord", method="GET").respond_with_json(
-        {"error": "ExpiredToken", "message": "Token has expired"}, status=400
+        {"error": "ExpiredToken", "message": "Token has expired"}, status=status
     )
     httpserver.expect_ordered_request(
         "/xrpc/com.atproto.server.refreshSession", method="POST", headers={"Authorization": f"Bearer {REFRESH}"}
