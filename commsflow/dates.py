@@ -164,6 +164,13 @@ def weekday_date(day: date | datetime, locale: str = "de") -> str:
     return format_date(day, format="full", locale=locale)
 
 
+def weekday_short(day: date | datetime, locale: str = "de") -> str:
+    """``Di`` (German, as calendars write it), ``Tue``"""
+    if locale == "de":
+        return format_date(day, format="EEEE", locale=locale)[:2]
+    return format_date(day, format="EEE", locale=locale)
+
+
 def hour_minute(moment: datetime, locale: str = "de") -> str:
     """``16:00``"""
     return format_datetime(moment, format="HH:mm", locale=locale, tzinfo=moment.tzinfo)

@@ -606,7 +606,7 @@ def test_the_newsletter_page_lists_each_issue_with_its_sections(desk):
     assert page.status_code == 200 and 'href="/newsletter" aria-current="page"' in page.text
     issue = page.text.split('id="ausgabe-newsletter-2024-1"', 1)[1].split("</section>", 1)[0]
     assert "<h2>MPI-Newsletter 1/2024</h2>" in issue and "<dd>MPI-Newsletter: Einladung zum MPI Meet-up" in issue
-    assert "<dt>Sending</dt><dd>Do 04.04.2024 10:00</dd>" in issue
+    assert "<dt>Sending</dt><dd>Thu 04.04.2024 10:00</dd>" in issue
     # The new post joined the issue after its sign-off: held back, its sign-off stale.
     assert "held back" in issue and "sign-off stale" in issue
     assert 'href="/pruefen#beitrag-newsletter-2024-1"' in issue
@@ -620,7 +620,7 @@ def test_the_newsletter_page_lists_each_issue_with_its_sections(desk):
     job = client.get(f"/auftrag/{ref.group(1)}")
     assert job.status_code == 200 and "MPI-Newsletter 1/2024" in job.text
     earlier = page.text.split('id="ausgabe-newsletter-2023-2"', 1)[1].split("</section>", 1)[0]
-    assert "missed" in earlier and "Mi 08.11.2023 10:00" in earlier and "(only the call to action)" in earlier
+    assert "missed" in earlier and "Wed 08.11.2023 10:00" in earlier and "(only the call to action)" in earlier
     assert page.text.index("ausgabe-newsletter-2023-2") < page.text.index("ausgabe-newsletter-2024-1")
 
 
@@ -651,7 +651,7 @@ def test_the_partner_page_lists_feed_news_waiting_for_review(desk, mpi):
     section = page.text.split('id="meldung-2024-03-04-neue-runde"', 1)[1].split("</section>", 1)[0]
     assert "“Neue Runde `&lt;script&gt;alert(1)&lt;/script&gt;` &amp; &#34;mehr&#34;”" in section
     assert "<script>" not in page.text
-    assert "from the feed <strong>circular-berlin</strong> · Mo 04.03.2024 (assumed" in section
+    assert "from the feed <strong>circular-berlin</strong> · Mon 04.03.2024 (assumed" in section
     assert '<a href="https://circular.berlin/news/neue-runde/"' in section and "Die Challenge geht" in section
     assert "<code>content/news/2024-03-04-neue-runde.md</code>" in section
     assert "<code>status: approved</code>" in page.text  # how it goes out
@@ -999,8 +999,8 @@ def test_the_desk_on_a_phone_signs_off_by_a_click(mpi, monkeypatch, run):
                 width = page.evaluate("[document.scrollingElement.scrollWidth, window.innerWidth]")
                 assert width[0] <= width[1], f"{path} scrolls sideways at 390 px: {width}"
                 if path == MARCH:  # a list of the days with jobs, not the grid
-                    assert page.get_by_text("Di 05.03.2024").is_visible()
-                    assert not page.get_by_text("Mo 04.03.2024").is_visible()
+                    assert page.get_by_text("Tue 05.03.2024").is_visible()
+                    assert not page.get_by_text("Mon 04.03.2024").is_visible()
                     assert not page.locator(".weekdays").is_visible()
             section = page.locator(f"#beitrag-{POST}")
             assert "Kurz und bündig." in section.inner_text()

@@ -187,7 +187,7 @@ def _environment(desk: Desk, workspace: Workspace) -> jinja2.Environment:
     install_messages(env)
     env.filters.update(
         datum=lambda moment: f"{dates.numeric_date(moment)} {dates.hour_minute(moment)}" if moment else "–",
-        wochentag=lambda moment: dates.weekday_date(moment)[:2],
+        wochentag=lambda moment: dates.weekday_short(moment, i18n.language()),
         iso=lambda text: datetime.fromisoformat(text) if text else None,
     )
     env.globals["csrf"] = desk.form_token()

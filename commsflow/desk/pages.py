@@ -11,7 +11,7 @@ from datetime import date, timedelta
 
 from starlette.responses import HTMLResponse
 
-from commsflow import dates
+from commsflow import dates, i18n
 from commsflow.desk import Desk, _page, _problem
 from commsflow.errors import CommsflowError
 from commsflow.workspace import Workspace
@@ -20,10 +20,11 @@ MONTH = re.compile(r"^(\d{4})-(\d{1,2})$")  # ?monat=2024-03
 YEARS = (1000, 9998)  # a grid's days and the neighbouring months stay within what a date holds
 
 # The templates' date filters beside the desk's own (``datum``, ``wochentag``).
+# Weekday and month names in the language the desk speaks; numbers as German calendars write them.
 FILTERS = {
-    "tag": lambda day: f"{dates.weekday_date(day)[:2]} {dates.numeric_date(day)}" if day else "–",  # Di 05.03.2024
+    "tag": lambda day: f"{dates.weekday_short(day, i18n.language())} {dates.numeric_date(day)}" if day else "–",
     "uhrzeit": lambda moment: dates.hour_minute(moment) if moment else "–",  # 10:00
-    "monat": lambda day: dates.month_year(day),  # März 2024
+    "monat": lambda day: dates.month_year(day, i18n.language()),  # März 2024, March 2024
 }
 
 
