@@ -185,3 +185,18 @@ def test_the_picture_text_fits_for_long_titles(tmp_path, kind, title):
     if os.environ.get("COMMSFLOW_KEEP_ARTIFACTS"):
         (REPO / "test-artifacts").mkdir(exist_ok=True)
         (REPO / "test-artifacts" / f"instagram-{kind}-{len(title)}.jpg").write_bytes(shot)
+
+
+@needs_chromium
+def test_a_picture_is_drawn_once_for_the_same_page(tmp_path, monkeypatch):
+    html = "<!doctype html><body style='margin:0;background:#0b4f8a'><h1 style='color:#fff'>Save the Date</h1>"
+    first = instagram.picture(html, 1080, 1350, kept=tmp_path)
+    assert len(list(tmp_path.iterdir())) == 1
+
+    def no_browser(*args, **kwargs):
+        raise AssertionError("Chromium started again for a page it drew before")
+
+    monkeypatch.setattr(instagram.subprocess, "run", no_browser)
+    assert instagram.picture(html, 1080, 1350, kept=tmp_path) == first
+    with pytest.raises(AssertionError, match="started again"):
+        instagram.picture(html + "<p>anders</p>", 1080, 1350, kept=tmp_path)

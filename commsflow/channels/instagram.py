@@ -100,7 +100,7 @@ class Instagram(Channel):
         files: dict[str, bytes | str] = {f"{folder}/caption.txt": caption + "\n", f"{folder}/picture.html": html}
         image = None
         try:
-            image = renderer.picture(html, width, height)
+            image = renderer.picture(html, width, height, kept=config.path("state") / "pictures")
         except renderer.NoPicture as exc:
             problems.append(Problem(job.source, exc.message, hint=exc.hint, severity=Severity.WARNING))
         package = {

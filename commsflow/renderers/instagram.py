@@ -87,10 +87,34 @@ def chromium() -> str | None:
     return None
 
 
-def picture(html: str, width: int, height: int, *, quality: int = 90) -> bytes:
+def picture(html: str, width: int, height: int, *, quality: int = 90, kept: Path | None = None) -> bytes:
     """``html`` as a ``width``×``height`` JPEG, as headless Chromium draws it. Relative
-    addresses in the page are relative to nothing: templates use ``file://`` or https."""
+    addresses in the page are relative to nothing: templates use ``file://`` or https.
+    ``kept``: a folder where pictures are kept by what they are drawn from (the page, the size,
+    the browser): Chromium takes about a second a picture, and every ``check`` renders the
+    signed-off jobs."""
     browser = chromium()
+    if kept is not None and browser is not None and shutil.which(browser):
+        import hashlib
+
+        found = Path(shutil.which(browser))
+        stat = found.stat()
+        key = hashlib.sha256(
+            f"{width}x{height}:{quality}:{found}:{stat.st_size}:{stat.st_mtime_ns}\0".encode() + html.encode()
+        ).hexdigest()
+        path = kept / f"{key}.jpg"
+        try:
+            return path.read_bytes()
+        except OSError:
+            pass
+        data = picture(html, width, height, quality=quality)
+        from commsflow.files import write_atomic
+
+        try:
+            write_atomic(path, data)
+        except Exception:  # noqa: BLE001 - a read-only state folder: drawn again next time
+            pass
+        return data
     install = _("install Chromium (Debian: apt install chromium) or set COMMSFLOW_CHROMIUM to its path")
     if browser is None:
         raise NoPicture(_("the Instagram picture was not rendered: no Chromium found"), install)
