@@ -12,11 +12,12 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from bench import build, content_load, feeds, newsletter, scheduler
+from bench import build, cli, content_load, feeds, newsletter, scheduler
 
 RESULTS = Path(__file__).parent / "results.json"
 MODULES = {
-    module.__name__.removeprefix("bench."): module for module in (content_load, newsletter, feeds, scheduler, build)
+    module.__name__.removeprefix("bench."): module
+    for module in (cli, content_load, newsletter, feeds, scheduler, build)
 }
 
 

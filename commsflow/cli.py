@@ -7,6 +7,7 @@ and the command exits non-zero. Anything else is a bug: one line says so, and
 
 from __future__ import annotations
 
+import functools
 import gc
 import importlib
 import os
@@ -62,6 +63,21 @@ class _Group(click.Group):
             return None
         module, attribute = COMMANDS[name]
         return _spoken(getattr(importlib.import_module(module), attribute))
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The list of commands with their short help, read from the modules' source: importing
+        every command (and what it imports) for one line each would make --help take a second."""
+        limit = formatter.width - 6 - max(len(name) for name in COMMANDS)
+        rows = []
+        for name in self.list_commands(ctx):
+            written = _written_help(name)
+            if written is None:
+                shown = self.get_command(ctx, name).get_short_help_str(limit)
+            else:
+                shown = click.Command(name, help=_(written)).get_short_help_str(limit)
+            rows.append((name, shown))
+        with formatter.section(_("Commands")):
+            formatter.write_dl(rows)
 
     def resolve_command(self, ctx: click.Context, args: list[str]):
         name = args[0] if args else ""
@@ -167,6 +183,26 @@ def _spoken(command: click.Command) -> click.Command:
         for subcommand in command.commands.values():
             _spoken(subcommand)
     return command
+
+
+@functools.cache
+def _written_help(name: str) -> str | None:
+    """The help of command ``name`` as its module's source writes it (the docstring of the
+    function COMMANDS names), without importing the module; None where it cannot be read so."""
+    import ast
+    import importlib.util
+
+    module, attribute = COMMANDS[name]
+    try:
+        origin = importlib.util.find_spec(module).origin
+        tree = ast.parse(Path(origin).read_text(encoding="utf-8"))
+    except (AttributeError, ImportError, OSError, SyntaxError, ValueError):
+        return None
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef) and node.name == attribute:
+            docstring = ast.get_docstring(node, clean=False)
+            return i18n.help_text(docstring) if docstring else None
+    return None
 
 
 def _configured_language(root: Path) -> str | None:
