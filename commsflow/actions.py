@@ -76,7 +76,10 @@ def describe(job: Job, titles: dict[str, str]) -> str:
     when = job.planned.strftime("%d.%m.%Y %H:%M")
     title = titles.get(job.item, job.item)
     kind = "" if job.template == "-" else f" {job.template}"
-    return f"{short_ref(job.id)} {job.channel}{kind} „{title}“ ({when})"
+    # The title in the quotation marks of the language spoken: „…“ in German, “…” in English.
+    return _("{ref} {channel}{kind} “{title}” ({when})").format(
+        ref=short_ref(job.id), channel=job.channel, kind=kind, title=title, when=when
+    )
 
 
 @dataclass

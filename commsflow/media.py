@@ -25,9 +25,10 @@ FIELD = "image.src"
 
 
 class ImageRefused(Exception):
-    def __init__(self, message: str, hint: str):
+    def __init__(self, message: str, hint: str, *, transient: bool = False):
         super().__init__(message)
         self.message, self.hint = message, hint
+        self.transient = transient  # the web server did not answer (or answered 5xx): try again later
 
 
 def is_local(src: str) -> bool:
@@ -151,6 +152,34 @@ class Prepared(NamedTuple):
         return {"image/jpeg": ".jpg", "image/png": ".png", "image/gif": ".gif", "image/webp": ".webp"}[self.mime]
 
 
+class Remote(NamedTuple):
+    """An image at an https address, fetched when the post is sent (a build reads nothing from
+    the web): in the payload as a file ``image.url`` holding the address, which the sign-off covers."""
+
+    url: str
+
+    @property
+    def data(self) -> bytes:
+        return self.url.encode("utf-8")
+
+    suffix = ".url"
+    mime = width = height = None
+
+
+def attachment(files: dict, name: str, limits: tuple[int, int]) -> tuple[bytes, str]:
+    """The bytes and type of the payload's file ``name`` to upload: the file itself, or for an
+    ``….url`` file the image at that address, fetched now and fitted to ``limits`` (bytes,
+    pixels). Raises :class:`ImageRefused` saying why it cannot be used."""
+    import mimetypes
+
+    data = files[name]
+    if not name.endswith(Remote.suffix):
+        return data, mimetypes.guess_type(name)[0] or "application/octet-stream"
+    url = data.decode("utf-8") if isinstance(data, bytes) else data
+    fitted = prepared(remote_image(url), max_bytes=limits[0], max_side=limits[1])
+    return fitted.data, fitted.mime
+
+
 def prepared(data: bytes, *, max_bytes: int, max_side: int, jpeg: bool = False) -> Prepared:
     """``data`` (a PNG, JPEG, GIF or WebP image) within a platform's limits: as it is where it
     fits them, else scaled to ``max_side`` pixels on its longer side and saved as JPEG (white
@@ -189,24 +218,27 @@ def prepared(data: bytes, *, max_bytes: int, max_side: int, jpeg: bool = False) 
             )
 
 
-def remote_image(src: str, state_dir: Path) -> bytes:
-    """The bytes of the image at the https address ``src``, fetched once — at most
-    :data:`REMOTE_LIMIT` bytes — and kept in ``state_dir/images/``. Raises
+def remote_image(src: str, state_dir: Path | None = None) -> bytes:
+    """The bytes of the image at the https address ``src`` — at most :data:`REMOTE_LIMIT`
+    bytes — fetched once where ``state_dir`` keeps it (``images/``). Raises
     :class:`ImageRefused` saying why it cannot be used."""
     import hashlib
 
-    kept = state_dir / "images" / hashlib.blake2b(src.encode("utf-8"), digest_size=16).hexdigest()
-    try:
-        return kept.read_bytes()
-    except OSError:
-        pass
+    kept = None
+    if state_dir is not None:
+        kept = state_dir / "images" / hashlib.blake2b(src.encode("utf-8"), digest_size=16).hexdigest()
+        try:
+            return kept.read_bytes()
+        except OSError:
+            pass
     from io import BytesIO
 
     from commsflow.files import write_atomic
 
     data = _fetch(src)
     _verify(BytesIO(data), src)
-
+    if kept is None:
+        return data
     try:
         write_atomic(kept, data)
     except Exception:  # noqa: BLE001 - a read-only state folder: fetched again next time
@@ -230,6 +262,7 @@ def _fetch(src: str) -> bytes:
                         image=shown, status=response.status_code
                     ),
                     _("check the address in a browser, or save the picture next to the Markdown file"),
+                    transient=response.status_code >= 500,
                 )
             data = b""
             for chunk in response.iter_content(64 * 1024):
@@ -244,5 +277,6 @@ def _fetch(src: str) -> bytes:
         error = ImageRefused(
             _("image {image} could not be fetched (no connection)").format(image=shown),
             _("check the address and the network, or save the picture next to the Markdown file"),
+            transient=True,
         )
     raise error

@@ -69,7 +69,7 @@ def test_a_failed_job_is_listed_with_its_command_retried_after_the_fix_and_sent_
     httpserver.expect_oneshot_request("/hook", method="POST").respond_with_data("ok", status=200)
     retried = run(mpi, "--now", "2024-03-06 10:05", "retry", ref[:5], "--by", "Dana Schulz", "--reason", "neu")
     assert retried.exit_code == 0, retried.output
-    assert "retry: " + ref in retried.stdout and "„Ein neuer Beitrag“" in retried.stdout
+    assert "retry: " + ref in retried.stdout and "“Ein neuer Beitrag”" in retried.stdout
     again = real_run(mpi, "2024-03-06 10:06", "--once")
     assert "✓ done" in again.stdout
     assert real_run(mpi, "2024-03-06 10:07", "--once").stdout.count("done") == 0  # once, never twice

@@ -14,7 +14,7 @@ from PIL import Image
 from werkzeug import Response
 
 from commsflow import media
-from commsflow.publishers.base import Payload, Transient
+from commsflow.publishers.base import Payload, Permanent, Transient, attachment
 from commsflow.publishers.bluesky import BlueskyPublisher, BlueskySettings, record_key
 from commsflow.publishers.linkedin import LinkedInPublisher, LinkedInSettings
 from commsflow.publishers.mastodon import MastodonPublisher, MastodonSettings
@@ -266,3 +266,63 @@ def test_linkedin_uploads_the_picture_through_the_images_api_and_uses_it_as_the_
     assert posted["content"]["article"]["thumbnail"] == image_urn
     assert posted["content"]["article"]["thumbnailAltText"] == ALT
     assert receipt.id == "urn:li:share:7181234567890123456"
+
+
+# --- a picture from the web: fetched when the post is sent, never by a build -----------------------
+
+
+def test_a_build_reads_no_picture_from_the_web_and_the_publisher_fetches_it_when_sending(run, mpi, httpserver):
+    picture = _picture()
+    httpserver.expect_request("/bilder/deep-dive.png").respond_with_data(picture, content_type="image/png")
+    url = httpserver.url_for("/bilder/deep-dive.png")
+    for channel in ("bluesky",):
+        (mpi / "campaigns" / f"{channel}-dienstag.yaml").write_text(
+            f"kind: slot\nevery: tuesday\ntime: '12:00'\nstart: 2024-03-01\nend: 2024-03-31\nchannel: {channel}\n"
+            "type: post\n",
+            encoding="utf-8",
+        )
+    post = mpi / "content" / "posts" / f"{DEEP_DIVE}.md"
+    post.write_text(
+        post.read_text(encoding="utf-8").replace(
+            "\nquotes:", f"\nimage:\n  src: {url}\n  alt: {json.dumps(ALT, ensure_ascii=False)}\nquotes:", 1
+        ),
+        encoding="utf-8",
+    )
+    built = run(mpi, "--now", "2024-03-01 10:00", "build")
+    assert "Traceback" not in built.output
+    assert not httpserver.log  # the build asked the web server nothing
+    preview = mpi / "build" / "bluesky" / f"{DEEP_DIVE}--article.url"
+    assert preview.read_text(encoding="utf-8") == url  # the address is what is signed off
+    record = json.loads(preview.with_suffix(".json").read_text(encoding="utf-8"))
+    assert record["embed"]["images"] == [{"alt": ALT, "image": {UPLOAD: "image.url"}}]
+
+    blob = {"$type": "blob", "ref": {"$link": "bafkreib"}, "mimeType": "image/jpeg", "size": 1}
+    httpserver.expect_request("/xrpc/com.atproto.server.createSession").respond_with_json(
+        {"did": "did:plc:abc", "handle": "mpi.bsky.social", "accessJwt": "a", "refreshJwt": "r"}
+    )
+    httpserver.expect_request("/xrpc/com.atproto.repo.getRecord").respond_with_json(
+        {"error": "RecordNotFound", "message": "Could not locate record"}, status=400
+    )
+    httpserver.expect_request("/xrpc/com.atproto.repo.uploadBlob", method="POST").respond_with_json({"blob": blob})
+    httpserver.expect_request("/xrpc/com.atproto.repo.createRecord", method="POST").respond_with_json(
+        {"uri": "at://did:plc:abc/app.bsky.feed.post/x", "cid": "bafy"}
+    )
+    payload = _payload("bluesky", record, {"image.url": url.encode()})
+    settings = BlueskySettings(httpserver.url_for("").rstrip("/"), "mpi.bsky.social", "pw-abcd", timeout=5)
+    BlueskyPublisher(settings).publish(payload)
+    fetched = [request for request, _ in httpserver.log if request.path == "/bilder/deep-dive.png"]
+    uploaded = next(request for request, _ in httpserver.log if request.path.endswith("uploadBlob"))
+    assert len(fetched) == 1
+    assert uploaded.headers["Content-Type"] == "image/jpeg" and len(uploaded.get_data()) <= 1_000_000
+    with Image.open(BytesIO(uploaded.get_data())) as image:
+        assert max(image.size) == 2000  # fitted to Bluesky's limits when sent
+
+
+def test_a_picture_the_web_server_does_not_give_stops_the_post_for_a_person_or_for_later(httpserver):
+    httpserver.expect_request("/weg.jpg").respond_with_data("weg", status=404)
+    httpserver.expect_request("/kaputt.jpg").respond_with_data("", status=503)
+    for name, error in (("/weg.jpg", Permanent), ("/kaputt.jpg", Transient)):
+        payload = _payload("mastodon", {"media": [{"file": "image.url", "description": ALT}]}, {})
+        payload.files["image.url"] = httpserver.url_for(name).encode()
+        with pytest.raises(error, match="could not be fetched"):
+            attachment(payload, "image.url")

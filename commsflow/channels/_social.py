@@ -8,7 +8,7 @@ from datetime import datetime
 
 from commsflow.channels.base import FRONT_MATTER, Channel, RenderContext, Rendition, missing_item
 from commsflow.i18n import _
-from commsflow.media import Prepared
+from commsflow.media import Prepared, Remote
 
 POST_KINDS = ("article", "funding-call", "news", "save-the-date", "reminder", "recap", "figures")
 
@@ -88,9 +88,10 @@ class SocialChannel(Channel):
     image_limits: tuple[int, int] = (5_000_000, 4096)
     alt_limit = 4086  # characters of alt text it takes (LinkedIn's altText)
 
-    def image(self, draft, config, problems: list) -> Prepared | None:
-        """The item's image as the channel takes it (scaled and re-encoded to its limits);
-        None without one, or with a problem about it in ``problems``."""
+    def image(self, draft, config, problems: list) -> Prepared | Remote | None:
+        """The item's image as the channel takes it (scaled and re-encoded to its limits; an
+        https image as its address, fetched when the post is sent — a build reads nothing from
+        the web); None without one, or with a problem about it in ``problems``."""
         if not draft.image:
             return None
         from commsflow import media
@@ -109,20 +110,18 @@ class SocialChannel(Channel):
                 )
             )
         src = draft.image["src"]  # a local image is checked by the drafts and named from the project folder
+        if not media.is_local(src):
+            return media.Remote(src)
         try:
-            if media.is_local(src):
-                data = (config.root / src).read_bytes()
-            else:
-                data = media.remote_image(src, config.path("state"))
             max_bytes, max_side = self.image_limits
-            return media.prepared(data, max_bytes=max_bytes, max_side=max_side)
+            return media.prepared((config.root / src).read_bytes(), max_bytes=max_bytes, max_side=max_side)
         except media.ImageRefused as exc:
             problems.append(Problem(draft.source, exc.message, field=media.FIELD, hint=exc.hint))
         except OSError as exc:
             problems.append(Problem(draft.source, exc.strerror or str(exc), field=media.FIELD))
         return None
 
-    def shape(self, draft, rendered, config, image: Prepared | None, step=None) -> tuple[str, dict | None]:
+    def shape(self, draft, rendered, config, image: Prepared | Remote | None, step=None) -> tuple[str, dict | None]:
         """The text that goes out and the API body sent with it (written beside the preview as
         .json): the draft's text, and LinkedIn's Posts API body where the channel sends one.
         ``step``: what plans the job (campaign step or slot; None for one-offs and drafts)."""

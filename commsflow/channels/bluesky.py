@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from commsflow.channels._social import SocialChannel
 
-
 SEPARATOR = "\n\n---\n\n"  # between the posts of a thread, where it is shown as one text
 
 
@@ -25,11 +24,9 @@ class Bluesky(SocialChannel):
         picture = None
         if image is not None:
             # The blob's reference is known once the publisher has uploaded the file.
-            picture = {
-                "file": f"image{image.suffix}",
-                "alt": draft.image["alt"],
-                "aspectRatio": {"width": image.width, "height": image.height},
-            }
+            picture = {"file": f"image{image.suffix}", "alt": draft.image["alt"]}
+            if image.width:  # known of a picture from the project; one from the web is fetched when sent
+                picture["aspectRatio"] = {"width": image.width, "height": image.height}
         record = bluesky_record(
             draft.text,
             draft.link,

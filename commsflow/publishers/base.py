@@ -10,6 +10,7 @@ whether re-sending after a crash is safe (``deduplicates``).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from email.message import EmailMessage
 from typing import Protocol
 
@@ -28,6 +29,7 @@ class Payload:
     body: dict | None = None  # an API request body built by the drafts (LinkedIn Posts API)
     message: EmailMessage | None = None  # a complete e-mail (newsletter issue)
     files: dict[str, bytes] = field(default_factory=dict)  # rendered files for the outbox (name → bytes)
+    when: datetime | None = None  # when readers are to get it, where a service schedules (a newsletter's send_at)
 
 
 @dataclass(frozen=True)
@@ -74,3 +76,23 @@ class Publisher(Protocol):
     secrets: tuple[str, ...]
 
     def publish(self, payload: Payload) -> Receipt: ...
+
+
+def attachment(payload: Payload, name: str) -> tuple[bytes, str]:
+    """The bytes and type of the payload's file ``name`` to upload (an image from the web,
+    fetched now and fitted to the channel's limits); a missing or unusable one is
+    :class:`Permanent`, a web server that does not answer :class:`Transient`."""
+    from commsflow import channels, media
+    from commsflow.i18n import _
+
+    if name not in payload.files:
+        raise Permanent(
+            _("{channel}: the image {name} of {job} is missing — build again").format(
+                channel=payload.channel, name=name, job=payload.job_id
+            )
+        )
+    try:
+        return media.attachment(payload.files, name, channels.get(payload.channel).image_limits)
+    except media.ImageRefused as exc:
+        error = Transient if exc.transient else Permanent
+        raise error(f"{payload.channel}: {exc.message} — {exc.hint}") from None

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import mimetypes
 import os
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -33,7 +32,7 @@ import requests
 from commsflow.config import Config
 from commsflow.errors import CommsflowError
 from commsflow.i18n import N_, _
-from commsflow.publishers.base import Payload, Permanent, Receipt, Transient
+from commsflow.publishers.base import Payload, Permanent, Receipt, Transient, attachment
 from commsflow.publishers.http import (
     DEFAULT_TIMEOUT,
     BearerAuth,
@@ -198,20 +197,14 @@ class BlueskyPublisher:
             name = image.get("image", {}).get(UPLOAD) if isinstance(image.get("image"), dict) else None
             if name is None:
                 continue
-            data = payload.files.get(name)
-            if data is None:
-                raise Permanent(
-                    _("{channel}: the image {name} of {job} is missing — build again").format(
-                        channel=channel, name=name, job=payload.job_id
-                    )
-                )
+            data, mime = attachment(payload, name)
             uploaded = self._xrpc(
                 "POST",
                 "com.atproto.repo.uploadBlob",
                 channel,
                 _("uploading the image"),
                 data=data,
-                headers={"Content-Type": mimetypes.guess_type(name)[0] or "application/octet-stream"},
+                headers={"Content-Type": mime},
             )
             if not isinstance(uploaded.get("blob"), dict):
                 raise Permanent(

@@ -27,7 +27,7 @@ import requests
 from commsflow.config import Config
 from commsflow.errors import CommsflowError
 from commsflow.i18n import N_, _
-from commsflow.publishers.base import Payload, Permanent, Receipt, Transient
+from commsflow.publishers.base import Payload, Permanent, Receipt, Transient, attachment
 from commsflow.publishers.http import (
     DEFAULT_TIMEOUT,
     BearerAuth,
@@ -106,9 +106,9 @@ class LinkedInPublisher:
             )
         body = payload.body
         article = body.get("content", {}).get("article")
-        image = next(((name, data) for name, data in payload.files.items() if name.startswith("image.")), None)
+        image = next((name for name in payload.files if name.startswith("image.")), None)
         if image and article is not None:
-            thumbnail = self._upload_image(image[1], body["author"], channel)
+            thumbnail = self._upload_image(attachment(payload, image)[0], body["author"], channel)
             body = {**body, "content": {**body["content"], "article": {**article, "thumbnail": thumbnail}}}
         response = self._call("POST", "/rest/posts", channel, data=json.dumps(body, ensure_ascii=False).encode("utf-8"))
         status = response.status_code

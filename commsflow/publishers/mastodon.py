@@ -27,7 +27,7 @@ import requests
 from commsflow.config import Config
 from commsflow.errors import CommsflowError
 from commsflow.i18n import N_, _
-from commsflow.publishers.base import Payload, Permanent, Receipt, Transient
+from commsflow.publishers.base import Payload, Permanent, Receipt, Transient, attachment
 from commsflow.publishers.http import (
     DEFAULT_TIMEOUT,
     BearerAuth,
@@ -183,19 +183,12 @@ class MastodonPublisher:
         (``GET /api/v1/media/:id``, 206 while processing) until it is ready, at most
         :data:`MEDIA_WAIT` seconds."""
         name = attached.get("file", "")
-        data = payload.files.get(name)
-        if data is None:
-            raise Permanent(
-                _("{channel}: the image {name} of {job} is missing — build again").format(
-                    channel=channel, name=name, job=payload.job_id
-                )
-            )
-        mime = mimetypes.guess_type(name)[0] or "application/octet-stream"
+        data, mime = attachment(payload, name)
         response = self._call(
             "POST",
             "/api/v2/media",
             channel,
-            files={"file": (name, data, mime)},
+            files={"file": ("image" + (mimetypes.guess_extension(mime) or ""), data, mime)},
             data={"description": attached.get("description", "")},
         )
         self._check(response, channel, _("uploading the image"))

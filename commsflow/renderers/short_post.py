@@ -284,7 +284,10 @@ def bluesky_record(
     if image:
         record["embed"] = {
             "$type": "app.bsky.embed.images",
-            "images": [{"alt": image["alt"], "image": {UPLOAD: image["file"]}, "aspectRatio": image["aspectRatio"]}],
+            "images": [
+                {"alt": image["alt"], "image": {UPLOAD: image["file"]}}
+                | ({"aspectRatio": image["aspectRatio"]} if "aspectRatio" in image else {})
+            ],
         }
     elif link:
         record["embed"] = {
