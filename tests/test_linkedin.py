@@ -154,7 +154,7 @@ def test_drafts_includes_unapproved_items_marked_and_without_request(run, mpi):
         "mpi-deep-dive-zirkulaeres-bauen-2024--save-the-date.md",
     ]
     markdown = (outputs(mpi) / "mpi-deep-dive-zirkulaeres-bauen-2024--save-the-date.md").read_text(encoding="utf-8")
-    assert "- status: review – ENTWURF, noch nicht freigegeben\n" in markdown
+    assert "- status: review – DRAFT, not signed off yet\n" in markdown
     assert "Wann: Mittwoch, 10. Juli 2024\nWo: Modell-Campus ringberlin, Berlin" in markdown
 
 
@@ -209,7 +209,8 @@ def test_naming_an_item_without_drafts_is_an_error(run, mpi, args, message, hint
     ],
 )
 def test_markdown_drafts_match_golden_files(run, mpi, name):
-    result = build(run, mpi, name.split("--")[0])
+    # The golden files are the team's German drafts (test_the_draft_header_speaks_english_on_request: English).
+    result = run(mpi, "--lang", "de", *NOW, "linkedin", "build", name.split("--")[0])
     assert result.exit_code == 0, result.output
     markdown = (outputs(mpi) / f"{name}.md").read_text(encoding="utf-8")
     golden = GOLDEN / f"{name}.md"
@@ -217,6 +218,44 @@ def test_markdown_drafts_match_golden_files(run, mpi, name):
         golden.parent.mkdir(parents=True, exist_ok=True)
         golden.write_text(markdown, encoding="utf-8")
     assert markdown == golden.read_text(encoding="utf-8")
+
+
+def test_the_draft_header_speaks_english_on_request(run, mpi):
+    """The header is for the team, in its language; the post below it is the same in both."""
+
+    def drafts(language: str) -> tuple[str, str]:
+        result = run(mpi, "--lang", language, *NOW, "linkedin", "build", "zahlen", "mpi-meet-up-2024")
+        assert result.exit_code == 0, result.output
+        return tuple(
+            (outputs(mpi) / f"{name}.md").read_text(encoding="utf-8")
+            for name in ("zahlen--figures", "mpi-meet-up-2024--save-the-date")
+        )
+
+    figures, event = drafts("en")
+    assert figures.startswith("# LinkedIn draft: Figures – MPI in Zahlen: 42 Projekte in vier Handlungsfeldern\n\n")
+    assert "- kind: figures\n- item: zahlen (worked out from the content, as of 1. März 2024)\n" in figures
+    assert "- planned: not yet\n- status: worked out\n" in figures
+    assert "- image: –\n- hashtags: #IndustriestadtBerlin #MasterplanIndustriestadt\n" in figures
+    assert "- characters: 469 of 3000, “…more” after character 209\n\n```text\n" in figures
+    assert event.startswith("# LinkedIn draft: Save the date – MPI Meet-up im Bosch IoT Campus\n")
+    assert "- item: mpi-meet-up-2024 (content/events/mpi-meet-up-2024.md)\n" in event
+    assert "- status: approved\n" in event
+
+    german_figures, german_event = drafts("de")
+    assert german_figures.startswith(
+        "# LinkedIn-Entwurf: Zahlen – MPI in Zahlen: 42 Projekte in vier Handlungsfeldern\n\n"
+    )
+    assert "- Art: figures\n- Inhalt: zahlen (berechnet aus den Inhalten, Stand 1. März 2024)\n" in german_figures
+    assert "- Termin: nicht geplant\n- Status: berechnet\n" in german_figures
+    assert "- Bild: –\n- Hashtags: #IndustriestadtBerlin #MasterplanIndustriestadt\n" in german_figures
+    assert "- Zeichen: 469 von 3000, „…mehr“ nach Zeichen 209\n\n```text\n" in german_figures
+    assert german_event.startswith("# LinkedIn-Entwurf: Save the Date – MPI Meet-up im Bosch IoT Campus\n")
+    assert "- Inhalt: mpi-meet-up-2024 (content/events/mpi-meet-up-2024.md)\n" in german_event
+    assert "- Status: approved\n" in german_event
+
+    # What goes out is the same, word for word.
+    for english, german in ((figures, german_figures), (event, german_event)):
+        assert english.split("```text\n", 1)[1] == german.split("```text\n", 1)[1]
 
 
 def test_figures_post_presents_the_stats(run, mpi):
@@ -337,8 +376,7 @@ image: {src: "https://www.berlin.de/industriestadt/bilder/amber.jpg", alt: "  3D
     assert "thumbnail" not in article  # the publisher uploads the image and adds its URN
     markdown = (outputs(mpi) / "2024-03-15-extern--article.md").read_text(encoding="utf-8")
     assert (
-        "- image: https://www.berlin.de/industriestadt/bilder/amber.jpg "
-        "(Alternativtext: „3D-Drucker in der Werkhalle“)\n"
+        "- image: https://www.berlin.de/industriestadt/bilder/amber.jpg (alt text: “3D-Drucker in der Werkhalle”)\n"
     ) in markdown
     assert "Den vollständigen Beitrag lesen Sie über den Link unten." in markdown
 
@@ -359,7 +397,7 @@ def test_an_image_next_to_the_item_is_recorded_by_its_path(run, mpi):
     write_post(mpi, "2024-03-15-bild", POST.format(title="Mit Bild") + "image: {src: bild.png, alt: Werkhalle}\n")
     assert build(run, mpi, "2024-03-15-bild").exit_code == 0
     markdown = (outputs(mpi) / "2024-03-15-bild--article.md").read_text(encoding="utf-8")
-    assert "- image: content/posts/bild.png (Alternativtext: „Werkhalle“)\n" in markdown
+    assert "- image: content/posts/bild.png (alt text: “Werkhalle”)\n" in markdown
 
 
 def test_missing_image_file_is_an_error(run, mpi):

@@ -427,6 +427,10 @@ def test_the_dashboard_shows_who_rejected_and_why(run, mpi):
     result = run(mpi, "--now", NOW, "build")
     assert result.exit_code == 0, result.output
     html = (mpi / "build" / "index.html").read_text(encoding="utf-8")
+    assert "Rejected by Dana on 01.03.2024, 10:00: Die Zahlen stimmen nicht" in html
+    assert '<span class="badge bad">rejected</span>' in html
+    assert run(mpi, "--lang", "de", "--now", NOW, "build").exit_code == 0
+    html = (mpi / "build" / "index.html").read_text(encoding="utf-8")
     assert "Abgelehnt von Dana am 01.03.2024, 10:00 Uhr: Die Zahlen stimmen nicht" in html
     assert '<span class="badge bad">abgelehnt</span>' in html
 
