@@ -272,26 +272,31 @@ class Builder:
         write_atomic(self.build_dir / "jobs.json", f"[\n{lines}\n]\n" if listing else "[]\n")
 
     def _archive(self) -> None:
-        """The newsletter archive: the issues whose web version is built."""
+        """The newsletter archive and its feed: the issues sent as of the plan's clock, or by
+        the ledger's word, whose web version is built."""
         from commsflow.renderers import newsletter as newsletter_renderer
 
         plan = self.plan
-        issues = []
-        for campaign in sorted(plan.campaigns.of_kind("newsletter"), key=lambda c: c.spec.send_at, reverse=True):
-            if (newsletter_renderer.issue_folder(self.config, campaign.id) / "web.html").is_file():
-                spec = campaign.spec
-                issues.append(
-                    {"id": campaign.id, "title": spec.title, "subject": spec.subject, "send_at": spec.send_at}
-                )
-        write_atomic(
-            self.build_dir / "newsletter" / "index.html", newsletter_renderer.render_archive(self.config, issues)
-        )
+        sent = newsletter_renderer.sent_issues(plan.campaigns.of_kind("newsletter"), plan.now, plan.records)
+        issues = [
+            campaign
+            for campaign in sent
+            if (newsletter_renderer.issue_folder(self.config, campaign.id) / "web.html").is_file()
+        ]
+        write_all(newsletter_renderer.render_archive(self.config, issues, now=plan.now))
 
     def _remove_gone(self, manifest: dict, fresh: dict) -> None:
         """Files the last build wrote for jobs that no longer render them (a job moved, a kind
         changed): a preview left behind would show what will not go out."""
         kept = {name for data in fresh.values() for name in data["files"]}
-        for data in manifest.values():
+        # What went out on a channel that archives it stays: the newsletter's web version, which
+        # the archive links. Out of the manifest after this build, it is never touched again.
+        archived = {
+            job.id for job in self.plan.jobs if job.state in ("done", "posted") and channels.get(job.channel).archived
+        }
+        for job_id, data in manifest.items():
+            if job_id in archived:
+                continue
             for name in data.get("files", ()):
                 if name not in kept:
                     (self.build_dir / name).unlink(missing_ok=True)

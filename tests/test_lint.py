@@ -395,7 +395,10 @@ def _pad_issue(root: Path, issue: str, extra: int) -> None:
     """Give the issue's first section an intro of about ``extra`` bytes."""
     campaign = root / "campaigns" / f"{issue}.yaml"
     line = "Die Berliner Industrie wächst weiter und sucht Fachkräfte für morgen."  # 71 bytes with ä
-    paragraphs = "\n\n".join(f"      {line}" for _ in range(extra // (len(line.encode("utf-8")) + 8)))
+    # In the e-mail each line is a paragraph, <p style="display:block;margin:13px 0">…</p>: the
+    # paragraph margin of MJML's head is inlined into every <p> (for clients that drop <style>).
+    paragraph = len(f'<p style="display:block;margin:13px 0">{line}</p>'.encode())
+    paragraphs = "\n\n".join(f"      {line}" for _ in range(extra // paragraph))
     text = campaign.read_text(encoding="utf-8")
     campaign.write_text(
         text.replace("  - title: Termine\n", f"  - title: Termine\n    intro: |\n{paragraphs}\n", 1), encoding="utf-8"

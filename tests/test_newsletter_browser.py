@@ -5,6 +5,10 @@ event date is actually visible, what the page tries to load when it is opened. E
 request that is not a local file is blocked (no test touches the internet) and recorded;
 only images from the organisation's own site may be asked for.
 
+Every client: the CSS is inlined into the elements, so a client that removes every
+``<style>`` block shows the same e-mail; dark mode keeps WCAG AA contrast, measured on the
+page Chromium draws in each colour scheme.
+
 Uses the system Chromium (Debian's ``chromium`` package; ``COMMSFLOW_CHROMIUM`` overrides
 the path) — Playwright's own browser download is not needed. Without Chromium or the
 ``playwright`` package the module is skipped. Full-page screenshots are written to
@@ -14,14 +18,20 @@ the path) — Playwright's own browser download is not needed. Without Chromium 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import struct
 import zlib
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 from conftest import REPO
+
+from commsflow.assemblers.newsletter import assemble
+from commsflow.renderers import newsletter as renderer
+from commsflow.workspace import Workspace
 
 try:
     from playwright.sync_api import sync_playwright
@@ -186,3 +196,205 @@ def test_email_in_chromium(browser, built, width):
             assert published.read_bytes() == png()
     finally:
         context.close()
+
+
+# --- every client: inlined CSS, dark mode -------------------------------------------------
+#
+# Issue 1/2024 as a preview with its drafts: grey labels, two red ENTWURF badges, the red
+# preview note, events, a button, the footer. Rendered through the renderer rather than
+# `newsletter build --drafts`: what is tested is the HTML, not where a preview is written.
+
+PREVIEW = "newsletter-2024-1"
+STYLE_BLOCK = re.compile(r"<style\b[^>]*>.*?</style>", re.S | re.I)
+LOOK = (
+    "color",
+    "background-color",
+    "font-size",
+    "font-weight",
+    "font-family",
+    "text-transform",
+    "letter-spacing",
+    "display",
+    "padding",
+    "margin",
+)
+AA_TEXT = 4.5  # WCAG 2 AA, normal text (large text needs 3:1; every text is held to 4.5 here)
+SCHEMES = ("light", "dark")
+
+
+class _RecordingInliner:
+    """The renderer's inliner, remembering what MJML compiled before the CSS went inline."""
+
+    def __init__(self, inliner):
+        self.inliner, self.compiled = inliner, {}
+
+    def inline(self, html: str) -> str:
+        inlined = self.inliner.inline(html)
+        self.compiled[inlined] = html
+        return inlined
+
+
+@pytest.fixture
+def preview(mpi, monkeypatch) -> dict[str, Path]:
+    """The preview's e-mail as files: ``sent`` (what goes out), ``compiled`` (MJML's output before
+    inlining), ``bare`` (what goes out with every <style> block removed, as several clients do)."""
+    recorder = _RecordingInliner(renderer._INLINER)
+    monkeypatch.setattr(renderer, "_INLINER", recorder)
+    workspace = Workspace(root=mpi, now_text=" ".join(NOW[1:]), use_cache=False)
+    loaded = workspace.load()
+    campaign = workspace.campaigns.get(PREVIEW, "newsletter")
+    issue = assemble(campaign, workspace.campaigns, loaded.library, workspace.config.zone, drafts=True)
+    rendered = renderer.render_issue(issue, workspace.config, now=workspace.now)
+    assert not rendered.errors, rendered.errors
+    sent = rendered.email_html
+    folder = mpi / "look"
+    folder.mkdir()
+    files = {"sent": sent, "compiled": recorder.compiled[sent], "bare": STYLE_BLOCK.sub("", sent)}
+    assert "<style" not in files["bare"].lower()
+    for name, html in files.items():
+        (folder / f"{name}.html").write_text(html, encoding="utf-8")
+    return {name: folder / f"{name}.html" for name in files}
+
+
+@contextmanager
+def opened(browser, path: Path, *, width: int = 600, scheme: str = "light"):
+    context = browser.new_context(viewport={"width": width, "height": 900}, color_scheme=scheme)
+    try:
+        page = context.new_page()
+        page.route(
+            "**/*",
+            lambda route: (
+                route.abort() if urlsplit(route.request.url).scheme not in ("file", "data") else route.continue_()
+            ),
+        )
+        page.goto(path.as_uri(), wait_until="load")
+        yield page
+    finally:
+        context.close()
+
+
+def _looks(page, selector: str) -> list[dict]:
+    return page.eval_on_selector_all(
+        selector,
+        """(elements, properties) => elements.map(element => {
+            const style = getComputedStyle(element);
+            return {text: element.textContent.trim(), ...Object.fromEntries(properties.map(p => [p, style.getPropertyValue(p)]))};
+        })""",
+        list(LOOK),
+    )
+
+
+def _same_picture(browser, first: Path, second: Path, *, width: int, scheme: str, name: str) -> bool:
+    shots = []
+    for path in (first, second):
+        with opened(browser, path, width=width, scheme=scheme) as page:
+            shots.append(page.screenshot(full_page=True))
+    if shots[0] != shots[1]:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        for path, shot in zip((first, second), shots, strict=True):
+            (ARTIFACTS / f"{name}-{path.stem}-{width}-{scheme}.png").write_bytes(shot)
+    return shots[0] == shots[1]
+
+
+def test_without_style_blocks_the_labels_badges_and_margins_keep_their_look(browser, preview):
+    with opened(browser, preview["sent"]) as page:
+        labels, badges = _looks(page, ".label"), _looks(page, ".draft")
+    with opened(browser, preview["bare"]) as page:
+        bare_labels, bare_badges = _looks(page, ".label"), _looks(page, ".draft")
+        margin = page.evaluate("getComputedStyle(document.body).margin")
+        top, left = page.evaluate(
+            "(() => { const box = document.querySelector('[role=article]').getBoundingClientRect(); return [box.top, box.left]; })()"
+        )
+    assert len(labels) >= 10 and [badge["text"] for badge in badges] == ["Entwurf", "Entwurf"]
+    # The look itself, so that a label turned body text fails here and not only in the comparison.
+    assert {(label["color"], label["font-size"], label["text-transform"]) for label in labels} == {
+        ("rgb(77, 77, 77)", "13px", "uppercase")
+    }
+    assert {(badge["color"], badge["background-color"], badge["font-weight"]) for badge in badges} == {
+        ("rgb(255, 255, 255)", "rgb(176, 0, 32)", "700")
+    }
+    assert bare_labels == labels
+    assert bare_badges == badges
+    assert margin == "0px" and (top, left) == (0, 0), f"body margin {margin!r}: the e-mail starts at {(top, left)}"
+    # And the whole picture: in light mode nothing but the media queries lives in <style> alone, and
+    # none of them changes what Chromium draws at these widths. (A media query added on purpose, say
+    # a mobile layout, would make the widths it applies to differ: compare those by computed style.)
+    for width in WIDTHS:
+        assert _same_picture(browser, preview["sent"], preview["bare"], width=width, scheme="light", name="bare"), (
+            f"at {width}px the e-mail without <style> looks different: see {ARTIFACTS}"
+        )
+
+
+def test_inlining_the_css_changes_nothing_a_client_reading_style_shows(browser, preview):
+    # MJML's output draws pixel for pixel what the official compiler's does (compared at 600 and 375 px
+    # in both schemes with mjml 4 from npm when the inlining came in); the inlined e-mail must draw the
+    # same, in both colour schemes (the dark rules are !important, so they win over inline styles).
+    for width in WIDTHS:
+        for scheme in SCHEMES:
+            assert _same_picture(
+                browser, preview["compiled"], preview["sent"], width=width, scheme=scheme, name="inlined"
+            ), f"inlining changed the e-mail at {width}px, {scheme}: see {ARTIFACTS}"
+
+
+def _luminance(rgb: list[float]) -> float:
+    def channel(value: float) -> float:
+        value /= 255
+        return value / 12.92 if value <= 0.04045 else ((value + 0.055) / 1.055) ** 2.4
+
+    red, green, blue = (channel(value) for value in rgb[:3])
+    return 0.2126 * red + 0.7152 * green + 0.0722 * blue
+
+
+def contrast(first: list[float], second: list[float]) -> float:
+    lighter, darker = sorted((_luminance(first), _luminance(second)), reverse=True)
+    return (lighter + 0.05) / (darker + 0.05)
+
+
+def test_contrast_formula():
+    assert round(contrast([0, 0, 0], [255, 255, 255]), 2) == 21
+    assert round(contrast([77, 77, 77], [255, 255, 255]), 2) == 8.45  # #4d4d4d, the labels
+
+
+# Every visible element with text of its own: its colour and the first opaque background behind it.
+TEXT_ON_BACKGROUND = """() => {
+    const rgba = value => (value.match(/[\\d.]+/g) || []).map(Number);
+    const found = [];
+    for (const element of document.body.querySelectorAll("*")) {
+        const own = [...element.childNodes].filter(n => n.nodeType === Node.TEXT_NODE).map(n => n.textContent).join("").trim();
+        if (!own || !element.checkVisibility({opacityProperty: true, visibilityProperty: true})) continue;
+        let background = null;
+        for (let e = element; e && !background; e = e.parentElement) {
+            const value = rgba(getComputedStyle(e).backgroundColor);
+            if (value.length === 3 || value[3] > 0) background = value;
+        }
+        found.push({text: own.slice(0, 50), tag: element.tagName.toLowerCase(), color: rgba(getComputedStyle(element).color), background});
+    }
+    return found;
+}"""
+
+
+@pytest.mark.parametrize("scheme", SCHEMES)
+def test_text_keeps_aa_contrast_in_light_and_dark(browser, preview, scheme):
+    with opened(browser, preview["sent"], scheme=scheme) as page:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / f"preview-{scheme}.png"), full_page=True)
+        meta = page.evaluate(
+            "Object.fromEntries([...document.querySelectorAll('meta[name]')].map(m => [m.name, m.content]))"
+        )
+        body = page.evaluate("getComputedStyle(document.body).backgroundColor")
+        texts = page.evaluate(TEXT_ON_BACKGROUND)
+    assert meta["color-scheme"] == "light dark" and meta["supported-color-schemes"] == "light dark"
+    # The scheme really applied: a light page in light mode, a dark one in dark mode.
+    page_luminance = _luminance([float(v) for v in re.findall(r"[\d.]+", body)])
+    assert page_luminance > 0.8 if scheme == "light" else page_luminance < 0.02, f"{scheme}: body {body}"
+    assert len(texts) > 50, texts
+    assert all(text["background"] for text in texts), "text with no background colour behind it"
+    translucent = [text for text in texts if min(text["color"][3:] + text["background"][3:] + [1]) < 1]
+    assert not translucent, f"semi-transparent colours cannot be measured this way: {translucent}"
+    failing = [
+        f"{text['tag']} {text['text']!r}: {contrast(text['color'], text['background']):.2f}:1 "
+        f"(rgb{tuple(text['color'])} on rgb{tuple(text['background'][:3])})"
+        for text in texts
+        if contrast(text["color"], text["background"]) < AA_TEXT
+    ]
+    assert not failing, f"{scheme}: text below {AA_TEXT}:1 contrast:\n" + "\n".join(failing)

@@ -141,7 +141,9 @@ def config():
     base = load_config(FIXTURES / "minimal")
     return base.model_copy(
         update={
-            "newsletter": base.newsletter.model_copy(update={"list_address": LIST}),
+            "newsletter": base.newsletter.model_copy(
+                update={"list_address": LIST, "listmonk_lists": [3], "listmonk_template": 4}
+            ),
             "social": base.social.model_copy(update={"mastodon_account": "@industriestadt@social.example"}),
         }
     )
@@ -917,8 +919,15 @@ def test_registry_builds_each_publisher(config, tmp_path):
         "COMMSFLOW_INSTAGRAM_USER_ID": "17841400000000000",
         "COMMSFLOW_SMTP_HOST": "127.0.0.1",
         "COMMSFLOW_WEBHOOK_URL": f"https://chat.example{HOOK_PATH}",
+        "COMMSFLOW_LISTMONK_URL": "https://listen.example.org",
+        "COMMSFLOW_LISTMONK_USER": "commsflow",
+        "COMMSFLOW_LISTMONK_TOKEN": TOKEN,
     }
-    built = {name: publisher_for(name, config, tmp_path / "state", env) for name in PUBLISHERS}
+    listmonk = config.model_copy(update={"newsletter": config.newsletter.model_copy(update={"list_tool": "listmonk"})})
+    built = {
+        name: publisher_for(name, listmonk if name == "listmonk" else config, tmp_path / "state", env)
+        for name in PUBLISHERS
+    }
 
     assert {name: type(p).__name__ for name, p in built.items()} == {
         "outbox": "OutboxPublisher",
@@ -927,6 +936,7 @@ def test_registry_builds_each_publisher(config, tmp_path):
         "bluesky": "BlueskyPublisher",
         "instagram": "InstagramPublisher",
         "email": "NewsletterPublisher",
+        "listmonk": "ListmonkPublisher",
         "webhook": "WebhookPublisher",
     }
     assert all(p.name == name for name, p in built.items())
@@ -938,6 +948,6 @@ def test_registry_unknown_and_unconfigured(config, tmp_path):
     with pytest.raises(CommsflowError) as caught:
         publisher_for("mastadon", config, tmp_path, {})
     assert "'mastodon'" in str(caught.value)
-    assert "outbox, linkedin, mastodon, bluesky, instagram, email, webhook" in str(caught.value)
+    assert "outbox, linkedin, mastodon, bluesky, instagram, email, listmonk, webhook" in str(caught.value)
     with pytest.raises(CommsflowError, match="COMMSFLOW_LINKEDIN_TOKEN"):
         publisher_for("linkedin", config, tmp_path, {})

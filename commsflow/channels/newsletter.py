@@ -11,9 +11,10 @@ class Newsletter(Channel):
     title = "Newsletter"
     look = "newsletter"
     frame = "email.html"
+    archived = True
     templates = "newsletter"
     kinds = ("newsletter",)
-    publishers = ("outbox", "email")
+    publishers = ("outbox", "email", "listmonk")
 
     def sources(self, job, context: RenderContext) -> tuple[str, ...] | None:
         """The campaign file, the files of the items in the issue and of what they name;
@@ -53,6 +54,7 @@ class Newsletter(Channel):
             job.id, self.name, job.item, job.template, subject, rendered.text,
             link=renderer.web_url(config, job.item), message=message,
             files={"email.html": rendered.email_html.encode(), "email.txt": rendered.text.encode()},
+            when=campaign.spec.send_at,
         )  # fmt: skip
         build = config.path("build")
         # The events' calendar files the issue links to are the ics channel's (every event in

@@ -8,7 +8,7 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-from commsflow import dates
+from commsflow import dates, list_tools
 from commsflow.assemblers.newsletter import assemble
 from commsflow.campaigns import Campaign
 from commsflow.commands import load_or_stop
@@ -60,8 +60,9 @@ def _find(workspace: Workspace, issue_id: str | None) -> Campaign:
     )
 
 
-def _render(workspace: Workspace, campaign: Campaign, drafts: bool) -> renderer.RenderedIssue:
-    """Load, check, assemble and render; stops with every problem listed if any is an error."""
+def _render(workspace: Workspace, campaign: Campaign, drafts: bool, **options) -> renderer.RenderedIssue:
+    """Load, check, assemble and render (``options`` for :func:`~commsflow.renderers.newsletter.render_issue`);
+    stops with every problem listed if any is an error."""
     loaded = load_or_stop(workspace, "the issue")
     issue = assemble(campaign, workspace.campaigns, loaded.library, workspace.config.zone, drafts=drafts)
     if any(p.is_error for p in issue.problems):
@@ -69,7 +70,7 @@ def _render(workspace: Workspace, campaign: Campaign, drafts: bool) -> renderer.
         raise CommsflowError(
             _("{path}: the issue cannot be built").format(path=campaign.path), _("fix the errors above")
         )
-    rendered = renderer.render_issue(issue, workspace.config, now=workspace.now)
+    rendered = renderer.render_issue(issue, workspace.config, now=workspace.now, **options)
     if rendered.errors:
         print_problems(rendered.problems)
         raise CommsflowError(
@@ -113,8 +114,10 @@ def list_issues(obj: dict) -> None:
 @click.pass_obj
 def build(obj: dict, issue_id: str | None, drafts: bool) -> None:
     """Build ISSUE (default: the latest) into the build folder: email.html, web.html,
-    email.txt, issue.eml, the events' .ics files and the archive page.
+    email.txt, issue.eml, the events' .ics files, and the archive page with its feed.
 
+    With --drafts the preview goes to the issue's preview/ folder and leaves the
+    approved issue's files, the calendar files and the archive as they are.
     Nothing is written unless the whole issue builds without errors.
     """
     workspace: Workspace = obj["workspace"]
@@ -122,11 +125,10 @@ def build(obj: dict, issue_id: str | None, drafts: bool) -> None:
     campaign = _find(workspace, issue_id)
     rendered = _render(workspace, campaign, drafts)
     files = renderer.output_files(rendered, config)
-    archive = config.path("build") / "newsletter" / "index.html"
-    files[archive] = renderer.render_archive(config, _archive_entries(workspace, campaign.id))
-    write_all(files)
+    archive = {} if rendered.drafts else _archive(workspace, campaign.id)
+    write_all({**files, **archive})
     print_problems(rendered.problems)
-    folder = renderer.issue_folder(config, campaign.id)
+    folder = renderer.output_folder(config, rendered)
     size = len(rendered.email_html.encode("utf-8")) / 1024
     warnings = warnings_counted(len(rendered.problems))
     built = (
@@ -135,23 +137,29 @@ def build(obj: dict, issue_id: str | None, drafts: bool) -> None:
         else _("{issue} built: {warnings}, e-mail HTML {size} KB")
     )
     console.print("[green]✓[/] " + built.format(issue=escape(campaign.id), warnings=warnings, size=f"{size:.0f}"))
-    for name in ("email.html", "web.html", "email.txt", "issue.eml"):
+    for name in renderer.ISSUE_FILES:
         console.print(f"  {escape(_shown(workspace, folder / name))}")
-    if rendered.ics_files:
+    if rendered.ics_files and not rendered.drafts:
         count = len(rendered.ics_files)
         files = ngettext("{count} calendar file", "{count} calendar files", count).format(count=count)
         console.print(f"  {escape(_shown(workspace, config.path('build') / 'events'))}/ ({files})")
-    console.print(f"  {escape(_shown(workspace, archive))} (" + _("archive") + ")")
+    for path, what in zip(archive, (_("archive"), _("feed")), strict=False):
+        console.print(f"  {escape(_shown(workspace, path))} ({what})")
 
 
-def _archive_entries(workspace: Workspace, current: str) -> list[dict]:
+def _archive(workspace: Workspace, current: str) -> dict:
+    """The archive page and its feed: the issues sent as of the clock, or by the ledger's
+    word, whose web version is built (``current`` is being written)."""
+    from commsflow.plan import _ledger_records  # read only: building never writes the ledger
+
     config = workspace.config
-    entries = []
-    for campaign in reversed(_issues(workspace)):
-        if campaign.id == current or (renderer.issue_folder(config, campaign.id) / "web.html").is_file():
-            spec = campaign.spec
-            entries.append({"id": campaign.id, "title": spec.title, "subject": spec.subject, "send_at": spec.send_at})
-    return entries
+    sent = renderer.sent_issues(_issues(workspace), workspace.now, _ledger_records(config))
+    issues = [
+        campaign
+        for campaign in sent
+        if campaign.id == current or (renderer.issue_folder(config, campaign.id) / "web.html").is_file()
+    ]
+    return renderer.render_archive(config, issues, now=workspace.now)
 
 
 def _shown(workspace: Workspace, path) -> str:
@@ -181,7 +189,8 @@ def send_test(obj: dict, issue_id: str | None, recipients: tuple[str, ...], draf
             )
     settings = smtp.SmtpSettings.from_env()
     campaign = _find(workspace, issue_id)
-    rendered = _render(workspace, campaign, drafts)
+    # Links as on the web page, not a list tool's placeholders: no list server fills them in for a test.
+    rendered = _render(workspace, campaign, drafts, list_tool=list_tools.NONE)
     print_problems(rendered.problems)
     message = renderer.build_message(
         config,

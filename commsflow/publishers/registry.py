@@ -19,6 +19,7 @@ PUBLISHERS = {
     "bluesky": ("commsflow.publishers.bluesky", "BlueskyPublisher"),
     "instagram": ("commsflow.publishers.instagram", "InstagramPublisher"),
     "email": ("commsflow.publishers.newsletter_mail", "NewsletterPublisher"),
+    "listmonk": ("commsflow.publishers.listmonk", "ListmonkPublisher"),
     "webhook": ("commsflow.publishers.webhook", "WebhookPublisher"),
 }
 DEFAULT = "outbox"

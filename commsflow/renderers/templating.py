@@ -8,9 +8,11 @@ one message naming the template file and line.
 
 from __future__ import annotations
 
+import html
 import re
 import sys
 import textwrap
+import unicodedata
 from contextlib import contextmanager
 from functools import lru_cache, partial
 from pathlib import Path
@@ -50,6 +52,8 @@ def _environment(folder: str, locale: str) -> jinja2.Environment:
         month_year=partial(dates.month_year, locale=locale),
         hour_minute=partial(dates.hour_minute, locale=locale),
         wrap=wrap,
+        heading=heading,
+        plain=plain,
         md=markdown.escape,
     )
     env.globals["templates_folder"] = folder
@@ -66,20 +70,109 @@ def install_messages(env: jinja2.Environment) -> None:
     env.policies["ext.i18n.trimmed"] = True  # a message's line breaks in a template are not part of it
 
 
-_LIST_MARKER = re.compile(r"^\s*(?:[-*•]|\d+\.)\s+")
+_LIST_MARKER = re.compile(r"^\s*(?:[-*•–]|\d+\.)\s+")
+_QUOTE_MARKER = re.compile(r"^(?:> ?)+")
 
 
 def wrap(text: str, width: int = 72) -> str:
-    """Plain-text paragraphs wrapped for e-mail; list items hang under their marker and
-    long words (web addresses) are never broken."""
-    lines = []
-    for line in str(text).split("\n"):
-        marker = _LIST_MARKER.match(line)
-        hang = " " * len(marker[0]) if marker else ""
-        lines.append(
-            textwrap.fill(line, width=width, subsequent_indent=hang, break_long_words=False, break_on_hyphens=False)
+    """Plain-text paragraphs wrapped for e-mail, each line of ``text`` on its own; long
+    words (web addresses) are never broken, nor is a line at a hyphen or a no-break space."""
+    return "\n".join(_fill(line, width) for line in str(text).split("\n"))
+
+
+def _fill(line: str, width: int, prefix: str = "", hang: str = "") -> str:
+    return (
+        textwrap.fill(
+            line,
+            width=max(width - len(prefix), 20),
+            initial_indent=prefix,
+            subsequent_indent=prefix + hang,
+            break_long_words=False,
+            break_on_hyphens=False,
         )
+        or prefix.rstrip()
+    )
+
+
+def _wrap_structured(text: str, width: int = 72) -> str:
+    """:func:`wrap` for text made from Markdown (:func:`commsflow.markdown.html_to_text`):
+    list items hang under their marker, and quoted lines keep their "> " on every line."""
+    lines = []
+    for line in text.split("\n"):
+        quote = _QUOTE_MARKER.match(line)
+        prefix = quote[0] if quote else ""
+        body = line[len(prefix) :]
+        marker = _LIST_MARKER.match(body)
+        lines.append(_fill(body, width, prefix, " " * len(marker[0]) if marker else ""))
     return "\n".join(lines)
+
+
+def heading(text: str, underline: str = "-", width: int = 72) -> str:
+    """A heading as a plain-text e-mail writes it: the title (wrapped), then a line of
+    ``underline`` as wide as its widest line."""
+    lines = wrap(text, width).split("\n")
+    return "\n".join([*lines, underline * max(_columns(line) for line in lines)])
+
+
+def _columns(text: str) -> int:
+    """The columns ``text`` takes in a monospaced font: an accent written as a combining
+    mark takes none, a wide (East Asian) character two."""
+    return sum(
+        0 if unicodedata.combining(char) else 2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in text
+    )
+
+
+class References:
+    """The links of a plain-text e-mail as numbered references: ``cite(url)`` gives the
+    marker to write after the linked words ("[3]"; an address cited again keeps its number),
+    ``listed`` the markers with their addresses for the list at the end, in order."""
+
+    def __init__(self) -> None:
+        self.urls: list[str] = []
+
+    def cite(self, url: str) -> str:
+        url = str(url)
+        if url not in self.urls:
+            self.urls.append(url)
+        return f"[{self.urls.index(url) + 1}]"
+
+    @property
+    def listed(self) -> list[tuple[str, str]]:
+        """(marker, address) pairs; markers padded to one width so the addresses line up."""
+        width = len(f"[{len(self.urls)}]")
+        return [(f"[{number}]".ljust(width), _shown(url)) for number, url in enumerate(self.urls, 1)]
+
+
+def _shown(url: str) -> str:
+    return url.removeprefix("mailto:")
+
+
+# cmark writes every link as <a href="…"> (an optional title after it) and never nests them.
+_ANCHOR = re.compile(r'<a href="([^"]*)"[^>]*>(.*?)</a>', re.DOTALL)
+_TAG = re.compile(r"<[^>]*>")
+_SCHEME = re.compile(r"^(?:mailto:|https?://)")
+
+
+def plain(html_text: str, links: References, width: int = 72) -> str:
+    """HTML made from Markdown (``commsflow.markdown``) as plain text wrapped at ``width``,
+    each link's words followed by its reference marker; a link whose words are an address
+    stays as written."""
+
+    def cited(match: re.Match) -> str:
+        url, words = html.unescape(match[1]), match[2]
+        shown = html.unescape(_TAG.sub("", words)).strip()
+        if not url or _says_where(shown, url):
+            return words
+        return f"{words} {links.cite(url)}"
+
+    return _wrap_structured(markdown.html_to_text(_ANCHOR.sub(cited, str(html_text))).strip(), width)
+
+
+def _says_where(words: str, url: str) -> bool:
+    """Whether a link's words are its address (an autolink, an e-mail address): the reader
+    sees where it leads, tracking parameters aside."""
+    shown = _SCHEME.sub("", words)
+    return bool(shown) and not any(char.isspace() for char in shown) and _SCHEME.sub("", url).startswith(shown)
 
 
 def render(env: jinja2.Environment, name: str, **context) -> str:
