@@ -265,6 +265,9 @@ def moment_text(moment: datetime, zone) -> str:
 
 def _with_hold(job: Job, items: list[Item], signoff, config: Config) -> Job:
     found = embargoes(items, job.planned)
+    if channels.get(job.channel).carries_embargo:
+        # A release goes to the press before its own item's Sperrfrist, printed on top of it.
+        found = [(item, until) for item, until in found if item.slug != job.item]
     embargo = (
         "; ".join(
             _("embargo until {moment} ({item})").format(moment=moment_text(until, config.zone), item=item.slug)

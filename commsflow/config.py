@@ -29,7 +29,7 @@ from pydantic import (
     field_validator,
 )
 
-from commsflow import channels
+from commsflow import channels, list_tools
 from commsflow.errors import CommsflowError, Problem
 from commsflow.fields import Day, Email, HttpUrl, Slug, Text
 from commsflow.i18n import _, ngettext
@@ -79,13 +79,46 @@ class Press(_Section):
     contact: Contact = Field(description="Press contact printed under every release.")
     layout: Literal["classic", "senate"] = Field("classic", description="Release layout.")
     place: Text = Field(description="Place in the dateline, e.g. 'Berlin' in 'Berlin, 28. November 2023 –'.")
+    font: Text = Field(
+        "Arial",
+        description="Font family of the Word file, for every part: text, headline, headings, lists and footer "
+        "(default Arial; a reader without it sees a font of the same width, e.g. Liberation Sans).",
+    )
+    max_characters: PositiveInt = Field(
+        5000, description="Longest text version (release.txt) in characters before a warning; agencies cut longer."
+    )
+    photo_terms: Text | None = Field(
+        None,
+        description="Terms of use of press photos that give none, e.g. 'Abdruck honorarfrei bei Nennung der Quelle'.",
+    )
 
 
 class Newsletter(_Section):
     sender_name: Text = Field(description="Display name in From.")
     sender_address: Email = Field(description="Address in From.")
     list_address: Email | None = Field(None, description="Address the scheduler sends issues to.")
-    unsubscribe_url: HttpUrl = Field(description="Target of List-Unsubscribe and the footer link.")
+    unsubscribe_url: HttpUrl = Field(
+        description="The page where a reader unsubscribes: the footer's link in the web version, and in the "
+        "e-mail where the list tool gives no reader's own (list_tool = 'none')."
+    )
+    list_tool: Literal[tuple(list_tools.TOOLS)] | None = Field(  # type: ignore[valid-type]
+        None,
+        description="What sends the issue to each subscriber and fills in their own unsubscribe link: "
+        "'listmonk', 'mailchimp', 'cleverreach', 'mailerlite', or 'none' (every reader gets unsubscribe_url). "
+        "Default: 'listmonk' when [publishing] newsletter = 'listmonk', else 'none'.",
+    )
+    listmonk_lists: list[PositiveInt] = Field(
+        default_factory=list, description="The ids of the listmonk lists an issue goes to (listmonk: Lists)."
+    )
+    listmonk_template: PositiveInt | None = Field(
+        None,
+        description="The id of the listmonk campaign template the issue is put in: one whose body is only "
+        '{{ template "content" . }}, since the issue is a whole e-mail of its own.',
+    )
+    test_addresses: list[Email] = Field(
+        default_factory=list,
+        description="Where the list server sends a test of an issue before scheduling it (listmonk: subscribers).",
+    )
     imprint_url: HttpUrl = Field(description="Impressum page (required in German e-mail).")
     privacy_url: HttpUrl | None = Field(None, description="Datenschutz page.")
 
@@ -214,6 +247,23 @@ def _publishing_model() -> type[_PublishingTimes]:
 Publishing = _publishing_model()
 
 
+class Events(_Section):
+    """``[events]``: what calendar files assume of an event."""
+
+    default_duration: Duration = Field(
+        timedelta(hours=2),
+        description="How long an event with a start time but no end lasts in its calendar file "
+        "(default 2 hours); commsflow check names every event ahead that gets it.",
+    )
+
+    @field_validator("default_duration")
+    @classmethod
+    def _some_time(cls, value: timedelta) -> timedelta:
+        if value <= timedelta(0):
+            raise ValueError(_("an event cannot last no time at all") + " — " + _("write e.g. '2 hours'"))
+        return value
+
+
 class Vocabularies(_Section):
     blog_categories: list[Text] = Field(min_length=1, description="Allowed post categories.")
     fields_of_action: list[Text] = Field(min_length=1, description="Handlungsfelder.")
@@ -323,6 +373,7 @@ class Config(_Section):
     social: Social = Field(default_factory=Social)
     links: Links
     publishing: Publishing = Field(default_factory=Publishing)
+    events: Events = Field(default_factory=Events)
     vocabularies: Vocabularies
     paths: Paths = Field(default_factory=Paths)
     limits: Limits = Field(default_factory=Limits)

@@ -19,7 +19,14 @@ The checks:
 7. a newsletter issue near or over Gmail's clipping size — as the renderer's check returns it;
 8. an event promoted after it has started — error; still due to be promoted although it
    has started — warning;
-9. a link to the own site at an item address whose item does not exist — error.
+9. a link to the own site at an item address whose item does not exist — error;
+11. in every form of a press release (Markdown, print HTML and PDF, text version, Word file):
+   informal address (5.) that the item's own checks do not report, a weekday that is not the
+   date's, a date that does not exist, a date written as 2024-03-28 — warning (the press
+   channel's renditions bring them, :func:`release_problems`).
+12. a feature of a built newsletter e-mail that Outlook (Windows), Gmail or Apple Mail do not
+   support by caniemail's data, unless the team accepted it in
+   ``templates/newsletter/client-support.yaml`` — warning (:mod:`commsflow.email_findings`).
 
 Findings are located lazily: a file is read again for line numbers only when there is
 something to point at, so a clean library costs one pass over the rendered bodies.
@@ -35,7 +42,7 @@ from functools import cached_property
 from pathlib import Path, PurePosixPath
 from urllib.parse import unquote, urlsplit
 
-from commsflow import dates, frontmatter, markdown
+from commsflow import dates, email_findings, frontmatter, markdown
 from commsflow.assemblers import linkedin as linkedin_plan
 from commsflow.assemblers.newsletter import SIGNED_OFF
 from commsflow.campaigns import Campaign
@@ -211,6 +218,7 @@ def lint(plan, rendered: list[Problem] | None = None) -> list[Problem]:
     for campaign in campaigns.of_kind("newsletter"):
         problems += _newsletter_texts(campaign, context)
     problems += generated_html_problems(config, config.root)
+    problems += email_findings.problems(config, plan.loaded.cache_folder)
     problems += _rendition_checks(rendered, campaigns)
     problems += _past_events(plan)
     return sorted(dict.fromkeys(problems), key=Problem.sort_key)
@@ -866,9 +874,150 @@ def _rendition_checks(rendered: list[Problem], campaigns) -> list[Problem]:
         if problem.path.endswith("/email.html"):
             campaign = campaigns.get(problem.path.removesuffix("/email.html"), "newsletter")
             found.append(replace(problem, path=campaign.path) if campaign is not None else problem)
-        elif linkedin_renderer.is_missing_claim(problem):
+        elif linkedin_renderer.is_missing_claim(problem) or problem.field == RELEASE_FIELD:
             found.append(problem)
     return found
+
+
+# --- every form of a press release ----------------------------------------------------------------
+
+RELEASE_FIELD = "release"  # the field of the findings in a release's forms (11.)
+
+_WEEKDAYS = ("Montag", "Dienstag", "Mittwoch", "Donnerstag", "Freitag", "Samstag", "Sonntag")
+_SHORT_WEEKDAYS = ("Mo", "Di", "Mi", "Do", "Fr", "Sa", "So")
+_MONTHS = (
+    "Januar",
+    "Februar",
+    "März",
+    "April",
+    "Mai",
+    "Juni",
+    "Juli",
+    "August",
+    "September",
+    "Oktober",
+    "November",
+    "Dezember",
+)
+_MONTH_NAMES = "|".join(_MONTHS) + "|Jänner"
+# „Dienstag, 28. März 2024“, „Di., 28.03.2024“, „28. März 2024“, „28.03.2024“ — the year may be missing.
+_GERMAN_DATE = re.compile(
+    r"(?<![\w.])(?:(?P<weekday>" + "|".join(_WEEKDAYS) + r"|(?:" + "|".join(_SHORT_WEEKDAYS) + r")\.?),?\s+"
+    r"(?:den\s+)?)?(?P<day>\d{1,2})\.(?:(?P<month>\d{1,2})\.(?P<short_year>\d{4}|\d{2})?"
+    r"|\s?(?P<name>" + _MONTH_NAMES + r")(?:\s(?P<year>\d{4}))?)(?![\w])"
+)
+# 2024-03-28 in running text (not in an address or a file name: no letter, slash or dot next to it).
+_ISO_DATE = re.compile(r"(?<![\w/.:-])(\d{4})-(\d{2})-(\d{2})(?![\w/.-])")
+_WORDS = re.compile(r"\w+")
+_ADDRESSES = re.compile(r"(?:https?://|mailto:|www\.)\S+|\S+@\S+\.\w+", re.IGNORECASE)
+
+
+def release_problems(item: Item, root: Path, texts: dict[str, str]) -> list[Problem]:
+    """11. The formal-address and date checks over every form of a press release: ``texts``
+    maps each form's file name to its readable text. Each finding is reported once, naming
+    the forms it is in. Informal address that the item's own file has is left to the item's
+    checks (5.), which name its line; what a form adds — the templates' wording, the
+    boilerplate, an event's facts — is found here."""
+    file = _File(root, item.path)
+    words = _WORDS.findall(file.body.text + "\n" + "\n".join(file.lines))
+    source = " " + " ".join(word.casefold() for word in words) + " "
+    anchor = getattr(item.meta, "date", None) or getattr(item.meta, "start", None)
+    # A finding by what it is about (the words around an informal word, a date as written):
+    # as the first form says it, and every form it is in.
+    findings: dict[tuple, tuple] = {}
+    forms: dict[tuple, list[str]] = {}
+    for form, text in texts.items():
+        prose = _ADDRESSES.sub(_blank, text)
+        found = [
+            ("informal", _around(prose, match), word, _excerpt(prose, match))
+            for word, _number, match in _informal_words(prose)
+        ]
+        found = [finding for finding in found if finding[1] not in source] + _date_findings(prose, anchor)
+        for finding in found:
+            findings.setdefault(finding[:2], finding)
+            forms.setdefault(finding[:2], []).append(form)
+    problems = []
+    for key, finding in findings.items():
+        where = ", ".join(dict.fromkeys(forms[key]))
+        if finding[0] == "informal":
+            _kind, _around_words, word, excerpt = finding
+            message = _('informal address {word!r} in {forms}: "{excerpt}"').format(
+                word=word, forms=where, excerpt=excerpt
+            )
+            hint, line = _("the wording comes from a template or the configuration: address readers formally"), None
+        else:
+            kind, written, *values = finding
+            said, hint = _DATE_FINDINGS[kind]
+            message = _(said).format(written=written, forms=where, date=values[0], weekday=values[-1])
+            hint, line = _(hint), file.body.find(written)
+        problems.append(Problem(item.path, message, line=line, field=RELEASE_FIELD, hint=hint, severity=WARNING))
+    return problems
+
+
+def _around(text: str, match: re.Match) -> str:
+    """The words around ``match`` (two on either side), as the item's file is searched for them."""
+    before = _WORDS.findall(text[: match.start()])[-2:]
+    after = _WORDS.findall(text[match.end() :])[:2]
+    return " " + " ".join(word.casefold() for word in [*before, match[1], *after]) + " "
+
+
+# What is wrong with a date (11.): the message and the hint.
+_DATE_FINDINGS = {
+    "weekday": (
+        N_("„{written}“ in {forms}: the {date} is a {weekday}"),
+        N_("correct the weekday or the date"),
+    ),
+    "no-date": (N_("„{written}“ in {forms} is no date"), N_("check the day and the month")),
+    "iso-date": (
+        N_("„{written}“ in {forms} is not written the way German readers write a date"),
+        N_("write e.g. „28. März 2024“ or „28.03.2024“"),
+    ),
+}
+
+
+def _date_findings(text: str, anchor) -> list[tuple]:
+    """(kind, the date as written, …) for every wrong date in ``text``: a weekday that is not
+    the date's (with the date and its weekday), a day the month does not have, a date written
+    2024-03-28. A date without a year is taken in the year of ``anchor`` (the item's date or
+    start)."""
+    from datetime import date
+
+    findings: list[tuple] = []
+    for match in _GERMAN_DATE.finditer(text):
+        written = " ".join(match[0].split())
+        day = int(match["day"])
+        month = int(match["month"]) if match["month"] else _month_number(match["name"])
+        year = match["year"] or match["short_year"]
+        year = (2000 + int(year) if len(year) == 2 else int(year)) if year else getattr(anchor, "year", None)
+        if not 1 <= month <= 12 or year is None:
+            continue
+        try:
+            when = date(year, month, day)
+        except ValueError:
+            findings.append(("no-date", written, ""))
+            continue
+        weekday = match["weekday"]
+        if weekday and _weekday_number(weekday) != when.weekday():
+            findings.append(("weekday", written, dates.numeric_date(when), _weekday_name(when)))
+    findings += [("iso-date", match[0], "") for match in _ISO_DATE.finditer(text)]
+    return findings
+
+
+def _month_number(name: str) -> int:
+    return 1 if name == "Jänner" else _MONTHS.index(name) + 1
+
+
+def _weekday_number(written: str) -> int:
+    written = written.rstrip(".")
+    return _WEEKDAYS.index(written) if written in _WEEKDAYS else _SHORT_WEEKDAYS.index(written)
+
+
+def _weekday_name(day) -> str:
+    from babel.dates import format_date
+
+    from commsflow import i18n
+
+    return format_date(day, "EEEE", locale=i18n.language())
 
 
 # --- events promoted too late -------------------------------------------------------------------------

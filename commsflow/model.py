@@ -156,6 +156,26 @@ SocialWording = _social_wording()
 PRESS_KINDS = ("invitation", "recap", "announcement", "funding-call")
 
 
+class PressPhoto(_Strict):
+    """A photo offered with a press release: printed with its caption and credit, and sent
+    in the release's pack with both written into the file (IPTC and XMP)."""
+
+    src: Text = Field(
+        description="https URL, or a path relative to the item's file to a JPEG, PNG, GIF or WebP image "
+        "inside the content folder. JPEG and PNG files also carry caption, credit and terms in the file."
+    )
+    alt: Text = Field(description="What the photo shows, for screen readers (BITV 2.0).")
+    caption: Text | None = Field(None, description="Bildunterschrift as printed under the photo.")
+    credit: Text = Field(
+        description="Who took it, and for whom: 'Name / Agentur', printed „Foto: Name / Agentur“; "
+        "the name before ' / ' goes into the file as its creator."
+    )
+    terms: Text | None = Field(
+        None,
+        description="Terms of use, e.g. 'Abdruck honorarfrei bei Nennung der Quelle'; default [press] photo_terms.",
+    )
+
+
 class Press(_Strict):
     """Marks an item for a press release and words what the item itself does not."""
 
@@ -166,6 +186,7 @@ class Press(_Strict):
     subline: Text | None = None
     lead: Text | None = Field(None, description="First paragraph: who, what, when, where, why. Default: summary.")
     date: Day | None = Field(None, description="Release date in the dateline; default: the item's date.")
+    photos: list[PressPhoto] = Field(default_factory=list, description="Photos for the press, with credit and terms.")
 
 
 class Common(_Strict):

@@ -94,3 +94,9 @@ def scheduler_pass(root: Path, when: str) -> list:
     finally:
         scheduler.close()
     return outcomes
+
+
+def assumed_end(line: str) -> bool:
+    """The fixture's MPI Meet-up has a start and no end (as the seeds give it): `check` says which
+    end its calendar file assumes. Tests about other findings leave that line out."""
+    return line.startswith("warning content/events/mpi-meet-up-2024.md:") and "default_duration" in line

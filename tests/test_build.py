@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import urllib.request
 from html.parser import HTMLParser
@@ -55,7 +56,8 @@ def test_build_writes_every_kind_of_output(run, mpi):
     assert (out / "linkedin" / "mpi-meet-up-2024--save-the-date.md").is_file()
     assert (out / "linkedin" / "zahlen--figures.md").is_file()
     release = out / "press" / "2023-10-18-neue-website-und-veranstaltungen--announcement"
-    assert {path.name for path in release.iterdir()} == {"release.md", "release.html", "release.txt", "release.docx"}
+    assert {path.name for path in release.iterdir()} >= {"release.md", "release.html", "release.txt", "release.docx"}
+    assert (release / "2023-10-18-neue-website-und-veranstaltungen--announcement.zip").is_file()  # the pack
     assert not (out / "press" / "2023-10-18-neue-website-und-veranstaltungen").exists()
     assert (out / "events" / "mpi-meet-up-2024.ics").is_file()
     assert (out / "calendar.ics").is_file()
@@ -133,7 +135,8 @@ Text.
 
 
 def test_dashboard_shows_calendar_and_every_kind_of_preview(run, mpi):
-    assert build(run, mpi).exit_code == 0
+    # The team's German dashboard, word for word (test_the_dashboard_speaks_english_on_request: English).
+    assert run(mpi, "--lang", "de", *NOW, "build").exit_code == 0
     html = (mpi / "build" / "index.html").read_text(encoding="utf-8")
     outline = Outline(html)
     assert ("html", {"lang": "de"}) in outline.tags
@@ -189,6 +192,58 @@ def test_dashboard_shows_calendar_and_every_kind_of_preview(run, mpi):
     assert html.index("Dienstag, 5. März 2024, 10:00 Uhr") < html.index("Donnerstag, 14. März 2024, 10:00 Uhr")
 
 
+def test_the_dashboard_speaks_english_on_request(run, mpi):
+    """The dashboard's wording is the team's language: English with --lang en, German with
+    --lang de, in the same places; the kept cards follow the language."""
+
+    def dashboard(language: str) -> str:
+        assert run(mpi, "--lang", language, *NOW, "build").exit_code == 0
+        return (mpi / "build" / "index.html").read_text(encoding="utf-8")
+
+    def funding_call(html: str) -> str:
+        linkedin = html[html.index('<section id="linkedin"') :]
+        card = linkedin[linkedin.index("Fördercall Circular Economy: 22 Projektvorschläge") :]
+        return card[: card.index("</article>")]
+
+    english = dashboard("en")
+    assert '<html lang="en">' in english
+    assert "<title>Preview – Masterplan Industriestadt Berlin</title>" in english
+    assert "<h1>Preview: what goes out</h1>" in english
+    counts = re.search(r">Notes \((\d+) errors?, (\d+) warnings?, (\d+) held back\)<", english).groups()
+    assert "<caption>Week 11: 11.03.2024 to 17.03.2024</caption>" in english
+    assert '<th scope="col">When</th><th scope="col">Channel</th>' in english
+    assert '<span class="badge state-planned">planned</span>' in english
+    assert 'title="MPI-Newsletter 1/2024, mobile view"' in english
+    card = funding_call(english)
+    assert "(Funding call)" in card
+    assert (
+        '<span class="badge ok">signed off</span> <span class="muted">planned Dienstag, 12. März 2024, 10:00</span>'
+        in card
+    )
+    assert "…more – the feed shows up to here" in card and "474 characters · Link:" in card
+
+    german = dashboard("de")
+    assert '<html lang="de">' in german
+    assert "<title>Vorschau – Masterplan Industriestadt Berlin</title>" in german
+    assert "<h1>Vorschau: Was rausgeht</h1>" in german
+    assert re.search(r">Hinweise \((\d+) Fehler, (\d+) Hinweise?, (\d+) zurückgehalten\)<", german).groups() == counts
+    assert "<caption>KW 11: 11.03.2024 bis 17.03.2024</caption>" in german
+    assert '<th scope="col">Wann</th><th scope="col">Kanal</th>' in german
+    assert '<span class="badge state-planned">geplant</span>' in german
+    assert 'title="MPI-Newsletter 1/2024, Mobilansicht"' in german
+    card = funding_call(german)
+    assert "(Fördercall)" in card
+    assert (
+        '<span class="badge ok">freigegeben</span> <span class="muted">geplant Dienstag, 12. März 2024, 10:00 Uhr</span>'
+        in card
+    )
+    assert "…mehr – bis hier zeigt der Feed" in card and "474 Zeichen · Link:" in card
+
+    # The cards kept from the German build are not shown in English.
+    again = funding_call(dashboard("en"))
+    assert "(Funding call)" in again and "474 characters" in again and "Zeichen" not in again
+
+
 def test_preview_serves_the_build_folder(mpi):
     from commsflow.commands.build import build_all
     from commsflow.commands.preview import serve, sources_signature
@@ -200,7 +255,7 @@ def test_preview_serves_the_build_folder(mpi):
     try:
         port = server.server_address[1]
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/index.html", timeout=5) as response:
-            assert b"Vorschau: Was rausgeht" in response.read()
+            assert b"Preview: what goes out" in response.read()
     finally:
         server.shutdown()
     before = sources_signature(workspace)
@@ -250,11 +305,11 @@ def test_dashboard_in_a_real_browser(run, mpi):
             page.screenshot(path=str(artifacts / "dashboard.png"), full_page=True)
             assert page.locator("#kalender table").count() >= 5
             assert page.locator("#kalender").get_by_text("MPI Meet-up im Bosch IoT Campus").first.is_visible()
-            mobile = page.frame_locator('iframe[title="MPI-Newsletter 1/2024, Mobilansicht"]')
+            mobile = page.frame_locator('iframe[title="MPI-Newsletter 1/2024, mobile view"]')
             assert mobile.get_by_text("Donnerstag, 25. April 2024, 16:00 Uhr").first.is_visible()
             assert page.locator("#linkedin .cut").count() >= 10
             release = page.frame_locator(
-                'iframe[title="Masterplan Industriestadt Berlin: Neue Website und Veranstaltungen, Druckansicht"]'
+                'iframe[title="Masterplan Industriestadt Berlin: Neue Website und Veranstaltungen, print view"]'
             )
             assert release.get_by_text("Berlin, 18. Oktober 2023 –").first.is_visible()
             for section in ("newsletter", "linkedin", "press"):
@@ -274,17 +329,17 @@ def test_dashboard_shows_a_stale_sign_off(run, mpi):
     html = (mpi / "build" / "index.html").read_text(encoding="utf-8")
     row = html[html.index("Das MPI-Jahr 2024") :]
     row = row[: row.index("</tr>")]
-    assert "blockiert" in row and "approval stale" in row
+    assert "blocked" in row and "approval stale" in row
     preview = html[html.index('<article class="post" aria-labelledby="p-blog-dienstag-2024-slot-2024-03-12-') :]
     preview = preview[: preview.index("</article>")]
-    assert "Freigabe veraltet" in preview and "geplant Dienstag, 19. März 2024, 10:00 Uhr" in preview
-    diff = preview[preview.index("Geändert seit der Freigabe") :]
+    assert "sign-off gone stale" in preview and "planned Dienstag, 19. März 2024, 10:00" in preview
+    diff = preview[preview.index("Changed since the sign-off") :]
     assert '<span class="del">-Meet-up, Deep Dive, Dialogformat und Konferenz – 2024 plant der MPI vier' in diff
     assert '<span class="add">+Meet-up, Deep Dive, Dialogformat und Konferenz – 2024 plant der MPI fünf' in diff
     # a sign-off that still holds shows no diff
     monitoring = html[html.index('aria-labelledby="p-blog-dienstag-2024-slot-2024-03-01-') :]
     monitoring = monitoring[: monitoring.index("</article>")]
-    assert "freigegeben" in monitoring and "Geändert seit der Freigabe" not in monitoring
+    assert "signed off" in monitoring and "Changed since the sign-off" not in monitoring
 
 
 def test_build_renders_the_planned_jobs_not_a_drifted_copy(run, mpi):
@@ -293,9 +348,9 @@ def test_build_renders_the_planned_jobs_not_a_drifted_copy(run, mpi):
     funding-call draft it sends, with its planned time — not as an unplanned article."""
     assert build(run, mpi).exit_code == 0
     out = mpi / "build"
-    for kind, dateline in (("invitation", "Berlin, 28. März 2024 –"), ("recap", "Berlin, 26. April 2024 –")):
+    for kind, dateline in (("invitation", "Berlin, 28. März 2024."), ("recap", "Berlin, 26. April 2024.")):
         folder = out / "press" / f"mpi-meet-up-2024--{kind}"
-        assert {path.name for path in folder.iterdir()} == {"release.md", "release.html", "release.txt", "release.docx"}
+        assert {path.name for path in folder.iterdir()} >= {"release.md", "release.html", "release.txt", "release.docx"}
         assert dateline in (folder / "release.txt").read_text(encoding="utf-8")  # dated the planned day
     jobs = json.loads((out / "jobs.json").read_text(encoding="utf-8"))
     press = sorted(
@@ -307,8 +362,8 @@ def test_build_renders_the_planned_jobs_not_a_drifted_copy(run, mpi):
 
     slug = "2024-03-06-foerdercall-circular-economy-zweite-stufe"
     draft = (out / "linkedin" / f"{slug}--funding-call.md").read_text(encoding="utf-8")
-    assert "- planned: Dienstag, 12. März 2024, 10:00 Uhr" in draft.splitlines()
-    assert "nicht geplant" not in draft
+    assert "- planned: Dienstag, 12. März 2024, 10:00" in draft.splitlines()
+    assert "- planned: not yet" not in draft
     assert "Den vollständigen Beitrag lesen Sie in unserem Blog" not in draft  # the article wording
     assert not list((out / "linkedin").glob(f"{slug}--article*"))
     posted = [job for job in jobs if job["item"] == slug]
@@ -339,9 +394,9 @@ def test_blocked_jobs_are_listed_under_hinweise_with_why(run, mpi):
     assert build(run, mpi).exit_code == 0
     page = (mpi / "build" / "index.html").read_text(encoding="utf-8")
     notes = page.split('id="hinweise"', 1)[1]
-    assert "Zurückgehalten (3)" in notes  # the deep dive's three LinkedIn posts: the event is in review
-    assert notes.count("Inhalt noch nicht freigegeben (status: approved)") == 3
-    assert notes.count("MPI Deep Dive") >= 3 and "zurückgehalten)" in page.split("<nav", 1)[1].split("</nav>")[0]
+    assert "Held back (3)" in notes  # the deep dive's three LinkedIn posts: the event is in review
+    assert notes.count("Content not signed off yet (status: approved)") == 3
+    assert notes.count("MPI Deep Dive") >= 3 and "held back)" in page.split("<nav", 1)[1].split("</nav>")[0]
 
 
 def test_social_posts_are_cards_in_a_grid(run, mpi):

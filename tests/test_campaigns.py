@@ -139,6 +139,9 @@ def test_check_reports_unknown_items_in_campaigns(run, mpi):
 
 
 def test_shipped_campaigns_are_clean(run, mpi):
-    result = run(mpi, "--now", "2024-03-01 10:00", "check", "--strict")
+    result = run(mpi, "--now", "2024-03-01 10:00", "check")
     assert result.exit_code == 0, result.output
-    assert "5 campaigns: 0 errors, 0 warnings" in result.stdout
+    # The one warning is the Meet-up's (it has no end: tests/test_event_ics.py), none a campaign's.
+    assert "5 campaigns: 0 errors, 1 warning" in result.stdout
+    (warning,) = [line for line in result.stdout.splitlines() if line.startswith("warning ")]
+    assert warning.startswith("warning content/events/mpi-meet-up-2024.md:5: end: not given")

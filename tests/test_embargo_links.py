@@ -84,3 +84,14 @@ def test_from_the_end_of_the_embargo_the_link_is_fine(run, mpi):
     run(mpi, "--now", NOW, "approve", POST, EVENT, "--by", "Dana Schulz")
     calendar = run(mpi, "--now", NOW, "calendar", "--from", "2024-03-15", "--to", "2024-03-15")
     assert [line for line in calendar.stdout.splitlines() if POST in line and "blocked" in line] == []
+
+
+def test_a_release_goes_to_the_press_before_its_own_sperrfrist_and_a_post_does_not(run, mpi):
+    """The Meet-up's press invitation (28.03.) goes out under the event's embargo, which it prints
+    on top („Sperrfrist“); the save-the-date post on LinkedIn (14.03.) must wait for it."""
+    _embargo(mpi, "2024-04-20 10:00")
+    assert run(mpi, "--now", NOW, "approve", EVENT, "--by", "Dana Schulz").exit_code == 0
+    calendar = run(mpi, "--now", NOW, "calendar", "--from", "2024-03-14", "--to", "2024-03-28")
+    rows = {line.split()[3]: line for line in calendar.stdout.splitlines() if EVENT in line and line[:2].isalpha()}
+    assert "blocked" in rows["linkedin"] and "embargo until 20.04.2024 10:00" in " ".join(calendar.stdout.split())
+    assert "blocked" not in rows["press"] and "planned" in rows["press"], calendar.stdout

@@ -347,7 +347,9 @@ def test_calendar_export_shows_titles_and_german_names(run, mpi, tmp_path):
 def test_a_missed_job_reads_verpasst(run, mpi, tmp_path):
     target = tmp_path / "plan.ics"
     result = run(
-        mpi, "--now", "2024-03-20 10:00", "calendar", "--from", "2024-03-05", "--to", "2024-03-05", "--ics", str(target)
+        mpi,
+        *("--lang", "de", "--now", "2024-03-20 10:00", "calendar", "--from", "2024-03-05", "--to", "2024-03-05"),
+        *("--ics", str(target)),
     )
     assert result.exit_code == 0, result.output
     entries = _entries(target)
@@ -449,9 +451,12 @@ def test_a_job_without_a_title_is_named_by_channel_and_kind(mpi):
     from datetime import datetime
     from zoneinfo import ZoneInfo
 
+    from commsflow import i18n
     from commsflow.calendar import Job
     from commsflow.config import load_config
     from commsflow.renderers.ics import calendar_ics
+
+    i18n.use("de")  # the team's wording (labels.yaml); the English one is labels.en.yaml
 
     config = load_config(mpi)
     planned = datetime(2024, 3, 5, 10, 0, tzinfo=ZoneInfo("Europe/Berlin"))
@@ -503,3 +508,19 @@ def test_a_slot_campaigns_category_is_matched_like_content_and_a_typo_is_an_erro
     check = run(mpi, "--now", "2024-03-01 10:00", "check")
     assert check.exit_code == 1
     assert "campaigns/blog-dienstag-2024.yaml" in check.stdout and "did you mean 'Gesichter des MPI'?" in check.stdout
+
+
+def test_the_publishing_calendar_has_the_zones_changes_as_the_tz_database(run, mpi, tmp_path):
+    """Summer time from 02:00, winter time from 03:00 local (icalendar's own VTIMEZONE starts summer
+    time an hour late and carries an English comment)."""
+    target = tmp_path / "plan.ics"
+    assert run(mpi, "--now", "2024-03-01 10:00", "calendar", "--ics", str(target)).exit_code == 0
+    calendar = icalendar.Calendar.from_ical(target.read_bytes())
+    zones = calendar.walk("VTIMEZONE")
+    assert [str(zone["TZID"]) for zone in zones] == ["Europe/Berlin"]
+    starts = {
+        part.name: part.decoded("DTSTART") for part in zones[0].subcomponents if part.decoded("DTSTART").year == 2024
+    }
+    assert starts["DAYLIGHT"].isoformat() == "2024-03-31T02:00:00"
+    assert starts["STANDARD"].isoformat() == "2024-10-27T03:00:00"
+    assert b"COMMENT" not in target.read_bytes()

@@ -86,9 +86,11 @@ def test_press_build_builds_every_marked_item(run, mpi):
     assert f"✓ {SEED} (announcement, classic)" in result.stdout
     for slug in (SEED, KONFERENZ):
         assert sorted(p.name for p in folder(mpi, slug).iterdir()) == [
+            f"{slug}.zip",
             "release.docx",
             "release.html",
             "release.md",
+            "release.pdf",
             "release.txt",
         ]
     assert (mpi / "build" / "events" / f"{KONFERENZ}.ics").is_file()
@@ -117,7 +119,8 @@ def test_seed_release_facts_quotes_and_dateline_survive(run, mpi, form):
             text = html.unescape(re.sub(r"<[^>]+>", "", text))
     text = " ".join(text.split())
     assert "Masterplan Industriestadt Berlin: Neue Website und Veranstaltungen" in text
-    assert "Berlin, 18. Oktober 2023 – Der Masterplan Industriestadt Berlin (MPI) stärkt die Berliner Industrie" in text
+    dateline = "Berlin, 18. Oktober 2023." if form == "release.txt" else "Berlin, 18. Oktober 2023 –"  # wire style
+    assert f"{dateline} Der Masterplan Industriestadt Berlin (MPI) stärkt die Berliner Industrie" in text
     for fact in SEED_FACTS:
         assert fact in text, fact
     for quote, speaker in SEED_QUOTES:
@@ -129,19 +132,20 @@ def test_word_file_has_real_styles_and_german_language(run, mpi):
     assert press(run, mpi, KONFERENZ).exit_code == 0
     path = folder(mpi, KONFERENZ) / "release.docx"
     found = paragraphs(path)
-    assert found[0] == ("Title", "MPI Konferenz: Circular Economy als Chance für die Berliner Industrie")
-    assert found[1] == (
+    assert found[0] == ("Normal", "Presse-Rückblick")  # the document type heads every form
+    assert found[1] == ("Title", "MPI Konferenz: Circular Economy als Chance für die Berliner Industrie")
+    assert found[2] == (
         "Subtitle",
         "Rund 100 Teilnehmende im Impact Hub – Senatorin Franziska Giffey eröffnet die 1. MPI Konferenz",
     )
-    assert found[2][0] == "Normal" and found[2][1].startswith("Berlin, 29. November 2023 – Wie gestalten")
+    assert found[3][0] == "Normal" and found[3][1].startswith("Berlin, 29. November 2023 – Wie gestalten")
     assert ("Heading 1", "Programm") in found
     assert ("List Bullet", "Datum: Dienstag, 28. November 2023") in found
     assert ("Heading 1", "Pressekontakt") in found
     document = docx.Document(io.BytesIO(path.read_bytes()))
     assert document.core_properties.language == "de-DE"
     assert document.sections[0].page_width.cm == pytest.approx(21.0, abs=0.01)
-    dateline = document.paragraphs[2].runs[0]
+    dateline = document.paragraphs[3].runs[0]
     assert dateline.text == "Berlin, 29. November 2023 –" and dateline.bold
 
 
@@ -162,7 +166,7 @@ def test_senate_layout(run, mpi):
     assert lines[0] == "Pressemitteilung vom 18.10.2023"
     assert lines[2] == "Senatsverwaltung für Wirtschaft, Energie und Betriebe"
     assert "Berlin, 18. Oktober 2023 –" not in text
-    assert "Rückfragen:\n\nPressestelle\nSenatsverwaltung für Wirtschaft, Energie und Betriebe\nE-Mail: " in text
+    assert "Rückfragen:\nPressestelle\nSenatsverwaltung für Wirtschaft, Energie und Betriebe\nE-Mail: " in text
     assert "Pressekontakt" not in text
 
 
@@ -171,10 +175,10 @@ def test_invitation_has_the_event_facts(run, mpi):
     assert result.exit_code == 0, result.output
     assert "registration: no registration link for the invitation" in result.stdout  # a warning
     text = (folder(mpi, "mpi-meet-up-2024") / "release.txt").read_text(encoding="utf-8")
-    assert "Berlin, 1. März 2024 –" in text  # no press date: the release is dated today
+    assert "Berlin, 1. März 2024." in text  # no press date: the release is dated today
     assert (
-        "Termin\n------\n\n– Datum: Donnerstag, 25. April 2024\n– Uhrzeit: 16:00 Uhr\n"
-        "– Ort: Bosch IoT Campus, Berlin\n– Kalender: https://www.berlin.de/industriestadt/events/"
+        "Termin:\nDatum: Donnerstag, 25. April 2024\nUhrzeit: 16:00 Uhr\n"
+        "Ort: Bosch IoT Campus, Berlin\nKalender: https://www.berlin.de/industriestadt/events/"
         "mpi-meet-up-2024.ics"
     ) in text
 
@@ -222,7 +226,7 @@ press: {lead: "Ein Workshop."}
     assert "<h1>CO2 &lt;3 % *Fett* [Link] &amp; Co (a &gt; b)</h1>" in page
     assert "<strong>Ort:</strong> Raum 1 &amp; 2, Berlin" in page
     found = paragraphs(folder(mpi, "boese-2024") / "release.docx")
-    assert found[0] == ("Title", "CO2 <3 % *Fett* [Link] & Co (a > b)")
+    assert found[1] == ("Title", "CO2 <3 % *Fett* [Link] & Co (a > b)")
 
 
 # --- bad input: one message naming item and field, nothing written -------------------------------

@@ -65,8 +65,10 @@ class Rendition:
 # they are made from the same release text as the other files, which the digest covers.
 # … and pictures a browser drew from an HTML file of the same payload (the Instagram picture):
 # their pixels follow the machine's fonts, the HTML they were drawn from is what is signed off.
+# … and a release's PDF, laid out by WeasyPrint from its print HTML with the machine's fonts
+# (and none where WeasyPrint cannot run), and the zip of the release's pack that holds it.
 DRAWN = ".drawn.jpg"
-_UNSTABLE = (".docx", DRAWN)
+_UNSTABLE = (".docx", ".pdf", ".zip", DRAWN)
 
 
 def payload_digest(payload: Payload) -> str:
@@ -170,6 +172,8 @@ class Channel:
     threads: bool = False  # a text too long for one post may go out as a thread (a step's `thread: true`)
     look: str = "post"  # how the dashboard shows its renditions: post, newsletter, release, file
     frame: str | None = None  # the payload's file the desk shows in a frame (the e-mail, the printed release)
+    archived: bool = False  # what went out stays in the build folder (the newsletter archive links it)
+    carries_embargo: bool = False  # may go out before its item's embargo, which it prints (a release's Sperrfrist)
 
     @classmethod
     def shown_title(cls) -> str:

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from commsflow import frontmatter
 from commsflow.channels.base import Channel, RenderContext, Rendition, missing_item
-from commsflow.i18n import N_
+from commsflow.errors import Problem, Severity
+from commsflow.i18n import N_, _
 
 
 class Ics(Channel):
@@ -40,3 +42,45 @@ class Ics(Channel):
 
 
 CHANNEL = Ics()
+
+
+def assumed_ends(library, config, now: datetime) -> list[Problem]:
+    """A warning for every event with a start time and no end that is not over yet: its
+    calendar file ends it ``[events] default_duration`` after the start, and says so nowhere
+    else. Past events are left alone: nobody adds them to a calendar any more."""
+    from commsflow.alerts import duration
+    from commsflow.config import CONFIG_FILE
+    from commsflow.renderers.ics import event_end
+
+    problems = []
+    for item in library.of_kind("event"):
+        meta = item.meta
+        if meta.end is not None or not isinstance(meta.start, datetime):
+            continue
+        end = event_end(meta, config)
+        if end <= now:
+            continue
+        written = end.strftime("%Y-%m-%d %H:%M")
+        problems.append(
+            Problem(
+                item.path,
+                _("not given; the calendar file ends the event at {end}, {duration} after the start").format(
+                    end=written, duration=duration(config.events.default_duration)
+                ),
+                line=_line(config, item),
+                field="end",
+                hint=_(
+                    "write the real end under 'start:', e.g. 'end: {end}', or change [events] default_duration in {file}"
+                ).format(end=written, file=CONFIG_FILE),
+                severity=Severity.WARNING,
+            )
+        )
+    return problems
+
+
+def _line(config, item) -> int | None:
+    """The line of the event's ``start:``, read again from the file."""
+    try:
+        return frontmatter.line_finder_for_file(config.root / item.path, item.path)(("start",))
+    except (OSError, frontmatter.SourceError):
+        return None

@@ -1,6 +1,7 @@
-"""Press releases, invitations and recaps: Markdown, print HTML, Word and plain text from
-``templates/press/``, previewed in ``build/press/<item>--<kind>/``; the dateline is the
-job's planned day."""
+"""Press releases, invitations and recaps: Markdown, print HTML, Word, a tagged PDF, the text
+version in the agencies' wire style and the photos, with a zip of them all for the press list,
+from ``templates/press/``, previewed in ``build/press/<item>--<kind>/``; the dateline is the
+job's planned day. The lint's formal-address and date checks read every form."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ class Press(Channel):
     title = N_("Press")
     look = "release"
     frame = "release.html"
+    carries_embargo = True
     templates = "press"
     kinds = ("invitation", "recap", "announcement", "funding-call")
     publishers = ("outbox", "email")
@@ -31,9 +33,22 @@ class Press(Channel):
         return (self.default_kind(item, now),)
 
     def sources(self, job, context: RenderContext) -> tuple[str, ...]:
-        return context.item_files(job.item)
+        """The item's files and its press photos' (a photo replaced under the same name is a
+        new release pack)."""
+        import posixpath
+
+        from commsflow import media
+
+        item = context.library.get(job.item)
+        press = item.meta.press if item is not None else None
+        if press is None or not press.photos:
+            return context.item_files(job.item)
+        folder = posixpath.dirname(item.path)
+        photos = (posixpath.normpath(posixpath.join(folder, p.src)) for p in press.photos if media.is_local(p.src))
+        return (*context.item_files(job.item), *photos)
 
     def render(self, job, context: RenderContext) -> Rendition:
+        from commsflow import lint
         from commsflow.assemblers import press as assembler
         from commsflow.publishers.base import Payload
         from commsflow.renderers import press as renderer
@@ -46,18 +61,15 @@ class Press(Channel):
         if release.errors:
             return Rendition(job, None, problems=list(release.problems))
         rendered = renderer.render_release(release, config, now=job.planned)
-        attachments = {
-            "release.md": rendered.markdown.encode(),
-            "release.html": rendered.html.encode(),
-            "release.txt": rendered.text.encode(),
-            "release.docx": rendered.docx,
-        }
-        payload = Payload(job.id, self.name, job.item, job.template, release.headline, rendered.text, files=attachments)
         folder = release_folder(item.slug, job.template)
+        # Every form, the photos with their credits written in, and all of them in one zip.
+        attachments = renderer.pack(rendered, folder.rsplit("/", 1)[-1])
+        problems = [*release.problems, *rendered.problems]
+        problems += lint.release_problems(item, config.root, renderer.format_texts(rendered))
+        # The title is the e-mail's subject: „Sperrfrist: … – Presseeinladung: headline“.
+        payload = Payload(job.id, self.name, job.item, job.template, rendered.subject, rendered.text, files=attachments)
         files: dict[str, bytes | str] = {f"{folder}/{name}": data for name, data in attachments.items()}
-        return Rendition(
-            job, payload, files, rendered.markdown, list(release.problems), self.sources(job, context), release.headline
-        )
+        return Rendition(job, payload, files, rendered.markdown, problems, self.sources(job, context), release.headline)
 
 
 def release_folder(slug: str, kind: str) -> str:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import click
 
+from commsflow.channels.ics import assumed_ends
 from commsflow.i18n import N_, _, ngettext
 from commsflow.output import console, errors_counted, print_problems, warnings_counted
-from commsflow.plan import open_plan
+from commsflow.plan import open_plan, unique
 
 
 @click.command("check")
@@ -20,7 +21,8 @@ def command(obj: dict, strict: bool) -> None:
     """
     workspace = obj["workspace"]
     plan = open_plan(workspace, ledger=False)
-    loaded, campaigns, problems = plan.loaded, plan.campaigns, plan.problems
+    loaded, campaigns = plan.loaded, plan.campaigns
+    problems = unique(plan.problems + assumed_ends(loaded.library, workspace.config, workspace.now))
     print_problems(problems)
     errors = sum(p.is_error for p in problems)
     warnings = len(problems) - errors

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 from rich.markup import escape
 
+from commsflow import lint
 from commsflow.assemblers import press as assembler
 from commsflow.assemblers.newsletter import SIGNED_OFF
 from commsflow.commands import load_or_stop
@@ -27,7 +28,8 @@ def command() -> None:
 @click.pass_obj
 def build(obj: dict, items: tuple[str, ...], drafts: bool) -> None:
     """Build press releases into build/press/ITEM/: release.md, release.html (A4),
-    release.docx and release.txt; events also get their .ics file.
+    release.docx, a tagged release.pdf, release.txt (the agencies' wire style), the photos
+    with their credits, and ITEM.zip with all of them; events also get their .ics file.
 
     Without ITEM: every item with a `press:` block. Nothing is written unless every
     release builds without errors.
@@ -66,8 +68,13 @@ def build(obj: dict, items: tuple[str, ...], drafts: bool) -> None:
         if release.errors:
             continue
         rendered = renderer.render_release(release, config, now=workspace.now)
+        problems += rendered.problems
+        if any(problem.is_error for problem in rendered.problems):
+            continue
+        problems += lint.release_problems(item, workspace.root, renderer.format_texts(rendered))
         files.update(renderer.output_files(rendered, config))
-        built.append((item, release))
+        built.append((item, release, rendered))
+    problems = list(dict.fromkeys(problems))  # a missing PDF engine is said once, not per release
     errors = [p for p in problems if p.is_error]
     print_problems(problems)
     if errors:
@@ -78,12 +85,13 @@ def build(obj: dict, items: tuple[str, ...], drafts: bool) -> None:
             _("fix the errors above"),
         )
     write_all(files)
-    for item, release in built:
+    for item, release, rendered in built:
         folder = config.path("build") / "press" / item.slug
         shown = folder.relative_to(workspace.root) if folder.is_relative_to(workspace.root) else folder
+        forms = "md,html,docx,txt,pdf" if rendered.pdf is not None else "md,html,docx,txt"
         console.print(
             f"[green]✓[/] {escape(item.slug)} ({release.kind}, {config.press.layout}): "
-            f"{escape(str(shown))}/release.{{md,html,docx,txt}}"
+            f"{escape(str(shown))}/release.{{{forms}}}, {escape(item.slug)}.zip"
         )
     releases, warnings = len(built), len(problems)
     console.print(

@@ -7,9 +7,11 @@ DATE from its first day to the day after its last.
 
 from __future__ import annotations
 
+import re
 import string
 from collections.abc import Mapping
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from functools import lru_cache
 from typing import Annotated
 from urllib.parse import urlsplit
 
@@ -21,10 +23,15 @@ from commsflow.config import Config
 from commsflow.errors import CommsflowError
 from commsflow.i18n import _
 from commsflow.model import Item
+from commsflow.renderers import templating
 from commsflow.validation import problems_from_validation_error
 
 
 def event_ics(item: Item, config: Config, *, stamp: datetime, url: str | None) -> bytes:
+    """An event's calendar file. A timed event without an end ends ``[events] default_duration``
+    after its start (:func:`event_end`); the web address (``URL``) is the registration's where
+    there is one, else the event page, and the description (``templates/calendar/event.txt``)
+    gives both."""
     meta = item.meta
     calendar = icalendar.Calendar()
     calendar.add("prodid", f"-//commsflow {__version__}//{config.organisation.name}//DE")
@@ -35,9 +42,15 @@ def event_ics(item: Item, config: Config, *, stamp: datetime, url: str | None) -
     event.add("dtstamp", stamp.astimezone(UTC))
     event.add("summary", meta.title)
     if isinstance(meta.start, datetime):
-        event.add("dtstart", meta.start)
-        if meta.end:
-            event.add("dtend", meta.end)
+        end = event_end(meta, config)
+        event.add("dtstart", _unambiguous(meta.start))
+        event.add("dtend", _unambiguous(end))
+        # The zone's rules for the years around the event only, not 1970–2038: a short file.
+        calendar.add_component(
+            vtimezone(
+                config.zone, date(meta.start.year - 1, 1, 1), date(end.year + 2, 1, 1), config.organisation.timezone
+            )
+        )
     else:
         event.add("dtstart", meta.start)
         last: date = meta.end or meta.start
@@ -46,16 +59,118 @@ def event_ics(item: Item, config: Config, *, stamp: datetime, url: str | None) -
         event.add(
             "location", ", ".join(part for part in (meta.venue.name, meta.venue.address, meta.venue.city) if part)
         )
-    description = "\n\n".join(part for part in (meta.summary, url) if part)
+    registration = str(meta.registration) if meta.registration else None
+    description = _description(config, meta, registration, url)
     if description:
         event.add("description", description)
-    if url:
-        event.add("url", url)
+    if registration or url:
+        event.add("url", registration or url)
     calendar.add_component(event)
-    # The zone's rules for the years around the event only, not 1970–2038: a short file.
-    first = meta.start if not isinstance(meta.start, datetime) else meta.start.date()
-    calendar.add_missing_timezones(first_date=date(first.year - 1, 1, 1), last_date=date(first.year + 2, 1, 1))
     return calendar.to_ical()
+
+
+EVENT_DESCRIPTION = "calendar/event.txt"
+
+
+def _description(config: Config, meta, registration: str | None, url: str | None) -> str:
+    """The event's description as the template words it, without blank lines at either end
+    or more than one in a row."""
+    env = templating.environment(config)
+    text = templating.render(
+        env,
+        EVENT_DESCRIPTION,
+        event={"title": meta.title, "summary": meta.summary, "registration_url": registration, "url": url},
+    )
+    return re.sub(r"\n{3,}", "\n\n", text.replace("\r\n", "\n")).strip()
+
+
+def _unambiguous(moment: datetime) -> datetime:
+    """The time as every calendar reads it the same: a time in the gap of a change to summer
+    time (02:30 on 31 March 2024 in Berlin) as the local time it is (03:30), and one in the
+    hour that comes twice when summer time ends in UTC, since a local 02:30 that night means
+    the first of the two (RFC 5545, 3.3.5)."""
+    utc = moment.astimezone(UTC)
+    local = utc.astimezone(moment.tzinfo)
+    if local.replace(fold=1 - local.fold).utcoffset() != local.utcoffset():
+        return utc
+    return local
+
+
+def event_end(meta, config: Config) -> datetime:
+    """When a timed event ends: its ``end``, else ``[events] default_duration`` after its start
+    (time that passes: across a change to summer time, 2 hours from 01:00 end at 04:00)."""
+    if meta.end is not None:
+        return meta.end
+    return (meta.start.astimezone(UTC) + config.events.default_duration).astimezone(meta.start.tzinfo)
+
+
+def vtimezone(zone: tzinfo, first: date, last: date, tzid: str) -> icalendar.Timezone:
+    """The VTIMEZONE block of ``zone`` for the days from ``first`` to ``last``, from the
+    changes the tz database (zoneinfo) knows: one STANDARD or DAYLIGHT part for each, which
+    starts at the local time in force before the change, as RFC 5545 reads DTSTART with
+    TZOFFSETFROM — in Berlin 02:00 for the change to summer time, 03:00 for the change back.
+    No RDATE lists: vobject (and so Radicale) keeps only the first date of one.
+
+    Not icalendar's ``add_missing_timezones`` (``Timezone.from_tzinfo``, 7.3.2): it walks the
+    wall clock, and the first local time after the gap of a change to summer time is 03:00, so
+    its DAYLIGHT starts an hour late and a reader that goes by the block (vobject) puts 01:30
+    UTC on 31 March 2024 at a local 02:30 that does not exist. It also writes an English
+    COMMENT into the file."""
+    timezone = icalendar.Timezone()
+    timezone.add("tzid", tzid)
+    for instant, (offset_from, _dst, _name), (offset_to, daylight, name) in _window(zone, first, last):
+        observance = icalendar.TimezoneDaylight() if daylight else icalendar.TimezoneStandard()
+        observance.add("dtstart", (instant + offset_from).replace(tzinfo=None))
+        observance.add("tzname", name)
+        observance.add("tzoffsetfrom", offset_from)
+        observance.add("tzoffsetto", offset_to)
+        timezone.add_component(observance)
+    return timezone
+
+
+@lru_cache(maxsize=32)
+def _window(zone: tzinfo, first: date, last: date) -> tuple:
+    """The changes from ``first`` to ``last``, the first of them the one in force on ``first``
+    (from a year back at most; a zone without one gets one that changes nothing). Worked out
+    once for a year's events."""
+    begin = datetime.combine(first, time(), zone).astimezone(UTC)
+    until = datetime.combine(last, time(), zone).astimezone(UTC)
+    changes = list(_changes(zone, begin - timedelta(days=400), until))
+    earlier = [change for change in changes if change[0] <= begin]
+    state = _state(begin, zone)
+    return (earlier[-1] if earlier else (begin, state, state), *(change for change in changes if change[0] > begin))
+
+
+def _changes(zone: tzinfo, begin: datetime, until: datetime):
+    """Each change of ``zone`` from ``begin`` to ``until`` (UTC): its moment, to the second,
+    and the offset, summer time and name before and after it."""
+    before = _state(begin, zone)
+    moment = begin
+    while moment < until:
+        step = min(_STEP, until - moment)
+        if _state(moment + step, zone) == before:
+            moment += step
+            continue
+        low, high = moment, moment + step  # the change lies after low, at or before high
+        while high - low > timedelta(seconds=1):
+            middle = low + timedelta(seconds=(high - low).total_seconds() // 2)  # whole seconds
+            if _state(middle, zone) == before:
+                low = middle
+            else:
+                high = middle
+        after = _state(high, zone)
+        yield high, before, after
+        before, moment = after, high
+
+
+# Changes of a zone lie weeks or months apart; two in one day would go unseen, and none is known.
+_STEP = timedelta(days=1)
+
+
+def _state(moment: datetime, zone: tzinfo) -> tuple[timedelta, bool, str]:
+    """The offset, whether it is summer time, and the zone's name for it, at the UTC ``moment``."""
+    local = moment.astimezone(zone)
+    return local.utcoffset(), local.dst() > timedelta(0), local.tzname()
 
 
 # The wording of the publishing calendar lives in the project's templates folder: labels.yaml
@@ -190,8 +305,8 @@ def calendar_ics(jobs, config: Config, *, now: datetime, titles: Mapping[str, st
         event = icalendar.Event()
         event.add("uid", f"{job.id}@commsflow")
         event.add("dtstamp", now.astimezone(UTC))
-        event.add("dtstart", job.planned)
-        event.add("dtend", job.planned + timedelta(minutes=15))
+        event.add("dtstart", _unambiguous(job.planned))
+        event.add("dtend", _unambiguous(job.planned + timedelta(minutes=15)))
         event.add("summary", _summary(job, labels, titles.get(job.item)))
         lines = [
             labels.state.format(state=labels.state_name(job.state)),
@@ -203,8 +318,10 @@ def calendar_ics(jobs, config: Config, *, now: datetime, titles: Mapping[str, st
         cal.add_component(event)
     if jobs:
         years = [job.planned.year for job in jobs]
-        cal.add_missing_timezones(
-            first_date=datetime(min(years), 1, 1).date(), last_date=datetime(max(years) + 1, 1, 1).date()
+        # The zone's changes as the tz database has them (not icalendar's add_missing_timezones:
+        # see vtimezone), for the years the plan covers.
+        cal.add_component(
+            vtimezone(config.zone, date(min(years), 1, 1), date(max(years) + 1, 1, 1), config.organisation.timezone)
         )
     return cal.to_ical()
 
