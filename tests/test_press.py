@@ -175,7 +175,7 @@ def test_invitation_has_the_event_facts(run, mpi):
     assert result.exit_code == 0, result.output
     assert "registration: no registration link for the invitation" in result.stdout  # a warning
     text = (folder(mpi, "mpi-meet-up-2024") / "release.txt").read_text(encoding="utf-8")
-    assert "Berlin, 1. März 2024." in text  # no press date: the release is dated today
+    assert "Berlin, 28. März 2024." in text  # no press date: dated the day the calendar plans the invitation
     assert (
         "Termin:\nDatum: Donnerstag, 25. April 2024\nUhrzeit: 16:00 Uhr\n"
         "Ort: Bosch IoT Campus, Berlin\nKalender: https://www.berlin.de/industriestadt/events/"
@@ -352,3 +352,11 @@ def test_ics_unknown_event(run, mpi):
     result = run(mpi, *NOW, "ics", "mpi-meetup-2024")
     assert result.exit_code == 1
     assert "no event 'mpi-meetup-2024' — did you mean 'mpi-meet-up-2024'?" in result.stderr.replace("\n  hint:", " —")
+
+
+def test_press_build_dates_a_release_by_the_day_the_calendar_plans_it(run, mpi):
+    """Built on 1 March, the Meet-up's invitation goes out on 28 March: its dateline says so."""
+    result = run(mpi, "--now", "2024-03-01 10:00", "press", "build", "mpi-meet-up-2024")
+    assert result.exit_code == 0, result.output
+    text = (mpi / "build" / "press" / "mpi-meet-up-2024" / "release.txt").read_text(encoding="utf-8")
+    assert "\nBerlin, 28. März 2024. " in text and "1. März 2024" not in text

@@ -59,15 +59,19 @@ def build(obj: dict, items: tuple[str, ...], drafts: bool) -> None:
                 _("add a `press:` block to an item's front matter, or name items: press build ITEM"),
             )
     problems, files, built = [], {}, []
+    planned = _planned_press_jobs(workspace, loaded)
     for item in chosen:
         if item.status not in SIGNED_OFF and not drafts:
             problems.append(_not_approved(item))
             continue
-        release = assembler.assemble(item, workspace.root, workspace.now)
+        # Dated as it goes out: the day the calendar plans its release (the build day without one).
+        job = planned.get(item.slug)
+        day = job.planned if job is not None else workspace.now
+        release = assembler.assemble(item, workspace.root, day, kind=job.template if job is not None else None)
         problems += release.problems
         if release.errors:
             continue
-        rendered = renderer.render_release(release, config, now=workspace.now)
+        rendered = renderer.render_release(release, config, now=day)
         problems += rendered.problems
         if any(problem.is_error for problem in rendered.problems):
             continue
@@ -109,3 +113,15 @@ def _not_approved(item):
         field="status",
         hint=_("approve it (status: approved), or build a sign-off copy with --drafts"),
     )
+
+
+def _planned_press_jobs(workspace: Workspace, loaded):
+    """Item slug → the next press job the calendar plans for it (not yet sent), if any."""
+    from commsflow.plan import open_plan
+
+    plan = open_plan(workspace, ledger=True, loaded=loaded)
+    found = {}
+    for job in plan.jobs:  # in planned order
+        if job.channel == "press" and job.state not in ("done", "posted", "dismissed") and job.item not in found:
+            found[job.item] = job
+    return found
