@@ -37,8 +37,9 @@ run: $(VENV)/.installed
 	@echo "  (oder: $(BIN)/commsflow --now '$(DEMO_NOW)' preview – zeigt es an und erstellt es bei Änderungen neu;"
 	@echo "  Prüfen, Freigeben und Kalender im Browser: $(BIN)/commsflow --now '$(DEMO_NOW)' desk)."
 	@echo "Newsletter: build/newsletter/index.html und die email.html jeder Ausgabe;"
-	@echo "  alle Ausgaben: $(BIN)/commsflow newsletter list – eine Vorschau mit Entwürfen: $(BIN)/commsflow newsletter build --drafts"
-	@echo "Pressemitteilungen: build/press/*/release.{docx,html,md,txt} – LinkedIn-Entwürfe: build/linkedin/ – Kalenderdateien: build/events/"
+	@echo "  alle Ausgaben: $(BIN)/commsflow newsletter list – eine Vorschau mit Entwürfen (nach build/newsletter/AUSGABE/preview/): $(BIN)/commsflow newsletter build --drafts"
+	@echo "Pressemitteilungen: build/press/*/release.{docx,pdf,html,md,txt} und je ein .zip für den Presseverteiler –"
+	@echo "  LinkedIn-Entwürfe: build/linkedin/ – Instagram-Pakete (Bild, Bildunterschrift, Alternativtext): build/instagram/ – Kalenderdateien: build/events/"
 	@echo "Das Jahr 2024, wie der Zeitplan es veröffentlichen würde: $(BIN)/commsflow run --simulate 2024-01-01..2024-12-31 (nach .commsflow/simulation/; das echte Versandprotokoll bleibt unberührt)"
 	@echo "Meldungen auf Englisch: $(BIN)/commsflow --lang en … (oder COMMSFLOW_LANG=en)"
 
