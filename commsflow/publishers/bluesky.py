@@ -32,7 +32,7 @@ import requests
 from commsflow.config import Config
 from commsflow.errors import CommsflowError
 from commsflow.i18n import N_, _
-from commsflow.publishers.base import Payload, Permanent, Receipt, Transient, attachment
+from commsflow.publishers.base import Payload, Permanent, Receipt, attachment
 from commsflow.publishers.http import (
     DEFAULT_TIMEOUT,
     BearerAuth,
@@ -42,6 +42,7 @@ from commsflow.publishers.http import (
     request,
     retry_after,
     server_says,
+    try_later,
 )
 from commsflow.publishers.secrets import one_line
 from commsflow.renderers.short_post import THREAD, UPLOAD
@@ -302,21 +303,9 @@ class BlueskyPublisher:
                 status=status,
             )
         if status == 429:
-            raise Transient(
-                _(
-                    "{channel}: {where} answered 429 (rate limit) while {doing}{said} — it will be tried again later"
-                ).format(channel=channel, where=where, doing=doing, said=said),
-                retry_after=_rate_limit_reset(response),
-                status=status,
-            )
+            raise try_later(response, channel, where, doing, said, wait=_rate_limit_reset(response))
         if status >= 500:
-            raise Transient(
-                _("{channel}: {where} answered {status} while {doing}{said} — it will be tried again later").format(
-                    channel=channel, where=where, status=status, doing=doing, said=said
-                ),
-                retry_after=retry_after(response.headers.get("Retry-After")),
-                status=status,
-            )
+            raise try_later(response, channel, where, doing, said)
         raise Permanent(
             _("{channel}: {where} rejected the request while {doing} ({status}){said} — check the draft's text").format(
                 channel=channel, where=where, doing=doing, status=status, said=said

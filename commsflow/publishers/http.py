@@ -140,6 +140,22 @@ def request(
     raise error
 
 
+def try_later(response: requests.Response, channel: str, where: str, doing: str, said: str, wait=None) -> Transient:
+    """What a busy (429) or broken (5xx, or otherwise temporary) answer while ``doing`` means:
+    try again later, after ``wait`` seconds (default: the answer's ``Retry-After``). ``said``:
+    the server's own line, as ``": …"`` or empty."""
+    status = response.status_code
+    if status == 429:
+        message = _("{channel}: {where} answered 429 (rate limit) while {doing}{said} — it will be tried again later")
+    else:
+        message = _("{channel}: {where} answered {status} while {doing}{said} — it will be tried again later")
+    return Transient(
+        message.format(channel=channel, where=where, status=status, doing=doing, said=said),
+        retry_after=wait if wait is not None else retry_after(response.headers.get("Retry-After")),
+        status=status,
+    )
+
+
 def retry_after(value: str | None, now: datetime | None = None) -> float | None:
     """Seconds to wait from a ``Retry-After`` value: delta-seconds or an HTTP date
     (RFC 9110 10.2.3); also an ISO 8601 time (Mastodon's ``X-RateLimit-Reset``)."""

@@ -64,6 +64,7 @@ from commsflow.publishers.http import (
     retry_after,
     server_says,
     token_from,
+    try_later,
 )
 from commsflow.publishers.secrets import LIMIT, WINDOW, one_line, scrub
 
@@ -308,13 +309,7 @@ class InstagramPublisher:
                 status=status,
             )
         if status >= 500 or code in _BUSY_CODES or error.get("is_transient") is True:
-            raise Transient(
-                _("{channel}: {where} answered {status} while {doing}{said} — it will be tried again later").format(
-                    channel=channel, where=where, status=status, doing=doing, said=said
-                ),
-                retry_after=retry_after(response.headers.get("Retry-After")),
-                status=status,
-            )
+            raise try_later(response, channel, where, doing, said)
         raise Permanent(
             _(
                 "{channel}: {where} rejected the request while {doing} ({status}){said} — check the image "

@@ -38,6 +38,7 @@ from commsflow.publishers.http import (
     retry_after,
     server_says,
     token_from,
+    try_later,
 )
 from commsflow.publishers.secrets import one_line
 from commsflow.renderers.short_post import (  # noqa: F401 - status_length: part of this module's interface
@@ -245,21 +246,9 @@ class MastodonPublisher:
             wait = retry_after(response.headers.get("Retry-After"))
             if wait is None:  # Mastodon itself sends only X-RateLimit-Reset, an ISO 8601 time
                 wait = retry_after(response.headers.get("X-RateLimit-Reset"))
-            raise Transient(
-                _(
-                    "{channel}: {where} answered 429 (rate limit) while {doing}{said} — it will be tried again later"
-                ).format(channel=channel, where=where, doing=doing, said=said),
-                retry_after=wait,
-                status=status,
-            )
+            raise try_later(response, channel, where, doing, said, wait=wait)
         if status >= 500:
-            raise Transient(
-                _("{channel}: {where} answered {status} while {doing}{said} — it will be tried again later").format(
-                    channel=channel, where=where, status=status, doing=doing, said=said
-                ),
-                retry_after=retry_after(response.headers.get("Retry-After")),
-                status=status,
-            )
+            raise try_later(response, channel, where, doing, said)
         if status == 422:
             raise Permanent(
                 _("{channel}: {where} rejected the status ({status}){said} — check the draft's text and link").format(
