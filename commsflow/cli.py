@@ -266,8 +266,7 @@ def main(ctx: click.Context, root: Path, now: str | None, lang: str | None, no_c
     `build`, then open build/index.html. Run it in the project folder (or pass --root).
     """
     ctx.ensure_object(dict)
-    ctx.obj["verbose"] = verbose
-    i18n.use(i18n.choose(lang, _configured_language(root)))
+    ctx.obj["verbose"] = verbose  # the language (lang) was chosen as the arguments were read: _Group.parse_args
     if now:
         check_now(now)  # every command, not only those that read the clock, refuses a bad value
     ctx.obj["workspace"] = Workspace(root=root.resolve(), now_text=now, use_cache=not no_cache)
