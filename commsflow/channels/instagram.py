@@ -75,22 +75,20 @@ class Instagram(Channel):
             "now": job.planned,
         }
         caption_template = f"{self.templates}/{job.template}.txt"
-        caption = tidy(render(env, caption_template, **page))
+        shown_template = f"{config.paths.templates}/{caption_template}"
         with explained(env, caption_template):
-            alt = " ".join(str(getattr(env.get_template(caption_template).make_module(page), "alt", "")).split())
+            # Rendered once: the caption is the module's text, the alt text what it sets.
+            module = env.get_template(caption_template).make_module(page)
+        caption = tidy(str(module))
+        alt = " ".join(str(getattr(module, "alt", "")).split())
         for message, hint, is_error in renderer.caption_findings(caption):
             problems.append(
-                Problem(
-                    str(config.paths.templates) + "/" + caption_template,
-                    message,
-                    hint=hint,
-                    severity=Severity.ERROR if is_error else Severity.WARNING,
-                )
+                Problem(shown_template, message, hint=hint, severity=Severity.ERROR if is_error else Severity.WARNING)
             )
         if not alt:
             problems.append(
                 Problem(
-                    str(config.paths.templates) + "/" + caption_template,
+                    shown_template,
                     _("the template sets no alt text for the picture"),
                     hint=_('add {% set alt = "…" %} describing the picture (date, place, title)'),
                 )
