@@ -1,3 +1,3 @@
-from commsflow.cli import main
+from commsflow.cli import run
 
-main()
+run()

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import click
 import pytest
@@ -10,6 +14,8 @@ from click.testing import CliRunner
 
 from commsflow import __version__
 from commsflow.cli import main
+
+FIXTURES = Path(__file__).parent / "fixtures"
 
 
 def _walk(command: click.Command, path: tuple[str, ...] = ()):
@@ -73,17 +79,40 @@ def test_version():
     assert __version__ == "0.1.0"
 
 
-def test_python_m_commsflow_is_the_same_entry_point():
-    import runpy
-    import sys
+def _program(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """commsflow as its own process, as `python -m commsflow` (the console script calls the same `run`)."""
+    return subprocess.run(
+        [sys.executable, *args], capture_output=True, text=True, encoding="utf-8", cwd=cwd, timeout=120
+    )
 
-    with pytest.raises(SystemExit) as done:
-        argv, sys.argv = sys.argv, ["commsflow", "--version"]
-        try:
-            runpy.run_module("commsflow", run_name="__main__")
-        finally:
-            sys.argv = argv
-    assert done.value.code in (0, None)
+
+def test_the_console_script_and_python_m_commsflow_run_the_same_program():
+    from importlib.metadata import entry_points
+
+    (script,) = [entry for entry in entry_points(group="console_scripts") if entry.name == "commsflow"]
+    assert script.value == "commsflow.cli:run"
+    done = _program("-m", "commsflow", "--version")
+    assert (done.returncode, done.stdout) == (0, f"commsflow, version {__version__}\n")
+
+
+def test_the_program_ends_with_the_commands_exit_status_and_all_its_output(tmp_path):
+    """`run` leaves without the interpreter's tidying up: the exit status, everything printed (to a
+    pipe, which is buffered) and what was registered to run at exit must all survive that."""
+    project = tmp_path / "project"
+    shutil.copytree(FIXTURES / "minimal", project)
+    marker = tmp_path / "at-exit"
+    hook = (
+        "import atexit, sys; from pathlib import Path; "
+        f"atexit.register(lambda: Path({str(marker)!r}).write_text('ran')); "
+        "from commsflow.cli import run; sys.argv[0] = 'commsflow'; run()"
+    )
+    listed = _program("-c", hook, "--root", str(project), "--now", "2024-03-01 10:00", "list", "--json")
+    assert listed.returncode == 0, listed.stderr
+    assert [entry["slug"] for entry in json.loads(listed.stdout)]  # the whole JSON, flushed
+    assert marker.read_text() == "ran"
+    refused = _program("-m", "commsflow", "--root", str(project), "--now", "gestern", "check")
+    assert refused.returncode == 1
+    assert "gestern" in refused.stderr and "Traceback" not in refused.stderr
 
 
 # --- the clock -------------------------------------------------------------------------
