@@ -105,7 +105,8 @@ class ContentCache:
         self.key = f"{key}:{code_fingerprint()}"
         self.index: dict[str, Record] = {}
         self._changed = False
-        self._orphans = False  # some content row may no longer be referenced
+        self._dropped: set[str] = set()  # digests this run took out of the index
+        self._waiting: set[str] = set()  # digests an earlier run took out: removed by the next run that saves
         self._db: sqlite3.Connection | None = None
         try:
             try:
@@ -124,7 +125,9 @@ class ContentCache:
                 pass
         self._db = None
         self.index = {}
-        self._changed = self._orphans = False
+        self._changed = False
+        self._dropped.clear()
+        self._waiting.clear()
 
     def _open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -139,20 +142,10 @@ class ContentCache:
             self._db.execute("INSERT INTO meta VALUES ('key', ?)", (self.key,))
             return
         self.index = _index_from(stored["index"]) if "index" in stored else {}
-        if stored.get("orphans"):
-            self._remove_orphans()
-
-    def _remove_orphans(self) -> None:
-        with self._db:
-            self._db.execute("BEGIN")
-            self._db.execute("CREATE TEMP TABLE IF NOT EXISTS live (digest TEXT PRIMARY KEY)")
-            self._db.execute("DELETE FROM live")
-            self._db.executemany(
-                "INSERT OR IGNORE INTO live VALUES (?)", ((record[2],) for record in self.index.values())
-            )
-            self._db.execute("DELETE FROM contents WHERE digest NOT IN (SELECT digest FROM live)")
-            self._db.execute("DELETE FROM meta WHERE key = 'orphans'")
-            self._db.execute("COMMIT")
+        waiting = json.loads(stored.get("dropped") or "[]")
+        self._waiting = (
+            {digest for digest in waiting if isinstance(digest, str)} if isinstance(waiting, list) else set()
+        )
 
     def _reset(self) -> None:
         if self._db is not None:
@@ -194,13 +187,14 @@ class ContentCache:
             return
         old = self.index.get(name)
         if old and old[2] != record[2]:
-            self._orphans = True
+            self._dropped.add(old[2])
         self.index[name] = record
 
     def forget(self, name: str) -> None:
-        if self.index.pop(name, None) is not None:
+        record = self.index.pop(name, None)
+        if record is not None:
             self._begin()
-            self._orphans = True
+            self._dropped.add(record[2])
 
     def _begin(self) -> None:
         if self._db is not None and not self._changed:
@@ -211,9 +205,8 @@ class ContentCache:
         gone = set(self.index) - names
         if gone:
             self._begin()
-            self._orphans = True
         for name in gone:
-            del self.index[name]
+            self._dropped.add(self.index.pop(name)[2])
 
     def data(self, digest: str) -> dict:
         """The validated front matter of a file, as plain data."""
@@ -250,16 +243,24 @@ class ContentCache:
                 blob = dumps_data(self.index)
             except (TypeError, ValueError):  # a record that is not plain data: keep nothing of this run
                 self._db.execute("ROLLBACK")
-                self._changed = self._orphans = False
+                self._changed = False
+                self._dropped.clear()
                 return
             self._db.execute("INSERT OR REPLACE INTO meta VALUES ('index', ?)", (blob,))
-            if self._orphans:
-                self._db.execute("INSERT OR REPLACE INTO meta VALUES ('orphans', 1)")
+            # The content of an edited or removed file (unless another file has the same: a copy)
+            # stays one run longer: a command still running may have its item from the cache
+            # and read the text only when it shows it.
+            live = {record[2] for record in self.index.values()}
+            waiting = self._dropped - live
+            gone = self._waiting - live - waiting
+            self._db.executemany("DELETE FROM contents WHERE digest = ?", ((digest,) for digest in gone))
+            self._db.execute("INSERT OR REPLACE INTO meta VALUES ('dropped', ?)", (json.dumps(sorted(waiting)),))
             self._db.execute("COMMIT")
         except sqlite3.Error:  # a full disk, a read-only file: the cache is optional
             self._off()
             return
-        self._changed = self._orphans = False
+        self._changed = False
+        self._waiting, self._dropped = waiting, set()
 
 
 def _index_from(blob) -> dict[str, Record]:
