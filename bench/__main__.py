@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -22,6 +23,9 @@ MODULES = {
 
 
 def main() -> None:
+    # The commands are timed as on a user's machine, where Python keeps the compiled bytecode of
+    # commsflow's modules: a shell that turns that off would time compiling every module each run.
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
     workdir = Path(tempfile.gettempdir()) / "commsflow-bench"
     figures: dict[str, float | str | None] = {}  # None: not measured (a reason is stored alongside)
     rows: list[tuple[str, str, str]] = []
