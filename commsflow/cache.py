@@ -38,11 +38,11 @@ def code_fingerprint() -> str:
     any change to how content is read, or to what its problems say, drops the cache."""
     from commsflow import i18n
 
-    return f"{_package_digest()}:{i18n.language()}"
+    return f"{package_digest()}:{i18n.language()}"
 
 
 @functools.cache
-def _package_digest() -> str:
+def package_digest() -> str:
     """Read once per process."""
     package = Path(__file__).parent
     digest = hashlib.blake2b(str(_FORMAT).encode(), digest_size=16)

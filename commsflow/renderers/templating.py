@@ -9,7 +9,10 @@ one message naming the template file and line.
 from __future__ import annotations
 
 import html
+import importlib.util
+import marshal
 import re
+import shutil
 import sys
 import textwrap
 import unicodedata
@@ -28,15 +31,17 @@ _ESCAPED = ("html", "mjml", "xml")
 
 
 def environment(config: Config) -> jinja2.Environment:
-    return _environment(str(config.path("templates")), config.organisation.locale)
+    return _environment(str(config.path("templates")), config.organisation.locale, str(config.path("state")))
 
 
 @lru_cache(maxsize=8)
-def _environment(folder: str, locale: str) -> jinja2.Environment:
+def _environment(folder: str, locale: str, state: str | None = None) -> jinja2.Environment:
     # One environment per templates folder keeps compiled templates between renders
     # (compiling is most of a build's time); Jinja2 recompiles a template whose file changed.
+    # Between commands, the compiled templates wait in the state folder (``_CompiledTemplates``).
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(folder),
+        bytecode_cache=_CompiledTemplates.in_state(Path(state)) if state else None,
         undefined=jinja2.StrictUndefined,
         autoescape=jinja2.select_autoescape(enabled_extensions=_ESCAPED, default_for_string=True, default=False),
         trim_blocks=True,
@@ -58,6 +63,58 @@ def _environment(folder: str, locale: str) -> jinja2.Environment:
     )
     env.globals["templates_folder"] = folder
     return env
+
+
+class _CompiledTemplates(jinja2.BytecodeCache):
+    """Templates compiled by an earlier command, in ``.commsflow/cache/templates-…/``: compiling
+    them took a quarter of a second of every build. Each file holds the Python version, a checksum
+    of the template's source (a changed template is compiled again) and the compiled code. The
+    folder's name holds a digest of commsflow's code, because how templates compile (the
+    environment's options and extensions) is commsflow's code. The state folder is trusted as the
+    templates folder is (both are the project's own; a template can run code too); no pickle is
+    read. The cache is optional: a folder that cannot be written or a damaged file only means
+    compiling again."""
+
+    _HEADER = b"commsflow compiled template\n" + importlib.util.MAGIC_NUMBER + b"\n"
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+
+    @classmethod
+    def in_state(cls, state: Path) -> _CompiledTemplates | None:
+        from commsflow.cache import package_digest
+
+        cache = state / "cache"
+        folder = cache / ("templates-" + package_digest()[:16])
+        try:
+            if not folder.is_dir():
+                for old in cache.glob("templates-*"):  # compiled by another version of commsflow
+                    shutil.rmtree(old, ignore_errors=True)
+                folder.mkdir(parents=True, exist_ok=True)
+        except OSError:
+            return None
+        return cls(folder)
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        try:
+            data = (self.folder / bucket.key).read_bytes()
+        except OSError:
+            return
+        checksum = self._HEADER + bucket.checksum.encode() + b"\n"
+        if data.startswith(checksum):
+            try:
+                bucket.code = marshal.loads(data[len(checksum) :])
+            except (ValueError, EOFError, TypeError):  # damaged: compile it
+                bucket.reset()
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        from commsflow.files import write_atomic
+
+        data = self._HEADER + bucket.checksum.encode() + b"\n" + marshal.dumps(bucket.code)
+        try:
+            write_atomic(self.folder / bucket.key, data)
+        except (OSError, CommsflowError):
+            pass
 
 
 def install_messages(env: jinja2.Environment) -> None:
