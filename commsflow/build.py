@@ -26,7 +26,7 @@ from commsflow.cache import code_fingerprint
 from commsflow.calendar import Job
 from commsflow.channels import Rendition
 from commsflow.channels.base import FRONT_MATTER
-from commsflow.errors import Problem
+from commsflow.errors import CommsflowError, Problem
 from commsflow.files import write_all, write_atomic
 from commsflow.plan import Plan, is_draft, unique
 
@@ -85,21 +85,14 @@ def _folder_digest(folder: Path) -> str:
     )
 
 
-class Builder:
-    """Set up with ``open_plan(…, prepare=Builder)``: the plan then recalls unchanged
-    renditions from the last build instead of rendering them again.
+class Inputs:
+    """What each job's rendition is made of, hashed: the files it reads (by their content
+    digests), its channel's templates, the configuration, commsflow's code, the job and its
+    planned time. Equal hashes, equal renditions: rendering is a function of these."""
 
-    ``texts_changed``: when the build knows that only the texts of these items (their
-    files, relative to the project) changed since the last build (``commsflow.outline``),
-    a job whose last rendition was made of none of them stands as it was, unchecked."""
-
-    def __init__(self, plan: Plan, texts_changed: set[str] | None = None):
+    def __init__(self, plan: Plan):
         self.plan = plan
-        self.texts_changed = texts_changed
-        plan.recall = self.recall
         self.config = plan.config
-        self.build_dir = self.config.path("build")
-        self.manifest_path = self.config.path("state") / "build" / "manifest.json"
         templates = self.config.path("templates")
         self.base = _digest(self.config.fingerprint, code_fingerprint())
         self._templates = {
@@ -109,47 +102,8 @@ class Builder:
         }
         self._files: dict[str, str] = {item.path: item.digest for item in plan.library}
         self._everything: str | None = None
-        self._manifest = self._read_manifest()
         self._inputs: dict[str, str] = {}
         self._sources: dict[str, list[str] | None] = {}
-
-    def recall(self, job: Job) -> Rendition | None:
-        previous = self._previous(job)
-        if previous is None:
-            return None
-        built = _from_manifest(job, previous)
-        return Rendition(
-            job, None, review=built.review, problems=built.problems, title=built.title, known_digest=built.digest
-        )
-
-    def _previous(self, job: Job) -> dict | None:
-        """What the last build kept of the job, when it still stands."""
-        previous = self._manifest.get(job.id)
-        if not previous:
-            return None
-        if self.texts_changed is not None and self._untouched(previous):
-            return previous  # the stamp saw the build folder as the last build left it
-        if previous["inputs"] != self.inputs(job):
-            return None
-        if not all((self.build_dir / name).is_file() for name in previous["files"]):
-            return None
-        return previous
-
-    def texts_matter(self) -> bool:
-        """Whether a job to render again, because a changed text is in it, is held to a
-        sign-off: its rendition then decides whether it is blocked, which the outline cannot
-        know, so the plan has to be worked out in full."""
-        records = self.plan.approvals.records
-        return any(
-            job.item in records and not self._untouched(self._manifest.get(job.id, {}))
-            for job in self.plan.renderable()
-        )
-
-    def _untouched(self, previous: dict) -> bool:
-        """Whether the last build's rendition was made of none of the changed texts (its
-        recorded sources are known and miss them all)."""
-        made_of = previous.get("sources")
-        return isinstance(made_of, list) and self.texts_changed.isdisjoint(made_of)
 
     def sources(self, job: Job) -> list[str] | None:
         """What the job's rendition is made of, as the manifest keeps it (None: everything)."""
@@ -196,6 +150,114 @@ class Builder:
             job.source if is_draft(job) else self._file(job.source),
             made_of,
         )
+
+
+class Kept(Inputs):
+    """For the commands that report on the plan without writing it out (``check``,
+    ``calendar``, ``status``, ``jobs``): what an earlier one of them rendered, with the same
+    inputs, is recalled — its payload's digest, text, title and problems, all a sign-off
+    check and a report need — instead of rendering every signed-off job again (a release's
+    Word file and PDF, a newsletter's MJML). Set up with ``open_plan(…, prepare=Kept)``;
+    ``save`` keeps this plan's renditions in ``.commsflow/cache/renditions.json``. Never for
+    what is sent or signed off: those render."""
+
+    def __init__(self, plan: Plan):
+        super().__init__(plan)
+        plan.recall = self.recall
+        self.path = self.config.path("state") / "cache" / "renditions.json"
+        try:
+            kept = json.loads(self.path.read_bytes())
+            self._kept: dict[str, dict] = kept["renditions"] if kept["base"] == self.base else {}
+        except (OSError, ValueError, KeyError, TypeError):
+            self._kept = {}  # none yet, or unreadable: everything is rendered
+
+    def recall(self, job: Job) -> Rendition | None:
+        previous = self._kept.get(job.id)
+        if not isinstance(previous, dict) or previous.get("inputs") != self.inputs(job):
+            return None
+        try:
+            problems = [Problem.from_dict(p) for p in previous["problems"]]
+            return Rendition(
+                job, None, review=previous["review"], problems=problems, title=previous["title"],
+                known_digest=previous["digest"],
+            )  # fmt: skip
+        except (KeyError, TypeError, ValueError):
+            return None
+
+    def save(self) -> None:
+        """Keep what this plan rendered or recalled (a rendition that failed is rendered again)."""
+        fresh = {
+            job_id: {
+                "inputs": self.inputs(rendition.job),
+                "digest": rendition.digest,
+                "review": rendition.review,
+                "title": rendition.title,
+                "problems": [p.as_dict() for p in rendition.problems],
+            }
+            for job_id, rendition in self.plan._renditions.items()
+            if rendition.digest is not None
+        }
+        if fresh == self._kept:
+            return
+        try:
+            write_atomic(self.path, json.dumps({"base": self.base, "renditions": fresh}, ensure_ascii=False))
+        except CommsflowError:
+            pass  # a read-only state folder only makes the next check slower
+
+
+class Builder(Inputs):
+    """Set up with ``open_plan(…, prepare=Builder)``: the plan then recalls unchanged
+    renditions from the last build instead of rendering them again.
+
+    ``texts_changed``: when the build knows that only the texts of these items (their
+    files, relative to the project) changed since the last build (``commsflow.outline``),
+    a job whose last rendition was made of none of them stands as it was, unchecked."""
+
+    def __init__(self, plan: Plan, texts_changed: set[str] | None = None):
+        super().__init__(plan)
+        self.texts_changed = texts_changed
+        plan.recall = self.recall
+        self.build_dir = self.config.path("build")
+        self.manifest_path = self.config.path("state") / "build" / "manifest.json"
+        self._manifest = self._read_manifest()
+
+    def recall(self, job: Job) -> Rendition | None:
+        previous = self._previous(job)
+        if previous is None:
+            return None
+        built = _from_manifest(job, previous)
+        return Rendition(
+            job, None, review=built.review, problems=built.problems, title=built.title, known_digest=built.digest
+        )
+
+    def _previous(self, job: Job) -> dict | None:
+        """What the last build kept of the job, when it still stands."""
+        previous = self._manifest.get(job.id)
+        if not previous:
+            return None
+        if self.texts_changed is not None and self._untouched(previous):
+            return previous  # the stamp saw the build folder as the last build left it
+        if previous["inputs"] != self.inputs(job):
+            return None
+        if not all((self.build_dir / name).is_file() for name in previous["files"]):
+            return None
+        return previous
+
+    def texts_matter(self) -> bool:
+        """Whether a job to render again, because a changed text is in it, is held to a
+        sign-off: its rendition then decides whether it is blocked, which the outline cannot
+        know, so the plan has to be worked out in full."""
+        records = self.plan.approvals.records
+        return any(
+            job.item in records and not self._untouched(self._manifest.get(job.id, {}))
+            for job in self.plan.renderable()
+        )
+
+    def _untouched(self, previous: dict) -> bool:
+        """Whether the last build's rendition was made of none of the changed texts (its
+        recorded sources are known and miss them all)."""
+        made_of = previous.get("sources")
+        return isinstance(made_of, list) and self.texts_changed.isdisjoint(made_of)
 
     # --- running -----------------------------------------------------------------------------
 

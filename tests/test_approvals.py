@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
 import yaml
 from conftest import MPI_2024, real_run
 
@@ -196,6 +197,56 @@ def test_an_edited_template_makes_the_items_using_it_stale(run, mpi):
     edit_all(mpi / "templates" / "linkedin" / "article.txt", "Den vollständigen Beitrag", "Den ganzen Beitrag")
     result = real_run(mpi, "2024-03-05 10:05", "--once")
     assert "done" not in result.stdout and sent_log(mpi) == []
+
+
+@pytest.fixture
+def rendered(monkeypatch) -> list[str]:
+    """The jobs the channels rendered (not recalled), by id."""
+    from commsflow import channels
+
+    found: list[str] = []
+    get = channels.get
+
+    class Counted:
+        def __init__(self, channel):
+            self.channel = channel
+
+        def __getattr__(self, name):
+            return getattr(self.channel, name)
+
+        def render(self, job, context):
+            found.append(job.id)
+            return self.channel.render(job, context)
+
+    monkeypatch.setattr(channels, "get", lambda name: Counted(get(name)))
+    return found
+
+
+def test_check_calendar_and_status_recall_what_an_earlier_one_rendered_until_an_input_changes(run, mpi, rendered):
+    """A signed-off job's sign-off is checked against its rendition; a reporting command
+    recalls the renditions an earlier one made from the same inputs (.commsflow/cache/
+    renditions.json) instead of rendering every release and newsletter again — and an
+    edit, of an item or a template, is seen at once."""
+    first = run(mpi, "--now", NOW, "check")
+    assert first.exit_code == 0 and rendered, first.output
+    rendered.clear()
+    again = run(mpi, "--now", NOW, "check")
+    assert (again.exit_code, again.stdout) == (first.exit_code, first.stdout)
+    assert run(mpi, "--now", NOW, "calendar", "--from", "2024-03-05", "--to", "2024-03-05").exit_code == 0
+    assert rendered == []
+
+    edit(mpi / "content" / "posts" / f"{REPORT}.md", REPORT_SUMMARY, REPORT_EDITED)
+    calendar = run(mpi, "--now", NOW, "calendar", "--from", "2024-03-05", "--to", "2024-03-05")
+    assert STALE in flat(calendar.stdout)
+    assert rendered and all(REPORT in job or "/figures" in job or "newsletter" in job for job in rendered), rendered
+    rendered.clear()
+    status = run(mpi, "--now", NOW, "status")
+    assert STALE in flat(status.stdout) and rendered == []
+
+    edit(mpi / "content" / "posts" / f"{REPORT}.md", REPORT_EDITED, REPORT_SUMMARY)
+    edit_all(mpi / "templates" / "linkedin" / "article.txt", "Den vollständigen Beitrag", "Den ganzen Beitrag")
+    stale = run(mpi, "--now", NOW, "calendar", "--from", "2024-03-05", "--to", "2024-03-05")
+    assert "blocked" in next(line for line in stale.stdout.splitlines() if line.startswith(SLOT_JOB))
 
 
 def test_settings_that_do_not_change_a_text_keep_the_sign_offs(run, mpi):

@@ -33,9 +33,10 @@ def load_or_stop(workspace, output: str):
     return loaded
 
 
-def plan_or_stop(workspace, output: str, *, ledger: bool = True):
+def plan_or_stop(workspace, output: str, *, ledger: bool = True, reporting: bool = False):
     """The workspace's plan (``commsflow.plan``), or the content and campaign errors
-    printed and one message: a plan from broken files could silently miss a job."""
+    printed and one message: a plan from broken files could silently miss a job.
+    ``reporting``: see :func:`reporting_plan`."""
     from commsflow.plan import open_plan
 
     loaded = load_or_stop(workspace, output)
@@ -43,4 +44,19 @@ def plan_or_stop(workspace, output: str, *, ledger: bool = True):
     if any(p.is_error for p in campaigns.problems):
         print_problems(campaigns.problems)
         raise CommsflowError(_("the campaign files have errors"), _("fix them first (commsflow check)"))
+    if reporting:
+        return reporting_plan(workspace, ledger=ledger, loaded=loaded)
     return open_plan(workspace, ledger=ledger, loaded=loaded)
+
+
+def reporting_plan(workspace, *, ledger: bool = True, loaded=None):
+    """The plan for a command that only reports on it (check, calendar, status): renditions an
+    earlier such command made from the same inputs are recalled, not rendered again
+    (``commsflow.build.Kept``). Not for a command that sends or signs off."""
+    from commsflow.build import Kept
+    from commsflow.plan import open_plan
+
+    kept: list[Kept] = []
+    plan = open_plan(workspace, ledger=ledger, loaded=loaded, prepare=lambda plan: kept.append(Kept(plan)))
+    kept[0].save()
+    return plan

@@ -67,7 +67,7 @@ def command(obj: dict, start: str | None, end: str | None, channel: str | None, 
     before an embargo). Exits 1 on errors, such as an embargo broken in the range shown."""
     workspace: Workspace = obj["workspace"]
     zone = workspace.config.zone
-    plan = plan_or_stop(workspace, "the calendar")
+    plan = plan_or_stop(workspace, "the calendar", reporting=True)
     calendar = plan.calendar
     last = _day(end, zone, "to")
     jobs = calendar.between(_day(start, zone, "from"), last + timedelta(days=1) if last else None, channel)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import click
 
 from commsflow.channels.ics import assumed_ends
+from commsflow.commands import reporting_plan
 from commsflow.i18n import N_, _, ngettext
 from commsflow.output import console, errors_counted, print_problems, warnings_counted
-from commsflow.plan import open_plan, unique
+from commsflow.plan import unique
 
 
 @click.command("check")
@@ -20,7 +21,7 @@ def command(obj: dict, strict: bool) -> None:
     Exits with status 1 if there is any error (or any warning with --strict).
     """
     workspace = obj["workspace"]
-    plan = open_plan(workspace, ledger=False)
+    plan = reporting_plan(workspace, ledger=False)
     loaded, campaigns = plan.loaded, plan.campaigns
     problems = unique(plan.problems + assumed_ends(loaded.library, workspace.config, workspace.now))
     print_problems(problems)

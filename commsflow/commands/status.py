@@ -28,15 +28,15 @@ def command(obj: dict, show_all: bool, as_json: bool) -> None:
     replaced (see `commsflow run --new-ledger`)."""
     from commsflow.actions import short_ref
     from commsflow.attention import GROUPS, needs_a_person
+    from commsflow.commands import reporting_plan
     from commsflow.ledger import continuity_problem, ledger_path
-    from commsflow.plan import open_plan
 
     workspace: Workspace = obj["workspace"]
     path = ledger_path(workspace.config)
     problem = continuity_problem(path, path.parent)  # a lost or swapped ledger is not "nothing sent yet"
     if problem is not None:
         raise problem
-    plan = open_plan(workspace)
+    plan = reporting_plan(workspace)
     now = workspace.now
     entries = needs_a_person(plan, now)
     rows = sorted(plan.records.values(), key=lambda row: row["planned"])
