@@ -3,7 +3,7 @@ for attendees. Never sent on its own, so no campaign plans it."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from commsflow import frontmatter
 from commsflow.channels.base import Channel, RenderContext, Rendition, missing_item
@@ -44,13 +44,20 @@ class Ics(Channel):
 CHANNEL = Ics()
 
 
+def event_end(meta, config) -> datetime:
+    """When a timed event ends: its ``end``, else ``[events] default_duration`` after its start
+    (time that passes: across a change to summer time, 2 hours from 01:00 end at 04:00)."""
+    if meta.end is not None:
+        return meta.end
+    return (meta.start.astimezone(UTC) + config.events.default_duration).astimezone(meta.start.tzinfo)
+
+
 def assumed_ends(library, config, now: datetime) -> list[Problem]:
     """A warning for every event with a start time and no end that is not over yet: its
     calendar file ends it ``[events] default_duration`` after the start, and says so nowhere
     else. Past events are left alone: nobody adds them to a calendar any more."""
     from commsflow.alerts import duration
     from commsflow.config import CONFIG_FILE
-    from commsflow.renderers.ics import event_end
 
     problems = []
     for item in library.of_kind("event"):

@@ -19,6 +19,7 @@ import icalendar
 from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError
 
 from commsflow import __version__, channels, frontmatter, i18n
+from commsflow.channels.ics import event_end
 from commsflow.config import Config
 from commsflow.errors import CommsflowError
 from commsflow.i18n import _
@@ -94,14 +95,6 @@ def _unambiguous(moment: datetime) -> datetime:
     if local.replace(fold=1 - local.fold).utcoffset() != local.utcoffset():
         return utc
     return local
-
-
-def event_end(meta, config: Config) -> datetime:
-    """When a timed event ends: its ``end``, else ``[events] default_duration`` after its start
-    (time that passes: across a change to summer time, 2 hours from 01:00 end at 04:00)."""
-    if meta.end is not None:
-        return meta.end
-    return (meta.start.astimezone(UTC) + config.events.default_duration).astimezone(meta.start.tzinfo)
 
 
 def vtimezone(zone: tzinfo, first: date, last: date, tzid: str) -> icalendar.Timezone:
