@@ -13,12 +13,12 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from bench import build, cli, content_load, feeds, newsletter, scheduler
+from bench import build, cli, content_load, feeds, ledger, newsletter, scheduler
 
 RESULTS = Path(__file__).parent / "results.json"
 MODULES = {
     module.__name__.removeprefix("bench."): module
-    for module in (cli, content_load, newsletter, feeds, scheduler, build)
+    for module in (cli, content_load, newsletter, feeds, ledger, scheduler, build)
 }
 
 

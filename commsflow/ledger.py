@@ -88,7 +88,9 @@ class Ledger:
             self.db = sqlite3.connect(path, isolation_level=None, timeout=30)
             self.db.row_factory = sqlite3.Row
             self.db.execute("PRAGMA journal_mode=WAL")
-            # FULL: a committed "sending" survives a power cut.
+            # FULL: a committed "sending" survives a power cut (NORMAL holds a killed process too, but
+            # may lose the last commits on a power cut: a post would go out twice). A sent job's two
+            # commits cost ~0.7 ms at FULL against ~0.1 ms at NORMAL here (make bench: ledger.*).
             self.db.execute(f"PRAGMA synchronous={'FULL' if durable else 'OFF'}")
             self.db.executescript(_SCHEMA)
         except sqlite3.DatabaseError as exc:
