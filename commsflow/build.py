@@ -330,7 +330,7 @@ class Builder(Inputs):
             for built in report.renditions
         ]
         # One job a line: readable and diffable, and each line compact (json's fast C encoder).
-        lines = ",\n".join(json.dumps(entry, ensure_ascii=False) for entry in listing)
+        lines = ",\n".join(map(json.JSONEncoder(ensure_ascii=False).encode, listing))
         write_atomic(self.build_dir / "jobs.json", f"[\n{lines}\n]\n" if listing else "[]\n")
 
     def _archive(self) -> None:

@@ -292,7 +292,8 @@ def run() -> None:
         print(status, file=sys.stderr)
         status = 1
     status = 0 if status is None else int(status)
-    if threading.active_count() > 1 or not hasattr(atexit, "_run_exitfuncs"):
+    watched = sys.getprofile() is not None or sys.gettrace() is not None  # python -m cProfile writes its figures after
+    if watched or threading.active_count() > 1 or not hasattr(atexit, "_run_exitfuncs"):
         sys.exit(status)  # a thread still running is joined by the interpreter's own ending
     atexit._run_exitfuncs()  # logging's flush, temporary folders' clean-up, …
     try:

@@ -287,3 +287,11 @@ def test_root_from_environment(project, monkeypatch):
     result = CliRunner().invoke(main, ["check"])
     assert result.exit_code == 0, result.output
     assert "5 files checked, 5 items valid, 0 campaigns: 0 errors, 0 warnings" in result.stdout
+
+
+def test_a_profiled_run_still_writes_its_figures(tmp_path):
+    """Under a profiler (python -m cProfile) the program ends as Python does, so the profiler can write."""
+    figures = tmp_path / "commsflow.prof"
+    done = _program("-m", "cProfile", "-o", str(figures), "-m", "commsflow", "--version")
+    assert done.returncode == 0 and done.stdout == f"commsflow, version {__version__}\n"
+    assert figures.stat().st_size > 0
