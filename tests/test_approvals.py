@@ -243,6 +243,8 @@ def test_check_calendar_and_status_recall_what_an_earlier_one_rendered_until_an_
     status = run(mpi, "--now", NOW, "status")
     assert STALE in flat(status.stdout) and rendered == []
 
+    assert run(mpi, "--now", NOW, "--no-cache", "status").exit_code == 1 and rendered  # --no-cache renders
+
     edit(mpi / "content" / "posts" / f"{REPORT}.md", REPORT_EDITED, REPORT_SUMMARY)
     edit_all(mpi / "templates" / "linkedin" / "article.txt", "Den vollständigen Beitrag", "Den ganzen Beitrag")
     stale = run(mpi, "--now", NOW, "calendar", "--from", "2024-03-05", "--to", "2024-03-05")

@@ -52,10 +52,13 @@ def plan_or_stop(workspace, output: str, *, ledger: bool = True, reporting: bool
 def reporting_plan(workspace, *, ledger: bool = True, loaded=None):
     """The plan for a command that only reports on it (check, calendar, status): renditions an
     earlier such command made from the same inputs are recalled, not rendered again
-    (``commsflow.build.Kept``). Not for a command that sends or signs off."""
+    (``commsflow.build.Kept``). Not for a command that sends or signs off; ``--no-cache``
+    renders everything."""
     from commsflow.build import Kept
     from commsflow.plan import open_plan
 
+    if not workspace.use_cache:
+        return open_plan(workspace, ledger=ledger, loaded=loaded)
     kept: list[Kept] = []
     plan = open_plan(workspace, ledger=ledger, loaded=loaded, prepare=lambda plan: kept.append(Kept(plan)))
     kept[0].save()
