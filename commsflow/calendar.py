@@ -25,7 +25,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from urllib.parse import unquote, urlsplit
 
-from commsflow import channels, dates, frontmatter
+from commsflow import channels, dates, frontmatter, public_holidays
 from commsflow.assemblers.newsletter import SIGNED_OFF, assemble
 from commsflow.campaigns import WEEKDAYS, Campaign, CampaignSet, campaign_event
 from commsflow.config import Config
@@ -446,10 +446,7 @@ def _with_state(job: Job, now: datetime, config: Config, record) -> Job:
 def _with_conflicts(jobs: list[Job], config: Config, library: Library, now: datetime) -> list[Job]:
     publishing = config.publishing
     years = sorted({job.planned.year for job in jobs}) or [now.year]
-    import holidays  # 50 ms of imports: only where conflicts are worked out
-
-    country, _dash, region = publishing.holidays.partition("-")
-    days_off = holidays.country_holidays(country, subdiv=region or None, years=years, language="de")
+    days_off = public_holidays.days_off(publishing.holidays, years, config.path("state"))
     last_on: dict[str, Job] = {}
     out = []
     for job in jobs:

@@ -25,6 +25,7 @@ from pydantic import (
     PositiveInt,
     StringConstraints,
     ValidationError,
+    ValidationInfo,
     create_model,
     field_validator,
 )
@@ -33,6 +34,7 @@ from commsflow import channels, list_tools
 from commsflow.errors import CommsflowError, Problem
 from commsflow.fields import Day, Email, HttpUrl, Slug, Text
 from commsflow.i18n import _, ngettext
+from commsflow.stamp import state_folder
 from commsflow.validation import problems_from_validation_error
 
 CONFIG_FILE = "commsflow.toml"
@@ -215,13 +217,10 @@ class _PublishingTimes(_Section):
 
     @field_validator("holidays")
     @classmethod
-    def _known_holidays(cls, value: str) -> str:
-        import holidays
+    def _known_holidays(cls, value: str, info: ValidationInfo) -> str:
+        from commsflow import public_holidays
 
-        country, _dash, region = value.partition("-")
-        try:
-            holidays.country_holidays(country, subdiv=region or None, years=2024)
-        except NotImplementedError:
+        if not public_holidays.is_known(value, (info.context or {}).get("state")):
             raise ValueError(
                 _("no public holidays known for {region}").format(region=repr(value))
                 + " — "
@@ -460,7 +459,8 @@ def load_config(root: Path) -> Config:
             _("check quotes, brackets and '=' on that line"),
         ) from None
     try:
-        config = Config.model_validate(data)
+        # The state folder (read as commsflow.stamp reads it) keeps what validating took long to work out.
+        config = Config.model_validate(data, context={"state": state_folder(root)})
     except ValidationError as exc:
         problems = problems_from_validation_error(
             exc, shown, lambda loc: _toml_line(text, loc), model=Config, toml=True
