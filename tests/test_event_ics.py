@@ -272,6 +272,11 @@ def test_an_event_without_end_lasts_the_configured_time_and_check_says_so(run, m
     )
     assert result.stdout.count("end: not given") == 2
     assert run(mpi, *NOW, "check", "--strict").exit_code == 1
+    # Writing the calendar files says it too, for the files written.
+    written = run(mpi, *NOW, "ics", "nachtschicht-2024")
+    assert written.exit_code == 0 and written.stdout.count("end: not given") == 1
+    assert f"nachtschicht-2024.md:{start_line}: end: not given" in written.stdout
+    assert run(mpi, *NOW, "ics").stdout.count("end: not given") == 2
 
 
 def test_an_end_or_a_past_event_needs_no_warning(run, mpi):

@@ -6,12 +6,13 @@ import click
 from rich.markup import escape
 
 from commsflow.assemblers.newsletter import SIGNED_OFF
+from commsflow.channels.ics import assumed_ends
 from commsflow.commands import load_or_stop
 from commsflow.errors import CommsflowError, closest
 from commsflow.files import write_all
 from commsflow.i18n import N_, _, ngettext
 from commsflow.links import item_url
-from commsflow.output import console
+from commsflow.output import console, print_problems
 from commsflow.renderers import ics as renderer
 from commsflow.workspace import Workspace
 
@@ -46,6 +47,9 @@ def command(obj: dict, events: tuple[str, ...], drafts: bool) -> None:
         for item in chosen
     }
     write_all(files)
+    # A file that ends an event by [events] default_duration says so nowhere: said here, as check says it.
+    written = {item.path for item in chosen}
+    print_problems([p for p in assumed_ends(loaded.library, config, workspace.now) if p.path in written])
     shown = folder.relative_to(workspace.root) if folder.is_relative_to(workspace.root) else folder
     count = len(files)
     console.print(
