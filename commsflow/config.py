@@ -131,6 +131,11 @@ class Social(_Section):
         None, description="Author URN for the LinkedIn Posts API."
     )
     mastodon_account: Text | None = Field(None, description="e.g. '@name@social.bund.de'.")
+    mastodon_max_characters: PositiveInt = Field(
+        500,
+        description="How long a status the Mastodon instance takes (its /api/v2/instance says; 500 is "
+        "Mastodon's own): a status is fitted to it when built, so what is signed off is what is posted.",
+    )
     bluesky_account: Text | None = Field(
         None, description="The Bluesky handle posts go out as, e.g. 'name.bsky.social'."
     )

@@ -509,3 +509,39 @@ def test_a_bluesky_slot_with_thread_true_previews_every_post(run, mpi):
         assert "\n\n---\n\n".join(posts) in path.with_suffix(".md").read_text(encoding="utf-8")
         threads += len(posts) > 1
     assert threads  # the fixture's blog posts are longer than one post
+
+
+def test_the_mastodon_status_is_fitted_when_built_so_the_preview_and_the_payload_are_what_is_posted(run, mpi):
+    """The status (text, link, hashtags) is fitted to [social] mastodon_max_characters in the
+    build and counted as Mastodon counts; the outbox gets exactly the previewed status; a longer
+    own text is a warning; a larger limit keeps the whole text (and changes what is signed off)."""
+    from commsflow.renderers.short_post import status_length
+
+    long_text = "Hardtech-Startups entwickeln in Berlin neue Maschinen. " * 12
+    _on_every_social_channel(mpi, f"social:\n  mastodon: {long_text.strip()}\n")
+    built = run(mpi, "--now", "2024-03-01 10:00", "build")
+    assert "Traceback" not in built.output
+    assert "the text for mastodon has 659 characters; mastodon shows 500" in " ".join(built.output.split())
+    preview = _preview(mpi, "mastodon")
+    status = preview.split("```text\n", 1)[1].split("\n```", 1)[0]
+    assert "Maschinen. …\n\n" in status and "utm_source=mastodon" in status
+    assert status_length(status) <= 500 and f"characters: {status_length(status)} of 500\n" in preview
+    assert run(mpi, "--now", "2024-03-01 10:05", "approve", DEEP_DIVE, "--by", "Dana Schulz").exit_code == 0
+    sent = run(mpi, "run", "--simulate", "2024-03-05..2024-03-05")
+    assert "Traceback" not in sent.output
+    (folder,) = (mpi / ".commsflow" / "simulation" / "outbox" / "mastodon").glob(f"*{DEEP_DIVE}*")
+    assert status in (folder / "text.txt").read_text(encoding="utf-8")
+
+    def digest() -> str:
+        jobs = json.loads((mpi / "build" / "jobs.json").read_text(encoding="utf-8"))
+        return next(job["digest"] for job in jobs if job["channel"] == "mastodon" and job["item"] == DEEP_DIVE)
+
+    before = digest()
+    config = mpi / "commsflow.toml"
+    config.write_text(
+        config.read_text(encoding="utf-8").replace("[social]\n", "[social]\nmastodon_max_characters = 1000\n", 1),
+        encoding="utf-8",
+    )
+    run(mpi, "--now", "2024-03-01 10:00", "build")
+    assert " …" not in _preview(mpi, "mastodon") and long_text.strip() in _preview(mpi, "mastodon")
+    assert digest() != before

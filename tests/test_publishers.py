@@ -344,6 +344,11 @@ def mastodon(httpserver):
     return MastodonPublisher(MastodonSettings(httpserver.url_for("").rstrip("/"), TOKEN, timeout=2))
 
 
+def toot() -> Payload:
+    """A Mastodon payload as the channel builds it: the status itself, fitted to 500 characters."""
+    return payload("mastodon", text=status_text(SAVE_THE_DATE, LINK, 500, 23))
+
+
 def expect_status(httpserver, job=JOB, status=None):
     return httpserver.expect_request(
         "/api/v1/statuses",
@@ -363,8 +368,8 @@ def test_mastodon_reads_the_limits_once_and_posts_with_an_idempotency_key(httpse
         }
     )
 
-    first = mastodon.publish(payload("mastodon"))
-    again = mastodon.publish(payload("mastodon"))  # after a crash: same key, Mastodon answers the same status
+    first = mastodon.publish(toot())
+    again = mastodon.publish(toot())  # after a crash: same key, Mastodon answers the same status
 
     httpserver.check_assertions()
     assert (
@@ -379,23 +384,28 @@ def test_mastodon_reads_the_limits_once_and_posts_with_an_idempotency_key(httpse
     assert idempotency_key(JOB) == idempotency_key(JOB) != idempotency_key(JOB + "x")
 
 
-def test_mastodon_fits_the_instance_limit(httpserver, mastodon):
+def test_mastodon_posts_the_signed_off_status_as_it_is_and_refuses_one_the_instance_would_cut(httpserver, mastodon):
+    """The status is fitted when it is built (what is signed off is what is posted); an instance
+    that takes fewer characters gets nothing, and the message says what to set."""
     instance = {"configuration": {"statuses": {"max_characters": 280, "characters_reserved_per_url": 30}}}
     httpserver.expect_request("/api/v2/instance").respond_with_json(instance)
-    expect_status(httpserver, status=status_text(SAVE_THE_DATE, LINK, 280, 30)).respond_with_json(
-        {"id": "7", "url": "https://social.example/@industriestadt/7"}
-    )
 
-    assert mastodon.publish(payload("mastodon")).id == "7"
-    sent = json.loads(httpserver.log[1][0].get_data())["status"]
-    assert status_length(sent, 30) <= 280 and LINK in sent and " …" in sent
+    error = failure(mastodon, toot(), Permanent)
+
+    assert [request.path for request, _ in httpserver.log] == ["/api/v2/instance"]  # nothing posted
+    assert str(error).startswith("mastodon: the status has ")
+    assert "takes 280 — set mastodon_max_characters = 280 under [social] in commsflow.toml" in str(error)
+    short = payload("mastodon", text=status_text(SAVE_THE_DATE, LINK, 280, 30))
+    expect_status(httpserver, status=short.text).respond_with_json({"id": "7", "url": "https://social.example/@i/7"})
+    assert mastodon.publish(short).id == "7"
+    assert json.loads(httpserver.log[-1][0].get_data())["status"] == short.text
 
 
 def test_mastodon_without_v2_instance_uses_the_defaults(httpserver, mastodon):
     httpserver.expect_request("/api/v2/instance").respond_with_data("Not Found", status=404)
     expect_status(httpserver).respond_with_json({"id": "8", "url": None, "uri": "https://social.example/s/8"})
 
-    assert mastodon.publish(payload("mastodon")) == Receipt("mastodon", "8", url="https://social.example/s/8")
+    assert mastodon.publish(toot()) == Receipt("mastodon", "8", url="https://social.example/s/8")
 
 
 @pytest.mark.parametrize(
@@ -410,7 +420,7 @@ def test_mastodon_permanent_failures(httpserver, mastodon, capsys, caplog, statu
     httpserver.expect_request("/api/v2/instance").respond_with_json(INSTANCE)
     expect_status(httpserver).respond_with_json(answer, status=status)
 
-    error = failure(mastodon, payload("mastodon"), Permanent)
+    error = failure(mastodon, toot(), Permanent)
 
     assert error.status == status and expected in str(error) and str(error).startswith("mastodon: ")
     assert_secret_hidden(TOKEN, error, capsys, caplog)
@@ -419,7 +429,7 @@ def test_mastodon_permanent_failures(httpserver, mastodon, capsys, caplog, statu
 def test_mastodon_refused_token_already_on_the_instance_request(httpserver, mastodon):
     httpserver.expect_request("/api/v2/instance").respond_with_json({"error": "unauthorized"}, status=401)
 
-    error = failure(mastodon, payload("mastodon"), Permanent)
+    error = failure(mastodon, toot(), Permanent)
 
     assert "reading the instance's limits" in str(error) and "COMMSFLOW_MASTODON_TOKEN" in str(error)
     assert [request.path for request, _ in httpserver.log] == ["/api/v2/instance"]
@@ -439,7 +449,7 @@ def test_mastodon_rate_limit_is_transient(httpserver, mastodon, headers, expecte
     httpserver.expect_request("/api/v2/instance").respond_with_json(INSTANCE)
     expect_status(httpserver).respond_with_json({"error": "Too many requests"}, status=429, headers=headers)
 
-    error = failure(mastodon, payload("mastodon"), Transient)
+    error = failure(mastodon, toot(), Transient)
 
     assert error.status == 429 and error.retry_after == pytest.approx(expected, abs=3)
 
@@ -447,11 +457,11 @@ def test_mastodon_rate_limit_is_transient(httpserver, mastodon, headers, expecte
 def test_mastodon_server_error_and_no_connection_are_transient(httpserver, mastodon, capsys, caplog):
     httpserver.expect_request("/api/v2/instance").respond_with_json(INSTANCE)
     expect_status(httpserver).respond_with_data("<h1>We're sorry, but something went wrong</h1>", status=500)
-    error = failure(mastodon, payload("mastodon"), Transient)
+    error = failure(mastodon, toot(), Transient)
     assert error.status == 500
 
     gone = MastodonPublisher(MastodonSettings(f"http://127.0.0.1:{free_port()}", TOKEN, timeout=2))
-    error = failure(gone, payload("mastodon"), Transient)
+    error = failure(gone, toot(), Transient)
     assert "cannot connect" in str(error)
     assert_secret_hidden(TOKEN, error, capsys, caplog)
 

@@ -54,7 +54,7 @@ class SocialChannel(Channel):
             figures,
             now=job.planned,
             source=self.name,
-            own_limit=self.own_limit(step),
+            own_limit=self.own_limit(step, config),
         )
         draft = rendered.drafts[0]
         problems = [p for p in rendered.problems if self.request_body or p.field != "social.linkedin_author"]
@@ -72,7 +72,7 @@ class SocialChannel(Channel):
             now=job.planned,
             planned=None if draft_only else job.planned,
             channel=self.title,
-            shown=self.counted(text),
+            shown=self.counted(text, config),
         )
         name = f"{self.name}/{draft.name}"
         files: dict[str, bytes | str] = {f"{name}.md": header}
@@ -132,13 +132,13 @@ class SocialChannel(Channel):
             body = renderer.request_body(draft, rendered.author)
         return draft.text, body
 
-    def own_limit(self, step=None):
+    def own_limit(self, step=None, config=None):
         """How the channel counts an item's own text for it (``social.<name>``) and how much it
         shows: ``(count, limit, strict)``, or None where the draft's own checks say all.
-        ``step``: what plans the job (see :meth:`shape`)."""
+        ``step``: what plans the job (see :meth:`shape`); ``config``: the project's settings."""
         return None
 
-    def counted(self, text: str) -> dict | None:
+    def counted(self, text: str, config=None) -> dict | None:
         """How the preview counts the text where the channel counts differently from LinkedIn
         (``characters``, ``limit``, ``cut``; see renderers.linkedin.draft_markdown)."""
         return None

@@ -39,14 +39,14 @@ class Bluesky(SocialChannel):
         # A thread is signed off and previewed whole: its posts one after the other.
         return SEPARATOR.join([record["text"], *(reply["text"] for reply in record.get(THREAD, []))]), record
 
-    def own_limit(self, step=None):
+    def own_limit(self, step=None, config=None):
         from commsflow.renderers.short_post import BLUESKY_GRAPHEMES, graphemes
 
         if getattr(step, "thread", False):
             return None  # a long text becomes a thread: nothing is cut
         return graphemes, BLUESKY_GRAPHEMES, True  # an own text is not cut without the author knowing
 
-    def counted(self, text: str) -> dict:
+    def counted(self, text: str, config=None) -> dict:
         from commsflow.renderers.short_post import BLUESKY_GRAPHEMES, graphemes
 
         longest = max(graphemes(post) for post in text.split(SEPARATOR))  # a thread: each post counts

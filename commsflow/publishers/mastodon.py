@@ -2,8 +2,9 @@
 
 The instance's limits are read once from ``GET {instance}/api/v2/instance``
 (``configuration.statuses.max_characters``, 500 where not given, and
-``characters_reserved_per_url``, 23); the status is the draft's text with the link,
-fitted by :func:`status_text`, sent as ``POST {instance}/api/v1/statuses`` with an
+``characters_reserved_per_url``, 23); the status is the payload's text as built and signed
+off (fitted to ``[social] mastodon_max_characters`` by the channel; a longer one than the
+instance takes is refused, not cut), sent as ``POST {instance}/api/v1/statuses`` with an
 ``Idempotency-Key`` derived from the job id: Mastodon returns the existing status for a
 key it has seen (it remembers keys for about an hour), so sending again after a crash
 does not post twice.
@@ -144,11 +145,21 @@ class MastodonPublisher:
     def publish(self, payload: Payload) -> Receipt:
         channel = payload.channel
         limits = self.limits(channel)
-        status = status_text(payload.text, payload.link, limits.max_characters, limits.url_length)
+        status = payload.text  # the status as built and signed off (channels.mastodon): posted as it is
         if not status:
             raise Permanent(
                 _("{channel}: nothing to post for {item} (no text, no link) — check the draft").format(
                     channel=channel, item=payload.item
+                )
+            )
+        length = status_length(status, limits.url_length)
+        if length > limits.max_characters:  # cutting it here would post a text nobody signed off
+            raise Permanent(
+                _(
+                    "{channel}: the status has {count} characters; {where} takes {limit} — set "
+                    "mastodon_max_characters = {limit} under [social] in commsflow.toml, build, and sign off again"
+                ).format(
+                    channel=channel, count=length, where=origin(self.settings.instance), limit=limits.max_characters
                 )
             )
         sent = {"status": status, "visibility": self.settings.visibility, "language": self.settings.language}
