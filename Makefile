@@ -14,12 +14,16 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
+# commsflow's modules are compiled once here: a shell with PYTHONDONTWRITEBYTECODE set would
+# otherwise compile every module from source on every command (a tenth of a second).
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e .
+	$(BIN)/python -m compileall -q commsflow
 	@touch $@
 
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m compileall -q commsflow
 	@touch $@ $(VENV)/.installed
 
 install: $(VENV)/.installed
