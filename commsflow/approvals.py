@@ -193,13 +193,16 @@ class Approvals:
         write_atomic(self.path, self.dump(zone))
 
 
-def _parsed(source, raw: bytes, cache: Path):
+def _parsed(source, raw: bytes, cache: Path | None):
     """The file's YAML as data. A year of sign-offs is megabytes of text that the scheduler
-    reads on every plan: the parsed data is kept (as JSON) by the hash of the bytes."""
+    reads on every plan: the parsed data is kept (as JSON) by the hash of the bytes in
+    ``cache`` (None: not kept, as with --no-cache)."""
     import hashlib
 
     from commsflow.cache import dumps_data, loads_data
 
+    if cache is None:
+        return frontmatter.parse(source)
     digest = hashlib.blake2b(raw, digest_size=20).hexdigest()
     try:
         kept = loads_data(cache.read_bytes())
@@ -230,7 +233,8 @@ def load_approvals(root: Path, config: Config) -> Approvals:
         return approvals
     try:
         source = frontmatter.document(shown, raw)
-        data = _parsed(source, raw, config.path("state") / "cache" / "approvals.json")
+        cache = config.cache_folder
+        data = _parsed(source, raw, cache / "approvals.json" if cache else None)
     except frontmatter.SourceError as exc:
         approvals.problems.append(exc.problem)
         return approvals

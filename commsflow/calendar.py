@@ -446,7 +446,7 @@ def _with_state(job: Job, now: datetime, config: Config, record) -> Job:
 def _with_conflicts(jobs: list[Job], config: Config, library: Library, now: datetime) -> list[Job]:
     publishing = config.publishing
     years = sorted({job.planned.year for job in jobs}) or [now.year]
-    days_off = public_holidays.days_off(publishing.holidays, years, config.path("state"))
+    days_off = public_holidays.days_off(publishing.holidays, years, config.cache_folder)
     last_on: dict[str, Job] = {}
     out = []
     for job in jobs:

@@ -225,7 +225,7 @@ class _PublishingTimes(_Section):
     def _known_holidays(cls, value: str, info: ValidationInfo) -> str:
         from commsflow import public_holidays
 
-        if not public_holidays.is_known(value, (info.context or {}).get("state")):
+        if not public_holidays.is_known(value, (info.context or {}).get("cache")):
             raise ValueError(
                 _("no public holidays known for {region}").format(region=repr(value))
                 + " — "
@@ -393,6 +393,12 @@ class Config(_Section):
     # Filled in by load_config; not part of the file.
     root: Path = Field(Path("."), exclude=True)
     fingerprint: str = Field("", exclude=True)
+    use_cache: bool = Field(True, exclude=True)  # False: --no-cache — nothing is kept in .commsflow/cache/
+
+    @property
+    def cache_folder(self) -> Path | None:
+        """Where what takes long to work out is kept between commands; None with --no-cache."""
+        return self.path("state") / "cache" if self.use_cache else None
 
     @cached_property
     def zone(self) -> ZoneInfo:
@@ -435,8 +441,9 @@ def _toml_line(text: str, loc: tuple) -> int | None:
     return None
 
 
-def load_config(root: Path) -> Config:
-    """Read and validate ``commsflow.toml``; raise one error listing every problem."""
+def load_config(root: Path, *, use_cache: bool = True) -> Config:
+    """Read and validate ``commsflow.toml``; raise one error listing every problem. ``use_cache``:
+    False for --no-cache (see :attr:`Config.cache_folder`)."""
     path = root / CONFIG_FILE
     shown = str(path)
     try:
@@ -464,15 +471,16 @@ def load_config(root: Path) -> Config:
             _("check quotes, brackets and '=' on that line"),
         ) from None
     try:
-        # The state folder (read as commsflow.stamp reads it) keeps what validating took long to work out.
-        config = Config.model_validate(data, context={"state": state_folder(root)})
+        # The cache folder (read as commsflow.stamp reads it) keeps what validating took long to work out.
+        cache = state_folder(root) / "cache" if use_cache else None
+        config = Config.model_validate(data, context={"cache": cache})
     except ValidationError as exc:
         problems = problems_from_validation_error(
             exc, shown, lambda loc: _toml_line(text, loc), model=Config, toml=True
         )
         raise ConfigInvalid(problems) from None
     fingerprint = hashlib.blake2b(raw, digest_size=16).hexdigest()
-    return config.model_copy(update={"root": root, "fingerprint": fingerprint})
+    return config.model_copy(update={"root": root, "fingerprint": fingerprint, "use_cache": use_cache})
 
 
 class ConfigInvalid(CommsflowError):

@@ -3,7 +3,7 @@ is a conflict in the calendar.
 
 The days come from the ``holidays`` package, which imports all of its ~250 countries when it
 is imported (50 ms) and takes another 60 ms to work out one region's year — on every command
-that plans. So the days are kept in the state folder (``cache/holidays.json``) by the package's
+that plans. So the days are kept in the cache folder (``.commsflow/cache/holidays.json``) by the package's
 version, region and year: a region's days do not change until the package does. The cache is
 optional: a state folder that cannot be written or a damaged file only means asking the
 package again.
@@ -16,34 +16,35 @@ from collections.abc import Iterable
 from datetime import date
 from pathlib import Path
 
-_FILE = ("cache", "holidays.json")
+_FILE = "holidays.json"
 _LANGUAGE = "de"  # holiday names as the calendar's conflicts name them
 
 
-def days_off(region: str, years: Iterable[int], state: Path | None) -> dict[date, str]:
+def days_off(region: str, years: Iterable[int], cache: Path | None) -> dict[date, str]:
     """The public holidays of ``region`` ("DE-BE") in ``years``: day → name. Raises
-    NotImplementedError for a region the package does not know."""
+    NotImplementedError for a region the package does not know. ``cache``: the cache folder
+    (None: nothing is kept, as with --no-cache)."""
     years = sorted(set(years))
-    kept = _read(state)
+    kept = _read(cache)
     known = kept.setdefault(region, {})
     missing = [year for year in years if str(year) not in known]
     if missing:
         found = _ask(region, missing)
         for year in missing:
             known[str(year)] = {day.isoformat(): name for day, name in found.items() if day.year == year}
-        _write(state, kept)
+        _write(cache, kept)
     try:
         return {date.fromisoformat(day): name for year in years for day, name in known[str(year)].items()}
     except ValueError:  # a damaged cache: ask the package
         return _ask(region, years)
 
 
-def is_known(region: str, state: Path | None) -> bool:
+def is_known(region: str, cache: Path | None) -> bool:
     """Whether the package knows ``region``'s public holidays."""
-    if region in _read(state):
+    if region in _read(cache):
         return True
     try:
-        days_off(region, [2024], state)
+        days_off(region, [2024], cache)
     except NotImplementedError:
         return False
     return True
@@ -65,27 +66,25 @@ def _version() -> str:
         return "-"
 
 
-def _read(state: Path | None) -> dict:
-    if state is None:
+def _read(cache: Path | None) -> dict:
+    if cache is None:
         return {}
     try:
-        data = json.loads(state.joinpath(*_FILE).read_bytes())
+        data = json.loads((cache / _FILE).read_bytes())
         regions = data["regions"] if data["version"] == _version() else {}
         return regions if _plain(regions) else {}
     except (OSError, ValueError, KeyError, TypeError):
         return {}
 
 
-def _write(state: Path | None, regions: dict) -> None:
+def _write(cache: Path | None, regions: dict) -> None:
     from commsflow.errors import CommsflowError
     from commsflow.files import write_atomic
 
-    if state is None:
+    if cache is None:
         return
     try:
-        write_atomic(
-            state.joinpath(*_FILE), json.dumps({"version": _version(), "regions": regions}, ensure_ascii=False)
-        )
+        write_atomic(cache / _FILE, json.dumps({"version": _version(), "regions": regions}, ensure_ascii=False))
     except CommsflowError:
         pass  # a read-only state folder: asked again next time
 

@@ -46,7 +46,7 @@ class Workspace:
     def config(self) -> Config:
         from commsflow.config import load_config
 
-        return load_config(self.root)
+        return load_config(self.root, use_cache=self.use_cache)
 
     @cached_property
     def now(self) -> datetime:

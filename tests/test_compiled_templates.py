@@ -47,6 +47,13 @@ def render(project: Path) -> str:
     return env.get_template(TEMPLATE).render(name="Frau Giffey")
 
 
+def test_no_cache_keeps_nothing(project, compiled):
+    templating._environment.cache_clear()
+    env = templating.environment(load_config(project, use_cache=False))
+    assert env.get_template(TEMPLATE).render(name="Frau Giffey") == "Guten Tag, Frau Giffey!\n"
+    assert not (project / ".commsflow").exists()
+
+
 def cached_files(project: Path) -> list[Path]:
     return sorted((project / ".commsflow" / "cache").glob("templates-*/*"))
 

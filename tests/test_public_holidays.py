@@ -30,8 +30,8 @@ def asked(monkeypatch) -> list[tuple[str, list[int]]]:
     return found
 
 
-def cache(state: Path) -> Path:
-    return state / "cache" / "holidays.json"
+def cache(folder: Path) -> Path:
+    return folder / "holidays.json"
 
 
 def test_the_days_are_asked_once_then_kept(tmp_path, asked):
@@ -63,7 +63,6 @@ def test_another_version_of_the_package_is_asked_again(tmp_path, asked):
     ],
 )
 def test_a_damaged_cache_only_means_asking_again(tmp_path, damage):
-    cache(tmp_path).parent.mkdir(parents=True)
     cache(tmp_path).write_bytes(damage.replace(b"%s", public_holidays._version().encode()))
     assert BERLIN_2024.items() <= public_holidays.days_off("DE-BE", [2024], tmp_path).items()
 
@@ -71,8 +70,8 @@ def test_a_damaged_cache_only_means_asking_again(tmp_path, damage):
 def test_a_state_folder_that_cannot_be_written_only_means_asking_again(tmp_path, asked):
     state = tmp_path / "state"
     state.write_text("not a folder", encoding="utf-8")
-    assert BERLIN_2024.items() <= public_holidays.days_off("DE-BE", [2024], state).items()
-    assert BERLIN_2024.items() <= public_holidays.days_off("DE-BE", [2024], state).items()
+    assert BERLIN_2024.items() <= public_holidays.days_off("DE-BE", [2024], state / "cache").items()
+    assert BERLIN_2024.items() <= public_holidays.days_off("DE-BE", [2024], state / "cache").items()
     assert len(asked) == 2
 
 
@@ -85,5 +84,5 @@ def test_an_unknown_region_is_a_configuration_error_naming_the_line(tmp_path, ru
     assert result.exit_code == 1
     line = len(config.read_text(encoding="utf-8").splitlines())
     assert f"commsflow.toml:{line}: publishing.holidays" in result.stdout and "'XX-YY'" in result.stdout
-    assert not public_holidays.is_known("XX-YY", project / ".commsflow")
+    assert not public_holidays.is_known("XX-YY", project / ".commsflow" / "cache")
     assert public_holidays.is_known("DE-BE", None)

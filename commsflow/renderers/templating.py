@@ -31,17 +31,18 @@ _ESCAPED = ("html", "mjml", "xml")
 
 
 def environment(config: Config) -> jinja2.Environment:
-    return _environment(str(config.path("templates")), config.organisation.locale, str(config.path("state")))
+    cache = config.cache_folder
+    return _environment(str(config.path("templates")), config.organisation.locale, str(cache) if cache else None)
 
 
 @lru_cache(maxsize=8)
-def _environment(folder: str, locale: str, state: str | None = None) -> jinja2.Environment:
+def _environment(folder: str, locale: str, cache: str | None = None) -> jinja2.Environment:
     # One environment per templates folder keeps compiled templates between renders
     # (compiling is most of a build's time); Jinja2 recompiles a template whose file changed.
     # Between commands, the compiled templates wait in the state folder (``_CompiledTemplates``).
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(folder),
-        bytecode_cache=_CompiledTemplates.in_state(Path(state)) if state else None,
+        bytecode_cache=_CompiledTemplates.in_cache(Path(cache)) if cache else None,
         undefined=jinja2.StrictUndefined,
         autoescape=jinja2.select_autoescape(enabled_extensions=_ESCAPED, default_for_string=True, default=False),
         trim_blocks=True,
@@ -81,10 +82,9 @@ class _CompiledTemplates(jinja2.BytecodeCache):
         self.folder = folder
 
     @classmethod
-    def in_state(cls, state: Path) -> _CompiledTemplates | None:
+    def in_cache(cls, cache: Path) -> _CompiledTemplates | None:
         from commsflow.cache import package_digest
 
-        cache = state / "cache"
         folder = cache / ("templates-" + package_digest()[:16])
         try:
             if not folder.is_dir():
