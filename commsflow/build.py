@@ -154,7 +154,7 @@ class Inputs:
 
 class Kept(Inputs):
     """For the commands that report on the plan without writing it out (``check``,
-    ``calendar``, ``status``, ``jobs``): what an earlier one of them rendered, with the same
+    ``calendar``, ``status``): what an earlier one of them rendered, with the same
     inputs, is recalled — its payload's digest, text, title and problems, all a sign-off
     check and a report need — instead of rendering every signed-off job again (a release's
     Word file and PDF, a newsletter's MJML). Set up with ``open_plan(…, prepare=Kept)``;
@@ -164,10 +164,15 @@ class Kept(Inputs):
     def __init__(self, plan: Plan):
         super().__init__(plan)
         plan.recall = self.recall
-        self.path = self.config.path("state") / "cache" / "renditions.json"
+        cache = self.config.cache_folder
+        self.path = cache / "renditions.json" if cache else None
+        self._kept: dict[str, dict] = {}
         try:
-            kept = json.loads(self.path.read_bytes())
-            self._kept: dict[str, dict] = kept["renditions"] if kept["base"] == self.base else {}
+            if self.path is not None:
+                kept = json.loads(self.path.read_bytes())
+                self._kept = (
+                    kept["renditions"] if kept["base"] == self.base and isinstance(kept["renditions"], dict) else {}
+                )
         except (OSError, ValueError, KeyError, TypeError):
             self._kept = {}  # none yet, or unreadable: everything is rendered
 
@@ -175,14 +180,15 @@ class Kept(Inputs):
         previous = self._kept.get(job.id)
         if not isinstance(previous, dict) or previous.get("inputs") != self.inputs(job):
             return None
+        texts = [previous.get(key) for key in ("review", "title", "digest")]
+        if not all(isinstance(text, str) for text in texts):
+            return None  # not what save writes: render it
         try:
             problems = [Problem.from_dict(p) for p in previous["problems"]]
-            return Rendition(
-                job, None, review=previous["review"], problems=problems, title=previous["title"],
-                known_digest=previous["digest"],
-            )  # fmt: skip
-        except (KeyError, TypeError, ValueError):
+        except (KeyError, TypeError, ValueError, AttributeError):
             return None
+        review, title, digest = texts
+        return Rendition(job, None, review=review, problems=problems, title=title, known_digest=digest)
 
     def save(self) -> None:
         """Keep what this plan rendered or recalled (a rendition that failed is rendered again)."""
@@ -197,7 +203,7 @@ class Kept(Inputs):
             for job_id, rendition in self.plan._renditions.items()
             if rendition.digest is not None
         }
-        if fresh == self._kept:
+        if self.path is None or fresh == self._kept:
             return
         try:
             write_atomic(self.path, json.dumps({"base": self.base, "renditions": fresh}, ensure_ascii=False))

@@ -4,6 +4,7 @@ the scheduler on a copy of the shipped MPI project (which ships signed off, with
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -249,6 +250,25 @@ def test_check_calendar_and_status_recall_what_an_earlier_one_rendered_until_an_
     edit_all(mpi / "templates" / "linkedin" / "article.txt", "Den vollständigen Beitrag", "Den ganzen Beitrag")
     stale = run(mpi, "--now", NOW, "calendar", "--from", "2024-03-05", "--to", "2024-03-05")
     assert "blocked" in next(line for line in stale.stdout.splitlines() if line.startswith(SLOT_JOB))
+
+
+@pytest.mark.parametrize(
+    "damage",
+    ["{not json", '{"base": 1, "renditions": []}', "wrong types"],
+)
+def test_a_damaged_renditions_cache_only_means_rendering_again(run, mpi, rendered, damage):
+    first = run(mpi, "--now", NOW, "check")
+    kept = mpi / ".commsflow" / "cache" / "renditions.json"
+    if damage == "wrong types":
+        data = yaml.safe_load(kept.read_text(encoding="utf-8"))
+        for entry in data["renditions"].values():
+            entry.update(digest=None, problems=["not a problem"])
+        damage = json.dumps(data)
+    kept.write_text(damage, encoding="utf-8")
+    rendered.clear()
+    again = run(mpi, "--now", NOW, "check")
+    assert (again.exit_code, again.stdout) == (first.exit_code, first.stdout)
+    assert rendered  # rendered again, not recalled from what cannot be right
 
 
 def test_settings_that_do_not_change_a_text_keep_the_sign_offs(run, mpi):
