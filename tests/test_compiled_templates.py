@@ -4,6 +4,7 @@ a damaged or unwritable cache only means compiling."""
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -72,9 +73,18 @@ def test_an_edited_template_is_compiled_again(project, compiled):
     assert compiled == [TEMPLATE, TEMPLATE]
 
 
-def test_a_damaged_compiled_template_is_compiled_again(project, compiled):
+@pytest.mark.parametrize("damage", ["cut", "not code"])
+def test_a_damaged_compiled_template_is_compiled_again(project, compiled, damage):
+    import marshal
+
     render(project)
-    (cached := cached_files(project)[0]).write_bytes(cached.read_bytes()[:40])
+    cached = cached_files(project)[0]
+    data = cached.read_bytes()
+    header = data[: re.search(rb"\n[0-9a-f]{40}\n", data).end()]  # up to the source's checksum
+    if damage == "cut":
+        cached.write_bytes(data[: len(header) + 10])
+    else:  # well-formed marshal data that is not code: never run
+        cached.write_bytes(header + marshal.dumps(42))
     assert render(project) == "Guten Tag, Frau Giffey!\n"
     assert compiled == [TEMPLATE, TEMPLATE]
 

@@ -15,6 +15,7 @@ import re
 import shutil
 import sys
 import textwrap
+import types
 import unicodedata
 from contextlib import contextmanager
 from functools import lru_cache, partial
@@ -76,7 +77,10 @@ class _CompiledTemplates(jinja2.BytecodeCache):
     read. The cache is optional: a folder that cannot be written or a damaged file only means
     compiling again."""
 
-    _HEADER = b"commsflow compiled template\n" + importlib.util.MAGIC_NUMBER + b"\n"
+    # What compiled code depends on besides the template: Python's bytecode and Jinja2's runtime.
+    _HEADER = (
+        f"commsflow compiled template\njinja2 {jinja2.__version__}\n".encode() + importlib.util.MAGIC_NUMBER + b"\n"
+    )
 
     def __init__(self, folder: Path):
         self.folder = folder
@@ -103,9 +107,11 @@ class _CompiledTemplates(jinja2.BytecodeCache):
         checksum = self._HEADER + bucket.checksum.encode() + b"\n"
         if data.startswith(checksum):
             try:
-                bucket.code = marshal.loads(data[len(checksum) :])
+                code = marshal.loads(data[len(checksum) :])
             except (ValueError, EOFError, TypeError):  # damaged: compile it
-                bucket.reset()
+                return
+            if isinstance(code, types.CodeType):
+                bucket.code = code
 
     def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
         from commsflow.files import write_atomic
