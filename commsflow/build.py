@@ -22,11 +22,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from commsflow import channels
-from commsflow.cache import code_fingerprint
+from commsflow.cache import code_fingerprint, read_kept, write_kept
 from commsflow.calendar import Job
 from commsflow.channels import Rendition
 from commsflow.channels.base import FRONT_MATTER
-from commsflow.errors import CommsflowError, Problem
+from commsflow.errors import Problem
 from commsflow.files import write_all, write_atomic
 from commsflow.plan import Plan, is_draft, unique
 
@@ -166,15 +166,7 @@ class Kept(Inputs):
         plan.recall = self.recall
         cache = self.config.cache_folder
         self.path = cache / "renditions.json" if cache else None
-        self._kept: dict[str, dict] = {}
-        try:
-            if self.path is not None:
-                kept = json.loads(self.path.read_bytes())
-                self._kept = (
-                    kept["renditions"] if kept["base"] == self.base and isinstance(kept["renditions"], dict) else {}
-                )
-        except (OSError, ValueError, KeyError, TypeError):
-            self._kept = {}  # none yet, or unreadable: everything is rendered
+        self._kept: dict[str, dict] = read_kept(self.path, self.base)  # none yet, or unreadable: all rendered
 
     def recall(self, job: Job) -> Rendition | None:
         previous = self._kept.get(job.id)
@@ -203,12 +195,8 @@ class Kept(Inputs):
             for job_id, rendition in self.plan._renditions.items()
             if rendition.digest is not None
         }
-        if self.path is None or fresh == self._kept:
-            return
-        try:
-            write_atomic(self.path, json.dumps({"base": self.base, "renditions": fresh}, ensure_ascii=False))
-        except CommsflowError:
-            pass  # a read-only state folder only makes the next check slower
+        if fresh != self._kept:
+            write_kept(self.path, self.base, fresh)
 
 
 class Builder(Inputs):

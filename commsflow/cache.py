@@ -6,11 +6,14 @@ again if its bytes changed. The cache is a SQLite file: an index of all files (o
 record, read in one go at start) and, per distinct content hash, the validated front
 matter and the rendered body, which items fetch only when they are first used. Both
 are kept as JSON, plain data: a cache file that someone else wrote can at worst make
-commsflow read the content files again (or show what it says), never run code. Rows
-that no file refers to any more are removed at the start of the following run, so
+commsflow read the content files again (or show what it says), never run code. A row
+no file refers to any more is removed by the next run that changes the cache, so
 items handed out by one run stay readable through the next. The cache is dropped
 as a whole when the configuration or the package's code changes; a broken cache
 only makes a run slower.
+
+``read_kept`` and ``write_kept`` serve the smaller caches: one JSON file each, kept under
+a key that says what its contents were worked out from.
 """
 
 from __future__ import annotations
@@ -31,6 +34,33 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS contents (digest TEXT PRIMARY KEY, data BLOB NOT NULL, html TEXT NOT NULL);
 """
+
+
+def read_kept(path: Path | None, key: str) -> dict:
+    """What a JSON cache file keeps, when it was kept under ``key``; else — no file, an
+    unreadable one, another key, ``path`` None (--no-cache) — nothing: work it out again."""
+    if path is None:
+        return {}
+    try:
+        stored = json.loads(path.read_bytes())
+        kept = stored["kept"] if stored["key"] == key else {}
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+    return kept if isinstance(kept, dict) else {}
+
+
+def write_kept(path: Path | None, key: str, kept: dict) -> None:
+    """Keep ``kept`` under ``key`` (written atomically); a read-only state folder only makes
+    the next run slower."""
+    from commsflow.errors import CommsflowError
+    from commsflow.files import write_atomic
+
+    if path is None:
+        return
+    try:
+        write_atomic(path, json.dumps({"key": key, "kept": kept}, ensure_ascii=False))
+    except CommsflowError:
+        pass
 
 
 def code_fingerprint() -> str:

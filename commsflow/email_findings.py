@@ -9,7 +9,6 @@ Findings of an unchanged e-mail are kept in the state folder between runs.
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from dataclasses import dataclass
 from functools import cache
@@ -19,8 +18,7 @@ import yaml
 
 from commsflow.email_features import Unreadable
 from commsflow.email_support import CLIENTS_BY_KEY, DATA, Finding, Gap, check, features
-from commsflow.errors import CommsflowError, Problem, Severity, closest
-from commsflow.files import write_atomic
+from commsflow.errors import Problem, Severity, closest
 from commsflow.i18n import N_, _
 
 # What the team has accepted, next to the templates it is about (relative to the templates folder).
@@ -329,20 +327,14 @@ class _Kept:
     as commsflow's code and the data stay the same: a build checks only e-mails that changed."""
 
     def __init__(self, folder: Path | None):
-        from commsflow.cache import code_fingerprint
+        from commsflow.cache import code_fingerprint, read_kept
 
         self.path = folder / "client-support.json" if folder is not None else None
         key = hashlib.blake2b(digest_size=16)
         key.update(code_fingerprint().encode() + b"\0" + DATA.read_bytes())
         self.key = key.hexdigest()
-        self.kept: dict[str, list] = {}
+        self.kept: dict[str, list] = read_kept(self.path, self.key)
         self.fresh: dict[str, list] = {}
-        if self.path is not None:
-            try:
-                stored = json.loads(self.path.read_bytes())
-                self.kept = stored["emails"] if stored["key"] == self.key else {}
-            except (OSError, ValueError, KeyError, TypeError):
-                self.kept = {}
 
     def findings(self, html: str) -> tuple[Finding, ...]:
         digest = hashlib.blake2b(html.encode(), digest_size=16).hexdigest()
@@ -359,12 +351,10 @@ class _Kept:
         return found
 
     def save(self) -> None:
-        if self.path is None or self.fresh == self.kept:
-            return
-        try:
-            write_atomic(self.path, json.dumps({"key": self.key, "emails": self.fresh}, ensure_ascii=False))
-        except CommsflowError:
-            pass  # a read-only state folder only makes the next lint slower
+        from commsflow.cache import write_kept
+
+        if self.fresh != self.kept:
+            write_kept(self.path, self.key, self.fresh)
 
 
 def problems(config, cache_folder: Path | None = None) -> list[Problem]:

@@ -48,7 +48,6 @@ from commsflow.assemblers.newsletter import SIGNED_OFF
 from commsflow.campaigns import Campaign
 from commsflow.config import Config
 from commsflow.errors import CommsflowError, Problem, Severity, closest
-from commsflow.files import write_atomic
 from commsflow.i18n import N_, _
 from commsflow.library import Library
 from commsflow.links import is_own, item_url, normalised
@@ -457,21 +456,14 @@ def _items(library: Library, context: _Context, cache_folder: Path | None) -> li
     commsflow's code and which item addresses exist: kept per file under ``cache_folder``
     (as JSON) for as long as those stay the same, so one edited file is all a rebuild lints."""
     import hashlib
-    import json
 
-    from commsflow.cache import code_fingerprint
+    from commsflow.cache import code_fingerprint, read_kept, write_kept
 
     key = hashlib.blake2b(digest_size=16)
     for part in (context.config.fingerprint, code_fingerprint(), *sorted(context.addresses)):
         key.update(part.encode() + b"\0")
     path = cache_folder / "lint.json" if cache_folder else None
-    kept: dict[str, list] = {}
-    if path is not None:
-        try:
-            stored = json.loads(path.read_bytes())
-            kept = stored["files"] if stored["key"] == key.hexdigest() else {}
-        except (OSError, ValueError, KeyError, TypeError):
-            kept = {}  # none yet, or unreadable: lint everything
+    kept: dict[str, list] = read_kept(path, key.hexdigest())  # none yet, or unreadable: lint everything
     fresh: dict[str, list] = {}
     problems: list[Problem] = []
     for item in library:
@@ -483,11 +475,8 @@ def _items(library: Library, context: _Context, cache_folder: Path | None) -> li
             entry = [item.digest, [problem.as_dict() for problem in found]]
         fresh[item.path] = entry
         problems += found
-    if path is not None and fresh != kept:
-        try:
-            write_atomic(path, json.dumps({"key": key.hexdigest(), "files": fresh}, ensure_ascii=False))
-        except CommsflowError:
-            pass  # a read-only cache folder only makes the next lint slower
+    if fresh != kept:
+        write_kept(path, key.hexdigest(), fresh)
     return problems
 
 

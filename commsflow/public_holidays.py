@@ -11,7 +11,6 @@ package again.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from datetime import date
 from pathlib import Path
@@ -67,26 +66,16 @@ def _version() -> str:
 
 
 def _read(cache: Path | None) -> dict:
-    if cache is None:
-        return {}
-    try:
-        data = json.loads((cache / _FILE).read_bytes())
-        regions = data["regions"] if data["version"] == _version() else {}
-        return regions if _plain(regions) else {}
-    except (OSError, ValueError, KeyError, TypeError):
-        return {}
+    from commsflow.cache import read_kept
+
+    regions = read_kept(cache / _FILE if cache else None, _version())
+    return regions if _plain(regions) else {}
 
 
 def _write(cache: Path | None, regions: dict) -> None:
-    from commsflow.errors import CommsflowError
-    from commsflow.files import write_atomic
+    from commsflow.cache import write_kept
 
-    if cache is None:
-        return
-    try:
-        write_atomic(cache / _FILE, json.dumps({"version": _version(), "regions": regions}, ensure_ascii=False))
-    except CommsflowError:
-        pass  # a read-only state folder: asked again next time
+    write_kept(cache / _FILE if cache else None, _version(), regions)
 
 
 def _plain(regions) -> bool:

@@ -254,14 +254,14 @@ def test_check_calendar_and_status_recall_what_an_earlier_one_rendered_until_an_
 
 @pytest.mark.parametrize(
     "damage",
-    ["{not json", '{"base": 1, "renditions": []}', "wrong types"],
+    ["{not json", '{"key": 1, "kept": []}', "wrong types"],
 )
 def test_a_damaged_renditions_cache_only_means_rendering_again(run, mpi, rendered, damage):
     first = run(mpi, "--now", NOW, "check")
     kept = mpi / ".commsflow" / "cache" / "renditions.json"
     if damage == "wrong types":
         data = yaml.safe_load(kept.read_text(encoding="utf-8"))
-        for entry in data["renditions"].values():
+        for entry in data["kept"].values():
             entry.update(digest=None, problems=["not a problem"])
         damage = json.dumps(data)
     kept.write_text(damage, encoding="utf-8")

@@ -311,7 +311,7 @@ def test_findings_are_kept_between_runs_and_follow_a_changed_email(emails, tmp_p
     cache = tmp_path / "cache"
     first = client_support(emails, cache)
     kept = json.loads((cache / "client-support.json").read_text(encoding="utf-8"))
-    assert len(kept["emails"]) == 3
+    assert len(kept["kept"]) == 3
     assert client_support(emails, cache) == first
     email = emails / "build" / "newsletter" / "newsletter-2024-1" / "email.html"
     email.write_text(

@@ -48,7 +48,7 @@ def test_the_days_are_asked_once_then_kept(tmp_path, asked):
 def test_another_version_of_the_package_is_asked_again(tmp_path, asked):
     public_holidays.days_off("DE-BE", [2024], tmp_path)
     data = json.loads(cache(tmp_path).read_text(encoding="utf-8"))
-    cache(tmp_path).write_text(json.dumps({**data, "version": "0.1"}), encoding="utf-8")
+    cache(tmp_path).write_text(json.dumps({**data, "key": "0.1"}), encoding="utf-8")
     assert BERLIN_2024.items() <= public_holidays.days_off("DE-BE", [2024], tmp_path).items()
     assert len(asked) == 2
 
@@ -57,9 +57,9 @@ def test_another_version_of_the_package_is_asked_again(tmp_path, asked):
     "damage",
     [
         b"not json",
-        b'{"version": 1}',
-        b'{"version": "%s", "regions": {"DE-BE": {"2024": ["2024-05-01"]}}}',
-        b'{"version": "%s", "regions": {"DE-BE": {"2024": {"1. Mai": "Erster Mai"}}}}',
+        b'{"key": 1}',
+        b'{"key": "%s", "kept": {"DE-BE": {"2024": ["2024-05-01"]}}}',
+        b'{"key": "%s", "kept": {"DE-BE": {"2024": {"1. Mai": "Erster Mai"}}}}',
     ],
 )
 def test_a_damaged_cache_only_means_asking_again(tmp_path, damage):

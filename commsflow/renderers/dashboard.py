@@ -137,7 +137,7 @@ class _Cards:
     def __init__(self, env, config):
         import hashlib
 
-        from commsflow.cache import code_fingerprint
+        from commsflow.cache import code_fingerprint, read_kept
 
         self.path = config.path("state") / "build" / "dashboard-cards.json"
         self.macro = macro(env, "dashboard/card.html", "card")
@@ -148,7 +148,7 @@ class _Cards:
         for path in sorted(folder.glob("*.html")):
             key.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
         self.key = key.hexdigest()
-        self.kept = self._read()
+        self.kept: dict[str, str] = read_kept(self.path, self.key)  # none yet, or unreadable: every card is rendered
         self.fresh: dict[str, str] = {}
 
     def card(self, preview: dict, look: str, text: str | None) -> str:
@@ -163,26 +163,10 @@ class _Cards:
         return html
 
     def save(self) -> None:
-        import json
+        from commsflow.cache import write_kept
 
-        from commsflow.errors import CommsflowError
-        from commsflow.files import write_atomic
-
-        if self.fresh == self.kept:
-            return
-        try:
-            write_atomic(self.path, json.dumps({"key": self.key, "cards": self.fresh}, ensure_ascii=False))
-        except CommsflowError:
-            pass  # a read-only state folder only makes the next build slower
-
-    def _read(self) -> dict[str, str]:
-        import json
-
-        try:
-            data = json.loads(self.path.read_bytes())
-            return data["cards"] if data["key"] == self.key else {}
-        except (OSError, ValueError, KeyError, TypeError):
-            return {}  # none yet, or unreadable: every card is rendered
+        if self.fresh != self.kept:
+            write_kept(self.path, self.key, self.fresh)
 
 
 def _rejection(signoff, zone) -> dict | None:
