@@ -472,7 +472,7 @@ def load_config(root: Path, *, use_cache: bool = True) -> Config:
         ) from None
     try:
         # The cache folder (read as commsflow.stamp reads it) keeps what validating took long to work out.
-        cache = state_folder(root) / "cache" if use_cache else None
+        cache = state_folder(root, data) / "cache" if use_cache else None
         config = Config.model_validate(data, context={"cache": cache})
     except ValidationError as exc:
         problems = problems_from_validation_error(

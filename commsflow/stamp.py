@@ -40,13 +40,15 @@ def stamp_path(state: Path) -> Path:
     return state / "build" / "stamp.json"
 
 
-def state_folder(root: Path) -> Path:
-    """The state folder the configuration names, read without loading the configuration."""
+def state_folder(root: Path, data: dict | None = None) -> Path:
+    """The state folder the configuration names, read without loading the configuration
+    (``data``: the configuration file as TOML data, where it is read already)."""
     import tomllib
 
     try:
-        paths = tomllib.loads((root / CONFIG_FILE).read_text(encoding="utf-8")).get("paths", {})
-        return root / str(paths.get("state", STATE_DEFAULT))
+        if data is None:
+            data = tomllib.loads((root / CONFIG_FILE).read_text(encoding="utf-8"))
+        return root / str(data.get("paths", {}).get("state", STATE_DEFAULT))
     except (OSError, ValueError, AttributeError):
         return root / STATE_DEFAULT
 
