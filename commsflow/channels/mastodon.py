@@ -33,10 +33,8 @@ class Mastodon(SocialChannel):
         return {"characters": status_length(text, DEFAULT_URL_LENGTH), "limit": limit, "cut": None}
 
     def own_limit(self, step=None, config=None):
-        from commsflow.renderers.short_post import DEFAULT_MAX_CHARACTERS
-
-        limit = config.social.mastodon_max_characters if config is not None else DEFAULT_MAX_CHARACTERS
-        return len, limit, False  # longer: a warning, and the status is cut as the preview shows
+        # Longer: a warning, and the status is cut as the preview shows.
+        return len, config.social.mastodon_max_characters, False
 
 
 CHANNEL = Mastodon()
