@@ -16,10 +16,11 @@ files and the digest of its payload.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import orjson
 
 from commsflow import channels
 from commsflow.cache import code_fingerprint, read_kept, write_kept
@@ -289,8 +290,7 @@ class Builder(Inputs):
         progress("calendar")
         self._remove_gone(manifest, fresh)
         self._calendar_outputs(report)
-        # Unindented: json's C encoder only serves compact output, and nobody reads this file.
-        write_atomic(self.manifest_path, json.dumps(fresh, ensure_ascii=False))
+        write_atomic(self.manifest_path, orjson.dumps(fresh))
         report.problems = unique(report.problems)
         return report
 
@@ -323,9 +323,9 @@ class Builder(Inputs):
             }
             for built in report.renditions
         ]
-        # One job a line: readable and diffable, and each line compact (json's fast C encoder).
-        lines = ",\n".join(map(json.JSONEncoder(ensure_ascii=False).encode, listing))
-        write_atomic(self.build_dir / "jobs.json", f"[\n{lines}\n]\n" if listing else "[]\n")
+        # One job a line: readable and diffable.
+        lines = b",\n".join(map(orjson.dumps, listing))
+        write_atomic(self.build_dir / "jobs.json", b"[\n" + lines + b"\n]\n" if listing else b"[]\n")
 
     def _archive(self) -> None:
         """The newsletter archive and its feed: the issues sent as of the plan's clock, or by
@@ -359,9 +359,10 @@ class Builder(Inputs):
 
     def _read_manifest(self) -> dict:
         try:
-            return json.loads(self.manifest_path.read_text(encoding="utf-8"))
+            manifest = orjson.loads(self.manifest_path.read_bytes())
         except (OSError, ValueError):
             return {}  # no manifest, or a damaged one: everything is built again
+        return manifest if isinstance(manifest, dict) else {}
 
 
 def _unique_names(rendition: Rendition, taken: dict[str, str]) -> dict[str, bytes | str]:

@@ -12,8 +12,9 @@ items handed out by one run stay readable through the next. The cache is dropped
 as a whole when the configuration or the package's code changes; a broken cache
 only makes a run slower.
 
-``read_kept`` and ``write_kept`` serve the smaller caches: one JSON file each, kept under
-a key that says what its contents were worked out from.
+``read_kept`` and ``write_kept`` serve the other caches: one JSON file each (read and written
+with orjson: some hold an entry for each of 10,000 jobs, every build), kept under a key
+that says what its contents were worked out from.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ import hashlib
 import json
 import sqlite3
 from pathlib import Path
+
+import orjson
 
 # 6: the index and the front matter are JSON (data), no longer pickles (code).
 _FORMAT = 6
@@ -42,9 +45,9 @@ def read_kept(path: Path | None, key: str) -> dict:
     if path is None:
         return {}
     try:
-        stored = json.loads(path.read_bytes())
+        stored = orjson.loads(path.read_bytes())
         kept = stored["kept"] if stored["key"] == key else {}
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError):  # orjson.JSONDecodeError is a ValueError
         return {}
     return kept if isinstance(kept, dict) else {}
 
@@ -58,8 +61,8 @@ def write_kept(path: Path | None, key: str, kept: dict) -> None:
     if path is None:
         return
     try:
-        write_atomic(path, json.dumps({"key": key, "kept": kept}, ensure_ascii=False))
-    except CommsflowError:
+        write_atomic(path, orjson.dumps({"key": key, "kept": kept}))
+    except (CommsflowError, TypeError):  # TypeError: something orjson cannot keep; worked out again next time
         pass
 
 

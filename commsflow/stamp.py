@@ -12,20 +12,21 @@ plan it can keep: ``commsflow.outline``). A file modified within the file system
 timestamp resolution of the stamp could change again with the same size and time, so
 its content digest is kept as well and compared (as git does with "racy" files).
 
-Only the standard library is imported here, so that the check runs before the rest of
-commsflow is loaded.
+Only the standard library and orjson are imported here, so that the check runs before
+the rest of commsflow is loaded.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
+
+import orjson
 
 from commsflow.files import write_atomic
 
@@ -184,7 +185,7 @@ class Stamp:
             "outline": outline,
             "use": self.usable,
         }
-        write_atomic(path, json.dumps(data, ensure_ascii=False))
+        write_atomic(path, orjson.dumps(data))
 
 
 @dataclass
@@ -207,7 +208,7 @@ def changes(root: Path, state: Path, now_text: str | None) -> Changes | None:
     from commsflow.clock import resolve_now
 
     try:
-        data = json.loads(stamp_path(state).read_text(encoding="utf-8"))
+        data = orjson.loads(stamp_path(state).read_bytes())
         if data.get("version") != _VERSION or not data.get("use") or data["config"] != _config_digest(root):
             return None
         now = resolve_now(now_text, ZoneInfo(data["zone"]))
