@@ -72,7 +72,18 @@ class Problem:
 
     @classmethod
     def from_dict(cls, data: dict) -> Problem:
-        return cls(**{**data, "severity": Severity(data["severity"])})
+        """What :meth:`as_dict` gave (a build reads back some 10,000: no Enum call each)."""
+        return cls(
+            data["path"],
+            data["message"],
+            data.get("line"),
+            data.get("field"),
+            data.get("hint"),
+            _SEVERITIES[data.get("severity", "error")],
+        )
+
+
+_SEVERITIES = {severity.value: severity for severity in Severity}
 
 
 def closest(value: str, choices) -> str | None:

@@ -66,7 +66,7 @@ def build_all(workspace: Workspace, show_progress: bool = False, changes: stamp.
         def step(label: str) -> None:
             progress.update(task, advance=1, description=label)
 
-        report = builder.run(step)
+        report = builder.run(step) if show_progress else builder.run()
     findings = lint.lint(plan, [problem for built in report.renditions for problem in built.problems])
     report.problems = unique(plan.problems + report.problems + findings)
     dashboard = render_dashboard(plan, report.renditions, report.problems)

@@ -10,6 +10,7 @@ in LinkedIn's "little text" format, where reserved characters carry a backslash.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import string
@@ -117,11 +118,17 @@ def merge_hashtags(*groups, limit: int = HASHTAG_LIMIT, present: list[str] = ())
 def is_missing_claim(problem: Problem) -> bool:
     """Whether ``problem`` is the warning that the feed's first characters lack the claim
     (:data:`CLAIM_MISSING`), in the language messages are in now."""
+    return _claim_missing_pattern(_(CLAIM_MISSING)).fullmatch(problem.message) is not None
+
+
+@functools.lru_cache(maxsize=4)
+def _claim_missing_pattern(message: str) -> re.Pattern:
+    """The warning's wording with its fields as wildcards; compiled once per language (lint asks for every job)."""
     pattern = "".join(
         re.escape(literal) + (".*" if name is not None else "")
-        for literal, name, _spec, _conversion in string.Formatter().parse(_(CLAIM_MISSING))
+        for literal, name, _spec, _conversion in string.Formatter().parse(message)
     )
-    return re.fullmatch(pattern, problem.message, re.DOTALL) is not None
+    return re.compile(pattern, re.DOTALL)
 
 
 def feed_cut(text: str, at: int = FEED_CUT) -> int | None:
