@@ -3,9 +3,9 @@
 A file whose size and modification time are unchanged is taken from the cache
 without reading it; a file whose stat changed is read and hashed, and only parsed
 again if its bytes changed. The cache is a SQLite file: an index of all files (one
-record, read in one go at start) and, per distinct content hash, the validated front
-matter and the rendered body, which items fetch only when they are first used. Both
-are kept as JSON, plain data: a cache file that someone else wrote can at worst make
+record, read in one go at start, with orjson: 20,000 records) and, per distinct content
+hash, the validated front matter and the rendered body, which items fetch only when they
+are first used. Both are kept as JSON, plain data: a cache file that someone else wrote can at worst make
 commsflow read the content files again (or show what it says), never run code. A row
 no file refers to any more is removed by the next run that changes the cache, so
 items handed out by one run stay readable through the next. The cache is dropped
@@ -273,7 +273,7 @@ class ContentCache:
             return
         try:
             try:
-                blob = dumps_data(self.index)
+                blob = orjson.dumps(self.index)  # names, stats, digests, slugs, problems: no dates
             except (TypeError, ValueError):  # a record that is not plain data: keep nothing of this run
                 self._db.execute("ROLLBACK")
                 self._changed = False
@@ -300,7 +300,7 @@ def _index_from(blob) -> dict[str, Record]:
     """The stored index: file name → record (a list), each long enough to hold its stat
     and digest. Anything else raises, and the cache is started afresh; what a record
     holds is checked where it is used."""
-    index = loads_data(blob)
+    index = orjson.loads(blob)
     if not isinstance(index, dict) or not all(type(record) is list and len(record) > 2 for record in index.values()):
         raise ValueError("the cache index is not what commsflow writes")
     return index
