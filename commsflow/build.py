@@ -290,7 +290,7 @@ class Builder(Inputs):
         progress("calendar")
         self._remove_gone(manifest, fresh)
         self._calendar_outputs(report)
-        write_atomic(self.manifest_path, orjson.dumps(fresh))
+        write_atomic(self.manifest_path, _manifest_file(fresh))
         report.problems = unique(report.problems)
         return report
 
@@ -358,11 +358,18 @@ class Builder(Inputs):
                     (self.build_dir / name).unlink(missing_ok=True)
 
     def _read_manifest(self) -> dict:
+        """Job id → what the last build kept of it, its problems as :class:`Problem`."""
         try:
-            manifest = orjson.loads(self.manifest_path.read_bytes())
-        except (OSError, ValueError):
-            return {}  # no manifest, or a damaged one: everything is built again
-        return manifest if isinstance(manifest, dict) else {}
+            stored = orjson.loads(self.manifest_path.read_bytes())
+            if stored["version"] != _MANIFEST_VERSION:
+                return {}
+            table = [Problem.from_dict(data) for data in stored["problems"]]
+            jobs = stored["jobs"]
+            for entry in jobs.values():
+                entry["problems"] = [table[number] for number in entry["problems"]]
+        except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError):
+            return {}  # no manifest, an older or a damaged one: everything is built again
+        return jobs
 
 
 def _unique_names(rendition: Rendition, taken: dict[str, str]) -> dict[str, bytes | str]:
@@ -376,6 +383,20 @@ def _unique_names(rendition: Rendition, taken: dict[str, str]) -> dict[str, byte
     return {name.replace(mark, f"{mark}@{day}", 1): data for name, data in rendition.files.items()}
 
 
+_MANIFEST_VERSION = 2  # 2: the problems in one table (most jobs share the same few)
+
+
+def _manifest_file(entries: dict[str, dict]) -> bytes:
+    """The manifest as stored: each distinct problem once, the jobs' problems as its numbers."""
+    numbers: dict[Problem, int] = {}
+    jobs = {
+        job_id: {**entry, "problems": [numbers.setdefault(p, len(numbers)) for p in entry["problems"]]}
+        for job_id, entry in entries.items()
+    }
+    problems = [problem.as_dict() for problem in numbers]
+    return orjson.dumps({"version": _MANIFEST_VERSION, "problems": problems, "jobs": jobs})
+
+
 def _to_manifest(built: Built, inputs: str, sources: list[str] | None) -> dict:
     return {
         "inputs": inputs,
@@ -385,10 +406,9 @@ def _to_manifest(built: Built, inputs: str, sources: list[str] | None) -> dict:
         "review": built.review,
         "digest": built.digest,
         "link": built.link,
-        "problems": [p.as_dict() for p in built.problems],
+        "problems": built.problems,
     }
 
 
 def _from_manifest(job: Job, data: dict) -> Built:
-    problems = [Problem.from_dict(p) for p in data.get("problems", [])]
-    return Built(job, data["files"], data["title"], data["review"], data["digest"], problems, data.get("link"))
+    return Built(job, data["files"], data["title"], data["review"], data["digest"], data["problems"], data.get("link"))
