@@ -9,8 +9,8 @@ outputs as they were.
 from __future__ import annotations
 
 import errno
+import itertools
 import os
-import tempfile
 from pathlib import Path
 
 from commsflow.errors import CommsflowError
@@ -43,18 +43,46 @@ def write_all(outputs: dict[Path, bytes | str]) -> list[Path]:
 
 def _temporary(path: Path, data: bytes) -> str:
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        handle, temporary = _create(path)
     except OSError as exc:
         raise _cannot_write(path.parent, exc) from None
     try:
         with os.fdopen(handle, "wb") as out:
             out.write(data)
-        os.chmod(temporary, 0o644)
     except OSError as exc:
         Path(temporary).unlink(missing_ok=True)
         raise _cannot_write(path, exc) from None
     return temporary
+
+
+# Folders this process made or found: a build writes 10,000 files into a few folders, and
+# each creation, mode change and rename waits on the file system's journal while the content
+# cache is written back — two calls a file instead of four made a full build seconds faster.
+_folders: set[str] = set()
+_names = itertools.count()
+
+
+def _create(path: Path) -> tuple[int, str]:
+    """A new temporary file next to ``path``, open for writing, with the mode a new file gets
+    (0666 less the umask: 0644 as a rule). Its name holds the process and a counter; one that
+    exists already (left by a process that was killed) is passed over."""
+    folder = str(path.parent)
+    if folder not in _folders:
+        os.makedirs(folder, exist_ok=True)
+        _folders.add(folder)
+    made_again = False
+    for _attempt in range(100):
+        temporary = os.path.join(folder, f".{path.name}.{os.getpid()}-{next(_names)}.tmp")
+        try:
+            return os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666), temporary
+        except FileExistsError:
+            continue
+        except FileNotFoundError:  # the folder was removed since this process saw it (`preview` runs on)
+            if made_again:
+                raise
+            os.makedirs(folder, exist_ok=True)
+            made_again = True
+    raise FileExistsError(errno.EEXIST, "no free temporary name", folder)
 
 
 def _discard(written: list[tuple[str, Path]]) -> None:

@@ -32,7 +32,7 @@ from commsflow.files import write_atomic
 
 CONFIG_FILE = "commsflow.toml"
 STATE_DEFAULT = ".commsflow"  # config.Paths.state's default (a test keeps the two the same)
-_VERSION = 3
+_VERSION = 4  # 4: a file's stat as [size, mtime_ns]
 _RESOLUTION_NS = 2_000_000_000  # FAT's two seconds: the coarsest timestamps a project may sit on
 _CODE = Path(__file__).parent
 
@@ -68,21 +68,21 @@ def tree_digest(paths: list[Path], skip: tuple[Path, ...] = ()) -> str:
     return digest.hexdigest()
 
 
-def _files(paths: list[Path], skip: tuple[Path, ...] = ()) -> dict[str, str]:
+def _files(paths: list[Path], skip: tuple[Path, ...] = ()) -> dict[str, list[int] | None]:
     """Every file under ``paths`` (files or folders) → its size and modification time
-    ("-" for a path that is missing)."""
+    (None for a path that is missing). Lists, as they come back from the stamp's JSON."""
     skipped = {str(path) for path in skip}
-    found: dict[str, str] = {}
+    found: dict[str, list[int] | None] = {}
 
     def add(path: str) -> None:
         try:
             entries = os.scandir(path)
         except NotADirectoryError:
             stat = os.stat(path)
-            found[path] = f"{stat.st_size}:{stat.st_mtime_ns}"
+            found[path] = [stat.st_size, stat.st_mtime_ns]
             return
         except FileNotFoundError:
-            found[path] = "-"
+            found[path] = None
             return
         with entries:
             for entry in entries:
@@ -94,21 +94,21 @@ def _files(paths: list[Path], skip: tuple[Path, ...] = ()) -> dict[str, str]:
                     try:
                         stat = entry.stat()
                     except FileNotFoundError:  # a dangling link
-                        found[entry.path] = "-"
+                        found[entry.path] = None
                         continue
-                    found[entry.path] = f"{stat.st_size}:{stat.st_mtime_ns}"
+                    found[entry.path] = [stat.st_size, stat.st_mtime_ns]
 
     for path in paths:
         add(str(path))
     return found
 
 
-def _racy(files: dict[str, str], taken: int) -> dict[str, str] | None:
+def _racy(files: dict[str, list[int] | None], taken: int) -> dict[str, str] | None:
     """The content digests of the files modified within the timestamp resolution of
     ``taken``; None when one cannot be read."""
     found = {}
     for name, stat in files.items():
-        if stat != "-" and int(stat.split(":")[1]) >= taken - _RESOLUTION_NS:
+        if stat is not None and stat[1] >= taken - _RESOLUTION_NS:
             digest = _content(name)
             if digest is None:
                 return None
@@ -197,7 +197,7 @@ class Changes:
     outline: str | None  # the id of the outline the last build left
     inputs: list[str]  # what was looked at, and when: a stamp taken now can use it (Stamp's ``seen``)
     skip: list[str]
-    now: dict[str, str]
+    now: dict[str, list[int] | None]  # file → [size, mtime_ns], as just listed
     taken: int
 
 
@@ -219,7 +219,7 @@ def changes(root: Path, state: Path, now_text: str | None) -> Changes | None:
             return None
         if data["output_digest"] != tree_digest([Path(p) for p in data["outputs"]], skip):
             return None
-        before: dict[str, str] = data["files"]
+        before: dict[str, list[int] | None] = data["files"]
         taken = time.time_ns()
         now_files = _files([Path(p) for p in data["inputs"]], skip)
         changed = {name for name in before.keys() | now_files.keys() if before.get(name) != now_files.get(name)}

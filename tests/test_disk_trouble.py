@@ -6,7 +6,6 @@ from __future__ import annotations
 import errno
 import shutil
 import sqlite3
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -29,14 +28,14 @@ def test_a_full_disk_leaves_the_previous_press_release_whole(run, mpi, monkeypat
     item = mpi / "content" / "posts" / f"{RELEASE}.md"
     item.write_text(item.read_text(encoding="utf-8").replace("Website", "Webseite"), encoding="utf-8")
 
-    real = tempfile.mkstemp
+    real = commsflow.files._create
 
-    def full_for_word_files(*args, **kwargs):
-        if kwargs.get("prefix", "").startswith(".release.docx"):
+    def full_for_word_files(path):
+        if path.name == "release.docx":
             raise OSError(errno.ENOSPC, "No space left on device")
-        return real(*args, **kwargs)
+        return real(path)
 
-    monkeypatch.setattr(commsflow.files.tempfile, "mkstemp", full_for_word_files)
+    monkeypatch.setattr(commsflow.files, "_create", full_for_word_files)
     result = run(mpi, "--now", NOW, "build")
     assert result.exit_code == 1
     assert "internal error" not in result.output
@@ -122,3 +121,39 @@ def test_a_ledger_that_cannot_be_written_is_named_so_not_damaged(tmp_path, monke
         Ledger(tmp_path / "ledger.sqlite")
     assert "(the ledger) is read-only" in caught.value.message
     assert "backup" not in caught.value.hint and "writable" in caught.value.hint
+
+
+def test_write_all_makes_a_folder_again_that_was_removed_while_it_ran(tmp_path):
+    """`preview` runs on while someone deletes build/: the next write makes the folder again."""
+    target = tmp_path / "build" / "linkedin" / "post.md"
+    commsflow.files.write_all({target: "erste Fassung"})
+    shutil.rmtree(tmp_path / "build")
+    commsflow.files.write_all({target: "zweite Fassung"})
+    assert target.read_text(encoding="utf-8") == "zweite Fassung"
+    assert sorted(path.name for path in target.parent.iterdir()) == ["post.md"]
+
+
+def test_write_all_passes_over_a_temporary_file_a_killed_process_left(tmp_path, monkeypatch):
+    import itertools
+    import os
+
+    monkeypatch.setattr(commsflow.files, "_names", itertools.count(7))
+    left = tmp_path / f".a.txt.{os.getpid()}-7.tmp"
+    left.write_text("halb geschrieben", encoding="utf-8")
+    commsflow.files.write_all({tmp_path / "a.txt": "ganz"})
+    assert (tmp_path / "a.txt").read_text(encoding="utf-8") == "ganz"
+    assert left.read_text(encoding="utf-8") == "halb geschrieben"  # not ours to remove: it may be in use
+
+
+def test_written_files_get_the_mode_of_a_new_file(tmp_path):
+    import os
+
+    umask = os.umask(0o022)
+    try:
+        commsflow.files.write_all({tmp_path / "a.txt": "lesbar für alle"})
+        os.umask(0o077)
+        commsflow.files.write_all({tmp_path / "b.txt": "nur für mich"})
+    finally:
+        os.umask(umask)
+    assert (tmp_path / "a.txt").stat().st_mode & 0o777 == 0o644  # the web server may serve the preview
+    assert (tmp_path / "b.txt").stat().st_mode & 0o777 == 0o600  # the user's umask is respected

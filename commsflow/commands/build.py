@@ -44,6 +44,7 @@ def build_all(workspace: Workspace, show_progress: bool = False, changes: stamp.
         outputs=[config.path("build")],
         seen=changes,
     )
+    workspace.seen_files = changes.now if changes is not None else None  # `preview` builds again and again
     builders: list[Builder] = []
     outline, texts = _outline(workspace, changes)
     plan = open_plan(workspace, prepare=lambda plan: builders.append(Builder(plan, texts)), outline=outline)

@@ -374,8 +374,12 @@ def load_content(
     cache_key: str = "",
     jobs: int | None = None,
     max_file_kb: int = DEFAULT_MAX_FILE_KB,
+    seen: dict[str, list[int] | None] | None = None,
 ) -> LoadReport:
+    """``seen``: files' [size, mtime_ns] as just listed (by the build's stamp); a file
+    listed there is not asked about again."""
     report = LoadReport()
+    seen = seen or {}
     files, report.problems = discover(root, content_dir)
     report.files = len(files)
     limit = max_file_kb * 1024
@@ -386,12 +390,17 @@ def load_content(
     todo: list[Task] = []
     for name, path, folder in files:
         if cache is not None:
-            try:
-                stat = os.stat(path)
-            except OSError as exc:
-                report.problems.append(Problem(name, _("cannot be read: {reason}").format(reason=exc.strerror)))
-                continue
-            hit = _usable(cache.by_stat(name, stat.st_mtime_ns, stat.st_size))
+            known = seen.get(path)
+            if known is not None:
+                size, mtime_ns = known
+            else:
+                try:
+                    stat = os.stat(path)
+                except OSError as exc:
+                    report.problems.append(Problem(name, _("cannot be read: {reason}").format(reason=exc.strerror)))
+                    continue
+                size, mtime_ns = stat.st_size, stat.st_mtime_ns
+            hit = _usable(cache.by_stat(name, mtime_ns, size))
             cached = _from_cache(name, hit, context, source) if hit else None
             if cached:
                 results[name] = cached
