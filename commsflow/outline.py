@@ -14,8 +14,9 @@ so an outline an interrupted build left behind is never taken for the current on
 
 from __future__ import annotations
 
+import functools
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from pathlib import Path
 
@@ -121,6 +122,20 @@ def heads(root: Path, files: list[str]) -> dict[str, str]:
 
 
 def _job(data: dict):
+    """A job as ``to_json`` wrote it. Set up field by field, as it was saved, rather than
+    through the frozen dataclass's ``__init__``: a build reads some 7,000 back."""
     from commsflow.calendar import Job
 
-    return Job(**{**data, "planned": datetime.fromisoformat(data["planned"]), "conflicts": tuple(data["conflicts"])})
+    if data.keys() != _job_fields():
+        raise ValueError("a job of another shape")
+    job = object.__new__(Job)
+    job.__dict__.update(data)
+    job.__dict__.update(planned=datetime.fromisoformat(data["planned"]), conflicts=tuple(data["conflicts"]))
+    return job
+
+
+@functools.cache
+def _job_fields() -> set[str]:
+    from commsflow.calendar import Job
+
+    return {item.name for item in fields(Job)}

@@ -20,12 +20,9 @@ def build_all(workspace: Workspace, show_progress: bool = False, changes: stamp.
     Returns the :class:`commsflow.build.BuildReport` and leaves a stamp for the next build.
     ``changes``: what changed since the last build; when that is only items' texts, the
     plan is opened with the last build's outline and only what they are in is rendered."""
-    from rich.progress import BarColumn, Progress, TextColumn
-
     from commsflow import lint
     from commsflow.build import Builder
     from commsflow.files import write_atomic
-    from commsflow.output import error_console
     from commsflow.plan import open_plan, unique
     from commsflow.renderers.dashboard import render_dashboard
 
@@ -54,20 +51,7 @@ def build_all(workspace: Workspace, show_progress: bool = False, changes: stamp.
         builders.clear()
         plan = open_plan(workspace, prepare=lambda plan: builders.append(Builder(plan)))
     builder = builders[0]
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.total}"),
-        console=error_console,
-        transient=True,
-        disable=not show_progress,
-    ) as progress:
-        task = progress.add_task("building", total=len(plan.renderable()) + 1)
-
-        def step(label: str) -> None:
-            progress.update(task, advance=1, description=label)
-
-        report = builder.run(step) if show_progress else builder.run()
+    report = _run_with_progress(builder, len(plan.renderable()) + 1) if show_progress else builder.run()
     findings = lint.lint(plan, [problem for built in report.renditions for problem in built.problems])
     report.problems = unique(plan.problems + report.problems + findings)
     dashboard = render_dashboard(plan, report.renditions, report.problems)
@@ -89,6 +73,18 @@ def build_all(workspace: Workspace, show_progress: bool = False, changes: stamp.
     except CommsflowError:
         pass  # the stamp and the outline only save the next build's time; the outputs are written
     return report
+
+
+def _run_with_progress(builder, total: int):
+    """The build with a progress bar on the terminal (rich's progress is loaded only then)."""
+    from rich.progress import BarColumn, Progress, TextColumn
+
+    from commsflow.output import error_console
+
+    columns = TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}")
+    with Progress(*columns, console=error_console, transient=True) as progress:
+        task = progress.add_task("building", total=total)
+        return builder.run(lambda label: progress.update(task, advance=1, description=label))
 
 
 def _outline(workspace: Workspace, changes: stamp.Changes | None):
