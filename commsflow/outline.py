@@ -8,8 +8,9 @@ plan with this outline instead of working it all out again from 10,000 front mat
 and renders again only the jobs made of those files. The outline says when it does not
 apply: an embargo makes the calendar read the bodies' links, so then it is not kept.
 
-Stored as JSON (orjson: thousands of jobs) next to the build's manifest; the stamp names the outline it belongs to,
-so an outline an interrupted build left behind is never taken for the current one.
+Stored as JSON (with orjson: thousands of jobs) next to the build's manifest; the stamp
+names the outline it belongs to, so an outline an interrupted build left behind is never
+taken for the current one.
 """
 
 from __future__ import annotations
@@ -129,8 +130,7 @@ def _job(data: dict):
     if data.keys() != _job_fields():
         raise ValueError("a job of another shape")
     job = object.__new__(Job)
-    job.__dict__.update(data)
-    job.__dict__.update(planned=datetime.fromisoformat(data["planned"]), conflicts=tuple(data["conflicts"]))
+    job.__dict__.update(data, planned=datetime.fromisoformat(data["planned"]), conflicts=tuple(data["conflicts"]))
     return job
 
 
