@@ -28,7 +28,7 @@ from commsflow.calendar import Job
 from commsflow.channels import Rendition
 from commsflow.channels.base import FRONT_MATTER
 from commsflow.errors import Problem
-from commsflow.files import write_all, write_atomic
+from commsflow.files import remove, write_all, write_atomic
 from commsflow.plan import Plan, is_draft, unique
 
 
@@ -355,7 +355,7 @@ class Builder(Inputs):
                 continue
             for name in data.get("files", ()):
                 if name not in kept:
-                    (self.build_dir / name).unlink(missing_ok=True)
+                    remove(self.build_dir / name)
 
     def _read_manifest(self) -> dict:
         """Job id → what the last build kept of it, its problems as :class:`Problem`."""

@@ -11,6 +11,8 @@ from __future__ import annotations
 import errno
 import itertools
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from commsflow.errors import CommsflowError
@@ -27,9 +29,12 @@ def write_all(outputs: dict[Path, bytes | str]) -> list[Path]:
     disk or a read-only folder leaves the previous set as it was — never a press release
     with some formats new and others old or missing. Returns the paths in the order given."""
     written: list[tuple[str, Path]] = []
+    stats: list[list[int]] = []
     try:
         for path, data in outputs.items():
-            written.append((_temporary(path, data.encode("utf-8") if isinstance(data, str) else data), path))
+            temporary, stat = _temporary(path, data.encode("utf-8") if isinstance(data, str) else data)
+            written.append((temporary, path))
+            stats.append(stat)
         for temporary, path in written:
             os.replace(temporary, path)
     except CommsflowError:
@@ -38,10 +43,39 @@ def write_all(outputs: dict[Path, bytes | str]) -> list[Path]:
     except OSError as exc:
         _discard(written)
         raise _cannot_write(Path(exc.filename or next(iter(outputs))), exc) from None
+    if _journal is not None:
+        for (_, path), stat in zip(written, stats, strict=True):
+            _journal[str(path)] = stat
     return list(outputs)
 
 
-def _temporary(path: Path, data: bytes) -> str:
+def remove(path: Path) -> None:
+    """Remove a file, if it is there (noted in the journal)."""
+    path.unlink(missing_ok=True)
+    if _journal is not None:
+        _journal[str(path)] = None
+
+
+# What this process wrote (path → [size, mtime_ns], as the file system gives them) and removed
+# (path → None) while a journal is kept: a build tells its stamp what it changed in build/,
+# so the stamp need not list 10,000 files again (commsflow.stamp).
+_journal: dict[str, list[int] | None] | None = None
+
+
+@contextmanager
+def journal() -> Iterator[dict[str, list[int] | None]]:
+    global _journal
+    outer, _journal = _journal, {}
+    try:
+        yield _journal
+    finally:
+        if outer is not None:
+            outer.update(_journal)
+        _journal = outer
+
+
+def _temporary(path: Path, data: bytes) -> tuple[str, list[int]]:
+    """The temporary file, written, and its size and modification time (a rename keeps both)."""
     try:
         handle, temporary = _create(path)
     except OSError as exc:
@@ -49,10 +83,12 @@ def _temporary(path: Path, data: bytes) -> str:
     try:
         with os.fdopen(handle, "wb") as out:
             out.write(data)
+            out.flush()
+            stat = os.fstat(handle) if _journal is not None else None
     except OSError as exc:
         Path(temporary).unlink(missing_ok=True)
         raise _cannot_write(path, exc) from None
-    return temporary
+    return temporary, [stat.st_size, stat.st_mtime_ns] if stat is not None else []
 
 
 # Folders this process made or found: a build writes 10,000 files into a few folders, and

@@ -62,8 +62,12 @@ def _config_digest(root: Path) -> str | None:
 
 
 def tree_digest(paths: list[Path], skip: tuple[Path, ...] = ()) -> str:
+    return _digest(_files(paths, skip))
+
+
+def _digest(files: dict[str, list[int] | None]) -> str:
     digest = hashlib.blake2b(digest_size=16)
-    for path, stat in sorted(_files(paths, skip).items()):
+    for path, stat in sorted(files.items()):
         digest.update(f"{path}\0{stat}\n".encode())
     return digest.hexdigest()
 
@@ -159,12 +163,27 @@ class Stamp:
         self.racy = _racy(self.files, taken)
         self.usable = self.racy is not None
         self.code = _code_digest()
+        # The output files as :func:`changes` listed them: with what the build wrote and
+        # removed (``written`` in :meth:`save`), what build/ holds afterwards.
+        self.outputs_before = None
+        if seen is not None and seen.outputs == [str(p) for p in outputs] and seen.skip == [str(p) for p in skip]:
+            self.outputs_before = seen.outputs_now
 
     def save(
-        self, path: Path, zone: str, now: datetime, moments: list[datetime], report: dict, outline: str | None = None
+        self,
+        path: Path,
+        zone: str,
+        now: datetime,
+        moments: list[datetime],
+        report: dict,
+        outline: str | None = None,
+        written: dict[str, list[int] | None] | None = None,
     ) -> None:
         """``moments``: the planned jobs and event starts; the result holds until the next.
-        ``outline``: the id of the plan's outline (``commsflow.outline``) this build used or left."""
+        ``outline``: the id of the plan's outline (``commsflow.outline``) this build used or left.
+        ``written``: every file the build wrote or removed (``commsflow.files.journal``); with
+        the listing taken before the build, build/ is not listed again. Were a file missing
+        from it, the next build would see build/ changed and build everything: slower, never wrong."""
         midnight = (now + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
         later = [moment for moment in moments if moment > now]
         until = min([midnight, *later])
@@ -178,7 +197,7 @@ class Stamp:
             "skip": [str(p) for p in self.skip],
             "files": self.files,
             "racy": self.racy,
-            "output_digest": tree_digest(self.outputs, self.skip),
+            "output_digest": self._output_digest(written),
             "from": now.isoformat(),
             "until": until.isoformat(),
             "report": report,
@@ -186,6 +205,23 @@ class Stamp:
             "use": self.usable,
         }
         write_atomic(path, orjson.dumps(data))
+
+    def _output_digest(self, written: dict[str, list[int] | None] | None) -> str:
+        if self.outputs_before is None or written is None:
+            return tree_digest(self.outputs, self.skip)
+        files = dict(self.outputs_before)
+        folders = tuple(f"{output}{os.sep}" for output in self.outputs)
+        skipped = tuple(f"{path}{os.sep}" for path in self.skip)
+        for name, stat in written.items():
+            if name.startswith(folders) and not name.startswith(skipped) and name not in self.skip:
+                if stat is None:
+                    files.pop(name, None)
+                else:
+                    files[name] = stat
+        for output in map(str, self.outputs):  # a folder that was missing, and now has files
+            if output in files and files[output] is None and any(name.startswith(output + os.sep) for name in files):
+                del files[output]
+        return _digest(files)
 
 
 @dataclass
@@ -199,6 +235,8 @@ class Changes:
     skip: list[str]
     now: dict[str, list[int] | None]  # file → [size, mtime_ns], as just listed
     taken: int
+    outputs: list[str]  # the output folders, and what they held (file → [size, mtime_ns])
+    outputs_now: dict[str, list[int] | None]
 
 
 def changes(root: Path, state: Path, now_text: str | None) -> Changes | None:
@@ -217,7 +255,8 @@ def changes(root: Path, state: Path, now_text: str | None) -> Changes | None:
         skip = tuple(Path(p) for p in data["skip"])
         if data["code"] != _code_digest():
             return None
-        if data["output_digest"] != tree_digest([Path(p) for p in data["outputs"]], skip):
+        outputs_now = _files([Path(p) for p in data["outputs"]], skip)
+        if data["output_digest"] != _digest(outputs_now):
             return None
         before: dict[str, list[int] | None] = data["files"]
         taken = time.time_ns()
@@ -227,6 +266,16 @@ def changes(root: Path, state: Path, now_text: str | None) -> Changes | None:
             if name not in changed and _content(name) != digest:
                 changed.add(name)  # edited again within the same tick of the clock
         changed = sorted(changed)
-        return Changes(changed, data["report"], data.get("outline"), data["inputs"], data["skip"], now_files, taken)
+        return Changes(
+            changed,
+            data["report"],
+            data.get("outline"),
+            data["inputs"],
+            data["skip"],
+            now_files,
+            taken,
+            data["outputs"],
+            outputs_now,
+        )
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None  # no stamp, or one this version cannot read: build

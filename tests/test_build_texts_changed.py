@@ -5,6 +5,7 @@ rendered again — and the build folder ends up byte for byte as a build from sc
 from __future__ import annotations
 
 import difflib
+import json
 import os
 import re
 import shutil
@@ -16,6 +17,7 @@ import pytest
 import yaml
 
 from commsflow import calendar as planning
+from commsflow import stamp
 
 NOW = "2024-03-01 10:00"
 
@@ -158,3 +160,27 @@ def test_under_an_embargo_no_outline_is_kept(run, mpi):
     result = run(mpi, "--now", NOW, "build")
     assert result.exit_code in (0, 1), result.output
     assert not (mpi / ".commsflow" / "build" / "outline.json").exists()
+
+
+def test_after_a_text_edit_the_stamp_knows_build_as_it_is_without_listing_it_again(run, built, monkeypatch):
+    """The build tells the stamp what it wrote and removed in build/; the stamp's digest is
+    the one a listing of the folder gives, so the next build has nothing to do — and an
+    output deleted afterwards is still noticed."""
+    post = _unsigned_post(built)
+    _append(post, "\nNachtrag: ein Satz mehr.\n")
+    listed = []
+    real_digest = stamp.tree_digest
+    with monkeypatch.context() as patch:
+        patch.setattr(stamp, "tree_digest", lambda paths, skip=(): listed.append(paths) or real_digest(paths, skip))
+        again = run(built, "--now", NOW, "build")
+    assert again.exit_code in (0, 1), again.output
+    assert re.search(r"[✓✗] 1 built, \d+ unchanged", again.stdout), again.stdout
+    assert [paths for paths in listed if built / "build" in paths] == [], "build/ was listed again to save the stamp"
+    saved = json.loads((built / ".commsflow" / "build" / "stamp.json").read_text(encoding="utf-8"))
+    assert saved["output_digest"] == stamp.tree_digest([built / "build"])
+    assert "nothing changed since the last build" in run(built, "--now", NOW, "build").stdout
+    draft = built / "build" / "linkedin" / f"{post.stem}--article.md"
+    draft.unlink()
+    rebuilt = run(built, "--now", NOW, "build")
+    assert "nothing changed since the last build" not in rebuilt.stdout
+    assert draft.is_file()

@@ -157,3 +157,22 @@ def test_written_files_get_the_mode_of_a_new_file(tmp_path):
         os.umask(umask)
     assert (tmp_path / "a.txt").stat().st_mode & 0o777 == 0o644  # the web server may serve the preview
     assert (tmp_path / "b.txt").stat().st_mode & 0o777 == 0o600  # the user's umask is respected
+
+
+def test_a_journal_notes_each_file_written_and_removed_as_the_file_system_has_it(tmp_path):
+    from commsflow import files
+
+    gone = tmp_path / "alt.txt"
+    gone.write_text("alt", encoding="utf-8")
+    with files.journal() as outer:
+        files.write_all({tmp_path / "a" / "eins.txt": "eins", tmp_path / "zwei.txt": b"zwei!"})
+        with files.journal() as inner:
+            files.remove(gone)
+            files.remove(tmp_path / "nie-da.txt")
+        assert inner == {str(gone): None, str(tmp_path / "nie-da.txt"): None}
+    for name in ("a/eins.txt", "zwei.txt"):
+        stat = (tmp_path / name).stat()
+        assert outer[str(tmp_path / name)] == [stat.st_size, stat.st_mtime_ns]
+    assert outer[str(gone)] is None and not gone.exists()
+    files.write_atomic(tmp_path / "danach.txt", "ohne Journal")  # none kept: nothing noted, nothing fails
+    assert str(tmp_path / "danach.txt") not in outer

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from contextlib import nullcontext
 from pathlib import Path
 
 import click
@@ -22,7 +23,7 @@ def build_all(workspace: Workspace, show_progress: bool = False, changes: stamp.
     plan is opened with the last build's outline and only what they are in is rendered."""
     from commsflow import lint
     from commsflow.build import Builder
-    from commsflow.files import write_atomic
+    from commsflow.files import journal, write_atomic
     from commsflow.plan import open_plan, unique
     from commsflow.renderers.dashboard import render_dashboard
 
@@ -42,20 +43,22 @@ def build_all(workspace: Workspace, show_progress: bool = False, changes: stamp.
         seen=changes,
     )
     workspace.seen_files = changes.now if changes is not None else None  # `preview` builds again and again
-    builders: list[Builder] = []
-    outline, texts = _outline(workspace, changes)
-    plan = open_plan(workspace, prepare=lambda plan: builders.append(Builder(plan, texts)), outline=outline)
-    if outline is not None and (not texts <= {item.path for item in plan.library} or builders[0].texts_matter()):
-        # A changed file no longer gives a valid item, or a signed-off rendition is made from one.
-        outline, texts = None, None
-        builders.clear()
-        plan = open_plan(workspace, prepare=lambda plan: builders.append(Builder(plan)))
-    builder = builders[0]
-    report = _run_with_progress(builder, len(plan.renderable()) + 1) if show_progress else builder.run()
-    findings = lint.lint(plan, [problem for built in report.renditions for problem in built.problems])
-    report.problems = unique(plan.problems + report.problems + findings)
-    dashboard = render_dashboard(plan, report.renditions, report.problems)
-    write_atomic(config.path("build") / "index.html", dashboard)
+    # What the build changes in build/: after a build that had a listing of it, the stamp need not list it again.
+    with journal() if changes is not None else nullcontext() as written:
+        builders: list[Builder] = []
+        outline, texts = _outline(workspace, changes)
+        plan = open_plan(workspace, prepare=lambda plan: builders.append(Builder(plan, texts)), outline=outline)
+        if outline is not None and (not texts <= {item.path for item in plan.library} or builders[0].texts_matter()):
+            # A changed file no longer gives a valid item, or a signed-off rendition is made from one.
+            outline, texts = None, None
+            builders.clear()
+            plan = open_plan(workspace, prepare=lambda plan: builders.append(Builder(plan)))
+        builder = builders[0]
+        report = _run_with_progress(builder, len(plan.renderable()) + 1) if show_progress else builder.run()
+        findings = lint.lint(plan, [problem for built in report.renditions for problem in built.problems])
+        report.problems = unique(plan.problems + report.problems + findings)
+        dashboard = render_dashboard(plan, report.renditions, report.problems)
+        write_atomic(config.path("build") / "index.html", dashboard)
     try:
         if outline is None:
             outline = plan.outline()
@@ -69,6 +72,7 @@ def build_all(workspace: Workspace, show_progress: bool = False, changes: stamp.
             plan.moments,
             _summary(workspace, report),
             outline.id if outline is not None else None,
+            written,
         )
     except CommsflowError:
         pass  # the stamp and the outline only save the next build's time; the outputs are written
