@@ -32,7 +32,7 @@ from commsflow.files import write_atomic
 
 CONFIG_FILE = "commsflow.toml"
 STATE_DEFAULT = ".commsflow"  # config.Paths.state's default (a test keeps the two the same)
-_VERSION = 4  # 4: a file's stat as [size, mtime_ns]
+_VERSION = 5  # 4: a file's stat as [size, mtime_ns]; 5: a listing's digest is of its JSON
 _RESOLUTION_NS = 2_000_000_000  # FAT's two seconds: the coarsest timestamps a project may sit on
 _CODE = Path(__file__).parent
 
@@ -66,10 +66,7 @@ def tree_digest(paths: list[Path], skip: tuple[Path, ...] = ()) -> str:
 
 
 def _digest(files: dict[str, list[int] | None]) -> str:
-    digest = hashlib.blake2b(digest_size=16)
-    for path, stat in sorted(files.items()):
-        digest.update(f"{path}\0{stat}\n".encode())
-    return digest.hexdigest()
+    return hashlib.blake2b(orjson.dumps(sorted(files.items())), digest_size=16).hexdigest()
 
 
 def _files(paths: list[Path], skip: tuple[Path, ...] = ()) -> dict[str, list[int] | None]:
@@ -261,7 +258,8 @@ def changes(root: Path, state: Path, now_text: str | None) -> Changes | None:
         before: dict[str, list[int] | None] = data["files"]
         taken = time.time_ns()
         now_files = _files([Path(p) for p in data["inputs"]], skip)
-        changed = {name for name in before.keys() | now_files.keys() if before.get(name) != now_files.get(name)}
+        changed = {name for name, stat in now_files.items() if before.get(name, 0) != stat}
+        changed.update(before.keys() - now_files.keys())
         for name, digest in data["racy"].items():
             if name not in changed and _content(name) != digest:
                 changed.add(name)  # edited again within the same tick of the clock
