@@ -11,6 +11,7 @@ from __future__ import annotations
 import errno
 import itertools
 import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -43,35 +44,42 @@ def write_all(outputs: dict[Path, bytes | str]) -> list[Path]:
     except OSError as exc:
         _discard(written)
         raise _cannot_write(Path(exc.filename or next(iter(outputs))), exc) from None
-    if _journal is not None:
+    noted = _journal()
+    if noted is not None:
         for (_, path), stat in zip(written, stats, strict=True):
-            _journal[str(path)] = stat
+            noted[str(path)] = stat
     return list(outputs)
 
 
 def remove(path: Path) -> None:
     """Remove a file, if it is there (noted in the journal)."""
     path.unlink(missing_ok=True)
-    if _journal is not None:
-        _journal[str(path)] = None
+    noted = _journal()
+    if noted is not None:
+        noted[str(path)] = None
 
 
-# What this process wrote (path → [size, mtime_ns], as the file system gives them) and removed
+# What this thread wrote (path → [size, mtime_ns], as the file system gives them) and removed
 # (path → None) while a journal is kept: a build tells its stamp what it changed in build/,
-# so the stamp need not list 10,000 files again (commsflow.stamp).
-_journal: dict[str, list[int] | None] | None = None
+# so the stamp need not list 10,000 files again (commsflow.stamp). Per thread: a write another
+# thread makes meanwhile is not this build's (were it in build/, the next build would build all).
+_kept = threading.local()
+
+
+def _journal() -> dict[str, list[int] | None] | None:
+    return getattr(_kept, "journal", None)
 
 
 @contextmanager
 def journal() -> Iterator[dict[str, list[int] | None]]:
-    global _journal
-    outer, _journal = _journal, {}
+    outer = _journal()
+    _kept.journal = {}
     try:
-        yield _journal
+        yield _kept.journal
     finally:
         if outer is not None:
-            outer.update(_journal)
-        _journal = outer
+            outer.update(_kept.journal)
+        _kept.journal = outer
 
 
 def _temporary(path: Path, data: bytes) -> tuple[str, list[int]]:
@@ -84,7 +92,7 @@ def _temporary(path: Path, data: bytes) -> tuple[str, list[int]]:
         with os.fdopen(handle, "wb") as out:
             out.write(data)
             out.flush()
-            stat = os.fstat(handle) if _journal is not None else None
+            stat = os.fstat(handle) if _journal() is not None else None
     except OSError as exc:
         Path(temporary).unlink(missing_ok=True)
         raise _cannot_write(path, exc) from None

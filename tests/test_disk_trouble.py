@@ -176,3 +176,17 @@ def test_a_journal_notes_each_file_written_and_removed_as_the_file_system_has_it
     assert outer[str(gone)] is None and not gone.exists()
     files.write_atomic(tmp_path / "danach.txt", "ohne Journal")  # none kept: nothing noted, nothing fails
     assert str(tmp_path / "danach.txt") not in outer
+
+
+def test_a_journal_notes_only_its_own_thread_s_writes(tmp_path):
+    import threading
+
+    from commsflow import files
+
+    with files.journal() as noted:
+        other = threading.Thread(target=files.write_atomic, args=(tmp_path / "anderer.txt", "x"))
+        other.start()
+        other.join()
+        files.write_atomic(tmp_path / "eigener.txt", "y")
+    assert list(noted) == [str(tmp_path / "eigener.txt")]
+    assert (tmp_path / "anderer.txt").read_text(encoding="utf-8") == "x"
