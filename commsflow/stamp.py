@@ -204,9 +204,11 @@ class Stamp:
         write_atomic(path, orjson.dumps(data))
 
     def _output_digest(self, written: dict[str, list[int] | None] | None) -> str:
-        if self.outputs_before is None or written is None:
+        before = self.outputs_before
+        # An output folder missing before the build (never so after a stamped one) is listed afresh.
+        if before is None or written is None or any(before.get(str(output), 0) is None for output in self.outputs):
             return tree_digest(self.outputs, self.skip)
-        files = dict(self.outputs_before)
+        files = dict(before)
         folders = tuple(f"{output}{os.sep}" for output in self.outputs)
         skipped = tuple(f"{path}{os.sep}" for path in self.skip)
         for name, stat in written.items():
@@ -215,9 +217,6 @@ class Stamp:
                     files.pop(name, None)
                 else:
                     files[name] = stat
-        for output in map(str, self.outputs):  # a folder that was missing, and now has files
-            if output in files and files[output] is None and any(name.startswith(output + os.sep) for name in files):
-                del files[output]
         return _digest(files)
 
 
