@@ -16,6 +16,7 @@ files and the digest of its payload.
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +31,7 @@ from commsflow.channels.base import FRONT_MATTER
 from commsflow.errors import Problem
 from commsflow.files import remove, write_all, write_atomic
 from commsflow.plan import Plan, is_draft, unique
+from commsflow.renderers.dashboard import DRAFTS_FOLDER, Dashboard
 
 
 @dataclass
@@ -412,3 +414,44 @@ def _to_manifest(built: Built, inputs: str, sources: list[str] | None) -> dict:
 
 def _from_manifest(job: Job, data: dict) -> Built:
     return Built(job, data["files"], data["title"], data["review"], data["digest"], data["problems"], data.get("link"))
+
+
+def write_dashboard(dashboard: Dashboard, build_dir: Path, state: Path) -> None:
+    """The dashboard's index and those of its previews' pages that changed, written as one set.
+
+    A page is rendered again when its digest is not the one kept from the last build, or
+    its file is gone or not as that build left it (size and time: edited by hand); pages
+    of months that no longer have previews are removed."""
+    kept_path = state / "build" / "dashboard-pages.json"
+    kept = read_kept(kept_path, dashboard.key)  # another key (templates, settings, code): every page again
+    fresh: dict[str, list] = {}
+    outputs: dict[Path, bytes | str] = {}
+    for name, page in dashboard.pages.items():
+        before = kept.get(name)
+        if before is not None and before[0] == page.digest and before[1:] == _size_and_time(build_dir / name):
+            fresh[name] = before
+        else:
+            outputs[build_dir / name] = page.render()
+    outputs[build_dir / "index.html"] = dashboard.index
+    write_all(outputs)
+    for path in outputs:
+        name = path.relative_to(build_dir).as_posix()
+        if name in dashboard.pages:
+            fresh[name] = [dashboard.pages[name].digest, *_size_and_time(path)]
+    folder = build_dir / DRAFTS_FOLDER
+    if kept.keys() != dashboard.pages.keys() and folder.is_dir():
+        for entry in os.scandir(folder):
+            if entry.name.endswith(".html") and f"{DRAFTS_FOLDER}/{entry.name}" not in dashboard.pages:
+                remove(Path(entry.path))
+    # The cards earlier versions kept for one page of every preview (8 MB for 10,000 items): no longer read.
+    (state / "build" / "dashboard-cards.json").unlink(missing_ok=True)
+    if fresh != kept:
+        write_kept(kept_path, dashboard.key, fresh)
+
+
+def _size_and_time(path: Path) -> list[int]:
+    try:
+        found = path.stat()
+    except OSError:
+        return []
+    return [found.st_size, found.st_mtime_ns]

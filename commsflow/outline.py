@@ -25,7 +25,7 @@ import orjson
 
 from commsflow.files import write_atomic
 
-_VERSION = 2  # 2: front matter digests of the split text
+_VERSION = 3  # 2: front matter digests of the split text; 3: the previews' months
 
 
 def outline_path(state: Path) -> Path:
@@ -53,6 +53,7 @@ class Outline:
     addresses: list[str]  # every item's own web address, normalised (the lint's live links)
     moments: list[datetime]  # planned jobs and event starts: until the next, the clock changes nothing
     heads: dict[str, str] = field(default_factory=dict)  # valid item's file (relative) → front matter digest
+    draft_months: dict[str, str] = field(default_factory=dict)  # previewed item → month (Plan.draft_months)
     id: str = ""
 
     def to_json(self) -> bytes:
@@ -65,6 +66,7 @@ class Outline:
             "addresses": self.addresses,
             "moments": [moment.isoformat() for moment in self.moments],
             "heads": self.heads,
+            "draft_months": self.draft_months,
         }
         self.id = hashlib.blake2b(orjson.dumps(data, option=orjson.OPT_SORT_KEYS), digest_size=16).hexdigest()
         return orjson.dumps({"id": self.id, **data})
@@ -84,6 +86,7 @@ class Outline:
             addresses=data["addresses"],
             moments=[datetime.fromisoformat(moment) for moment in data["moments"]],
             heads=data["heads"],
+            draft_months=data["draft_months"],
             id=data["id"],
         )
 

@@ -109,6 +109,7 @@ class Plan:
             sorted(self.addresses),
             self.moments,
             heads(self.config.root, [item.path for item in self.library]),
+            self.draft_months,
         )
 
     @property
@@ -200,6 +201,21 @@ class Plan:
             self._drafts = found
         return self._drafts
 
+    @cached_property
+    def draft_months(self) -> dict[str, str]:
+        """The month each previewed item is filed under (``2024-03``: a post's date, an
+        event's start), or ``""`` for an item without a date: the dashboard shows previews
+        month by month, on pages of their own."""
+        found = {}
+        for job in self.drafts():
+            if job.item not in found:
+                item = self.library.get(job.item)
+                when = item.when if item is not None else None
+                if isinstance(when, datetime):
+                    when = when.astimezone(self.config.zone) if when.tzinfo else when
+                found[job.item] = f"{when.year:04d}-{when.month:02d}" if when else ""
+        return found
+
     def renditions_for(self, key: str) -> list[Rendition]:
         """What a sign-off of ``key`` covers: its jobs that may still go out, or — when no
         job plans it yet — its previews."""
@@ -245,7 +261,11 @@ def open_plan(
         plan.planning_problems = list(outline.problems)
         plan._drafts = list(outline.drafts)
         plan.__dict__.update(
-            titles=outline.titles, addresses=set(outline.addresses), moments=outline.moments, embargoed={}
+            titles=outline.titles,
+            addresses=set(outline.addresses),
+            moments=outline.moments,
+            embargoed={},
+            draft_months=outline.draft_months,
         )
     else:
         for campaign in campaigns.of_kind("newsletter"):

@@ -160,12 +160,13 @@ def test_dashboard_shows_calendar_and_every_kind_of_preview(run, mpi):
         "instagram",
         "webhook",
         "press",
-        "ics",
+        "entwuerfe",
         "hinweise",
     ]
     links = [attrs["href"] for tag, attrs in outline.tags if tag == "a" and attrs.get("href", "").startswith("#")]
     navigation = [link for link in links if not link.startswith("#p-")]  # the rest: calendar rows to previews
-    assert navigation == [f"#{section}" for section in sections]
+    assert navigation[: len(sections)] == [f"#{section}" for section in sections]
+    assert set(navigation[len(sections) :]) == {"#entwuerfe"}  # a channel that plans nothing points to the previews
     frames = [attrs for tag, attrs in outline.tags if tag == "iframe"]
     assert {
         "src": "newsletter/newsletter-2024-1/email.html",
@@ -173,10 +174,6 @@ def test_dashboard_shows_calendar_and_every_kind_of_preview(run, mpi):
         "height": "720",
         "title": "MPI-Newsletter 1/2024, Mobilansicht",
     } in frames
-    assert any(
-        frame["src"] == "press/2023-10-18-neue-website-und-veranstaltungen--announcement/release.html"
-        for frame in frames
-    )
     assert any(frame["src"] == "press/mpi-meet-up-2024--invitation/release.html" for frame in frames)
     # each preview says when it goes out, or that nothing plans it yet, and shows its sign-off
     linkedin = html[html.index('<section id="linkedin"') :]
@@ -184,12 +181,62 @@ def test_dashboard_shows_calendar_and_every_kind_of_preview(run, mpi):
     fundingcall = fundingcall[: fundingcall.index("</article>")]
     assert "(Fördercall)" in fundingcall
     assert "geplant Dienstag, 12. März 2024, 10:00 Uhr" in fundingcall and "freigegeben" in fundingcall
-    figures = linkedin[linkedin.index("MPI in Zahlen: 42 Projekte") :]
-    assert "Vorschau, nicht geplant" in figures[: figures.index("</article>")]
+    assert "MPI in Zahlen: 42 Projekte" not in html  # a preview no campaign plans: on its month's page
     assert "Geändert seit der Freigabe" not in html  # every sign-off of the fixture is current
     assert "KW 11: 11.03.2024 bis 17.03.2024" in html
     assert "…mehr – bis hier zeigt der Feed" in html
     assert html.index("Dienstag, 5. März 2024, 10:00 Uhr") < html.index("Donnerstag, 14. März 2024, 10:00 Uhr")
+
+
+def test_previews_no_campaign_plans_are_on_pages_of_their_month(run, mpi):
+    assert run(mpi, "--lang", "de", *NOW, "build").exit_code == 0
+    build = mpi / "build"
+    index = (build / "index.html").read_text(encoding="utf-8")
+    links = [a["href"] for tag, a in Outline(index).tags if tag == "a" and a.get("href", "").startswith("drafts/")]
+    assert sorted(links) == sorted(f"drafts/{page.name}" for page in (build / "drafts").glob("*.html"))
+    assert links[-1] == "drafts/undated.html" and links[:-1] == sorted(links[:-1], reverse=True)  # newest first
+    assert '<a href="drafts/2023-10.html">Oktober 2023</a>: 8 Vorschauen' in index
+
+    html = (build / "drafts" / "2023-10.html").read_text(encoding="utf-8")
+    page = Outline(html)
+    assert ("html", {"lang": "de"}) in page.tags
+    assert page.headings[:3] == ["Entwürfe: Oktober 2023", "LinkedIn", "Mädchen-Technik-Kongress 2023 (Rückblick)"]
+    assert "Vorschau, nicht geplant" in html and "geplant Dienstag" not in html
+    frames = [attrs["src"] for tag, attrs in page.tags if tag == "iframe"]
+    assert "../press/2023-10-18-neue-website-und-veranstaltungen--announcement/release.html" in frames
+    # every link to a built file, from the drafts folder, leads to one; and back to the dashboard
+    for tag, attrs in page.tags:
+        target = attrs.get("src") if tag == "iframe" else attrs.get("href") if tag == "a" else None
+        if target and not target.startswith(("#", "https:", "http:")):
+            assert (build / "drafts" / target.split("#")[0]).resolve().is_file(), target
+    assert ("a", {"href": "../index.html#entwuerfe"}) in page.tags
+    undated = (build / "drafts" / "undated.html").read_text(encoding="utf-8")
+    assert "MPI in Zahlen: 42 Projekte" in undated and "MPI in Zahlen" not in index
+
+
+def test_a_month_of_previews_is_written_again_only_when_it_changed(run, mpi):
+    assert run(mpi, *NOW, "build").exit_code == 0
+    drafts = mpi / "build" / "drafts"
+
+    def pages() -> dict[str, tuple[int, bytes]]:
+        return {page.name: (page.stat().st_mtime_ns, page.read_bytes()) for page in drafts.glob("*.html")}
+
+    first = pages()
+    january = mpi / "content" / "news" / "2024-01-16-modell-campus-ringberlin-baustart-makerspace.md"
+    text = january.read_text(encoding="utf-8")
+    assert "status: approved\n" in text and "2024-01.html" in first
+    january.write_text(text.replace("status: approved\n", "status: draft\n", 1), encoding="utf-8")
+    assert run(mpi, *NOW, "build").exit_code == 0
+    # its only preview of January gone: the page goes, the dashboard no longer lists it, no other page is touched
+    assert pages() == {name: kept for name, kept in first.items() if name != "2024-01.html"}
+    assert "drafts/2024-01.html" not in (mpi / "build" / "index.html").read_text(encoding="utf-8")
+
+    january.write_text(text, encoding="utf-8")
+    (drafts / "2023-10.html").write_text('<html lang="de"><p>von Hand geändert</p></html>', encoding="utf-8")
+    assert run(mpi, *NOW, "build").exit_code == 0
+    again = pages()
+    assert {name: html for name, (_, html) in again.items()} == {name: html for name, (_, html) in first.items()}
+    assert {name for name in again if again[name][0] != first[name][0]} == {"2024-01.html", "2023-10.html"}
 
 
 def test_the_dashboard_speaks_english_on_request(run, mpi):

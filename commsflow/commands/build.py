@@ -22,8 +22,8 @@ def build_all(workspace: Workspace, show_progress: bool = False, changes: stamp.
     ``changes``: what changed since the last build; when that is only items' texts, the
     plan is opened with the last build's outline and only what they are in is rendered."""
     from commsflow import lint
-    from commsflow.build import Builder
-    from commsflow.files import journal, write_atomic
+    from commsflow.build import Builder, write_dashboard
+    from commsflow.files import journal
     from commsflow.plan import open_plan, unique
     from commsflow.renderers.dashboard import render_dashboard
 
@@ -57,8 +57,7 @@ def build_all(workspace: Workspace, show_progress: bool = False, changes: stamp.
         report = _run_with_progress(builder, len(plan.renderable()) + 1) if show_progress else builder.run()
         findings = lint.lint(plan, [problem for built in report.renditions for problem in built.problems])
         report.problems = unique(plan.problems + report.problems + findings)
-        dashboard = render_dashboard(plan, report.renditions, report.problems)
-        write_atomic(config.path("build") / "index.html", dashboard)
+        write_dashboard(render_dashboard(plan, report.renditions, report.problems), config.path("build"), state)
     try:
         if outline is None:
             outline = plan.outline()

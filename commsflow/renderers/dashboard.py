@@ -1,22 +1,27 @@
 """The preview dashboard: ``build/index.html``, the team's view of what will go out.
 
 The calendar (upcoming first, by calendar week) and, channel by channel (sections come
-from the channel registry), every rendition the build made: each job exactly as it
-goes out, with its planned time, and previews of items no campaign plans yet — the
-newsletter in desktop and mobile frames, each post as the feed shows it with the
-„…mehr“ cut marked, each press release as printed — with its warnings, its sign-off
-state and, where a sign-off went stale, what changed, or who rejected it and why. Wording and markup are in
-``templates/dashboard/index.html`` and, for one preview card, ``card.html``.
+from the channel registry), every planned job exactly as it goes out, with its planned
+time — the newsletter in desktop and mobile frames, each post as the feed shows it with
+the „…mehr“ cut marked, each press release as printed — with its warnings, its sign-off
+state and, where a sign-off went stale, what changed, or who rejected it and why.
 
-With 10,000 items the dashboard holds some 7,000 cards; a card is rendered only when what
-it shows changed since the last build (the cards are kept in the state folder, keyed by
-what they show, the dashboard templates, the settings and commsflow's code).
+Previews of signed-off items no campaign plans yet are on pages of their own, one per
+month of the items' dates (``build/drafts/2024-03.html``; ``undated.html`` for items
+without a date), which the dashboard lists: they are not what goes out, and a corpus of
+years holds thousands of them. A month's page is rendered again only when what it shows
+changed (``commsflow.build.write_dashboard`` keeps each page's digest). Wording and
+markup are in ``templates/dashboard/``: ``index.html``, ``drafts.html``, ``card.html``
+for one preview card and ``style.html`` for both pages' look.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
-from datetime import timedelta
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, timedelta
 
 import orjson
 from markupsafe import Markup
@@ -33,7 +38,27 @@ def _as_post(preview: dict, text: str) -> dict:
     return {**preview, **as_feed_shows(text), "hashtags": hashtags_in(text)}
 
 
-def render_dashboard(plan, renditions: list, problems: list[Problem]) -> str:
+DRAFTS_FOLDER = "drafts"  # in the build folder: the previews' pages
+UNDATED = "undated"  # the page of previews without a month
+
+
+@dataclass
+class Page:
+    """A page of previews: its digest (what it shows, in the dashboard's templates and the
+    UI language) and how to render it, called only when the digest is not the kept one."""
+
+    digest: str
+    render: Callable[[], str]
+
+
+@dataclass
+class Dashboard:
+    index: str  # build/index.html
+    pages: dict[str, Page]  # relative to the build folder: drafts/2024-03.html, …
+    key: str  # the templates, settings and code the digests hold for
+
+
+def render_dashboard(plan, renditions: list, problems: list[Problem]) -> Dashboard:
     """``plan``: a :class:`commsflow.plan.Plan`; ``renditions``: what the build kept of each
     rendition (``commsflow.build.Built``)."""
     from commsflow.plan import is_draft
@@ -61,7 +86,9 @@ def render_dashboard(plan, renditions: list, problems: list[Problem]) -> str:
             )
         weeks[-1]["jobs"].append(_job(job, titles, previewed))
 
-    sections = {name: [] for name in channels.registry()}
+    registry = channels.registry()
+    sections: dict[str, list] = {name: [] for name in registry}
+    months: dict[str, dict[str, list]] = defaultdict(lambda: {name: [] for name in registry})
     for built in renditions:
         job = built.job
         item = library.get(job.item)
@@ -70,14 +97,15 @@ def render_dashboard(plan, renditions: list, problems: list[Problem]) -> str:
         if job.channel != "ics" and (item is not None or campaign is not None):
             signoff = plan.signoffs.get(job.item)
         changes = [change.diff for change in signoff.changes if change.label == label(job)] if signoff else []
+        draft = is_draft(job)
         preview = {
             "id": _anchor(job.id),
             "channel": job.channel,
             "item": job.item,
             "kind": job.template,
             "title": built.title or titles.get(job.item, job.item),
-            "planned": None if is_draft(job) else job.planned,
-            "state": None if is_draft(job) else job.state,
+            "planned": None if draft else job.planned,
+            "state": None if draft else job.state,
             "files": built.files,
             "link": built.link,
             "signoff": signoff.state if signoff else None,
@@ -94,84 +122,93 @@ def render_dashboard(plan, renditions: list, problems: list[Problem]) -> str:
         elif job.channel == "press":
             preview["html"] = next((f for f in built.files if f.endswith(".html")), None)
             preview["docx"] = next((f for f in built.files if f.endswith(".docx")), None)
-        # A post is shown as the feed shows it; worked out only for a card not kept (_Cards).
-        look = channels.get(job.channel).look  # newsletter frames, feed posts, printed releases, files
-        sections[job.channel].append((preview, built.review if look == "post" else None))
+        # A post is shown as the feed shows it; worked out only for a card that is rendered.
+        look = registry[job.channel].look  # newsletter frames, feed posts, printed releases, files
+        shown = (preview, built.review if look == "post" else None)
+        if draft:
+            months[plan.draft_months.get(job.item) or UNDATED][job.channel].append(shown)
+        else:
+            sections[job.channel].append(shown)
 
     env = environment(config)
-    cards = _Cards(env, config)
-    shown = []
-    for name, channel in channels.registry().items():
-        if sections[name] or channel.scheduled:
-            look = channel.look
-            found = "".join(cards.card(preview, look, text) for preview, text in sections[name])
-            shown.append(
-                {
-                    "name": name,
-                    "title": channel.shown_title(),
-                    "look": look,
-                    "cards": Markup(found),
-                    "count": len(sections[name]),
-                }
+    card = macro(env, "dashboard/card.html", "card")
+    language = i18n.language()  # the pages' lang: the language their wording is in
+    organisation = config.organisation.model_dump()
+
+    def shown_sections(found: dict[str, list], base: str, every_scheduled: bool) -> list[dict]:
+        shown = []
+        for name, channel in registry.items():
+            if found[name] or (every_scheduled and channel.scheduled):
+                cards = "".join(
+                    str(card(_as_post(preview, text) if text is not None else preview, channel.look, base))
+                    for preview, text in found[name]
+                )
+                shown.append(
+                    {
+                        "name": name,
+                        "title": channel.shown_title(),
+                        "look": channel.look,
+                        "cards": Markup(cards),
+                        "count": len(found[name]),
+                    }
+                )
+        return shown
+
+    pages, listed = {}, []
+    newest_first = sorted((month for month in months if month != UNDATED), reverse=True)
+    for month in newest_first + ([UNDATED] if UNDATED in months else []):
+        found = months[month]
+        first = None if month == UNDATED else date(int(month[:4]), int(month[5:7]), 1)
+        name = f"{DRAFTS_FOLDER}/{month}.html"
+        shows = [language, month, [[channel, found[channel]] for channel in registry if found[channel]]]
+        try:  # orjson: some 7,000 previews
+            dumped = orjson.dumps(shows)
+        except TypeError:
+            dumped = repr(shows).encode()
+
+        def page(found=found, first=first) -> str:
+            return render(
+                env,
+                "dashboard/drafts.html",
+                ui_language=language,
+                organisation=organisation,
+                month=first,
+                sections=shown_sections(found, "../", every_scheduled=False),
             )
-    cards.save()
-    return render(
+
+        pages[name] = Page(hashlib.blake2b(dumped, digest_size=16).hexdigest(), page)
+        counts = [(registry[channel].shown_title(), len(found[channel])) for channel in registry if found[channel]]
+        listed.append({"href": name, "month": first, "count": sum(n for _, n in counts), "channels": counts})
+
+    index = render(
         env,
         "dashboard/index.html",
-        ui_language=i18n.language(),  # the page's lang: the language its wording is in
-        organisation=config.organisation.model_dump(),
+        ui_language=language,
+        organisation=organisation,
         now=now,
         weeks=weeks,
         past=[_job(job, titles, previewed) for job in reversed(past)],
         # What will not go out as things stand, with why: easy to miss in a long calendar.
         blocked=[_job(job, titles, previewed) for job in upcoming if job.state == "blocked"],
-        sections=shown,
-        channel_titles={name: channel.shown_title() for name, channel in channels.registry().items()},
+        sections=shown_sections(sections, "", every_scheduled=True),
+        drafts=listed,
+        channel_titles={name: channel.shown_title() for name, channel in registry.items()},
         counts={"errors": sum(p.is_error for p in problems), "warnings": sum(not p.is_error for p in problems)},
         problems=[{"error": p.is_error, "text": p.format()} for p in problems],
     )
+    return Dashboard(index, pages, _key(config))
 
 
-class _Cards:
-    """Rendered preview cards, kept from one build to the next by what they show."""
+def _key(config) -> str:
+    """What every page's digest holds for: the dashboard's templates, the settings, commsflow's code."""
+    from commsflow.cache import code_fingerprint
 
-    def __init__(self, env, config):
-        import hashlib
-
-        from commsflow.cache import code_fingerprint, read_kept
-
-        self.path = config.path("state") / "build" / "dashboard-cards.json"
-        self.macro = macro(env, "dashboard/card.html", "card")
-        folder = config.path("templates") / "dashboard"
-        key = hashlib.blake2b(digest_size=16)
-        for part in (config.fingerprint, code_fingerprint()):
-            key.update(part.encode() + b"\0")
-        for path in sorted(folder.glob("*.html")):
-            key.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
-        self.key = key.hexdigest()
-        self.kept: dict[str, str] = read_kept(self.path, self.key)  # none yet, or unreadable: every card is rendered
-        self.fresh: dict[str, str] = {}
-
-    def card(self, preview: dict, look: str, text: str | None) -> str:
-        """``text``: a post's text, shown as the feed shows it."""
-        import hashlib
-
-        try:  # orjson: a tenth of repr's time, for some 7,000 cards
-            shown = orjson.dumps(preview)
-        except TypeError:
-            shown = repr(preview).encode()
-        key = hashlib.blake2b(f"{look}\0{text}\0".encode() + shown, digest_size=16).hexdigest()
-        html = self.fresh.get(key) or self.kept.get(key)
-        if html is None:
-            html = str(self.macro(_as_post(preview, text) if text is not None else preview, look))
-        self.fresh[key] = html
-        return html
-
-    def save(self) -> None:
-        from commsflow.cache import write_kept
-
-        if self.fresh != self.kept:
-            write_kept(self.path, self.key, self.fresh)
+    key = hashlib.blake2b(digest_size=16)
+    for part in (config.fingerprint, code_fingerprint()):
+        key.update(part.encode() + b"\0")
+    for path in sorted((config.path("templates") / "dashboard").glob("*.html")):
+        key.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return key.hexdigest()
 
 
 def _rejection(signoff, zone) -> dict | None:
