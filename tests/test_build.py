@@ -355,12 +355,17 @@ def test_dashboard_in_a_real_browser(run, mpi):
             mobile = page.frame_locator('iframe[title="MPI-Newsletter 1/2024, mobile view"]')
             assert mobile.get_by_text("Donnerstag, 25. April 2024, 16:00 Uhr").first.is_visible()
             assert page.locator("#linkedin .cut").count() >= 10
+            for section in ("newsletter", "linkedin", "press"):
+                page.locator(f"#{section}").screenshot(path=str(artifacts / f"{section}.png"))
+            # a release no campaign plans, on its month's page: framed from the drafts folder
+            page.locator("#entwuerfe").get_by_role("link", name="Oktober 2023").click()
+            page.wait_for_load_state()
+            assert page.url.endswith("/build/drafts/2023-10.html")
             release = page.frame_locator(
                 'iframe[title="Masterplan Industriestadt Berlin: Neue Website und Veranstaltungen, print view"]'
             )
             assert release.get_by_text("Berlin, 18. Oktober 2023 –").first.is_visible()
-            for section in ("newsletter", "linkedin", "press"):
-                page.locator(f"#{section}").screenshot(path=str(artifacts / f"{section}.png"))
+            page.screenshot(path=str(artifacts / "drafts-2023-10.png"), full_page=True)
             assert not [url for url in blocked if "www.berlin.de" not in url]
         finally:
             browser.close()
