@@ -25,7 +25,7 @@ import orjson
 
 from commsflow.files import write_atomic
 
-_VERSION = 3  # 2: front matter digests of the split text; 3: the previews' months
+_VERSION = 4  # 2: front matter digests of the split text; 3: the previews' months; 4: previews in short
 
 
 def outline_path(state: Path) -> Path:
@@ -61,7 +61,8 @@ class Outline:
             "version": _VERSION,
             "jobs": self.jobs,  # orjson writes dataclasses and their times (ISO 8601) as they are
             "problems": [problem.as_dict() for problem in self.problems],
-            "drafts": self.drafts,
+            # A preview's job is its channel, item, kind, day and source (commsflow.plan.draft_job).
+            "drafts": [[job.channel, job.item, job.template, job.planned, job.source] for job in self.drafts],
             "titles": self.titles,
             "addresses": self.addresses,
             "moments": [moment.isoformat() for moment in self.moments],
@@ -81,7 +82,7 @@ class Outline:
         return cls(
             jobs=[_job(entry) for entry in data["jobs"]],
             problems=[Problem.from_dict(entry) for entry in data["problems"]],
-            drafts=[_job(entry) for entry in data["drafts"]],
+            drafts=_drafts(data["drafts"]),
             titles=data["titles"],
             addresses=data["addresses"],
             moments=[datetime.fromisoformat(moment) for moment in data["moments"]],
@@ -135,6 +136,17 @@ def _job(data: dict):
     job = object.__new__(Job)
     job.__dict__.update(data, planned=datetime.fromisoformat(data["planned"]), conflicts=tuple(data["conflicts"]))
     return job
+
+
+def _drafts(entries: list) -> list:
+    from commsflow.plan import draft_job
+
+    days: dict[str, datetime] = {}  # the previews are of one day
+    found = []
+    for channel, item, kind, day, source in entries:
+        planned = days.get(day) or days.setdefault(day, datetime.fromisoformat(day))
+        found.append(draft_job(channel, item, kind, planned, source))
+    return found
 
 
 @functools.cache

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field, fields
 from datetime import datetime
 from functools import cached_property
 
@@ -224,7 +224,25 @@ class Plan:
 
 
 def draft_job(channel: str, item: str, kind: str, now: datetime, source: str) -> Job:
-    return Job(f"{DRAFT_CAMPAIGN}/{channel}/{item}/{kind}", DRAFT_CAMPAIGN, "entwurf", channel, kind, item, now, source)
+    """A preview's job: every other field as the job's defaults have it. Set up field by field
+    rather than through the frozen dataclass's ``__init__``: a build makes some 7,000, and
+    reads as many back from the outline."""
+    job = object.__new__(Job)
+    job.__dict__.update(
+        _JOB_DEFAULTS,
+        id=f"{DRAFT_CAMPAIGN}/{channel}/{item}/{kind}",
+        campaign=DRAFT_CAMPAIGN,
+        step="entwurf",
+        channel=channel,
+        template=kind,
+        item=item,
+        planned=now,
+        source=source,
+    )
+    return job
+
+
+_JOB_DEFAULTS = {spec.name: spec.default for spec in fields(Job) if spec.default is not MISSING}
 
 
 def is_draft(job: Job) -> bool:

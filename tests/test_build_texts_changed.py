@@ -184,3 +184,24 @@ def test_after_a_text_edit_the_stamp_knows_build_as_it_is_without_listing_it_aga
     rebuilt = run(built, "--now", NOW, "build")
     assert "nothing changed since the last build" not in rebuilt.stdout
     assert draft.is_file()
+
+
+def test_a_preview_job_is_the_job_its_fields_make_and_comes_back_from_the_outline_the_same():
+    import dataclasses
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from commsflow.outline import Outline
+    from commsflow.plan import draft_job
+
+    day = datetime(2024, 3, 1, tzinfo=ZoneInfo("Europe/Berlin"))
+    made = draft_job("linkedin", "beitrag", "article", day, "content/posts/beitrag.md")
+    job = planning.Job(
+        "entwurf/linkedin/beitrag/article", "entwurf", "entwurf", "linkedin", "article", "beitrag", day,
+        "content/posts/beitrag.md",
+    )  # fmt: skip
+    assert made == job and hash(made) == hash(job) and repr(made) == repr(job)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        made.state = "done"
+    again = Outline.from_json(Outline([], [], [made], {}, [], []).to_json())
+    assert again.drafts == [made] and again.drafts[0].planned == day
