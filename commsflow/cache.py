@@ -19,10 +19,12 @@ that says what its contents were worked out from.
 
 from __future__ import annotations
 
+import atexit
 import functools
 import hashlib
 import json
 import sqlite3
+import weakref
 from pathlib import Path
 
 import orjson
@@ -137,6 +139,10 @@ class ContentCache:
         self.path = path
         self.key = f"{key}:{code_fingerprint()}"
         self.index: dict[str, Record] = {}
+        # What changed since the index was last stored whole (None: a file gone). A run that
+        # changes a few files stores only these, not the whole index again (2 MB for 10,000).
+        self._delta: dict[str, Record | None] = {}
+        self._whole = False  # whether the database holds a whole index the changes apply to
         self._changed = False
         self._dropped: set[str] = set()  # digests this run took out of the index
         self._waiting: set[str] = set()  # digests an earlier run took out: removed by the next run that saves
@@ -149,6 +155,18 @@ class ContentCache:
         except (*_ERRORS, OSError):  # a read-only or broken state folder: work without the cache
             self._off()
 
+    def close(self) -> None:
+        """Close the database: the last connection to close moves the write-ahead log into
+        the database and removes it. A process that ends without closing leaves the log,
+        and the next one to open reads all of it and cannot start it afresh, so it grows
+        by the index's size every run."""
+        if self._db is not None:
+            try:
+                self._db.close()
+            except sqlite3.Error:
+                pass
+            self._db = None
+
     def _off(self) -> None:
         """Go on without a cache: every file is read; nothing is kept."""
         if self._db is not None:
@@ -158,6 +176,7 @@ class ContentCache:
                 pass
         self._db = None
         self.index = {}
+        self._delta = {}
         self._changed = False
         self._dropped.clear()
         self._waiting.clear()
@@ -165,6 +184,8 @@ class ContentCache:
     def _open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
+        _open_caches.add(self)
+        self._delta, self._whole = {}, False
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
@@ -175,6 +196,13 @@ class ContentCache:
             self._db.execute("INSERT INTO meta VALUES ('key', ?)", (self.key,))
             return
         self.index = _index_from(stored["index"]) if "index" in stored else {}
+        self._delta = _delta_from(stored["delta"]) if "delta" in stored else {}
+        self._whole = "index" in stored  # else the first save stores the index whole
+        for name, record in self._delta.items():
+            if record is None:
+                self.index.pop(name, None)
+            else:
+                self.index[name] = record
         waiting = json.loads(stored.get("dropped") or "[]")
         self._waiting = (
             {digest for digest in waiting if isinstance(digest, str)} if isinstance(waiting, list) else set()
@@ -221,13 +249,14 @@ class ContentCache:
         old = self.index.get(name)
         if old and old[2] != record[2]:
             self._dropped.add(old[2])
-        self.index[name] = record
+        self.index[name] = self._delta[name] = record
 
     def forget(self, name: str) -> None:
         record = self.index.pop(name, None)
         if record is not None:
             self._begin()
             self._dropped.add(record[2])
+            self._delta[name] = None
 
     def _begin(self) -> None:
         if self._db is not None and not self._changed:
@@ -240,6 +269,7 @@ class ContentCache:
             self._begin()
         for name in gone:
             self._dropped.add(self.index.pop(name)[2])
+            self._delta[name] = None
 
     def data(self, digest: str) -> dict:
         """The validated front matter of a file, as plain data."""
@@ -272,14 +302,19 @@ class ContentCache:
         if self._db is None or not self._changed:
             return
         try:
-            try:
-                blob = orjson.dumps(self.index)  # names, stats, digests, slugs, problems: no dates
+            whole = not self._whole or len(self._delta) > max(_DELTA_AT_MOST, len(self.index) // 20)
+            try:  # names, stats, digests, slugs, problems: no dates
+                blob = orjson.dumps(self.index if whole else self._delta)
             except (TypeError, ValueError):  # a record that is not plain data: keep nothing of this run
                 self._db.execute("ROLLBACK")
                 self._changed = False
                 self._dropped.clear()
                 return
-            self._db.execute("INSERT OR REPLACE INTO meta VALUES ('index', ?)", (blob,))
+            if whole:
+                self._db.execute("INSERT OR REPLACE INTO meta VALUES ('index', ?)", (blob,))
+                self._db.execute("DELETE FROM meta WHERE key = 'delta'")
+            else:
+                self._db.execute("INSERT OR REPLACE INTO meta VALUES ('delta', ?)", (blob,))
             # The content of an edited or removed file (unless another file has the same: a copy)
             # stays one run longer: a command still running may have its item from the cache
             # and read the text only when it shows it.
@@ -294,6 +329,22 @@ class ContentCache:
             return
         self._changed = False
         self._waiting, self._dropped = waiting, set()
+        if whole:
+            self._delta, self._whole = {}, True
+
+
+_open_caches: weakref.WeakSet[ContentCache] = weakref.WeakSet()
+
+
+@atexit.register
+def _close_open_caches() -> None:
+    """``commsflow.cli.run`` leaves through ``os._exit`` after the exit handlers: the caches
+    still open are closed here, not by the interpreter taking them apart."""
+    for cache in list(_open_caches):
+        cache.close()
+
+
+_DELTA_AT_MOST = 500  # files changed since the whole index was stored (or a twentieth of them): then store it whole
 
 
 def _index_from(blob) -> dict[str, Record]:
@@ -304,3 +355,13 @@ def _index_from(blob) -> dict[str, Record]:
     if not isinstance(index, dict) or not all(type(record) is list and len(record) > 2 for record in index.values()):
         raise ValueError("the cache index is not what commsflow writes")
     return index
+
+
+def _delta_from(blob) -> dict[str, Record | None]:
+    """The stored changes since the index was stored whole; checked as ``_index_from`` checks."""
+    delta = orjson.loads(blob)
+    if not isinstance(delta, dict) or not all(
+        record is None or (type(record) is list and len(record) > 2) for record in delta.values()
+    ):
+        raise ValueError("the cache index is not what commsflow writes")
+    return delta
