@@ -37,7 +37,8 @@ run: $(VENV)/.installed
 	@echo
 	@echo "Geprüft: jede Datei unter content/ und campaigns/ – auflisten mit: $(BIN)/commsflow list [post|news|event|project]"
 	@echo "Zahlen oben mit Stand $(DEMO_NOW); maschinenlesbar: $(BIN)/commsflow --now '$(DEMO_NOW)' stats --json"
-	@echo "build/index.html im Browser öffnen: der Kalender und eine Vorschau von allem, was hinausgeht"
+	@echo "build/index.html im Browser öffnen: der Kalender und eine Vorschau von allem, was hinausgeht;"
+	@echo "  Vorschauen der Inhalte, die noch keine Kampagne plant, nach Monat: build/drafts/ (verlinkt unter „Entwürfe“)"
 	@echo "  (oder: $(BIN)/commsflow --now '$(DEMO_NOW)' preview – zeigt es an und erstellt es bei Änderungen neu;"
 	@echo "  Prüfen, Freigeben und Kalender im Browser: $(BIN)/commsflow --now '$(DEMO_NOW)' desk)."
 	@echo "Newsletter: build/newsletter/index.html und die email.html jeder Ausgabe;"

@@ -357,7 +357,7 @@ class Builder(Inputs):
                 continue
             for name in data.get("files", ()):
                 if name not in kept:
-                    remove(self.build_dir / name)
+                    remove(self.build_dir / name, emptied_up_to=self.build_dir)
 
     def _read_manifest(self) -> dict:
         """Job id → what the last build kept of it, its problems as :class:`Problem`."""
@@ -442,7 +442,7 @@ def write_dashboard(dashboard: Dashboard, build_dir: Path, state: Path) -> None:
     if kept.keys() != dashboard.pages.keys() and folder.is_dir():
         for entry in os.scandir(folder):
             if entry.name.endswith(".html") and f"{DRAFTS_FOLDER}/{entry.name}" not in dashboard.pages:
-                remove(Path(entry.path))
+                remove(Path(entry.path), emptied_up_to=build_dir)
     # The cards earlier versions kept for one page of every preview (8 MB for 10,000 items): no longer read.
     (state / "build" / "dashboard-cards.json").unlink(missing_ok=True)
     if fresh != kept:

@@ -51,12 +51,22 @@ def write_all(outputs: dict[Path, bytes | str]) -> list[Path]:
     return list(outputs)
 
 
-def remove(path: Path) -> None:
-    """Remove a file, if it is there (noted in the journal)."""
+def remove(path: Path, *, emptied_up_to: Path | None = None) -> None:
+    """Remove a file, if it is there (noted in the journal). With ``emptied_up_to``, the
+    folders it leaves empty go too, up to that one (kept): a release's folder with no
+    release in it would look like one that failed."""
     path.unlink(missing_ok=True)
     noted = _journal()
     if noted is not None:
         noted[str(path)] = None
+    if emptied_up_to is not None:
+        folder = path.parent
+        while folder != emptied_up_to and folder.is_relative_to(emptied_up_to):
+            try:
+                folder.rmdir()
+            except OSError:  # not empty (or gone, or not ours to remove): stop here
+                break
+            folder = folder.parent
 
 
 # What this thread wrote (path → [size, mtime_ns], as the file system gives them) and removed

@@ -165,8 +165,7 @@ def test_dashboard_shows_calendar_and_every_kind_of_preview(run, mpi):
     ]
     links = [attrs["href"] for tag, attrs in outline.tags if tag == "a" and attrs.get("href", "").startswith("#")]
     navigation = [link for link in links if not link.startswith("#p-")]  # the rest: calendar rows to previews
-    assert navigation[: len(sections)] == [f"#{section}" for section in sections]
-    assert set(navigation[len(sections) :]) == {"#entwuerfe"}  # a channel that plans nothing points to the previews
+    assert navigation == [f"#{section}" for section in sections]
     frames = [attrs for tag, attrs in outline.tags if tag == "iframe"]
     assert {
         "src": "newsletter/newsletter-2024-1/email.html",
@@ -212,6 +211,23 @@ def test_previews_no_campaign_plans_are_on_pages_of_their_month(run, mpi):
     assert ("a", {"href": "../index.html#entwuerfe"}) in page.tags
     undated = (build / "drafts" / "undated.html").read_text(encoding="utf-8")
     assert "MPI in Zahlen: 42 Projekte" in undated and "MPI in Zahlen" not in index
+
+    # With no campaign, nothing is planned: a channel with previews points to them, one without says so
+    shutil.rmtree(mpi / "campaigns")
+    assert run(mpi, "--lang", "de", *NOW, "build").exit_code == 0
+    index = (build / "index.html").read_text(encoding="utf-8")
+    linkedin = index[index.index('<section id="linkedin"') :]
+    linkedin = linkedin[: linkedin.index("</section>")]
+    pointer = re.search(
+        r"Nichts geplant\. (\d+) Vorschauen der Inhalte, die noch keine Kampagne plant, stehen unter", linkedin
+    )
+    listed = sum(int(count) for count in re.findall(r"LinkedIn: (\d+)", index))
+    assert pointer and int(pointer[1]) == listed > 1 and '<a href="#entwuerfe">Entwürfe</a>' in linkedin
+    mastodon = index[index.index('<section id="mastodon"') :]
+    assert "Nichts zu zeigen." in mastodon[: mastodon.index("</section>")]
+    # what the campaigns planned is gone, folders and all (the release folders, the issue's)
+    assert not (build / "press" / "mpi-meet-up-2024--invitation").exists()
+    assert [folder for folder in build.rglob("*") if folder.is_dir() and not any(folder.iterdir())] == []
 
 
 def test_a_month_of_previews_is_written_again_only_when_it_changed(run, mpi):

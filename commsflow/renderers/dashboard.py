@@ -192,6 +192,7 @@ def render_dashboard(plan, renditions: list, problems: list[Problem]) -> Dashboa
         blocked=[_job(job, titles, previewed) for job in upcoming if job.state == "blocked"],
         sections=shown_sections(sections, "", every_scheduled=True),
         drafts=listed,
+        drafted={name: sum(len(found[name]) for found in months.values()) for name in registry},
         channel_titles={name: channel.shown_title() for name, channel in registry.items()},
         counts={"errors": sum(p.is_error for p in problems), "warnings": sum(not p.is_error for p in problems)},
         problems=[{"error": p.is_error, "text": p.format()} for p in problems],
