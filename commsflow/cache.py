@@ -35,6 +35,8 @@ _FORMAT = 6
 # then dropped (or the file read again), never trusted. json.JSONDecodeError and
 # UnicodeDecodeError are ValueErrors.
 _ERRORS = (sqlite3.Error, ValueError, TypeError, AttributeError, IndexError, KeyError, RecursionError)
+# Files changed since the whole index was stored (or a twentieth of them, if more): then it is stored whole again.
+_DELTA_AT_MOST = 500
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS contents (digest TEXT PRIMARY KEY, data BLOB NOT NULL, html TEXT NOT NULL);
@@ -342,9 +344,6 @@ def _close_open_caches() -> None:
     still open are closed here, not by the interpreter taking them apart."""
     for cache in list(_open_caches):
         cache.close()
-
-
-_DELTA_AT_MOST = 500  # files changed since the whole index was stored (or a twentieth of them): then store it whole
 
 
 def _index_from(blob) -> dict[str, Record]:
