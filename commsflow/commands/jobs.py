@@ -84,7 +84,8 @@ def retry(obj: dict, jobs: tuple[str, ...], channel: str | None, all_failed: boo
     if all_failed:
         from commsflow.actions import short_ref
 
-        _ledger, found, _titles = _open(workspace)
+        ledger, found, _titles = _open(workspace)
+        ledger.close()  # act opens it again; left open, it would stay open until the program leaves
         refs += [
             short_ref(job.id) for job in found if job.state == "failed" and (channel is None or job.channel == channel)
         ]
