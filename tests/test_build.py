@@ -473,3 +473,20 @@ def test_social_posts_are_cards_in_a_grid(run, mpi):
     linkedin = page.split('<section id="linkedin"', 1)[1].split("</section>", 1)[0]
     cards = linkedin.split('<div class="cards">', 1)[1]
     assert cards.count('<article class="post"') >= 5 and cards.rstrip().endswith("</div>")
+
+
+def test_a_dashboard_template_from_an_older_commsflow_is_named_not_a_crash(run, mpi):
+    """A project keeps its own templates/; after updating commsflow, a card macro that takes
+    fewer arguments than commsflow passes is a message naming the file, not an internal error."""
+    card = mpi / "templates" / "dashboard" / "card.html"
+    text = card.read_text(encoding="utf-8")
+    assert '{% macro card(preview, look, base="") %}' in text
+    card.write_text(
+        text.replace('{% macro card(preview, look, base="") %}', "{% macro card(preview, look) %}"), "utf-8"
+    )
+    result = run(mpi, "--lang", "de", *NOW, "build")
+    assert result.exit_code == 1
+    said = " ".join(result.output.split())
+    assert "templates/dashboard/card.html: macro 'card' takes not more than 2 argument(s)" in said
+    assert "dashboard/card.html aus dem Ordner templates/ im Repository von commsflow kopieren" in said
+    assert "Traceback" not in result.output and "Interner Fehler" not in result.output

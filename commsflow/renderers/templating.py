@@ -253,7 +253,20 @@ def macro(env: jinja2.Environment, name: str, macro_name: str):
 
 def _called(env, name, found, args, kwargs):
     with explained(env, name):
-        return found(*args, **kwargs)
+        try:
+            return found(*args, **kwargs)
+        except TypeError as exc:
+            if not str(exc).startswith("macro "):
+                raise
+            # "macro 'card' takes not more than 2 argument(s)": the template is from another commsflow.
+            folder = Path(env.globals["templates_folder"])
+            raise CommsflowError(
+                _("{path}: {error}").format(path=folder / name, error=exc),
+                _(
+                    "the template is from another version of commsflow; copy {name} from the templates/ "
+                    "folder of commsflow's repository (keep your own changes aside and make them again)"
+                ).format(name=name),
+            ) from None
 
 
 @contextmanager
