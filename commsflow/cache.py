@@ -19,12 +19,10 @@ that says what its contents were worked out from.
 
 from __future__ import annotations
 
-import atexit
 import functools
 import hashlib
 import json
 import sqlite3
-import weakref
 from pathlib import Path
 
 import orjson
@@ -157,25 +155,6 @@ class ContentCache:
         except (*_ERRORS, OSError):  # a read-only or broken state folder: work without the cache
             self._off()
 
-    def close(self) -> None:
-        """Close the database: the last connection to close moves the write-ahead log into
-        the database and removes it. A process that ends without closing leaves the log,
-        and the next one to open reads all of it and cannot start it afresh, so it grows
-        by the index's size every run.
-
-        Without waiting for the disk (synchronous=OFF for that move): on a busy disk one
-        fsync took longer than 30 s, and Ctrl-C seemed to do nothing. What a power cut
-        could then lose is the cache's, which is only read again: its contents are keyed
-        by the digest of the file they were read from, and a damaged database is started
-        afresh."""
-        if self._db is not None:
-            try:
-                self._db.execute("PRAGMA synchronous=OFF")
-                self._db.close()
-            except sqlite3.Error:
-                pass
-            self._db = None
-
     def _off(self) -> None:
         """Go on without a cache: every file is read; nothing is kept."""
         if self._db is not None:
@@ -193,7 +172,6 @@ class ContentCache:
     def _open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
-        _open_caches.add(self)
         self._delta, self._whole = {}, False
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
@@ -340,17 +318,6 @@ class ContentCache:
         self._waiting, self._dropped = waiting, set()
         if whole:
             self._delta, self._whole = {}, True
-
-
-_open_caches: weakref.WeakSet[ContentCache] = weakref.WeakSet()
-
-
-@atexit.register
-def _close_open_caches() -> None:
-    """``commsflow.cli.run`` leaves through ``os._exit`` after the exit handlers: the caches
-    still open are closed here, not by the interpreter taking them apart."""
-    for cache in list(_open_caches):
-        cache.close()
 
 
 def _index_from(blob) -> dict[str, Record]:

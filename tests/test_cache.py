@@ -621,19 +621,3 @@ def test_a_run_that_changes_a_few_files_stores_only_their_records(project, monke
     assert "delta" not in stored and stored["index"] != whole
     assert sorted(_index(project)) == [path.relative_to(project).as_posix() for path in content_files(project)]
     assert titles(load(project, use_cache=False)) == titles(load(project))
-
-
-def test_a_command_leaves_no_write_ahead_log_behind(project):
-    """The program ends through os._exit (commsflow.cli.run); the cache is closed before, so
-    the next run does not read a log it can never start afresh (it grew by the whole index
-    each run: 30 MB after fifteen builds of 10,000 items)."""
-    log = Path(f"{cache_file(project)}-wal")
-    for number in range(3):
-        path = project / NEWS
-        path.write_text(path.read_text(encoding="utf-8") + f"\nNachtrag {number}.\n", encoding="utf-8")
-        bump_mtime(path, 60 * (number + 1))
-        done = subprocess.run(
-            [sys.executable, "-m", "commsflow", "--root", str(project), "check"], capture_output=True, text=True
-        )
-        assert done.returncode in (0, 1), done.stderr
-        assert cache_file(project).is_file() and not log.exists()
