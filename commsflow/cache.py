@@ -22,6 +22,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import os
 import sqlite3
 from pathlib import Path
 
@@ -35,6 +36,7 @@ _FORMAT = 6
 _ERRORS = (sqlite3.Error, ValueError, TypeError, AttributeError, IndexError, KeyError, RecursionError)
 # Files changed since the whole index was stored (or a twentieth of them, if more): then it is stored whole again.
 _DELTA_AT_MOST = 500
+_LOG_AT_MOST = 16 * 1024 * 1024  # bytes of write-ahead log a run leaves before it empties the log
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS contents (digest TEXT PRIMARY KEY, data BLOB NOT NULL, html TEXT NOT NULL);
@@ -318,6 +320,28 @@ class ContentCache:
         self._waiting, self._dropped = waiting, set()
         if whole:
             self._delta, self._whole = {}, True
+        self._trim_log()
+
+    def _trim_log(self) -> None:
+        """Empty the write-ahead log once it is long. commsflow ends without closing the
+        database, so the next process reads the whole log to open it and cannot start it
+        afresh: it grows with every run that saves. Moving it into the database waits for
+        the disk, so it is done only now and then, and never waits for another process."""
+        try:
+            if os.path.getsize(f"{self.path}-wal") <= _LOG_AT_MOST:
+                return
+        except OSError:
+            return
+        try:
+            self._db.execute("PRAGMA busy_timeout = 0")  # a reader elsewhere: try again another run
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+        except sqlite3.Error:
+            pass
+        finally:
+            try:
+                self._db.execute("PRAGMA busy_timeout = 30000")
+            except sqlite3.Error:
+                pass
 
 
 def _index_from(blob) -> dict[str, Record]:

@@ -621,3 +621,20 @@ def test_a_run_that_changes_a_few_files_stores_only_their_records(project, monke
     assert "delta" not in stored and stored["index"] != whole
     assert sorted(_index(project)) == [path.relative_to(project).as_posix() for path in content_files(project)]
     assert titles(load(project, use_cache=False)) == titles(load(project))
+
+
+def test_a_long_write_ahead_log_is_emptied_by_the_run_that_finds_it(project, monkeypatch):
+    """commsflow ends without closing the cache, so its log would grow with every run that
+    saves (the next process reads all of it to open the cache); past a size, a run empties it."""
+    from commsflow import cache
+
+    log = Path(f"{cache_file(project)}-wal")
+    path = project / NEWS
+    for number, limit in enumerate((1 << 40, 1)):  # first never, then always
+        monkeypatch.setattr(cache, "_LOG_AT_MOST", limit)
+        path.write_text(path.read_text(encoding="utf-8") + f"\nNachtrag {number}.\n", encoding="utf-8")
+        bump_mtime(path, 60 * (number + 1))
+        loaded = load(project)
+        assert loaded.report.parsed == (5 if number == 0 else 1)
+        assert (log.stat().st_size > 0) == (number == 0)
+    assert titles(load(project)) == titles(load(project, use_cache=False))
