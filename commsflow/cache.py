@@ -19,11 +19,13 @@ that says what its contents were worked out from.
 
 from __future__ import annotations
 
+import atexit
 import functools
 import hashlib
 import json
 import os
 import sqlite3
+import weakref
 from pathlib import Path
 
 import orjson
@@ -157,6 +159,16 @@ class ContentCache:
         except (*_ERRORS, OSError):  # a read-only or broken state folder: work without the cache
             self._off()
 
+    def close(self) -> None:
+        """Close the database: the last connection to close moves the write-ahead log into
+        the database and removes it, so the next process does not read it all to open."""
+        if self._db is not None:
+            try:
+                self._db.close()
+            except sqlite3.Error:
+                pass
+            self._db = None
+
     def _off(self) -> None:
         """Go on without a cache: every file is read; nothing is kept."""
         if self._db is not None:
@@ -174,6 +186,7 @@ class ContentCache:
     def _open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
+        _open_caches.add(self)
         self._delta, self._whole = {}, False
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
@@ -323,10 +336,11 @@ class ContentCache:
         self._trim_log()
 
     def _trim_log(self) -> None:
-        """Empty the write-ahead log once it is long. commsflow ends without closing the
-        database, so the next process reads the whole log to open it and cannot start it
-        afresh: it grows with every run that saves. Moving it into the database waits for
-        the disk, so it is done only now and then, and never waits for another process."""
+        """Empty the write-ahead log once it is long. A process that ends without closing the
+        database (killed, or still holding it as another opens it) leaves the log; the next one
+        reads all of it to open and cannot start it afresh, so it grows with every run that
+        saves. Moving it into the database waits for the disk, so it is done only now and
+        then, and never waits for another process."""
         try:
             if os.path.getsize(f"{self.path}-wal") <= _LOG_AT_MOST:
                 return
@@ -342,6 +356,17 @@ class ContentCache:
                 self._db.execute("PRAGMA busy_timeout = 30000")
             except sqlite3.Error:
                 pass
+
+
+_open_caches: weakref.WeakSet[ContentCache] = weakref.WeakSet()
+
+
+@atexit.register
+def _close_open_caches() -> None:
+    """``commsflow.cli.run`` leaves through ``os._exit`` after the exit handlers: the caches
+    still open are closed here, not by the interpreter taking them apart."""
+    for cache in list(_open_caches):
+        cache.close()
 
 
 def _index_from(blob) -> dict[str, Record]:

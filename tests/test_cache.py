@@ -638,3 +638,18 @@ def test_a_long_write_ahead_log_is_emptied_by_the_run_that_finds_it(project, mon
         assert loaded.report.parsed == (5 if number == 0 else 1)
         assert (log.stat().st_size > 0) == (number == 0)
     assert titles(load(project)) == titles(load(project, use_cache=False))
+
+
+def test_a_command_leaves_no_write_ahead_log_behind(project):
+    """The program ends through os._exit (commsflow.cli.run); the cache is closed before, so
+    the next run does not read a log it can never start afresh."""
+    log = Path(f"{cache_file(project)}-wal")
+    for number in range(3):
+        path = project / NEWS
+        path.write_text(path.read_text(encoding="utf-8") + f"\nNachtrag {number}.\n", encoding="utf-8")
+        bump_mtime(path, 60 * (number + 1))
+        done = subprocess.run(
+            [sys.executable, "-m", "commsflow", "--root", str(project), "check"], capture_output=True, text=True
+        )
+        assert done.returncode in (0, 1), done.stderr
+        assert cache_file(project).is_file() and not log.exists()
