@@ -171,12 +171,7 @@ class ContentCache:
 
     def _off(self) -> None:
         """Go on without a cache: every file is read; nothing is kept."""
-        if self._db is not None:
-            try:
-                self._db.close()
-            except sqlite3.Error:
-                pass
-        self._db = None
+        self.close()
         self.index = {}
         self._delta = {}
         self._changed = False
