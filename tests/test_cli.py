@@ -115,6 +115,46 @@ def test_the_program_ends_with_the_commands_exit_status_and_all_its_output(tmp_p
     assert "gestern" in refused.stderr and "Traceback" not in refused.stderr
 
 
+def test_the_program_leaves_the_cyclic_collector_off_for_a_command_that_ends(mpi):
+    """The process ends with `build`: what the collector would find, the ending gives back."""
+    hook = (
+        "import atexit, gc, sys; atexit.register(lambda: print('collecting', gc.isenabled())); "
+        "from commsflow.cli import run; sys.argv[0] = 'commsflow'; run()"
+    )
+    built = _program("-c", hook, "--root", str(mpi), "--now", "2024-03-01 10:00", "build")
+    assert built.returncode == 0, built.stderr
+    assert built.stdout.splitlines()[-1] == "collecting False"
+
+
+def test_a_command_that_keeps_running_collects_garbage_cycles():
+    import gc
+
+    from commsflow.cli import COMMANDS as LAZY
+    from commsflow.cli import KEEP_RUNNING, _collect_for
+
+    assert {"run", "desk", "preview"} == KEEP_RUNNING and KEEP_RUNNING <= LAZY.keys()
+    threshold = gc.get_threshold()
+    try:
+        for name in KEEP_RUNNING:
+            gc.disable()  # as the program starts
+            _collect_for(name)
+            assert gc.isenabled(), name
+        gc.disable()
+        _collect_for("build")
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+        gc.set_threshold(*threshold)
+
+
+def test_commands_run_in_process_leave_the_collector_on(project, run):
+    """Click's runner (the tests, another program calling `main`) keeps its collector."""
+    import gc
+
+    assert run(project, "--now", "2024-03-01 10:00", "stats").exit_code == 0
+    assert gc.isenabled()
+
+
 # --- the clock -------------------------------------------------------------------------
 
 
