@@ -204,7 +204,7 @@ def load_accepted(path: Path, shown: str) -> Accepted:
         problem(_("cannot read ({reason})").format(reason=reason), None)
         return Accepted(clients, problems)
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        root = yaml.compose(text, Loader=yaml.CSafeLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         problem(

@@ -331,7 +331,7 @@ def test_findings_are_kept_between_runs_and_follow_a_changed_email(emails, tmp_p
     [
         (
             "css-border-radius: [outlook.windows\n",
-            "error templates/newsletter/client-support.yaml:2: file is not valid YAML: expected ',' or ']', but got '<stream end>'",
+            "error templates/newsletter/client-support.yaml:2: file is not valid YAML: did not find expected ',' or ']'",
         ),
         ("- css-border-radius\n", "error templates/newsletter/client-support.yaml:1: expected features with"),
         (
