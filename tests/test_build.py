@@ -255,6 +255,50 @@ def test_a_month_of_previews_is_written_again_only_when_it_changed(run, mpi):
     assert {name for name in again if again[name][0] != first[name][0]} == {"2024-01.html", "2023-10.html"}
 
 
+def test_a_month_of_previews_follows_the_sign_offs_of_its_items(run, mpi):
+    """A page is kept while what its cards show stands; a sign-off or a rejection of one of
+    its items changes no text and no rendition, and still shows on its page at once."""
+    assert run(mpi, *NOW, "build").exit_code == 0
+    drafts = mpi / "build" / "drafts"
+    item = "2024-01-16-modell-campus-ringberlin-baustart-makerspace"
+
+    def mtimes() -> dict[str, int]:
+        return {page.name: page.stat().st_mtime_ns for page in drafts.glob("*.html")}
+
+    def card() -> str:
+        html = (drafts / "2024-01.html").read_text(encoding="utf-8")
+        start = html.index(f'id="p-entwurf-linkedin-{item}-news"')
+        return html[start : html.index("</article>", start)]
+
+    first = mtimes()
+    assert "not signed off" in card()
+    steps = [
+        (("approve", item, "--by", "Dana Schulz"), "signed off"),
+        (("reject", item, "--by", "Dana Schulz", "--reason", "Das Foto fehlt noch."), "Das Foto fehlt noch."),
+    ]
+    for command, shown in steps:
+        assert run(mpi, *NOW, *command).exit_code == 0
+        assert run(mpi, *NOW, "build").exit_code == 0
+        assert shown in card(), command
+        now = mtimes()
+        assert {name for name in now if now[name] != first[name]} == {"2024-01.html"}, command
+        first = now
+
+
+def test_a_month_of_previews_shows_a_finding_another_file_caused(run, mpi):
+    """A January item links to an October post; the post goes. The January file did not change,
+    its page shows the dead link at once."""
+    item = mpi / "content" / "news" / "2024-01-16-modell-campus-ringberlin-baustart-makerspace.md"
+    link = "https://www.berlin.de/industriestadt/blog/2023-10-18-neue-website-und-veranstaltungen/"
+    item.write_text(item.read_text(encoding="utf-8") + f"\nMehr [auf der neuen Website]({link}).\n", encoding="utf-8")
+    assert run(mpi, *NOW, "build").exit_code == 0
+    january = mpi / "build" / "drafts" / "2024-01.html"
+    assert "dead link" not in january.read_text(encoding="utf-8")
+    (mpi / "content" / "posts" / "2023-10-18-neue-website-und-veranstaltungen.md").unlink()
+    assert run(mpi, *NOW, "build").exit_code == 1  # the dead link is an error
+    assert f"dead link {link}" in january.read_text(encoding="utf-8")
+
+
 def test_the_dashboard_speaks_english_on_request(run, mpi):
     """The dashboard's wording is the team's language: English with --lang en, German with
     --lang de, in the same places; the kept cards follow the language."""
