@@ -39,6 +39,7 @@ _ERRORS = (sqlite3.Error, ValueError, TypeError, AttributeError, IndexError, Key
 # Files changed since the whole index was stored (or a twentieth of them, if more): then it is stored whole again.
 _DELTA_AT_MOST = 500
 _LOG_AT_MOST = 16 * 1024 * 1024  # bytes of write-ahead log a run leaves before it empties the log
+_BUSY_S = 30  # how long a run waits for another process that is writing the cache
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS contents (digest TEXT PRIMARY KEY, data BLOB NOT NULL, html TEXT NOT NULL);
@@ -154,9 +155,13 @@ class ContentCache:
         try:
             try:
                 self._open()
-            except _ERRORS:
+            except sqlite3.OperationalError:
+                # Locked by another process that kept writing, or not to be opened: the file
+                # may be sound and in use. It is not removed from under that process.
+                raise
+            except _ERRORS:  # a damaged or foreign file: started afresh
                 self._reset()
-        except (*_ERRORS, OSError):  # a read-only or broken state folder: work without the cache
+        except (*_ERRORS, OSError):  # a read-only or broken state folder, a busy cache: work without it
             self._off()
 
     def close(self) -> None:
@@ -180,7 +185,7 @@ class ContentCache:
 
     def _open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
+        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=_BUSY_S)
         _open_caches.add(self)
         self._delta, self._whole = {}, False
         self._db.execute("PRAGMA journal_mode=WAL")

@@ -249,6 +249,34 @@ def test_corrupt_cache_is_only_a_slower_run(project, run, garbage):
     assert "5 files checked, 5 items valid, 0 campaigns: 0 errors, 0 warnings" in result.stdout
 
 
+def test_a_cache_another_process_holds_is_left_as_it_is(project, monkeypatch):
+    """Another process keeps the cache locked while it writes: this run goes on without the
+    cache, and the file — sound, and in use — stays where it is, contents and all."""
+    import sqlite3
+
+    from commsflow import cache
+
+    expected = {item.slug: (item.title, item.html) for item in load(project, use_cache=False).library}
+    load(project)
+    settle()
+    before = cache_file(project).read_bytes()
+    other = sqlite3.connect(cache_file(project), isolation_level=None)
+    other.execute("PRAGMA locking_mode=EXCLUSIVE")
+    other.execute("BEGIN EXCLUSIVE")
+    monkeypatch.setattr(cache, "_BUSY_S", 0.05)
+    try:
+        meanwhile = load(project)
+        assert meanwhile.problems == [] and meanwhile.report.parsed == 5  # read from the files
+        assert {item.slug: (item.title, item.html) for item in meanwhile.library} == expected
+        assert cache_file(project).exists()
+        assert other.execute("SELECT count(*) FROM contents").fetchone()[0] == 5
+    finally:
+        other.execute("COMMIT")
+        other.close()
+    assert cache_file(project).read_bytes() == before
+    assert load(project).report.parsed == 0  # the cache serves the next run again
+
+
 def test_truncated_cache_is_only_a_slower_run(project):
     expected = {item.slug: (item.title, item.html) for item in load(project, use_cache=False).library}
     load(project)
