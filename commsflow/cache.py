@@ -174,6 +174,13 @@ class ContentCache:
                 pass
             self._db = None
 
+    def __del__(self) -> None:
+        # The items read through the cache are gone with it. Its connection is in a reference
+        # cycle (sqlite3's statement cache refers back to it) and would otherwise stay open
+        # until the cyclic collector frees it — never, in a program that ends with its command
+        # (commsflow.cli): the write-ahead log would be left behind.
+        self.close()
+
     def _off(self) -> None:
         """Go on without a cache: every file is read; nothing is kept."""
         self.close()

@@ -652,10 +652,14 @@ def test_a_run_that_changes_a_few_files_stores_only_their_records(project, monke
 
 
 def test_a_long_write_ahead_log_is_emptied_by_the_run_that_finds_it(project, monkeypatch):
-    """commsflow ends without closing the cache, so its log would grow with every run that
-    saves (the next process reads all of it to open the cache); past a size, a run empties it."""
+    """A process killed before it closes the cache leaves its log, which would grow with every
+    such run that saves (the next process reads all of it to open the cache); past a size, a
+    run empties it. Here the runs' caches are kept open, as a killed process leaves them."""
     from commsflow import cache
 
+    kept_open = []
+    opened = cache.ContentCache.__init__
+    monkeypatch.setattr(cache.ContentCache, "__init__", lambda self, *a: (opened(self, *a), kept_open.append(self))[0])
     log = Path(f"{cache_file(project)}-wal")
     path = project / NEWS
     for number, limit in enumerate((1 << 40, 1)):  # first never, then always
@@ -666,6 +670,8 @@ def test_a_long_write_ahead_log_is_emptied_by_the_run_that_finds_it(project, mon
         assert loaded.report.parsed == (5 if number == 0 else 1)
         assert (log.stat().st_size > 0) == (number == 0)
     assert titles(load(project)) == titles(load(project, use_cache=False))
+    for opened_cache in kept_open:
+        opened_cache.close()
 
 
 def test_a_command_leaves_no_write_ahead_log_behind(project):
