@@ -97,9 +97,20 @@ class Process:
     def __init__(self, command: list[str]):
         env = {key: value for key, value in os.environ.items() if key not in ("COMMSFLOW_NOW", "COMMSFLOW_ROOT")}
         env["PYTHONUNBUFFERED"] = "1"
-        self.popen = subprocess.Popen(
-            command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, encoding="utf-8", env=env
-        )
+        # A shell without job control starts a background job with SIGINT ignored, and every
+        # child inherits that: the scheduler would never see the Ctrl-C a test sends (its
+        # "flaky" failures were runs started so). A caught signal is reset to the default in a
+        # child, so the signal is caught while the child starts.
+        ignored = signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+        if ignored:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+        try:
+            self.popen = subprocess.Popen(
+                command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, encoding="utf-8", env=env
+            )
+        finally:
+            if ignored:
+                signal.signal(signal.SIGINT, signal.SIG_IGN)
         _STARTED.append(self.popen)
         self.lines: list[str] = []
         self._queue: queue.Queue[str] = queue.Queue()
