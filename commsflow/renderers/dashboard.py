@@ -89,6 +89,12 @@ def render_dashboard(plan, renditions: list, problems: list[Problem]) -> Dashboa
     registry = channels.registry()
     records = plan.approvals.records
 
+    def noted(job, item_path: str | None) -> list[str]:
+        """The files whose problems a job's card shows: its item's, its issue's, its e-mail's."""
+        campaign = campaigns.get(job.item, "newsletter")
+        paths = [path for path in (item_path, campaign.path if campaign else None) if path]
+        return [*paths, f"{job.item}/email.html"] if job.channel == "newsletter" else paths
+
     def shown(built) -> tuple[dict, str | None]:
         """A preview card's data, and the post's text where it is shown as the feed shows it."""
         job = built.job
@@ -112,14 +118,13 @@ def render_dashboard(plan, renditions: list, problems: list[Problem]) -> Dashboa
             "signoff": signoff.state if signoff else None,
             "rejection": _rejection(signoff, config.zone),
             "changes": changes,
-            "notes": notes(*(p for p in (item.path if item else None, campaign.path if campaign else None) if p)),
+            "notes": notes(*noted(job, item.path if item else None)),
         }
         if job.channel == "newsletter":
             # An issue is known by its name, as in the calendar and the archive; its subject is shown with it.
             preview.update(title=titles.get(job.item, preview["title"]), subject=built.title)
             preview["email"] = next((f for f in built.files if f.endswith("/email.html")), None)
             preview["text"] = next((f for f in built.files if f.endswith("/email.txt")), None)
-            preview["notes"] += notes(f"{job.item}/email.html")
         elif job.channel == "press":
             preview["html"] = next((f for f in built.files if f.endswith(".html")), None)
             preview["docx"] = next((f for f in built.files if f.endswith(".docx")), None)
@@ -138,11 +143,6 @@ def render_dashboard(plan, renditions: list, problems: list[Problem]) -> Dashboa
         rows = []
         for built in found:
             job = built.job
-            paths = [job.source]
-            if channel == "newsletter":
-                campaign = campaigns.get(job.item, "newsletter")
-                paths += [campaign.path] if campaign is not None else []
-                paths.append(f"{job.item}/email.html")
             signoff = None
             if job.item in records and channel != "ics":
                 signed = plan.signoffs.get(job.item)
@@ -157,7 +157,7 @@ def render_dashboard(plan, renditions: list, problems: list[Problem]) -> Dashboa
                     built.review if post else None,
                     titles.get(job.item),
                     signoff,
-                    [notes(path) for path in paths if path in by_path],
+                    [notes(path) for path in noted(job, job.source) if path in by_path],
                 ]
             )
         return rows
