@@ -360,7 +360,7 @@ class ContentCache:
             pass
         finally:
             try:
-                self._db.execute("PRAGMA busy_timeout = 30000")
+                self._db.execute(f"PRAGMA busy_timeout = {int(_BUSY_S * 1000)}")  # as connect() set it
             except sqlite3.Error:
                 pass
 
