@@ -106,16 +106,17 @@ class _Group(click.Group):
         return super().parse_args(ctx, args)
 
     def invoke(self, ctx: click.Context):
-        from commsflow.config import ConfigInvalid
-
         try:
             return super().invoke(ctx)
-        except ConfigInvalid as exc:
-            print_problems(exc.problems)
-            error_console.print("[bold red]" + _("error:") + f"[/] {exc}")
-            ctx.exit(1)
         except CommsflowError as exc:
-            _say(exc)
+            # Only the configuration's module raises its error: it is not loaded for this
+            # (`build` lists the project's files in another process while it loads).
+            config = sys.modules.get("commsflow.config")
+            if config is not None and isinstance(exc, config.ConfigInvalid):
+                print_problems(exc.problems)
+                error_console.print("[bold red]" + _("error:") + f"[/] {exc}")
+            else:
+                _say(exc)
             ctx.exit(1)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise

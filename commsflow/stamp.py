@@ -13,13 +13,15 @@ timestamp resolution of the stamp could change again with the same size and time
 its content digest is kept as well and compared (as git does with "racy" files).
 
 Only the standard library and orjson are imported here, so that the check runs before
-the rest of commsflow is loaded.
+the rest of commsflow is loaded. In a large project, a process of its own lists the files
+(:func:`changes_started`, with :mod:`commsflow.listing`) while the command loads the rest.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import sys
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -28,13 +30,18 @@ from zoneinfo import ZoneInfo
 
 import orjson
 
+from commsflow import listing
 from commsflow.files import write_atomic
 
 CONFIG_FILE = "commsflow.toml"
 STATE_DEFAULT = ".commsflow"  # config.Paths.state's default (a test keeps the two the same)
-_VERSION = 5  # 4: a file's stat as [size, mtime_ns]; 5: a listing's digest is of its JSON
-_RESOLUTION_NS = 2_000_000_000  # FAT's two seconds: the coarsest timestamps a project may sit on
-_CODE = Path(__file__).parent
+# 4: a file's stat as [size, mtime_ns]; 5: a listing's digest is of its JSON; 6: build/'s listing
+# itself, not its digest (compared as it is listed: no sorting, no hashing)
+_VERSION = 6
+# From this many files, the last build's listing is taken again by a process of its own, while
+# the command loads the rest of commsflow (a build of 10,000 items: 20,000 files, a tenth of a
+# second either way). Below it, starting a process costs more than the listing.
+ELSEWHERE_FROM = 2_000
 
 
 def stamp_path(state: Path) -> Path:
@@ -62,73 +69,11 @@ def _config_digest(root: Path) -> str | None:
 
 
 def tree_digest(paths: list[Path], skip: tuple[Path, ...] = ()) -> str:
-    return _digest(_files(paths, skip))
+    return listing.digest(_files(paths, skip))
 
 
-def _digest(files: dict[str, list[int] | None]) -> str:
-    return hashlib.blake2b(orjson.dumps(sorted(files.items())), digest_size=16).hexdigest()
-
-
-def _files(paths: list[Path], skip: tuple[Path, ...] = ()) -> dict[str, list[int] | None]:
-    """Every file under ``paths`` (files or folders) → its size and modification time
-    (None for a path that is missing). Lists, as they come back from the stamp's JSON."""
-    skipped = {str(path) for path in skip}
-    found: dict[str, list[int] | None] = {}
-
-    def add(path: str) -> None:
-        try:
-            entries = os.scandir(path)
-        except NotADirectoryError:
-            stat = os.stat(path)
-            found[path] = [stat.st_size, stat.st_mtime_ns]
-            return
-        except FileNotFoundError:
-            found[path] = None
-            return
-        with entries:
-            for entry in entries:
-                if entry.path in skipped:
-                    continue
-                if entry.is_dir(follow_symlinks=True):
-                    add(entry.path)
-                else:
-                    try:
-                        stat = entry.stat()
-                    except FileNotFoundError:  # a dangling link
-                        found[entry.path] = None
-                        continue
-                    found[entry.path] = [stat.st_size, stat.st_mtime_ns]
-
-    for path in paths:
-        add(str(path))
-    return found
-
-
-def _racy(files: dict[str, list[int] | None], taken: int) -> dict[str, str] | None:
-    """The content digests of the files modified within the timestamp resolution of
-    ``taken``; None when one cannot be read."""
-    found = {}
-    for name, stat in files.items():
-        if stat is not None and stat[1] >= taken - _RESOLUTION_NS:
-            digest = _content(name)
-            if digest is None:
-                return None
-            found[name] = digest
-    return found
-
-
-def _content(name: str) -> str | None:
-    try:
-        with open(name, "rb") as handle:
-            return hashlib.file_digest(handle, lambda: hashlib.blake2b(digest_size=16)).hexdigest()
-    except OSError:
-        return None
-
-
-def _code_digest() -> str:
-    from commsflow import i18n  # the language the build's messages are in
-
-    return f"{tree_digest([_CODE])}:{i18n.language()}"
+def _files(paths: list[Path], skip: tuple[Path, ...] = ()) -> listing.Listing:
+    return listing.files([str(p) for p in paths], tuple(str(p) for p in skip))
 
 
 class Stamp:
@@ -144,6 +89,8 @@ class Stamp:
     ):
         """``seen``: what :func:`changes` found just before, over the same inputs: the
         files are not listed twice."""
+        from commsflow import i18n
+
         self.root = root
         self.inputs = inputs
         self.outputs = outputs
@@ -157,9 +104,9 @@ class Stamp:
         # A file changed within the file system's timestamp resolution of this moment could
         # change again without its size and time changing (git's "racy" files): its content
         # is kept too, and compared.
-        self.racy = _racy(self.files, taken)
+        self.racy = listing.racy(self.files, taken)
         self.usable = self.racy is not None
-        self.code = _code_digest()
+        self.code = listing.code_digest(i18n.language())
         # The output files as :func:`changes` listed them: with what the build wrote and
         # removed (``written`` in :meth:`save`), what build/ holds afterwards.
         self.outputs_before = None
@@ -194,7 +141,7 @@ class Stamp:
             "skip": [str(p) for p in self.skip],
             "files": self.files,
             "racy": self.racy,
-            "output_digest": self._output_digest(written),
+            "output_files": self._output_files(written),
             "from": now.isoformat(),
             "until": until.isoformat(),
             "report": report,
@@ -203,11 +150,11 @@ class Stamp:
         }
         write_atomic(path, orjson.dumps(data))
 
-    def _output_digest(self, written: dict[str, list[int] | None] | None) -> str:
+    def _output_files(self, written: dict[str, list[int] | None] | None) -> listing.Listing:
         before = self.outputs_before
         # An output folder missing before the build (never so after a stamped one) is listed afresh.
         if before is None or written is None or any(before.get(str(output), 0) is None for output in self.outputs):
-            return tree_digest(self.outputs, self.skip)
+            return _files(self.outputs, self.skip)
         files = dict(before)
         folders = tuple(f"{output}{os.sep}" for output in self.outputs)
         skipped = tuple(f"{path}{os.sep}" for path in self.skip)
@@ -217,7 +164,7 @@ class Stamp:
                     files.pop(name, None)
                 else:
                     files[name] = stat
-        return _digest(files)
+        return files
 
 
 @dataclass
@@ -229,50 +176,125 @@ class Changes:
     outline: str | None  # the id of the outline the last build left
     inputs: list[str]  # what was looked at, and when: a stamp taken now can use it (Stamp's ``seen``)
     skip: list[str]
-    now: dict[str, list[int] | None]  # file → [size, mtime_ns], as just listed
+    now: listing.Listing  # file → [size, mtime_ns], as just listed
     taken: int
     outputs: list[str]  # the output folders, and what they held (file → [size, mtime_ns])
-    outputs_now: dict[str, list[int] | None]
+    outputs_now: listing.Listing
 
 
 def changes(root: Path, state: Path, now_text: str | None) -> Changes | None:
     """The input files changed since the last build, when nothing else it depends on did
     (configuration, commsflow's code, the build folder, the stretch of time in which the
     clock changes nothing); else None: build everything."""
+    return changes_started(root, state, now_text, elsewhere=False).result()
+
+
+class Pending:
+    """:func:`changes`, being worked out: ``listing`` says whether the files are still being
+    listed (by another process), ``result`` waits for them."""
+
+    def __init__(self, stamp: dict | None, language: str, child=None):
+        self._stamp, self._language, self._child = stamp, language, child
+        self._done = child is None
+        self._result = _changes(stamp, listing.scan(stamp, language)) if self._done and stamp is not None else None
+
+    def listing(self) -> bool:
+        if self._done:
+            return False
+        import select
+
+        return not select.select([self._child.stdout], [], [], 0)[0]
+
+    def result(self) -> Changes | None:
+        if not self._done:
+            self._done = True
+            scanned = _FAILED
+            try:
+                out = self._child.stdout.read()
+                if self._child.wait() == 0:
+                    scanned = orjson.loads(out)
+            except (OSError, ValueError):
+                pass
+            finally:
+                self._child.stdout.close()
+            if not (scanned is None or isinstance(scanned, dict)):  # the child could not say: listed here
+                scanned = listing.scan(self._stamp, self._language)
+            self._result = _changes(self._stamp, scanned)
+        return self._result
+
+
+_FAILED = object()
+
+
+def changes_started(root: Path, state: Path, now_text: str | None, elsewhere: bool = True) -> Pending:
+    """:func:`changes`, with the files listed by a child process where there are many and the
+    system's pipes can be waited on (``elsewhere``): the caller loads what it needs meanwhile
+    and then asks for the ``result``. A child that cannot start or fails only means that the
+    files are listed here."""
+    from commsflow import i18n
+
+    stamp = _holding(root, state, now_text)
+    language = i18n.language()
+    few = stamp is None or len(stamp["files"]) < ELSEWHERE_FROM
+    if not elsewhere or few or os.name != "posix" or not sys.executable:
+        return Pending(stamp, language)
+    import subprocess
+
+    # The child imports commsflow.listing from the code this process runs, and no more: not
+    # even site (-S), nor the environment's or the user's paths (-I).
+    code = "import sys; sys.path[:0] = sys.argv[1:-2]; from commsflow.listing import main; main()"
+    search = [os.path.dirname(listing.CODE), *(p for p in sys.path if p)]
+    options = ["-I", "-S", *(["-B"] if sys.dont_write_bytecode else [])]  # -I ignores PYTHONDONTWRITEBYTECODE
+    try:
+        child = subprocess.Popen(
+            [sys.executable, *options, "-c", code, *search, str(stamp_path(state)), language],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
+    except OSError:
+        return Pending(stamp, language)
+    return Pending(stamp, language, child)
+
+
+def _holding(root: Path, state: Path, now_text: str | None) -> dict | None:
+    """The last build's stamp, when this version can use it and the configuration and the
+    stretch of time it holds for are unchanged; else None."""
     from commsflow.clock import resolve_now
 
     try:
-        data = orjson.loads(stamp_path(state).read_bytes())
-        if data.get("version") != _VERSION or not data.get("use") or data["config"] != _config_digest(root):
+        stamp = orjson.loads(stamp_path(state).read_bytes())
+        if stamp.get("version") != _VERSION or not stamp.get("use") or stamp["config"] != _config_digest(root):
             return None
-        now = resolve_now(now_text, ZoneInfo(data["zone"]))
-        if not datetime.fromisoformat(data["from"]) <= now < datetime.fromisoformat(data["until"]):
+        now = resolve_now(now_text, ZoneInfo(stamp["zone"]))
+        if not datetime.fromisoformat(stamp["from"]) <= now < datetime.fromisoformat(stamp["until"]):
             return None
-        skip = tuple(Path(p) for p in data["skip"])
-        if data["code"] != _code_digest():
+        if not all(isinstance(stamp[key], dict) for key in ("files", "racy", "output_files")):
             return None
-        outputs_now = _files([Path(p) for p in data["outputs"]], skip)
-        if data["output_digest"] != _digest(outputs_now):
-            return None
-        before: dict[str, list[int] | None] = data["files"]
-        taken = time.time_ns()
-        now_files = _files([Path(p) for p in data["inputs"]], skip)
-        changed = {name for name, stat in now_files.items() if before.get(name, 0) != stat}
-        changed.update(before.keys() - now_files.keys())
-        for name, digest in data["racy"].items():
-            if name not in changed and _content(name) != digest:
-                changed.add(name)  # edited again within the same tick of the clock
-        changed = sorted(changed)
-        return Changes(
-            changed,
-            data["report"],
-            data.get("outline"),
-            data["inputs"],
-            data["skip"],
-            now_files,
-            taken,
-            data["outputs"],
-            outputs_now,
-        )
+        return stamp
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None  # no stamp, or one this version cannot read: build
+
+
+def _changes(stamp: dict, scanned: dict | None) -> Changes | None:
+    """The last build's stamp, and what :func:`commsflow.listing.scan` found now."""
+    if scanned is None:
+        return None
+    try:
+        now = dict(stamp["files"])
+        now.update(scanned["changed"])
+        for name in scanned["gone"]:
+            now.pop(name, None)
+        return Changes(
+            sorted([*scanned["changed"], *scanned["gone"]]),
+            stamp["report"],
+            stamp.get("outline"),
+            stamp["inputs"],
+            stamp["skip"],
+            now,
+            int(scanned["taken"]),
+            stamp["outputs"],
+            stamp["output_files"],
+        )
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return None

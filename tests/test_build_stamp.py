@@ -29,6 +29,23 @@ def _outputs(root: Path) -> dict[str, tuple[int, int]]:
     return {str(p.relative_to(root)): (p.stat().st_size, p.stat().st_mtime_ns) for p in root.rglob("*") if p.is_file()}
 
 
+@pytest.fixture(params=["listed here", "listed by a child process"], autouse=True)
+def listed(request, monkeypatch):
+    """Every case twice: with the files listed by the command itself, and by the child
+    process a large project's build starts (from 2,000 files; here from the first)."""
+    children = []
+
+    class Recorded(stamp.Pending):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            children.append(self._child)
+
+    monkeypatch.setattr(stamp, "Pending", Recorded)
+    if request.param == "listed by a child process":
+        monkeypatch.setattr(stamp, "ELSEWHERE_FROM", 0)
+    return children
+
+
 @pytest.fixture
 def built(run, mpi):
     _age(mpi)
@@ -38,11 +55,14 @@ def built(run, mpi):
     return mpi
 
 
-def test_a_second_build_with_nothing_changed_repeats_the_report_and_writes_nothing(run, built):
+def test_a_second_build_with_nothing_changed_repeats_the_report_and_writes_nothing(run, built, listed, request):
     outputs = _outputs(built / "build")
     first = json.loads((built / ".commsflow" / "build" / "stamp.json").read_text())["report"]
     again = run(built, "--now", NOW, "build")
     assert again.exit_code == 0, again.output
+    children = [child for child in listed if child is not None]
+    assert len(children) == (1 if "child" in request.node.callspec.params["listed"] else 0)
+    assert all(child.returncode == 0 for child in children)
     assert AGAIN in again.stdout
     assert f"0 built, {first['built'] + first['unchanged']} unchanged" in again.stdout
     assert _outputs(built / "build") == outputs

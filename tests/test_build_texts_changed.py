@@ -9,6 +9,7 @@ import json
 import os
 import re
 import shutil
+import sys
 import time
 import zipfile
 from pathlib import Path
@@ -17,7 +18,7 @@ import pytest
 import yaml
 
 from commsflow import calendar as planning
-from commsflow import stamp
+from commsflow import listing
 
 NOW = "2024-03-01 10:00"
 
@@ -163,27 +164,62 @@ def test_under_an_embargo_no_outline_is_kept(run, mpi):
 
 
 def test_after_a_text_edit_the_stamp_knows_build_as_it_is_without_listing_it_again(run, built, monkeypatch):
-    """The build tells the stamp what it wrote and removed in build/; the stamp's digest is
+    """The build tells the stamp what it wrote and removed in build/; the stamp's listing is
     the one a listing of the folder gives, so the next build has nothing to do — and an
     output deleted afterwards is still noticed."""
     post = _unsigned_post(built)
     _append(post, "\nNachtrag: ein Satz mehr.\n")
     listed = []
-    real_digest = stamp.tree_digest
+    real_files = listing.files
     with monkeypatch.context() as patch:
-        patch.setattr(stamp, "tree_digest", lambda paths, skip=(): listed.append(paths) or real_digest(paths, skip))
+        patch.setattr(listing, "files", lambda paths, skip=(): listed.append(paths) or real_files(paths, skip))
         again = run(built, "--now", NOW, "build")
     assert again.exit_code in (0, 1), again.output
     assert re.search(r"[✓✗] 1 built, \d+ unchanged", again.stdout), again.stdout
-    assert [paths for paths in listed if built / "build" in paths] == [], "build/ was listed again to save the stamp"
+    assert len([paths for paths in listed if str(built / "build") in paths]) == 1, "build/ was listed again"
     saved = json.loads((built / ".commsflow" / "build" / "stamp.json").read_text(encoding="utf-8"))
-    assert saved["output_digest"] == stamp.tree_digest([built / "build"])
+    assert saved["output_files"] == listing.files([str(built / "build")])
     assert "nothing changed since the last build" in run(built, "--now", NOW, "build").stdout
     draft = built / "build" / "linkedin" / f"{post.stem}--article.md"
     draft.unlink()
     rebuilt = run(built, "--now", NOW, "build")
     assert "nothing changed since the last build" not in rebuilt.stdout
     assert draft.is_file()
+
+
+@pytest.mark.parametrize("child", ["exits with an error", "says something else", "cannot be started"])
+def test_a_listing_child_that_fails_only_means_the_files_are_listed_here(run, built, monkeypatch, child):
+    """A large project's build lists its files in a child process; whatever goes wrong
+    there, the build lists them itself and still builds only what changed."""
+    from commsflow import stamp
+
+    monkeypatch.setattr(stamp, "ELSEWHERE_FROM", 0)
+    executable = {
+        "exits with an error": shutil.which("false"),
+        "says something else": shutil.which("echo"),  # prints its arguments, not the listing
+        "cannot be started": str(built / "kein-python"),
+    }[child]
+    monkeypatch.setattr(sys, "executable", executable)
+    assert "nothing changed since the last build" in run(built, "--now", NOW, "build").stdout
+    _append(_unsigned_post(built), "\nNachtrag: ein Satz mehr.\n")
+    again = run(built, "--now", NOW, "build")
+    assert again.exit_code in (0, 1), again.output
+    assert re.search(r"[✓✗] 1 built, \d+ unchanged", again.stdout), again.stdout
+
+
+def test_the_code_digest_is_of_the_sources_not_of_what_python_compiles(tmp_path, monkeypatch):
+    """The listing's child writes its compiled module as it imports it: that is not a change
+    of commsflow's code (a build after it would otherwise build everything)."""
+    code = tmp_path / "commsflow"
+    (code / "__pycache__").mkdir(parents=True)
+    (code / "stage.py").write_text("STAGE = 1\n", encoding="utf-8")
+    monkeypatch.setattr(listing, "CODE", str(code))
+    first = listing.code_digest("de")
+    (code / "__pycache__" / "stage.cpython-311.pyc").write_bytes(b"\x00compiled")
+    assert listing.code_digest("de") == first
+    assert listing.code_digest("en") != first
+    (code / "stage.py").write_text("STAGE = 20\n", encoding="utf-8")
+    assert listing.code_digest("de") != first
 
 
 def test_a_preview_job_is_the_job_its_fields_make_and_comes_back_from_the_outline_the_same():

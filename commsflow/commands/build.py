@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
 from contextlib import nullcontext
 from pathlib import Path
@@ -150,6 +151,17 @@ def _say(summary: dict, strict: bool, *, again: bool) -> None:
         raise click.exceptions.Exit(1)
 
 
+# What a build loads, in the order it needs them (the configuration's models are the most).
+_BUILD_MODULES = (
+    "commsflow.config",
+    "commsflow.sources.content",
+    "commsflow.plan",
+    "commsflow.build",
+    "commsflow.lint",
+    "commsflow.renderers.dashboard",
+)
+
+
 @click.command("build")
 @click.option("--strict", is_flag=True, help=N_("Treat warnings as errors (exit status 1)."))
 @click.pass_obj
@@ -162,7 +174,12 @@ def command(obj: dict, strict: bool) -> None:
     workspace: Workspace = obj["workspace"]
     changes = None
     if workspace.use_cache:
-        changes = stamp.changes(workspace.root, stamp.state_folder(workspace.root), workspace.now_text)
+        pending = stamp.changes_started(workspace.root, stamp.state_folder(workspace.root), workspace.now_text)
+        for module in _BUILD_MODULES:  # loaded while another process lists the files, until it is done
+            if not pending.listing():
+                break
+            importlib.import_module(module)
+        changes = pending.result()
         if changes is not None and not changes.files:
             _say(changes.report, strict, again=True)
             return
