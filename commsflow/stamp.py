@@ -141,7 +141,7 @@ class Stamp:
             "skip": [str(p) for p in self.skip],
             "files": self.files,
             "racy": self.racy,
-            "output_files": self._output_files(written),
+            "output_files": self.output_files(written),
             "from": now.isoformat(),
             "until": until.isoformat(),
             "report": report,
@@ -150,7 +150,9 @@ class Stamp:
         }
         write_atomic(path, orjson.dumps(data))
 
-    def _output_files(self, written: dict[str, list[int] | None] | None) -> listing.Listing:
+    def output_files(self, written: dict[str, list[int] | None] | None) -> listing.Listing:
+        """What the output folders hold now: the listing taken before the build with what it
+        wrote and removed since (``written``); without both, listed afresh."""
         before = self.outputs_before
         # An output folder missing before the build (never so after a stamped one) is listed afresh.
         if before is None or written is None or any(before.get(str(output), 0) is None for output in self.outputs):

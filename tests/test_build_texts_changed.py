@@ -187,6 +187,30 @@ def test_after_a_text_edit_the_stamp_knows_build_as_it_is_without_listing_it_aga
     assert draft.is_file()
 
 
+def test_a_page_without_lang_is_found_from_the_listing_the_build_keeps(run, built, monkeypatch):
+    """After a first build, lint's generated-HTML check takes build/'s files from the stamp's
+    listing and what the build wrote: a page written in this build (a template changed) and
+    one written before (only a text changed) are both checked, without walking build/."""
+    walked = []
+    real_walk = os.walk
+    monkeypatch.setattr(os, "walk", lambda top, *a, **k: walked.append(str(top)) or real_walk(top, *a, **k))
+    template = built / "templates" / "press" / "release.html"
+    before = template.stat().st_mtime
+    template.write_text(template.read_text(encoding="utf-8").replace('<html lang="de">', "<html>"), encoding="utf-8")
+    os.utime(template, (before + 60, before + 60))
+    pages = sorted(path.relative_to(built).as_posix() for path in (built / "build" / "press").rglob("release.html"))
+    assert pages
+    wanted = [f"{page}:2: <html> has no lang attribute" for page in pages]
+    for edit in ("a template", "a text"):
+        if edit == "a text":
+            _append(_unsigned_post(built), "\nNachtrag: ein Satz mehr.\n")
+        result = run(built, "--now", NOW, "build")
+        assert "nothing changed since the last build" not in result.stdout, edit
+        said = " ".join(result.stdout.split())
+        assert all(line in said for line in wanted), (edit, result.stdout)
+        assert str(built / "build") not in walked, edit
+
+
 @pytest.mark.parametrize("child", ["exits with an error", "says something else", "cannot be started"])
 def test_a_listing_child_that_fails_only_means_the_files_are_listed_here(run, built, monkeypatch, child):
     """A large project's build lists its files in a child process; whatever goes wrong

@@ -56,7 +56,10 @@ def build_all(workspace: Workspace, show_progress: bool = False, changes: stamp.
             plan = open_plan(workspace, prepare=lambda plan: builders.append(Builder(plan)))
         builder = builders[0]
         report = _run_with_progress(builder, len(plan.renderable()) + 1) if show_progress else builder.run()
-        findings = lint.lint(plan, [problem for built in report.renditions for problem in built.problems])
+        rendered = [problem for built in report.renditions for problem in built.problems]
+        # The build folder as the stamp listed it and the build changed it: not walked again.
+        outputs = before.output_files(written) if written is not None else None
+        findings = lint.lint(plan, rendered, outputs)
         report.problems = unique(plan.problems + report.problems + findings)
         write_dashboard(render_dashboard(plan, report.renditions, report.problems), config.path("build"), state)
     try:

@@ -39,7 +39,7 @@ SUMMARY_LIMIT = 300  # characters of body text used when an item has no summary
 TEMPLATES = "linkedin"
 POSTS_API = "https://api.linkedin.com/rest/posts"
 
-# The warning that the feed's first characters lack the claim: lint reports it again (is_missing_claim).
+# The warning that the feed's first characters lack the claim: lint reports it again (claim_missing).
 CLAIM_MISSING = N_("the first {cut} characters (what the feed shows before „…mehr“) do not contain {claim!r}")
 
 # Which own-wording field of the ``linkedin:`` block an event kind reads before ``text``.
@@ -115,10 +115,10 @@ def merge_hashtags(*groups, limit: int = HASHTAG_LIMIT, present: list[str] = ())
     return merged[: max(limit - len(present), 0)]
 
 
-def is_missing_claim(problem: Problem) -> bool:
-    """Whether ``problem`` is the warning that the feed's first characters lack the claim
-    (:data:`CLAIM_MISSING`), in the language messages are in now."""
-    return _claim_missing_pattern(_(CLAIM_MISSING)).fullmatch(problem.message) is not None
+def claim_missing() -> re.Pattern:
+    """The warning that the feed's first characters lack the claim (:data:`CLAIM_MISSING`),
+    in the language messages are in now, as a pattern its messages match in full."""
+    return _claim_missing_pattern(_(CLAIM_MISSING))
 
 
 @functools.lru_cache(maxsize=4)
