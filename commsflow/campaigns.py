@@ -38,7 +38,8 @@ _BOUND = re.compile(
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    # Built on first use, not on import: a project's campaigns are of one or two kinds.
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, defer_build=True)
 
 
 def _bound(value: object) -> object:
