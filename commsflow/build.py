@@ -45,6 +45,14 @@ class Built:
     digest: str | None
     problems: list[Problem]
     link: str | None = None
+    # What a preview card shows of the rendition itself (files, title, link, text), digested once
+    # when it is rendered: a page of 7,000 previews is keyed by these, not by 3 MB of texts.
+    shown: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.shown:
+            shown = orjson.dumps([self.files, self.title, self.link, self.review])
+            self.shown = hashlib.blake2b(shown, digest_size=16).hexdigest()
 
 
 @dataclass
@@ -375,9 +383,10 @@ def _unique_names(rendition: Rendition, taken: dict[str, str]) -> dict[str, byte
 
 
 # 2: the problems in one table (most jobs share the same few); 3: a column per field, not an
-# object per job (for 7,000 jobs, reading it took half the time of a build in which one text changed)
-_MANIFEST_VERSION = 3
-_COLUMNS = ("jobs", "inputs", "sources", "files", "title", "review", "digest", "link", "problems")
+# object per job (for 7,000 jobs, reading it took half the time of a build in which one text changed);
+# 4: what a card shows of each rendition, digested (Built.shown)
+_MANIFEST_VERSION = 4
+_COLUMNS = ("jobs", "inputs", "sources", "files", "title", "review", "digest", "link", "shown", "problems")
 
 
 class _Manifest:
@@ -431,6 +440,7 @@ class _Manifest:
             columns["digest"][row],
             [table[number] for number in columns["problems"][row]],
             columns["link"][row],
+            columns["shown"][row],
         )
 
     def keep(self, before: _Manifest, row: int) -> None:
@@ -447,7 +457,9 @@ class _Manifest:
             if number == len(self.table):
                 self.table.append(problem)
             numbers.append(number)
-        row = (built.job.id, inputs, sources, built.files, built.title, built.review, built.digest, built.link)
+        row = (
+            built.job.id, inputs, sources, built.files, built.title, built.review, built.digest, built.link, built.shown,
+        )  # fmt: skip
         for column, value in zip(self.columns.values(), (*row, numbers), strict=True):
             column.append(value)
 

@@ -285,6 +285,27 @@ def test_a_month_of_previews_follows_the_sign_offs_of_its_items(run, mpi):
         first = now
 
 
+def test_a_month_of_previews_shows_an_edited_text_and_only_its_page_is_written(run, mpi):
+    """Only the post's text changes (its summary: same title, files and link): the page is
+    keyed by what each card shows of its rendition (Built.shown), so the page follows."""
+    assert run(mpi, *NOW, "build").exit_code == 0
+    drafts = mpi / "build" / "drafts"
+    item = mpi / "content" / "news" / "2024-01-16-modell-campus-ringberlin-baustart-makerspace.md"
+    before = {page.name: page.stat().st_mtime_ns for page in drafts.glob("*.html")}
+    text = item.read_text(encoding="utf-8")
+    edited = text.replace(
+        "die Bauarbeiten für den Makerspace begonnen.", "die Bauarbeiten für den Makerspace angefangen."
+    )
+    assert edited.count("angefangen") == 1
+    item.write_text(edited, encoding="utf-8")
+    assert run(mpi, *NOW, "build").exit_code == 0
+    html = (drafts / "2024-01.html").read_text(encoding="utf-8")
+    card = html[html.index('id="p-entwurf-linkedin-2024-01-16-modell-campus-ringberlin-baustart-makerspace-news"') :]
+    assert "die Bauarbeiten für den Makerspace angefangen." in card[: card.index("</article>")]
+    after = {page.name: page.stat().st_mtime_ns for page in drafts.glob("*.html")}
+    assert {name for name in after if after[name] != before[name]} == {"2024-01.html"}
+
+
 def test_a_month_of_previews_shows_a_finding_another_file_caused(run, mpi):
     """A January item links to an October post; the post goes. The January file did not change,
     its page shows the dead link at once."""

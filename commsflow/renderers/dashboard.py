@@ -89,10 +89,13 @@ def render_dashboard(plan, renditions: list, problems: list[Problem]) -> Dashboa
     registry = channels.registry()
     records = plan.approvals.records
 
+    issues: dict[str, str] = {}  # a newsletter issue's id → its campaign file (the first, as campaigns.get)
+    for campaign in campaigns.of_kind("newsletter"):
+        issues.setdefault(campaign.id, campaign.path)
+
     def noted(job, item_path: str | None) -> list[str]:
         """The files whose problems a job's card shows: its item's, its issue's, its e-mail's."""
-        campaign = campaigns.get(job.item, "newsletter")
-        paths = [path for path in (item_path, campaign.path if campaign else None) if path]
+        paths = [path for path in (item_path, issues.get(job.item)) if path]
         return [*paths, f"{job.item}/email.html"] if job.channel == "newsletter" else paths
 
     def shown(built) -> tuple[dict, str | None]:
@@ -136,10 +139,10 @@ def render_dashboard(plan, renditions: list, problems: list[Problem]) -> Dashboa
         """Everything :func:`shown` reads for the previews ``found`` that no job plans, named
         without working the cards out: a month's page is rendered again only when this
         changed. (For 10,000 items, 7,000 previews, working out every card cost a tenth of
-        a build in which one text changed.) A sign-off stands for itself by the item's
-        record (none: „missing“); the notes are the problems of the files a preview is made
-        from (a preview's job names its item's file)."""
-        post = registry[channel].look == "post"
+        a build in which one text changed.) The rendition by what a card shows of it
+        (``Built.shown``); a sign-off stands for itself by the item's record (none:
+        „missing“); the notes are the problems of the files a preview is made from (a
+        preview's job names its item's file), as orjson writes the Problems themselves."""
         rows = []
         for built in found:
             job = built.job
@@ -148,18 +151,8 @@ def render_dashboard(plan, renditions: list, problems: list[Problem]) -> Dashboa
                 signed = plan.signoffs.get(job.item)
                 signoff = [signed.state, _rejection(signed, config.zone)]
                 signoff += [change.diff for change in signed.changes if change.label == label(job)]
-            rows.append(
-                [
-                    job.id,
-                    built.files,
-                    built.title,
-                    built.link,
-                    built.review if post else None,
-                    titles.get(job.item),
-                    signoff,
-                    [notes(path) for path in noted(job, job.source) if path in by_path],
-                ]
-            )
+            problems = [by_path[path] for path in noted(job, job.source) if path in by_path]
+            rows.append([job.id, built.shown, titles.get(job.item), signoff, problems])
         return rows
 
     sections: dict[str, list] = {name: [] for name in registry}
