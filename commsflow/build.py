@@ -280,7 +280,7 @@ class Builder(Inputs):
             if row is not None:
                 built = manifest.built(job, row)
                 report.unchanged.append(job.id)
-                fresh.keep(manifest, row)
+                fresh.keep(row)
             else:
                 rendition = self.plan.render(job)
                 files = _unique_names(rendition, taken)
@@ -301,6 +301,7 @@ class Builder(Inputs):
             report.problems += built.problems
             report.renditions.append(built)
         progress("calendar")
+        fresh.close()
         self._remove_gone(manifest, fresh)
         self._calendar_outputs(report)
         write_atomic(self.manifest_path, fresh.stored())
@@ -394,15 +395,19 @@ class _Manifest:
     row, a column per field; the problems as numbers into one table of distinct problems."""
 
     def __init__(self, columns: dict[str, list] | None = None, table: list[Problem] | None = None):
-        columns = columns if columns is not None else {name: [] for name in _COLUMNS}
+        self._use(columns if columns is not None else {name: [] for name in _COLUMNS})
+        self.table: list[Problem] = table if table is not None else []
+        self._numbers: dict[Problem, int] | None = None
+        self._before: _Manifest | None = None  # the manifest whose rows this one keeps
+        self._kept: list[int] = []  # those rows
+
+    def _use(self, columns: dict[str, list]) -> None:
         self.columns = columns
         self.jobs: list[str] = columns["jobs"]
         self.inputs: list[str] = columns["inputs"]
         self.sources: list[list[str] | None] = columns["sources"]
         self.files: list[list[str]] = columns["files"]
-        self.table: list[Problem] = table if table is not None else []
         self.rows = {job_id: row for row, job_id in enumerate(self.jobs)}
-        self._numbers: dict[Problem, int] | None = None
 
     @classmethod
     def read(cls, path: Path) -> _Manifest:
@@ -427,8 +432,10 @@ class _Manifest:
     @classmethod
     def after(cls, before: _Manifest) -> _Manifest:
         """An empty one for this build, with the last build's table of problems: rows kept
-        as they were keep their numbers."""
-        return cls(table=list(before.table))
+        as they were keep their numbers. Call :meth:`close` when every row is in."""
+        fresh = cls(table=list(before.table))
+        fresh._before = before
+        return fresh
 
     def built(self, job: Job, row: int) -> Built:
         columns, table = self.columns, self.table
@@ -443,10 +450,16 @@ class _Manifest:
             columns["shown"][row],
         )
 
-    def keep(self, before: _Manifest, row: int) -> None:
-        """The row as the last build left it (this one starts with its table)."""
-        for name, column in self.columns.items():
-            column.append(before.columns[name][row])
+    def keep(self, row: int) -> None:
+        """The last build's row as it was: taken over, column by column, by :meth:`close`."""
+        self._kept.append(row)
+
+    def close(self) -> None:
+        """The rows kept, then those added. (Their order means nothing: a job is found by its id.)"""
+        if self._before is not None and self._kept:
+            before, kept = self._before.columns, self._kept
+            self._use({name: [before[name][row] for row in kept] + column for name, column in self.columns.items()})
+        self._before, self._kept = None, []
 
     def add(self, built: Built, inputs: str, sources: list[str] | None) -> None:
         if self._numbers is None:
@@ -466,6 +479,7 @@ class _Manifest:
     def stored(self) -> bytes:
         """As the file holds it. Problems no row names any more are left out of the table once
         they would be most of it (rows kept from build to build keep their numbers)."""
+        self.close()
         used = set().union(*self.columns["problems"])
         table = self.table
         if len(table) > 2 * len(used) + 64:

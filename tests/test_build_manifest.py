@@ -55,7 +55,8 @@ def test_rows_kept_from_the_last_build_keep_their_problems_as_new_ones_are_added
     now = _Manifest.after(before)
     fresh = Problem("content/posts/c.md", "Kein Bild", severity=Severity.WARNING)
     now.add(_built("c", fresh, CLAIM), "i", None)
-    now.keep(before, before.rows["b"])
+    now.keep(before.rows["b"])
+    now.close()
     again = _read_back(now, tmp_path)
     assert [again.built(SimpleNamespace(id=j), again.rows[j]).problems for j in ("c", "b")] == [[fresh, CLAIM], [LONG]]
 
@@ -67,6 +68,7 @@ def test_problems_no_row_names_leave_the_table_once_they_are_most_of_it(tmp_path
         now = _Manifest.after(manifest)
         now.add(_built("a", Problem("content/posts/a.md", f"Satz {number} ist zu lang")), "i", None)
         now.add(_built("b", LONG), "i", None)
+        now.close()
         manifest = now
     again = _read_back(manifest, tmp_path)
     assert len(again.table) <= 2 * 2 + 64
