@@ -73,7 +73,9 @@ _Dumper.add_representer(str, _text)
 class Approved(BaseModel):
     """One rendition as it was signed off."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # The sign-offs' validators are built when a file is first read, not on import: most
+    # commands of a project without sign-offs never read one.
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     job: Text = Field(description="Channel and kind, e.g. 'linkedin save-the-date'.")
     planned: Text | None = Field(None, description="When the job was planned at the time (for information).")
@@ -84,7 +86,7 @@ class Approved(BaseModel):
 class Record(BaseModel):
     """One sign-off, or one rejection (``rejected: true`` with a ``reason``, no renditions)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     item: Text = Field(description="Item slug or newsletter issue id.")
     kind: Literal["post", "news", "event", "project", "newsletter"]
@@ -136,7 +138,7 @@ class Record(BaseModel):
 
 
 class _File(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     approvals: list[dict] = Field(default_factory=list)
 
