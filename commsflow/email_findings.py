@@ -16,7 +16,6 @@ from pathlib import Path
 
 import yaml
 
-from commsflow.email_features import Unreadable
 from commsflow.email_support import CLIENTS_BY_KEY, DATA, Finding, Gap, check, features
 from commsflow.errors import Problem, Severity, closest
 from commsflow.i18n import N_, _
@@ -373,6 +372,8 @@ def problems(config, cache_folder: Path | None = None) -> list[Problem]:
     emails = built_emails(config)
     if not emails:
         return found
+    from commsflow.email_features import Unreadable  # the e-mails' reader: loaded when there are e-mails
+
     kept = _Kept(cache_folder)
     reported: set[tuple[str, str]] = set()
     for path in emails:

@@ -34,9 +34,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from commsflow.email_features import Document, Element, Tables, Use, read
 from commsflow.i18n import N_
+
+if TYPE_CHECKING:  # the reader (and tinycss2) is loaded when an e-mail is checked, not with lint
+    from commsflow.email_features import Document, Element, Tables, Use
 
 DATA = Path(__file__).parent / "data" / "caniemail.json"
 
@@ -124,6 +127,8 @@ def features() -> dict[str, dict]:
 
 @cache
 def _tables() -> Tables:
+    from commsflow.email_features import Tables
+
     return Tables.of(features())
 
 
@@ -169,7 +174,7 @@ def _named_values(use: Use, match: re.Match, document: Document) -> bool:
     return _names(use, words) if words else True
 
 
-_Rule = Callable[[Use, re.Match, Document], bool]
+_Rule = Callable[["Use", re.Match, "Document"], bool]
 
 # caniemail's notes on a partial support, and when each concerns a use: the first pattern
 # found in a note decides; a note none of them finds concerns every use.
@@ -401,6 +406,8 @@ class Finding:
 
 def check(html: str) -> list[Finding]:
     """Every feature of ``html`` that a client of :data:`CLIENTS` lacks, by first line."""
+    from commsflow.email_features import read
+
     by_slug: dict[str, dict] = {}
     for outlook in (True, False):
         document = read(html, _tables(), outlook=outlook)
