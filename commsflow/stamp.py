@@ -106,7 +106,10 @@ class Stamp:
         # is kept too, and compared.
         self.racy = listing.racy(self.files, taken)
         self.usable = self.racy is not None
-        self.code = listing.code_digest(i18n.language())
+        language = i18n.language()
+        # The listing that found the changes compared commsflow's code (and the language) with the
+        # stamp's: the same, or it would have said "build everything".
+        self.code = seen.code if seen is not None and seen.language == language else listing.code_digest(language)
         # The output files as :func:`changes` listed them: with what the build wrote and
         # removed (``written`` in :meth:`save`), what build/ holds afterwards.
         self.outputs_before = None
@@ -182,6 +185,8 @@ class Changes:
     taken: int
     outputs: list[str]  # the output folders, and what they held (file → [size, mtime_ns])
     outputs_now: listing.Listing
+    code: str = ""  # commsflow's code as the last build's stamp has it, found unchanged in ``language``
+    language: str = ""
 
 
 def changes(root: Path, state: Path, now_text: str | None) -> Changes | None:
@@ -198,7 +203,8 @@ class Pending:
     def __init__(self, stamp: dict | None, language: str, child=None):
         self._stamp, self._language, self._child = stamp, language, child
         self._done = child is None
-        self._result = _changes(stamp, listing.scan(stamp, language)) if self._done and stamp is not None else None
+        scanned = listing.scan(stamp, language) if self._done and stamp is not None else None
+        self._result = _changes(stamp, scanned, language)
 
     def listing(self) -> bool:
         if self._done:
@@ -221,7 +227,7 @@ class Pending:
                 self._child.stdout.close()
             if not (scanned is None or isinstance(scanned, dict)):  # the child could not say: listed here
                 scanned = listing.scan(self._stamp, self._language)
-            self._result = _changes(self._stamp, scanned)
+            self._result = _changes(self._stamp, scanned, self._language)
         return self._result
 
 
@@ -278,9 +284,9 @@ def _holding(root: Path, state: Path, now_text: str | None) -> dict | None:
         return None  # no stamp, or one this version cannot read: build
 
 
-def _changes(stamp: dict, scanned: dict | None) -> Changes | None:
-    """The last build's stamp, and what :func:`commsflow.listing.scan` found now."""
-    if scanned is None:
+def _changes(stamp: dict | None, scanned: dict | None, language: str) -> Changes | None:
+    """The last build's stamp, and what :func:`commsflow.listing.scan` found now (in ``language``)."""
+    if stamp is None or scanned is None:
         return None
     try:
         now = dict(stamp["files"])
@@ -297,6 +303,8 @@ def _changes(stamp: dict, scanned: dict | None) -> Changes | None:
             int(scanned["taken"]),
             stamp["outputs"],
             stamp["output_files"],
+            stamp["code"],
+            language,
         )
     except (KeyError, TypeError, ValueError, AttributeError):
         return None
