@@ -469,6 +469,7 @@ def _items(library: Library, context: _Context, cache_folder: Path | None) -> li
     kept: dict[str, list] = read_kept(path, key.hexdigest())  # none yet, or unreadable: lint everything
     fresh: dict[str, list] = {}
     problems: list[Problem] = []
+    linted = False
     for item in library:
         entry = kept.get(item.path)
         if entry is not None and entry[0] == item.digest:
@@ -476,9 +477,10 @@ def _items(library: Library, context: _Context, cache_folder: Path | None) -> li
         else:
             found = _item(item, context)
             entry = [item.digest, [problem.as_dict() for problem in found]]
+            linted = True
         fresh[item.path] = entry
         problems += found
-    if fresh != kept:
+    if linted or len(fresh) != len(kept):  # an item linted, or one gone: not what is kept
         write_kept(path, key.hexdigest(), fresh)
     return problems
 
@@ -827,7 +829,7 @@ def generated_html(config: Config, outputs: Iterable[str] | None = None) -> list
     )
 
 
-_HEAD_BYTES = 64 * 1024
+_HEAD_BYTES = 4096  # the <html> tag is on the first lines; the rest is read only when it is not there
 
 
 def generated_html_problems(config: Config, root: Path, outputs: Iterable[str] | None = None) -> list[Problem]:

@@ -8,6 +8,7 @@ from the plan's renditions. The fixture's content itself is lint-clean.
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -106,6 +107,11 @@ def test_kept_findings_follow_each_edit_and_equal_a_fresh_lint(run, mpi):
     fresh = run(mpi, "--now", NOW, "--no-cache", "lint")
     assert "informal" in kept.stdout and kept.stdout != first.stdout
     assert kept.stdout == fresh.stdout and kept.exit_code == fresh.exit_code
+    # A file removed and nothing else changed: its findings are no longer kept.
+    post_file.unlink()
+    run(mpi, "--now", NOW, "lint")
+    stored = json.loads((mpi / ".commsflow" / "cache" / "lint.json").read_text(encoding="utf-8"))
+    assert f"content/posts/{post_file.name}" not in stored["kept"] and len(stored["kept"]) > 10
 
 
 # --- 1. images without alt text ------------------------------------------------------------------
