@@ -68,10 +68,6 @@ def _config_digest(root: Path) -> str | None:
         return None
 
 
-def tree_digest(paths: list[Path], skip: tuple[Path, ...] = ()) -> str:
-    return listing.digest(_files(paths, skip))
-
-
 def _files(paths: list[Path], skip: tuple[Path, ...] = ()) -> listing.Listing:
     return listing.files([str(p) for p in paths], tuple(str(p) for p in skip))
 
