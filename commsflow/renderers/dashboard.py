@@ -102,9 +102,8 @@ def render_dashboard(plan, renditions: list, problems: list[Problem]) -> Dashboa
         """A preview card's data, and the post's text where it is shown as the feed shows it."""
         job = built.job
         item = library.get(job.item)
-        campaign = campaigns.get(job.item, "newsletter")
         signoff = None
-        if job.channel != "ics" and (item is not None or campaign is not None):
+        if job.channel != "ics" and (item is not None or job.item in issues):
             signoff = plan.signoffs.get(job.item)
         changes = [change.diff for change in signoff.changes if change.label == label(job)] if signoff else []
         draft = is_draft(job)
