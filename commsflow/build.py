@@ -19,6 +19,7 @@ import hashlib
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import orjson
@@ -407,7 +408,12 @@ class _Manifest:
         self.inputs: list[str] = columns["inputs"]
         self.sources: list[list[str] | None] = columns["sources"]
         self.files: list[list[str]] = columns["files"]
-        self.rows = {job_id: row for row, job_id in enumerate(self.jobs)}
+        self.__dict__.pop("rows", None)
+
+    @cached_property
+    def rows(self) -> dict[str, int]:
+        """Job id → its row: asked of the last build's manifest only."""
+        return {job_id: row for row, job_id in enumerate(self.jobs)}
 
     @classmethod
     def read(cls, path: Path) -> _Manifest:
